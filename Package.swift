@@ -1,0 +1,67 @@
+// swift-tools-version:6.0
+// vrfc: compiles VRF route-leaking intent into FRR config and kernel ops.
+//
+// Layout mirrors the compiler pipeline:
+//   VRFCModel    — IR value types, addresses, names, diagnostics (pure Swift)
+//   VRFCFrontend — YAML/JSON inputs → validation → IR
+//   VRFCFRR      — IR → hinted frr.conf (mustache templates from templates/)
+//   VRFCKernel   — IR → kernel op list (pure Swift)
+//   VRFCDriver   — the pipeline as one call, shared by both executables
+//   vrfc         — the CLI; links no system C library
+//
+// The kernel shim, the only code linking system C libraries, is separate:
+//   CNetlink / VRFCNetlink — libnl-route-3 access to links
+//   CBPF / VRFCBPF         — libbpf: the tc router program (bpf/router.c)
+//   VRFCApply              — plan/apply: op list vs live kernel
+//   vrfc-apply             — the small privileged applier
+import PackageDescription
+
+let package = Package(
+    name: "vrfc",
+    products: [
+        .executable(name: "vrfc", targets: ["vrfc"]),
+        .executable(name: "vrfc-apply", targets: ["vrfc-apply"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+    ],
+    targets: [
+        .target(name: "VRFCModel"),
+        .target(name: "VRFCFrontend", dependencies: ["VRFCModel", "Yams"]),
+        .target(
+            name: "VRFCFRR",
+            dependencies: ["VRFCModel", .product(name: "Mustache", package: "swift-mustache")],
+            plugins: ["EmbedTemplates"]
+        ),
+        .target(name: "VRFCKernel", dependencies: ["VRFCModel"]),
+        .target(name: "VRFCDriver", dependencies: ["VRFCModel", "VRFCFrontend", "VRFCFRR", "VRFCKernel"]),
+        .executableTarget(
+            name: "vrfc",
+            dependencies: ["VRFCDriver", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+
+        // Kernel shim.
+        .systemLibrary(name: "CNetlink", pkgConfig: "libnl-route-3.0",
+                       providers: [.apt(["libnl-route-3-dev"])]),
+        .systemLibrary(name: "CBPF", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev"])]),
+        .target(name: "VRFCNetlink", dependencies: ["CNetlink", "VRFCModel"]),
+        .target(name: "VRFCBPF", dependencies: ["CBPF", "VRFCModel"]),
+        .target(name: "VRFCApply", dependencies: ["VRFCDriver", "VRFCKernel", "VRFCNetlink", "VRFCBPF"]),
+        .executableTarget(
+            name: "vrfc-apply",
+            dependencies: ["VRFCApply", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+
+        // Build-time embedding of templates/*.mustache so the binary carries its defaults.
+        .executableTarget(name: "EmbedTemplatesTool", path: "Sources/EmbedTemplatesTool"),
+        .plugin(name: "EmbedTemplates", capability: .buildTool(), dependencies: ["EmbedTemplatesTool"]),
+
+        .testTarget(name: "VRFCModelTests", dependencies: ["VRFCModel"]),
+        .testTarget(name: "VRFCFrontendTests", dependencies: ["VRFCFrontend", "VRFCDriver"]),
+        .testTarget(name: "VRFCFRRTests", dependencies: ["VRFCDriver", "VRFCFRR"]),
+        .testTarget(name: "VRFCApplyTests", dependencies: ["VRFCApply"]),
+        .testTarget(name: "VRFCBPFTests", dependencies: ["VRFCBPF"]),
+    ]
+)

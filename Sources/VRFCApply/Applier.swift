@@ -1,0 +1,2 @@
+import VRFCNetlink
+import VRFCBPF

@@ -1,0 +1,88 @@
+import Foundation
+import VRFCFRR
+import VRFCFrontend
+import VRFCKernel
+import VRFCModel
+
+/// The whole pipeline, inputs → IR → backends, as one call used by `vrfc`
+/// and `vrfc-apply` alike. Every stage reports all its problems; a later
+/// stage runs only when the earlier ones found none.
+public enum Compiler {
+    public struct Inputs: Sendable {
+        public var config: String
+        public var objects: [String]
+        public var options: NodeOptions
+
+        public init(config: String, objects: [String], options: NodeOptions = NodeOptions()) {
+            self.config = config
+            self.objects = objects
+            self.options = options
+        }
+    }
+
+    /// Reads and validates the node config and the CRs, and lowers them to IR.
+    public static func ir(_ inputs: Inputs, stdin: @escaping () -> Data = { FileHandle.standardInput.readDataToEndOfFile() }) throws(Diagnostics) -> NodeIR {
+        var diags: [Diagnostic] = []
+        var configFile: [InputFile] = []
+        if inputs.config == "-" && inputs.objects.contains("-") {
+            diags.append(Diagnostic(SourceLocation(file: InputFiles.stdinName), "stdin cannot be both the node config and an input", fix: "pass one of them as a file"))
+        } else if inputs.config == "-" {
+            (configFile, diags) = InputFiles.read(["-"], stdin: stdin)
+        } else {
+            InputFiles.readFile(inputs.config, into: &configFile, &diags)
+        }
+        var config: NodeConfig? = nil
+        if let file = configFile.first {
+            do throws(Diagnostics) {
+                config = try NodeConfig.parse(file)
+            } catch {
+                diags += error.items
+            }
+        }
+        let (files, readDiags) = InputFiles.read(inputs.objects, stdin: stdin)
+        diags += readDiags
+        let (objects, objectDiags) = RouteConfiguration.parse(files)
+        diags += objectDiags
+        guard diags.isEmpty, let config else { throw Diagnostics(diags) }
+        return try Lowering.lower(config: config, objects: objects, options: inputs.options)
+    }
+
+    /// Loads a base config (hinted `frr.conf` or `.tpl`).
+    public static func baseConfig(_ path: String) throws(Diagnostics) -> BaseConfig {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw Diagnostics([Diagnostic(SourceLocation(file: path), "cannot read the base FRR config", fix: "pass the node's hinted frr.conf with --template")])
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw Diagnostics([Diagnostic(SourceLocation(file: path), "the base FRR config is not UTF-8 text")])
+        }
+        return try BaseConfig(text: text, file: path)
+    }
+
+    public static func frr(_ ir: NodeIR, base: BaseConfig, templates: TemplateSet) throws(Diagnostics) -> String {
+        try FRRBackend.render(ir, base: base, templates: templates)
+    }
+
+    public static func ops(_ ir: NodeIR, options: KernelBackend.Options = .init()) -> OpList {
+        KernelBackend.ops(ir, options: options)
+    }
+}
+
+/// Deterministic JSON for `--emit ir|ops` and golden files.
+public enum JSONOutput {
+    public static func encode<T: Encodable>(_ value: T) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        // Encoding our own value types cannot fail.
+        let data = try! encoder.encode(value)
+        return String(decoding: data, as: UTF8.self) + "\n"
+    }
+}
+
+/// Writes a file the way a node needs it: all or nothing, via a temporary
+/// file in the same directory and rename(2).
+public enum AtomicFile {
+    public static func write(_ text: String, to path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        try Data(text.utf8).write(to: url, options: .atomic)
+    }
+}

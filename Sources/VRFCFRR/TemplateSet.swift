@@ -1,0 +1,74 @@
+import Foundation
+import Mustache
+import VRFCModel
+
+/// The section templates: the shipped ones (compiled in from `templates/`),
+/// each optionally replaced by a file of the same name in `--templates DIR`.
+public struct TemplateSet: Sendable {
+    let templates: [Hint: MustacheTemplate]
+    /// Where each template came from, for messages and `--help`.
+    public let origins: [Hint: String]
+
+    public static let shipped: TemplateSet = {
+        do {
+            return try TemplateSet(overrides: nil)
+        } catch {
+            // The build embeds templates/ and the tests render every one of
+            // them, so a failure here is a broken build, not bad input.
+            fatalError("shipped templates do not parse: \(error)")
+        }
+    }()
+
+    /// Source text of a shipped template, e.g. for `vrfc templates`.
+    public static func shippedSource(_ hint: Hint) -> String {
+        String(decoding: EmbeddedTemplates.files[hint.templateName] ?? [], as: UTF8.self)
+    }
+
+    public init(overrides directory: String?) throws(Diagnostics) {
+        var texts: [Hint: (String, String)] = [:]
+        for hint in Hint.allCases {
+            texts[hint] = (Self.shippedSource(hint), "shipped \(hint.templateName).mustache")
+        }
+        var diags: [Diagnostic] = []
+        if let directory {
+            let known = Dictionary(uniqueKeysWithValues: Hint.allCases.map { ($0.templateName + ".mustache", $0) })
+            let entries: [String]
+            do {
+                entries = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+            } catch {
+                throw Diagnostics([Diagnostic(SourceLocation(file: directory), "cannot read the templates directory",
+                                              fix: "pass a directory holding some of: " + known.keys.sorted().joined(separator: ", "))])
+            }
+            for entry in entries where entry.hasSuffix(".mustache") {
+                let path = (directory as NSString).appendingPathComponent(entry)
+                guard let hint = known[entry] else {
+                    diags.append(Diagnostic(SourceLocation(file: path), "unknown template name",
+                                            fix: "name it one of " + known.keys.sorted().joined(separator: ", ")))
+                    continue
+                }
+                guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+                    diags.append(Diagnostic(SourceLocation(file: path), "cannot read the template as UTF-8 text"))
+                    continue
+                }
+                texts[hint] = (text, path)
+            }
+        }
+        var templates: [Hint: MustacheTemplate] = [:]
+        var origins: [Hint: String] = [:]
+        for (hint, (text, origin)) in texts {
+            do {
+                templates[hint] = try MustacheTemplate(string: text)
+                origins[hint] = origin
+            } catch {
+                diags.append(Diagnostic(SourceLocation(file: origin), "template does not parse: \(error)"))
+            }
+        }
+        if !diags.isEmpty { throw Diagnostics(diags) }
+        self.templates = templates
+        self.origins = origins
+    }
+
+    func render(_ hint: Hint, _ view: RootView) -> String {
+        templates[hint]!.render(view)
+    }
+}

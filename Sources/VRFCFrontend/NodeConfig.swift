@@ -1,0 +1,138 @@
+import VRFCModel
+import Yams
+
+/// The node's `config.yaml` (SPEC "Node config"), validated.
+public struct NodeConfig: Sendable, Equatable {
+    public static let defaultServerASN: UInt32 = 4_200_065_169
+    public static let vniRange: ClosedRange<UInt64> = 1...16_777_215
+    public static let keys = ["vnimap", "vrfConfig", "skipVRFConfig", "bpfInterfaces", "serverASN"]
+
+    public struct Mapping: Sendable, Equatable {
+        public var vni: UInt32
+        public var routeTarget: RouteTarget?
+        /// Where it was defined, for messages about conflicts.
+        public var location: SourceLocation
+    }
+
+    public var file: String
+    /// VRF → VNI (and route target): `vrfConfig` entries win over `vnimap`.
+    public var mappings: [VRFName: Mapping]
+    public var skip: [VRFName]
+    public var bpfInterfaces: [InterfaceName]
+    public var serverASN: UInt32
+
+    public init(file: String, mappings: [VRFName: Mapping] = [:], skip: [VRFName] = [],
+                bpfInterfaces: [InterfaceName] = [], serverASN: UInt32 = NodeConfig.defaultServerASN) {
+        self.file = file
+        self.mappings = mappings
+        self.skip = skip
+        self.bpfInterfaces = bpfInterfaces
+        self.serverASN = serverASN
+    }
+
+    /// Every VRF name the config knows, for "did you mean" messages.
+    public var knownVRFs: [VRFName] { Array(Set(mappings.keys).union(skip)).sorted() }
+
+    public static func parse(_ file: InputFile) throws(Diagnostics) -> NodeConfig {
+        let sink = DiagnosticSink()
+        let docs = documents(of: file, sink: sink)
+        var config = NodeConfig(file: file.name)
+        if sink.items.isEmpty {
+            let nonEmpty = docs.filter { doc in !Field(node: doc, path: "", file: file.name, object: nil, sink: sink).isNull }
+            if nonEmpty.count > 1 {
+                sink.add(Diagnostic(SourceLocation(file: file.name), "the node config holds \(nonEmpty.count) YAML documents", fix: "keep one"))
+            } else if let doc = nonEmpty.first {
+                config.read(Field(node: doc, path: "", file: file.name, object: "node config", sink: sink))
+            }
+        }
+        if !sink.items.isEmpty { throw Diagnostics(sink.items) }
+        return config
+    }
+
+    mutating func read(_ root: Field) {
+        guard let fields = root.mapping(allowed: Self.keys) else { return }
+
+        var vnimap: [VRFName: Mapping] = [:]
+        if let f = fields["vnimap"], !f.isNull {
+            for (name, value) in Self.entries(f) {
+                if let vni = value.integer(in: Self.vniRange) {
+                    vnimap[name] = Mapping(vni: UInt32(vni), routeTarget: nil, location: value.location)
+                }
+            }
+        }
+        var vrfConfig: [VRFName: Mapping] = [:]
+        if let f = fields["vrfConfig"], !f.isNull {
+            for (name, value) in Self.entries(f) {
+                guard let m = value.mapping(allowed: ["vni", "rt"]) else { continue }
+                guard let vniField = m["vni"] else {
+                    value.error("missing required field 'vni'", fix: "add vni: <1..16777215>")
+                    continue
+                }
+                let rt = m["rt"].flatMap { $0.isNull ? nil : $0.validated(RouteTarget.init(validating:)) }
+                if let vni = vniField.integer(in: Self.vniRange) {
+                    vrfConfig[name] = Mapping(vni: UInt32(vni), routeTarget: rt, location: value.location)
+                }
+            }
+        }
+        mappings = vnimap.merging(vrfConfig) { _, newer in newer }
+
+        // Two VRFs on one VNI would need two VXLAN devices with the same VNI
+        // on one VTEP and port, which the kernel refuses.
+        var byVNI: [UInt32: VRFName] = [:]
+        for name in mappings.keys.sorted() {
+            let m = mappings[name]!
+            if let other = byVNI[m.vni] {
+                root.sink.add(Diagnostic(m.location, "VNI \(m.vni) is used by both '\(other)' and '\(name)'",
+                                         fix: "give each VRF its own VNI"))
+            } else {
+                byVNI[m.vni] = name
+            }
+        }
+
+        if let f = fields["skipVRFConfig"] {
+            skip = Self.uniqueList(f, what: "VRF", VRFName.init(validating:))
+        }
+        if let f = fields["bpfInterfaces"] {
+            bpfInterfaces = Self.uniqueList(f, what: "interface", InterfaceName.init(validating:))
+        }
+        if let f = fields["serverASN"], let asn = f.integer(in: 1...4_294_967_295) {
+            serverASN = UInt32(asn)
+        }
+    }
+
+    /// A mapping keyed by VRF name, with each key validated.
+    static func entries(_ f: Field) -> [(VRFName, Field)] {
+        guard case .mapping(let m) = f.node else {
+            f.error("expected a mapping of VRF names, found \(f.kindName)")
+            return []
+        }
+        var out: [(VRFName, Field)] = []
+        for (k, v) in m {
+            guard case .scalar(let ks) = k else {
+                f.key("?", v).error("VRF names must be strings")
+                continue
+            }
+            let field = f.key(ks.string, v)
+            do {
+                out.append((try VRFName(validating: ks.string), field))
+            } catch {
+                field.error("\(quoted(ks.string)) is not a valid VRF name", fix: "expected \(error.expected)")
+            }
+        }
+        return out
+    }
+
+    static func uniqueList<T: Hashable & CustomStringConvertible>(_ f: Field, what: String, _ make: (String) throws(NameError) -> T) -> [T] {
+        var out: [T] = []
+        var seen: Set<T> = []
+        for element in f.sequence() ?? [] {
+            guard let v = element.validated(make) else { continue }
+            if seen.insert(v).inserted {
+                out.append(v)
+            } else {
+                element.error("\(what) '\(v)' is listed twice", fix: "list it once")
+            }
+        }
+        return out
+    }
+}

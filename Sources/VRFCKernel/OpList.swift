@@ -1,0 +1,119 @@
+import VRFCModel
+
+// The kernel op list: the declarative, versioned description of every link
+// and tc attachment a node must have. The applier compares it with the live
+// kernel and executes only the difference. Values the compiler cannot know
+// offline (the VTEP address, routing table numbers) are symbolic here and
+// resolved by the applier on the node.
+
+public enum LinkKind: String, Codable, Hashable, Sendable {
+    case vrf, bridge, vxlan, veth
+}
+
+/// IPv6 link-local address generation (IFLA_INET6_ADDR_GEN_MODE).
+public enum AddrGenMode: String, Codable, Hashable, Sendable {
+    /// Kernel value 0: link-local address from the MAC. Kept on the veths,
+    /// whose BGP sessions (`neighbor vd./dv.<name> interface`) need it.
+    case eui64
+    /// Kernel value 1: no automatic IPv6 addresses.
+    case none
+
+    public var kernelValue: UInt8 { self == .eui64 ? 0 : 1 }
+}
+
+public struct VXLANSettings: Codable, Hashable, Sendable {
+    public var vni: UInt32
+    public var dstPort: UInt16
+    public var learning: Bool
+    /// The underlay device; its single IPv4 address is the local VTEP address.
+    public var device: InterfaceName
+}
+
+/// Settings of a link enslaved to a bridge (IFLA_BRPORT_*).
+public struct BridgePortSettings: Codable, Hashable, Sendable {
+    public var hairpin: Bool
+    public var neighSuppress: Bool
+    public var learning: Bool
+}
+
+public struct LinkSpec: Codable, Hashable, Sendable {
+    public var name: InterfaceName
+    public var kind: LinkKind
+    /// The VRF whose stack this link belongs to.
+    public var vrf: VRFName
+    public var master: InterfaceName?
+    public var mtu: Int
+    public var addrGenMode: AddrGenMode
+    /// True: the MAC is `02:54` + the four bytes of the underlay IPv4 address.
+    public var macFromUnderlay: Bool
+    public var vxlan: VXLANSettings?
+    public var bridgePort: BridgePortSettings?
+    /// The other end of a veth pair.
+    public var peer: InterfaceName?
+
+    public init(name: InterfaceName, kind: LinkKind, vrf: VRFName, master: InterfaceName? = nil, mtu: Int,
+                addrGenMode: AddrGenMode, macFromUnderlay: Bool = false, vxlan: VXLANSettings? = nil,
+                bridgePort: BridgePortSettings? = nil, peer: InterfaceName? = nil) {
+        self.name = name
+        self.kind = kind
+        self.vrf = vrf
+        self.master = master
+        self.mtu = mtu
+        self.addrGenMode = addrGenMode
+        self.macFromUnderlay = macFromUnderlay
+        self.vxlan = vxlan
+        self.bridgePort = bridgePort
+        self.peer = peer
+    }
+}
+
+public struct TableRange: Codable, Hashable, Sendable, CustomStringConvertible {
+    public var first: UInt32
+    public var last: UInt32
+
+    public init(first: UInt32, last: UInt32) {
+        self.first = first
+        self.last = last
+    }
+
+    public static let `default` = TableRange(first: 50, last: 79)
+
+    /// Tables 0 and 253..255 are the kernel's own (unspec, default, main, local).
+    public static let allowed: ClosedRange<UInt32> = 1...252
+
+    /// "50-79" → range; nil when malformed or outside `allowed`.
+    public init?(parsing s: String) {
+        let parts = s.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 2, let a = UInt32(parts[0]), let b = UInt32(parts[1]), a <= b,
+              Self.allowed.contains(a), Self.allowed.contains(b) else { return nil }
+        self.init(first: a, last: b)
+    }
+
+    public func contains(_ t: UInt32) -> Bool { t >= first && t <= last }
+    public var count: Int { Int(last - first) + 1 }
+    public var description: String { "\(first)-\(last)" }
+}
+
+public struct OpList: Codable, Hashable, Sendable {
+    public static let formatName = "vrfc-ops"
+    public static let currentVersion = 1
+    public static let ownedPrefixes = ["vr.", "br.", "vx.", "vd.", "dv."]
+
+    public var format: String
+    public var version: Int
+    public var underlay: InterfaceName
+    public var tableRange: TableRange
+    /// In creation order: every link's master comes before it.
+    public var links: [LinkSpec]
+    /// Interfaces that get the tc router program on clsact ingress.
+    public var routerAttachments: [InterfaceName]
+
+    public init(underlay: InterfaceName, tableRange: TableRange, links: [LinkSpec], routerAttachments: [InterfaceName]) {
+        format = Self.formatName
+        version = Self.currentVersion
+        self.underlay = underlay
+        self.tableRange = tableRange
+        self.links = links
+        self.routerAttachments = routerAttachments
+    }
+}

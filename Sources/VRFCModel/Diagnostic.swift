@@ -1,0 +1,51 @@
+/// Where a problem is: the file, the object (`metadata.name`, or the node
+/// config), the field path inside it and, when known, the line.
+public struct SourceLocation: Hashable, Sendable, Codable {
+    public var file: String
+    public var line: Int?
+    public var object: String?
+    public var field: String?
+
+    public init(file: String, line: Int? = nil, object: String? = nil, field: String? = nil) {
+        self.file = file
+        self.line = line
+        self.object = object
+        self.field = field
+    }
+}
+
+/// One problem with the input: what is wrong and what would be right.
+public struct Diagnostic: Error, Hashable, Sendable, CustomStringConvertible {
+    public var location: SourceLocation
+    public var message: String
+    /// What the user should write instead; printed after the message.
+    public var fix: String?
+
+    public init(_ location: SourceLocation, _ message: String, fix: String? = nil) {
+        self.location = location
+        self.message = message
+        self.fix = fix
+    }
+
+    /// `file:line: object: field: message; fix` — the shape compilers use, so
+    /// editors and CI logs link it to the line.
+    public var description: String {
+        var s = location.file
+        if let line = location.line { s += ":\(line)" }
+        s += ": error: "
+        if let object = location.object { s += "\(object): " }
+        if let field = location.field { s += "\(field): " }
+        s += message
+        if let fix { s += "; \(fix)" }
+        return s
+    }
+}
+
+/// All problems of one run; the pipeline reports every one, not just the first.
+public struct Diagnostics: Error, Sendable, CustomStringConvertible {
+    public var items: [Diagnostic]
+
+    public init(_ items: [Diagnostic]) { self.items = items }
+
+    public var description: String { items.map(\.description).joined(separator: "\n") }
+}

@@ -1,0 +1,185 @@
+// Every string that can reach FRR text or an interface name is one of these
+// validated types. Their initialisers are the only way in, so no IR value can
+// carry a newline, a space, a `!` or a quote into a generated config.
+
+/// Why a string was refused, phrased as what would be right.
+public struct NameError: Error, Equatable, Sendable {
+    public let expected: String
+    public init(expected: String) { self.expected = expected }
+}
+
+@inline(__always)
+func isAlnum(_ c: UInt8) -> Bool {
+    (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)
+}
+
+/// Decimal digits only, no sign, no leading zero (unless "0"), within `range`.
+func parseDecimal(_ s: Substring, in range: ClosedRange<UInt64>) -> UInt64? {
+    let u = s.utf8
+    guard !u.isEmpty, u.count <= 20, u.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+    if u.count > 1 && u.first == 0x30 { return nil }
+    guard let v = UInt64(s), range.contains(v) else { return nil }
+    return v
+}
+
+/// A VRF name as written in CRs and the node config. It becomes part of the
+/// interface names `vr.`/`br.`/`vx.`/`vd.`/`dv.` + name, so it is at most
+/// 12 characters (IFNAMSIZ 16 minus NUL minus the 3-character prefix).
+public struct VRFName: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public let value: String
+    public static let maxLength = 12
+    public static let rule = "1 to 12 characters from A-Z, a-z, 0-9, '_' and '-'"
+
+    public init(validating s: String) throws(NameError) {
+        let u = s.utf8
+        guard !u.isEmpty, u.count <= Self.maxLength,
+              u.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") })
+        else { throw NameError(expected: Self.rule) }
+        value = s
+    }
+
+    public var description: String { value }
+    public static func < (l: Self, r: Self) -> Bool { l.value < r.value }
+}
+
+/// A Linux interface name that vrfc may name in an op list (`bpfInterfaces`).
+public struct InterfaceName: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public let value: String
+    public static let rule = "1 to 15 characters from A-Z, a-z, 0-9, '_', '-' and '.', not '.' or '..'"
+
+    public init(validating s: String) throws(NameError) {
+        let u = s.utf8
+        guard !u.isEmpty, u.count <= 15, s != ".", s != "..",
+              u.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") })
+        else { throw NameError(expected: Self.rule) }
+        value = s
+    }
+
+    public var description: String { value }
+    public static func < (l: Self, r: Self) -> Bool { l.value < r.value }
+}
+
+/// A BGP community for `set community`: `AA:NN` (each 0..65535) or one of the
+/// well-known names FRR 8.4 accepts there.
+public struct Community: Hashable, Sendable, CustomStringConvertible {
+    public let value: String
+    public static let wellKnown: Set<String> = [
+        "internet", "local-AS", "no-advertise", "no-export", "graceful-shutdown",
+        "accept-own", "accept-own-nexthop", "llgr-stale", "no-llgr", "blackhole", "no-peer",
+        "route-filter-translated-v4", "route-filter-v4", "route-filter-translated-v6", "route-filter-v6",
+    ]
+    public static let rule = "'AA:NN' with AA and NN in 0..65535 (e.g. '65000:100'), or one of: "
+        + wellKnown.sorted().joined(separator: ", ")
+
+    public init(validating s: String) throws(NameError) {
+        if Self.wellKnown.contains(s) {
+            value = s
+            return
+        }
+        let parts = s.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2,
+              parseDecimal(parts[0], in: 0...65535) != nil,
+              parseDecimal(parts[1], in: 0...65535) != nil
+        else { throw NameError(expected: Self.rule) }
+        value = s
+    }
+
+    public var description: String { value }
+}
+
+/// An EVPN route target: `ASN:NN` (2-byte ASN with 4-byte NN, or 4-byte ASN
+/// with 2-byte NN) or `IPv4:NN` (2-byte NN), as FRR's `route-target` takes it.
+public struct RouteTarget: Hashable, Sendable, CustomStringConvertible {
+    public let value: String
+    public static let rule = "'ASN:NN' (ASN 1..65535 with NN 0..4294967295, or ASN up to 4294967295 with NN 0..65535) or 'IPv4:NN' (NN 0..65535), e.g. '65000:100'"
+
+    public init(validating s: String) throws(NameError) {
+        let parts = s.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2 else { throw NameError(expected: Self.rule) }
+        let (admin, assigned) = (parts[0], parts[1])
+        if admin.contains(".") {
+            guard let ip = IPv4Address(parsing: admin), ip.description == admin,
+                  parseDecimal(assigned, in: 0...65535) != nil
+            else { throw NameError(expected: Self.rule) }
+        } else {
+            guard let asn = parseDecimal(admin, in: 1...4_294_967_295),
+                  parseDecimal(assigned, in: 0...(asn <= 65535 ? 4_294_967_295 : 65535)) != nil
+            else { throw NameError(expected: Self.rule) }
+        }
+        value = s
+    }
+
+    public var description: String { value }
+}
+
+/// The node's hostname for FRR's `hostname` line (RFC 1123 labels).
+public struct Hostname: Hashable, Sendable, CustomStringConvertible {
+    public let value: String
+    public static let rule = "dot-separated labels of 1 to 63 characters from A-Z, a-z, 0-9 and '-', not starting or ending with '-', at most 253 characters"
+
+    public init(validating s: String) throws(NameError) {
+        guard !s.isEmpty, s.utf8.count <= 253 else { throw NameError(expected: Self.rule) }
+        for label in s.split(separator: ".", omittingEmptySubsequences: false) {
+            let u = label.utf8
+            guard !u.isEmpty, u.count <= 63, u.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: "-") }),
+                  u.first != UInt8(ascii: "-"), u.last != UInt8(ascii: "-")
+            else { throw NameError(expected: Self.rule) }
+        }
+        value = s
+    }
+
+    public var description: String { value }
+}
+
+/// A Kubernetes object name (DNS-1123 subdomain). It never reaches FRR text but
+/// appears in the IR and in messages, so it is held to the API server's rule.
+public struct ObjectName: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public let value: String
+    public static let rule = "a DNS-1123 subdomain: lowercase a-z, 0-9, '-' and '.', starting and ending with a letter or digit, at most 253 characters"
+
+    public init(validating s: String) throws(NameError) {
+        let u = s.utf8
+        func lowerAlnum(_ c: UInt8) -> Bool { (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x7a) }
+        guard !u.isEmpty, u.count <= 253,
+              u.allSatisfy({ lowerAlnum($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") })
+        else { throw NameError(expected: Self.rule) }
+        for label in s.split(separator: ".", omittingEmptySubsequences: false) {
+            guard let f = label.utf8.first, let l = label.utf8.last, lowerAlnum(f), lowerAlnum(l)
+            else { throw NameError(expected: Self.rule) }
+        }
+        value = s
+    }
+
+    public var description: String { value }
+    public static func < (l: Self, r: Self) -> Bool { l.value < r.value }
+}
+
+// The IR is serialised as JSON; decoding re-validates, so a hand-edited IR or
+// op list cannot smuggle in what the input parser would have refused.
+public protocol ValidatedString: Codable {
+    var value: String { get }
+    init(validating s: String) throws(NameError)
+}
+
+extension ValidatedString {
+    public init(from decoder: Decoder) throws {
+        let s = try decoder.singleValueContainer().decode(String.self)
+        do {
+            try self.init(validating: s)
+        } catch {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "'\(s)' is not valid: expected \(error.expected)"))
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(value)
+    }
+}
+
+extension VRFName: ValidatedString {}
+extension InterfaceName: ValidatedString {}
+extension Community: ValidatedString {}
+extension RouteTarget: ValidatedString {}
+extension Hostname: ValidatedString {}
+extension ObjectName: ValidatedString {}

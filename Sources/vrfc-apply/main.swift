@@ -1,0 +1,2 @@
+import VRFCApply
+print("vrfc-apply: not built yet")
