@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs what vrfc's build and tests need on Debian 12 (as root), and only
+# what is missing: FRR (the oracle), iproute2, libnl/libbpf/libsystemd for the
+# kernel shim, bpftool, iperf3, gobgpd, and the Debian kernel + qemu +
+# virtme-ng for the VRF tests in a guest.
+set -euo pipefail
+
+PKGS=(frr frr-pythontools gobgpd iproute2 iperf3 pkg-config
+      libnl-route-3-dev libbpf-dev libsystemd-dev linux-libc-dev bpftool
+      linux-image-amd64 qemu-system-x86 busybox-static)
+
+missing=()
+for p in "${PKGS[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    echo "install-deps: installing ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # frr's maintainer scripts try to start the service; there is no systemd
+    # on the host, and there must not be: policy-rc.d keeps them from trying.
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+        chmod +x /usr/sbin/policy-rc.d
+        trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+    fi
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v vng >/dev/null 2>&1; then
+    echo "install-deps: installing virtme-ng from PyPI" >&2
+    python3 -m pip install -q virtme-ng
+fi
+# pyenv shims need a rehash before a new console script is on PATH.
+command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
+
+export PATH=/opt/swift/usr/bin:$PATH
+command -v swift >/dev/null || { echo "install-deps: swift not found (expected /opt/swift)" >&2; exit 1; }
