@@ -1,2 +1,20 @@
+// libnl-route-3 and the kernel's rtnetlink definitions, for VRFCNetlink only.
 #include <netlink/netlink.h>
+#include <netlink/msg.h>
+#include <netlink/attr.h>
 #include <netlink/route/link.h>
+#include <netlink/route/link/vrf.h>
+#include <netlink/route/link/vxlan.h>
+#include <netlink/route/link/veth.h>
+#include <linux/if.h>
+#include <linux/if_link.h>
+#include <linux/if_addr.h>
+#include <linux/rtnetlink.h>
+#include <linux/fib_rules.h>
+#include <linux/veth.h>
+#include <linux/sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+// setns(2) for the calling thread only; glibc declares it only under _GNU_SOURCE.
+static inline int vrfc_setns(int fd, int nstype) { return (int)syscall(SYS_setns, fd, nstype); }

@@ -1,2 +1,121 @@
-import VRFCNetlink
+import Foundation
 import VRFCBPF
+import VRFCDriver
+import VRFCKernel
+import VRFCModel
+import VRFCNetlink
+
+/// Where the op list comes from: the same inputs as `vrfc compile`, or a
+/// ready op list from `vrfc compile --emit ops`.
+public enum OpListSource: Sendable {
+    case compile(config: String, inputs: [String])
+    case file(String)
+}
+
+/// Node-side overrides of the op list's symbolic values.
+public struct NodeOverrides: Sendable {
+    public var underlay: InterfaceName?
+    public var tableRange: TableRange?
+
+    public init(underlay: InterfaceName? = nil, tableRange: TableRange? = nil) {
+        self.underlay = underlay
+        self.tableRange = tableRange
+    }
+}
+
+public enum OpListLoader {
+    /// Compiles or reads the op list, applies the overrides and validates
+    /// the result: whatever its origin, an op list that fails validation is
+    /// never executed.
+    public static func load(_ source: OpListSource, overrides: NodeOverrides) throws(ApplyError) -> OpList {
+        var ops: OpList
+        switch source {
+        case .compile(let config, let inputs):
+            do throws(Diagnostics) {
+                let ir = try Compiler.ir(.init(config: config, objects: inputs))
+                ops = Compiler.ops(ir, options: .init(underlay: overrides.underlay ?? KernelBackend.defaultUnderlay,
+                                                      tableRange: overrides.tableRange ?? .default))
+            } catch {
+                let n = error.items.count
+                throw ApplyError(error.items.map(\.description).joined(separator: "\n")
+                                 + "\nvrfc-apply: \(n) input error\(n == 1 ? "" : "s"); nothing was changed")
+            }
+        case .file(let path):
+            guard let data = path == "-" ? FileHandle.standardInput.readDataToEndOfFile() : FileManager.default.contents(atPath: path) else {
+                throw ApplyError("\(path): cannot read the op list")
+            }
+            do {
+                ops = try JSONDecoder().decode(OpList.self, from: data)
+            } catch {
+                throw ApplyError("\(path): not a vrfc op list (vrfc compile --emit ops): \(describe(error))")
+            }
+            if let u = overrides.underlay {
+                ops.underlay = u
+                for i in ops.links.indices where ops.links[i].vxlan != nil { ops.links[i].vxlan!.device = u }
+            }
+            if let r = overrides.tableRange { ops.tableRange = r }
+        }
+        do throws(OpListError) {
+            try ops.validate()
+        } catch {
+            throw ApplyError(error.problems.map { "error: \($0)" }.joined(separator: "\n") + "\nvrfc-apply: refusing this op list; nothing was changed")
+        }
+        return ops
+    }
+
+    static func describe(_ error: Error) -> String {
+        switch error {
+        case DecodingError.dataCorrupted(let c), DecodingError.typeMismatch(_, let c), DecodingError.valueNotFound(_, let c):
+            return "at \(path(c.codingPath)): \(c.debugDescription)"
+        case DecodingError.keyNotFound(let key, let c):
+            return "at \(path(c.codingPath)): missing '\(key.stringValue)'"
+        default:
+            return "\(error)"
+        }
+    }
+
+    static func path(_ keys: [CodingKey]) -> String {
+        keys.isEmpty ? "top level" : keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+    }
+}
+
+/// Privileges, checked before anything else so an unprivileged apply
+/// changes nothing and says why.
+public enum Privileges {
+    public static let capNetAdmin = 12
+
+    /// CapEff of /proc/self/status as a bit set.
+    public static func effectiveCapabilities(status: String) -> UInt64? {
+        for line in status.split(separator: "\n") where line.hasPrefix("CapEff:") {
+            return UInt64(line.dropFirst("CapEff:".count).trimmingCharacters(in: .whitespaces), radix: 16)
+        }
+        return nil
+    }
+
+    public static func hasNetAdmin() -> Bool {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let caps = effectiveCapabilities(status: status) else { return false }
+        return caps & (1 << UInt64(capNetAdmin)) != 0
+    }
+}
+
+/// One apply at a time per network namespace: two concurrent runs would
+/// race for the same names and tables.
+public final class ApplyLock {
+    private let fd: Int32
+
+    public init(directory: String = "/run/vrfc") throws(ApplyError) {
+        var st = stat()
+        guard stat("/proc/self/ns/net", &st) == 0 else { throw ApplyError("cannot identify this network namespace: \(String(cString: strerror(errno)))") }
+        mkdir(directory, 0o755)
+        let path = "\(directory)/apply-net\(st.st_ino).lock"
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw ApplyError("cannot open the lock file \(path): \(String(cString: strerror(errno)))") }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            close(fd)
+            throw ApplyError("another vrfc-apply is running in this network namespace (lock \(path)); wait for it and rerun")
+        }
+    }
+
+    deinit { close(fd) }
+}

@@ -78,15 +78,25 @@ public struct TableRange: Codable, Hashable, Sendable, CustomStringConvertible {
 
     public static let `default` = TableRange(first: 50, last: 79)
 
-    /// Tables 0 and 253..255 are the kernel's own (unspec, default, main, local).
-    public static let allowed: ClosedRange<UInt32> = 1...252
+    /// Table ids a VRF may use. 0 is "unspecified" and 0xFFFFFFFF is
+    /// RT_TABLE_MAX; between them, `kernelTables` must stay out of the range.
+    public static let allowed: ClosedRange<UInt32> = 1...0xFFFF_FFFE
+    /// The kernel's own tables: default (253), main (254), local (255).
+    public static let kernelTables: ClosedRange<UInt32> = 253...255
+    public static let rule = "FIRST-LAST with 1 <= FIRST <= LAST <= 4294967294, not including the kernel's tables 253-255 (e.g. 50-79, or 1000-1999 for many VRFs)"
 
-    /// "50-79" → range; nil when malformed or outside `allowed`.
+    /// Ordered, within `allowed`, and clear of the kernel's own tables.
+    public var isValid: Bool {
+        first <= last && Self.allowed.contains(first) && Self.allowed.contains(last)
+            && !(first...last).overlaps(Self.kernelTables)
+    }
+
+    /// "50-79" → range; nil when malformed or not `isValid`.
     public init?(parsing s: String) {
         let parts = s.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 2, let a = UInt32(parts[0]), let b = UInt32(parts[1]), a <= b,
-              Self.allowed.contains(a), Self.allowed.contains(b) else { return nil }
+        guard parts.count == 2, let a = UInt32(parts[0]), let b = UInt32(parts[1]) else { return nil }
         self.init(first: a, last: b)
+        guard isValid else { return nil }
     }
 
     public func contains(_ t: UInt32) -> Bool { t >= first && t <= last }

@@ -1,2 +1,212 @@
+import ArgumentParser
+import Foundation
 import VRFCApply
-print("vrfc-apply: not built yet")
+import VRFCBPF
+import VRFCDriver
+import VRFCKernel
+import VRFCModel
+import VRFCNetlink
+
+/// Exit codes are a contract for scripts: 0 done / in sync, 1 refused or
+/// failed (nothing changed when refused), 2 usage, 3 `plan`: changes pending.
+enum Exit {
+    static let failed: Int32 = 1
+    static let usage: Int32 = 2
+    static let pending: Int32 = 3
+}
+
+@main
+struct VRFCApplyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vrfc-apply",
+        abstract: "Make the kernel's links match vrfc's op list (the privileged half of vrfc).",
+        discussion: """
+        vrfc-apply compares the op list (compiled from the node config and CRs, or read \
+        with --ops from `vrfc compile --emit ops`) with the live kernel over netlink and \
+        changes only the difference. It owns only links named vr./br./vx./vd./dv.<vrf> \
+        that carry its marker (alias vrfc:v1:<vrf>); other links are reported, never changed.
+
+        Exit status: 0 done or in sync, 1 refused or failed, 2 usage error, \
+        3 (plan) changes pending.
+        """,
+        subcommands: [Plan.self, Apply.self]
+    )
+
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let code as ExitCode {
+            Foundation.exit(code.rawValue)
+        } catch {
+            if exitCode(for: error) == .success { exit(withError: error) }
+            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            Foundation.exit(Exit.usage)
+        }
+    }
+}
+
+struct Inputs: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The node config, as for vrfc compile.", valueName: "FILE"))
+    var config: String?
+
+    @Option(name: .long, help: ArgumentHelp("A ready op list (vrfc compile --emit ops), or '-' for stdin, instead of --config and INPUT.", valueName: "FILE"))
+    var ops: String?
+
+    @Option(name: .long, help: ArgumentHelp("Underlay interface whose single IPv4 address is the VTEP address (default: the op list's, dum.underlay).", valueName: "IFNAME"))
+    var underlay: String?
+
+    @Option(name: .customLong("table-range"), help: ArgumentHelp("Routing tables for new VRFs (default: the op list's, 50-79). Widen it for many VRFs, e.g. 1000-1999.", valueName: "FIRST-LAST"))
+    var tableRange: String?
+
+    @Flag(name: .long, help: "Take over links with vrfc's names that match its settings exactly but lack its marker (e.g. made by the Go network-operator).")
+    var adopt = false
+
+    @Flag(name: .long, help: "Print the plan as JSON.")
+    var json = false
+
+    @Argument(help: ArgumentHelp("VRFRouteConfiguration files or directories, as for vrfc compile.", valueName: "INPUT"))
+    var inputs: [String] = []
+
+    func validate() throws {
+        if ops != nil && (config != nil || !inputs.isEmpty) {
+            throw ValidationError("pass either --ops FILE or --config FILE with INPUT..., not both")
+        }
+        if ops == nil && inputs.isEmpty {
+            throw ValidationError("no op list: pass --ops FILE, or --config FILE and INPUT... (CR files or directories)")
+        }
+        if let u = underlay {
+            do { _ = try InterfaceName(validating: u) } catch { throw ValidationError("--underlay '\(u)': expected \(error.expected)") }
+        }
+        if let r = tableRange, TableRange(parsing: r) == nil {
+            throw ValidationError("--table-range '\(r)': expected \(TableRange.rule)")
+        }
+    }
+
+    var source: OpListSource {
+        if let ops { return .file(ops) }
+        return .compile(config: config ?? ProcessInfo.processInfo.environment["OPERATOR_CONFIG"] ?? "/opt/network-operator/config.yaml",
+                        inputs: inputs)
+    }
+
+    var overrides: NodeOverrides {
+        NodeOverrides(underlay: underlay.flatMap { try? InterfaceName(validating: $0) },
+                      tableRange: tableRange.flatMap { TableRange(parsing: $0) })
+    }
+
+    func loadOps() throws -> OpList {
+        do throws(ApplyError) {
+            return try OpListLoader.load(source, overrides: overrides)
+        } catch {
+            fail(error.message)
+        }
+    }
+}
+
+func fail(_ message: String, code: Int32 = Exit.failed) -> Never {
+    FileHandle.standardError.write(Data(("vrfc-apply: " + message + "\n").utf8))
+    exit(code)
+}
+
+func printOut(_ s: String) {
+    FileHandle.standardOutput.write(Data(s.utf8))
+}
+
+/// The router attacher of this build. The libbpf one is wired in by the
+/// integration of the tc router program; until then there is none, and
+/// plan/apply say so instead of pretending.
+var routerAttacher: (any RouterAttacher)? { nil }
+
+func snapshotAndPlan(_ socket: NetlinkSocket, _ ops: OpList, adopt: Bool) -> (KernelSnapshot, VRFCApply.Plan) {
+    do throws(NetlinkError) {
+        let snap = try KernelSnapshot.read(socket, attacher: routerAttacher)
+        return (snap, Planner.plan(ops, snap, options: PlanOptions(adopt: adopt)))
+    } catch {
+        fail("reading the kernel's state: \(error)")
+    }
+}
+
+struct Plan: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show what apply would change (needs no privileges).",
+        discussion: "Exit status: 0 in sync, 3 changes pending, 1 refused (apply would change nothing and the messages say why), 2 usage error."
+    )
+
+    @OptionGroup var inputs: Inputs
+
+    func run() throws {
+        let ops = try inputs.loadOps()
+        let socket: NetlinkSocket
+        do { socket = try NetlinkSocket() } catch { fail("\(error)") }
+        let (_, plan) = snapshotAndPlan(socket, ops, adopt: inputs.adopt)
+        if inputs.json {
+            printOut(JSONOutput.encode(PlanReport(plan)))
+        } else {
+            printOut(Report.text(plan))
+        }
+        if !plan.problems.isEmpty { throw ExitCode(Exit.failed) }
+        if !plan.inSync { throw ExitCode(Exit.pending) }
+    }
+}
+
+struct Apply: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Change the kernel's links to match the op list (needs CAP_NET_ADMIN).",
+        discussion: """
+        Order: delete leftovers of an interrupted run and links that must be re-created; \
+        create missing links (down, under a staging name, then renamed with their marker) \
+        and fix attributes, masters first; attach the tc router program; bring the links \
+        up; delete vrfc's links that are no longer wanted.
+
+        Bringing links up belongs after the FRR reload (SPEC); until the reload is wired \
+        into vrfc-apply, apply brings them up itself at the end of the run.
+
+        Safe to interrupt: a rerun converges. A second apply changes nothing.
+        Exit status: 0 done (or nothing to do), 1 refused or failed, 2 usage error.
+        """
+    )
+
+    @OptionGroup var inputs: Inputs
+
+    func run() throws {
+        guard Privileges.hasNetAdmin() else {
+            fail("apply needs CAP_NET_ADMIN (run it as root); nothing was changed. 'vrfc-apply plan' shows the changes without privileges")
+        }
+        let ops = try inputs.loadOps()
+        let lock: ApplyLock
+        do { lock = try ApplyLock() } catch { fail(error.message) }
+        defer { withExtendedLifetime(lock) {} }
+        let socket: NetlinkSocket
+        do { socket = try NetlinkSocket() } catch { fail("\(error)") }
+        let (snap, plan) = snapshotAndPlan(socket, ops, adopt: inputs.adopt)
+        if !plan.problems.isEmpty {
+            if inputs.json { printOut(JSONOutput.encode(PlanReport(plan))) } else { printOut(Report.text(plan)) }
+            throw ExitCode(Exit.failed)
+        }
+        if plan.inSync {
+            if inputs.json { printOut(JSONOutput.encode(PlanReport(plan))) } else { printOut(Report.text(plan)) }
+            return
+        }
+        let json = inputs.json
+        var executor = Executor(socket: socket, snapshot: snap, attacher: routerAttacher) { step in
+            if !json { printOut("  \(step.report)\n") }
+        }
+        if !json { printOut("applying \(plan.steps.count) change\(plan.steps.count == 1 ? "" : "s"):\n") }
+        do throws(ApplyError) {
+            try executor.run(plan)
+        } catch {
+            fail(error.message)
+        }
+        // Read back: apply is done only when a fresh plan is in sync.
+        let (_, after) = snapshotAndPlan(socket, ops, adopt: false)
+        if json {
+            printOut(JSONOutput.encode(PlanReport(plan)))
+        } else {
+            printOut("done: \(plan.steps.count) change\(plan.steps.count == 1 ? "" : "s") applied; links brought up at the end (FRR reload not wired yet)\n")
+            printOut(Report.trailer(after))
+        }
+        if !after.inSync {
+            fail("after applying, the kernel still differs from the op list:\n" + Report.text(after))
+        }
+    }
+}

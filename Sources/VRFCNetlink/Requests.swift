@@ -1,0 +1,167 @@
+import CNetlink
+import Glibc
+
+/// A link to create, complete: everything the kernel accepts at creation
+/// goes into the one RTM_NEWLINK (kind and its data, MTU, MAC, master,
+/// ifindex), so the link never exists half-made. IPv6 addr_gen_mode, the
+/// alias and bridge-port flags are refused at creation and are set by a
+/// following `LinkUpdate`.
+public struct NewLink: Sendable {
+    public enum Kind: Sendable {
+        case vrf(table: UInt32)
+        case bridge
+        case vxlan(VXLANInfo)
+        /// The peer is created in the same message, in the same namespace.
+        case veth(peerIndex: Int32, peerName: String, peerMTU: UInt32)
+    }
+
+    /// Chosen by the caller (`ip link add ... index N`), so later requests can
+    /// name the link without asking the kernel for it.
+    public var index: Int32
+    public var name: String
+    public var kind: Kind
+    public var mtu: UInt32
+    public var mac: MACAddress?
+    public var masterIndex: Int32?
+
+    public init(index: Int32, name: String, kind: Kind, mtu: UInt32, mac: MACAddress? = nil, masterIndex: Int32? = nil) {
+        self.index = index
+        self.name = name
+        self.kind = kind
+        self.mtu = mtu
+        self.mac = mac
+        self.masterIndex = masterIndex
+    }
+
+    /// Builds the request with libnl-route's link objects.
+    func buildRequest(_ op: String) throws(NetlinkError) -> OpaquePointer {
+        let link: OpaquePointer
+        switch kind {
+        case .vrf(let table):
+            guard let l = rtnl_link_vrf_alloc() else { throw NetlinkError(op, code: ENOMEM) }
+            link = l
+            try check(rtnl_link_vrf_set_tableid(link, table), op, link)
+        case .bridge:
+            guard let l = rtnl_link_alloc() else { throw NetlinkError(op, code: ENOMEM) }
+            link = l
+            try check(rtnl_link_set_type(link, "bridge"), op, link)
+        case .vxlan(let v):
+            guard let l = rtnl_link_vxlan_alloc() else { throw NetlinkError(op, code: ENOMEM) }
+            link = l
+            try check(rtnl_link_vxlan_set_id(link, v.vni), op, link)
+            if let local = v.local {
+                let family = local.count == 4 ? AF_INET : AF_INET6
+                guard let addr = local.withUnsafeBytes({ nl_addr_build(family, $0.baseAddress, $0.count) }) else {
+                    rtnl_link_put(link)
+                    throw NetlinkError(op, code: ENOMEM)
+                }
+                defer { nl_addr_put(addr) }
+                try check(rtnl_link_vxlan_set_local(link, addr), op, link)
+            }
+            if let lower = v.linkIndex { try check(rtnl_link_vxlan_set_link(link, UInt32(lower)), op, link) }
+            try check(rtnl_link_vxlan_set_port(link, UInt32(v.port)), op, link)
+            try check(rtnl_link_vxlan_set_learning(link, v.learning ? 1 : 0), op, link)
+        case .veth(let peerIndex, let peerName, let peerMTU):
+            guard let l = rtnl_link_veth_alloc() else { throw NetlinkError(op, code: ENOMEM) }
+            link = l
+            guard let peer = rtnl_link_veth_get_peer(link) else {
+                rtnl_link_veth_release(link)
+                throw NetlinkError(op, code: ENOMEM)
+            }
+            rtnl_link_set_name(peer, peerName)
+            rtnl_link_set_ifindex(peer, peerIndex)
+            rtnl_link_set_mtu(peer, peerMTU)
+            rtnl_link_put(peer)  // get_peer took a reference
+        }
+        defer {
+            if case .veth = kind { rtnl_link_veth_release(link) } else { rtnl_link_put(link) }
+        }
+        rtnl_link_set_name(link, name)
+        rtnl_link_set_ifindex(link, index)
+        rtnl_link_set_mtu(link, mtu)
+        if let master = masterIndex { rtnl_link_set_master(link, master) }
+        if let mac {
+            guard let addr = mac.bytes.withUnsafeBytes({ nl_addr_build(AF_LLC, $0.baseAddress, 6) }) else {
+                throw NetlinkError(op, code: ENOMEM)
+            }
+            rtnl_link_set_addr(link, addr)
+            nl_addr_put(addr)
+        }
+        var msg: OpaquePointer? = nil
+        let rc = rtnl_link_build_add_request(link, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK, &msg)
+        guard rc == 0, let msg else {
+            throw NetlinkError(op, code: nil, detail: "building the request: " + String(cString: nl_geterror(rc)))
+        }
+        return msg
+    }
+
+    private func check(_ rc: Int32, _ op: String, _ link: OpaquePointer) throws(NetlinkError) {
+        guard rc == 0 else {
+            throw NetlinkError(op, code: nil, detail: "building the request: " + String(cString: nl_geterror(rc)))
+        }
+    }
+}
+
+/// Changes to an existing link, sent as one RTM_NEWLINK without
+/// NLM_F_CREATE: only the attributes that are set change. A rename, the
+/// alias and the IPv6 mode can thus land together with the kernel's single
+/// rtnl lock held, i.e. all or nothing as far as an interrupted caller goes.
+public struct LinkUpdate: Sendable {
+    public var index: Int32
+    public var name: String?
+    public var alias: String?
+    public var mtu: UInt32?
+    public var mac: MACAddress?
+    /// 0 releases the link from its master (`nomaster`).
+    public var masterIndex: Int32?
+    public var addrGenMode: UInt8?
+    /// Applied through the link's current master, so the link must already
+    /// be a bridge port when this is sent.
+    public var bridgePort: BridgePortFlags?
+
+    public init(index: Int32, name: String? = nil, alias: String? = nil, mtu: UInt32? = nil, mac: MACAddress? = nil,
+                masterIndex: Int32? = nil, addrGenMode: UInt8? = nil, bridgePort: BridgePortFlags? = nil) {
+        self.index = index
+        self.name = name
+        self.alias = alias
+        self.mtu = mtu
+        self.mac = mac
+        self.masterIndex = masterIndex
+        self.addrGenMode = addrGenMode
+        self.bridgePort = bridgePort
+    }
+
+    func buildRequest(_ op: String) throws(NetlinkError) -> OpaquePointer {
+        var h = ifinfomsg()
+        h.ifi_index = index
+        let b = try RequestBuilder(op, type: RTM_NEWLINK, flags: 0, header: h)
+        do throws(NetlinkError) {
+            if let name { try b.put(IFLA_IFNAME, string: name) }
+            if let alias { try b.put(IFLA_IFALIAS, string: alias) }
+            if let mtu { try b.put(IFLA_MTU, u32: mtu) }
+            if let mac { try b.put(IFLA_ADDRESS, bytes: mac.bytes) }
+            if let masterIndex { try b.put(IFLA_MASTER, u32: UInt32(bitPattern: masterIndex)) }
+            if let addrGenMode {
+                try b.nest(IFLA_AF_SPEC) { () throws(NetlinkError) in
+                    try b.nest(AF_INET6) { () throws(NetlinkError) in
+                        try b.put(IFLA_INET6_ADDR_GEN_MODE, u8: addrGenMode)
+                    }
+                }
+            }
+            if let p = bridgePort {
+                try b.nest(IFLA_LINKINFO) { () throws(NetlinkError) in
+                    try b.put(IFLA_INFO_SLAVE_KIND, string: "bridge")
+                    try b.nest(IFLA_INFO_SLAVE_DATA) { () throws(NetlinkError) in
+                        try b.put(IFLA_BRPORT_MODE, u8: p.hairpin ? 1 : 0)
+                        try b.put(IFLA_BRPORT_LEARNING, u8: p.learning ? 1 : 0)
+                        try b.put(IFLA_BRPORT_NEIGH_SUPPRESS, u8: p.neighSuppress ? 1 : 0)
+                    }
+                }
+            }
+        } catch {
+            nlmsg_free(b.msg)
+            throw error
+        }
+        return b.msg
+    }
+}
