@@ -41,13 +41,15 @@ public enum OpListLoader {
                                  + "\nvrfc-apply: \(n) input error\(n == 1 ? "" : "s"); nothing was changed")
             }
         case .file(let path):
-            guard let data = path == "-" ? FileHandle.standardInput.readDataToEndOfFile() : FileManager.default.contents(atPath: path) else {
-                throw ApplyError("\(path): cannot read the op list")
+            // FileHandle reads pipes too (`--ops <(vrfc compile ...)`), not only files.
+            guard let handle = path == "-" ? FileHandle.standardInput : FileHandle(forReadingAtPath: path),
+                  let data = try? handle.readToEnd() ?? Data() else {
+                throw ApplyError("\(path): cannot read the op list; nothing was changed")
             }
             do {
                 ops = try JSONDecoder().decode(OpList.self, from: data)
             } catch {
-                throw ApplyError("\(path): not a vrfc op list (vrfc compile --emit ops): \(describe(error))")
+                throw ApplyError("\(path): not a valid vrfc op list (vrfc compile --emit ops): \(describe(error)); nothing was changed")
             }
             if let u = overrides.underlay {
                 ops.underlay = u
