@@ -47,7 +47,7 @@ let package = Package(
                        providers: [.apt(["libnl-route-3-dev"])]),
         .systemLibrary(name: "CBPF", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev"])]),
         .target(name: "VRFCNetlink", dependencies: ["CNetlink", "VRFCModel"]),
-        .target(name: "VRFCBPF", dependencies: ["CBPF", "VRFCModel"]),
+        .target(name: "VRFCBPF", dependencies: ["CBPF", "VRFCModel"], plugins: ["EmbedRouterObject"]),
         .target(name: "VRFCApply", dependencies: ["VRFCDriver", "VRFCKernel", "VRFCNetlink", "VRFCBPF"]),
         .executableTarget(
             name: "vrfc-apply",
@@ -57,11 +57,16 @@ let package = Package(
         // Build-time embedding of templates/*.mustache so the binary carries its defaults.
         .executableTarget(name: "EmbedTemplatesTool", path: "Sources/EmbedTemplatesTool"),
         .plugin(name: "EmbedTemplates", capability: .buildTool(), dependencies: ["EmbedTemplatesTool"]),
+        // Build-time compile of bpf/router.c (clang -target bpf), embedded into VRFCBPF.
+        .plugin(name: "EmbedRouterObject", capability: .buildTool()),
+        // Namespaces, frames and traffic for the router's kernel tests and its benchmark.
+        .target(name: "VRFCBPFTestSupport", dependencies: ["VRFCBPF"], path: "Tests/VRFCBPFTestSupport"),
+        .executableTarget(name: "vrfc-bpf-bench", dependencies: ["VRFCBPF", "VRFCBPFTestSupport"], path: "bench/bpf-bench"),
 
         .testTarget(name: "VRFCModelTests", dependencies: ["VRFCModel"]),
         .testTarget(name: "VRFCFrontendTests", dependencies: ["VRFCFrontend", "VRFCDriver"]),
         .testTarget(name: "VRFCFRRTests", dependencies: ["VRFCDriver", "VRFCFRR"]),
         .testTarget(name: "VRFCApplyTests", dependencies: ["VRFCApply"]),
-        .testTarget(name: "VRFCBPFTests", dependencies: ["VRFCBPF"]),
+        .testTarget(name: "VRFCBPFTests", dependencies: ["VRFCBPF", "VRFCBPFTestSupport"]),
     ]
 )
