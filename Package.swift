@@ -4,7 +4,7 @@
 // Layout mirrors the compiler pipeline:
 //   VRFCModel    — IR value types, addresses, names, diagnostics (pure Swift)
 //   VRFCFrontend — YAML/JSON inputs → validation → IR
-//   VRFCFRR      — IR → hinted frr.conf (mustache templates from templates/)
+//   VRFCFRR      — IR → hinted frr.conf (Mustache-syntax templates from templates/)
 //   VRFCKernel   — IR → kernel op list (pure Swift)
 //   VRFCDriver   — the pipeline as one call, shared by both executables
 //   vrfc         — the CLI; links no system C library
@@ -25,14 +25,13 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         .target(name: "VRFCModel"),
         .target(name: "VRFCFrontend", dependencies: ["VRFCModel", "Yams"]),
         .target(
             name: "VRFCFRR",
-            dependencies: ["VRFCModel", .product(name: "Mustache", package: "swift-mustache")],
+            dependencies: ["VRFCModel"],
             plugins: ["EmbedTemplates"]
         ),
         .target(name: "VRFCKernel", dependencies: ["VRFCModel"]),
@@ -63,10 +62,13 @@ let package = Package(
         .target(name: "VRFCBPFTestSupport", dependencies: ["VRFCBPF"], path: "Tests/VRFCBPFTestSupport"),
         .executableTarget(name: "vrfc-bpf-bench", dependencies: ["VRFCBPF", "VRFCBPFTestSupport"], path: "bench/bpf-bench"),
 
+        // Shared by the test targets: repo paths, fixtures, subprocesses, FRR in a netns.
+        .target(name: "VRFCTestSupport", dependencies: ["VRFCDriver"], path: "Tests/Support"),
         .testTarget(name: "VRFCModelTests", dependencies: ["VRFCModel"]),
-        .testTarget(name: "VRFCFrontendTests", dependencies: ["VRFCFrontend", "VRFCDriver"]),
-        .testTarget(name: "VRFCFRRTests", dependencies: ["VRFCDriver", "VRFCFRR"]),
-        .testTarget(name: "VRFCApplyTests", dependencies: ["VRFCApply"]),
+        .testTarget(name: "VRFCFrontendTests", dependencies: ["VRFCFrontend", "VRFCDriver", "VRFCTestSupport"]),
+        .testTarget(name: "VRFCFRRTests", dependencies: ["VRFCDriver", "VRFCFRR", "VRFCTestSupport"]),
+        .testTarget(name: "FRROracleTests", dependencies: ["VRFCDriver", "VRFCTestSupport"]),
+        .testTarget(name: "VRFCApplyTests", dependencies: ["VRFCApply", "VRFCTestSupport"]),
         .testTarget(name: "VRFCBPFTests", dependencies: ["VRFCBPF", "VRFCBPFTestSupport"]),
     ]
 )

@@ -21,30 +21,30 @@ public enum FRRBackend {
         if !diags.isEmpty { throw Diagnostics(diags) }
 
         let view = RootView(ir)
-        var out = ""
+        var out: [UInt8] = []
         out.reserveCapacity(64 * 1024)
         for segment in base.segments {
             switch segment {
             case .text(let line):
-                out += line
-                out += "\n"
+                out += line.utf8
+                out.append(0x0A)
             case .hint(let hint):
-                let section = templates.render(hint, view)
-                out += section
+                let before = out.count
+                templates.render(hint, view, into: &out)
                 // A user template that forgets its last newline must not glue
                 // the next base line onto a generated one.
-                if !section.isEmpty && !section.hasSuffix("\n") { out += "\n" }
+                if out.count > before && out.last != 0x0A { out.append(0x0A) }
             case .templated(let pieces):
                 for piece in pieces {
                     switch piece {
-                    case .literal(let s): out += s
-                    case .placeholder(.hostname): out += ir.hostname!.value
-                    case .placeholder(.underlayRouterID): out += ir.routerID!.description
+                    case .literal(let s): out += s.utf8
+                    case .placeholder(.hostname): out += ir.hostname!.value.utf8
+                    case .placeholder(.underlayRouterID): out += ir.routerID!.description.utf8
                     }
                 }
-                out += "\n"
+                out.append(0x0A)
             }
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -1,9 +1,7 @@
-import Mustache
 import VRFCModel
 
 // What a template sees. These views are the documented template interface
-// (README "Templates"); they expose only IR values, which are validated, and
-// answer lookups with a switch instead of reflection so rendering stays fast.
+// (README "Templates"); they expose only IR values, which are validated.
 
 /// Names of the generated FRR objects. The route-map names are a contract
 /// with base configs (`call rm_mgmt_vrf_export`); prefix-list names are ours.
@@ -21,7 +19,21 @@ public enum FRRNames {
     }
 }
 
-struct RootView: MustacheParent {
+/// An array of views as a template list.
+struct Views<T: TemplateObject>: TemplateList {
+    let items: [T]
+    var count: Int { items.count }
+    func element(_ index: Int) -> TemplateValue { .object(items[index]) }
+}
+
+/// An array of strings as a template list (`{{#aggregatesV4}}{{.}}{{/…}}`).
+struct Strings: TemplateList {
+    let items: [String]
+    var count: Int { items.count }
+    func element(_ index: Int) -> TemplateValue { .string(items[index]) }
+}
+
+struct RootView: TemplateObject {
     let ir: NodeIR
     let vrfs: [VRFView]
     let fullVRFs: [VRFView]
@@ -34,21 +46,21 @@ struct RootView: MustacheParent {
         prefixLists = vrfs.flatMap(\.prefixLists)
     }
 
-    func child(named name: String) -> Any? {
-        switch name {
-        case "asn": ir.asn
-        case "routerID": ir.routerID?.description
-        case "hostname": ir.hostname?.value
-        case "vrfs": vrfs
-        case "fullVRFs": fullVRFs
-        case "hasVRFs": !vrfs.isEmpty
-        case "prefixLists": prefixLists
+    func value(for key: TemplateKey) -> TemplateValue? {
+        switch key {
+        case .asn: .int(Int(ir.asn))
+        case .routerID: ir.routerID.map { .string($0.description) }
+        case .hostname: ir.hostname.map { .string($0.value) }
+        case .vrfs: .list(Views(items: vrfs))
+        case .fullVRFs: .list(Views(items: fullVRFs))
+        case .hasVRFs: .bool(!vrfs.isEmpty)
+        case .prefixLists: .list(Views(items: prefixLists))
         default: nil
         }
     }
 }
 
-struct VRFView: MustacheParent {
+struct VRFView: TemplateObject {
     let vrf: VRF
     let importV4, importV6, exportV4, exportV6: [EntryView]
     let prefixLists: [PrefixListView]
@@ -66,26 +78,26 @@ struct VRFView: MustacheParent {
         prefixLists = [importV4, importV6, exportV4, exportV6].flatMap { $0.map(PrefixListView.init) }
     }
 
-    func child(named name: String) -> Any? {
-        switch name {
-        case "name": vrf.name.value
-        case "vni": vrf.vni
-        case "routeTarget": vrf.routeTarget?.value
-        case "isFull": vrf.kind == .full
-        case "aggregatesV4": vrf.aggregates(.ipv4).map(\.description)
-        case "aggregatesV6": vrf.aggregates(.ipv6).map(\.description)
-        case "importV4": importV4
-        case "importV6": importV6
-        case "exportV4": exportV4
-        case "exportV6": exportV6
-        case "prefixLists": prefixLists
+    func value(for key: TemplateKey) -> TemplateValue? {
+        switch key {
+        case .name: .string(vrf.name.value)
+        case .vni: vrf.vni.map { .int(Int($0)) }
+        case .routeTarget: vrf.routeTarget.map { .string($0.value) }
+        case .isFull: .bool(vrf.kind == .full)
+        case .aggregatesV4: .list(Strings(items: vrf.aggregates(.ipv4).map(\.description)))
+        case .aggregatesV6: .list(Strings(items: vrf.aggregates(.ipv6).map(\.description)))
+        case .importV4: .list(Views(items: importV4))
+        case .importV6: .list(Views(items: importV6))
+        case .exportV4: .list(Views(items: exportV4))
+        case .exportV6: .list(Views(items: exportV6))
+        case .prefixLists: .list(Views(items: prefixLists))
         default: nil
         }
     }
 }
 
 /// One route-map entry: a CR's policy for one direction and address family.
-struct EntryView: MustacheParent {
+struct EntryView: TemplateObject {
     let entry: PolicyEntry
     let family: AddressFamily
     let prefixList: String
@@ -96,51 +108,56 @@ struct EntryView: MustacheParent {
         prefixList = FRRNames.prefixList(vrf, seq: entry.seq, family, direction)
     }
 
-    func child(named name: String) -> Any? {
-        switch name {
-        case "routeMapSeq": entry.routeMapSeq
-        case "seq": entry.seq
-        case "source": entry.source.value
-        case "prefixList": prefixList
-        case "community": entry.community?.value
+    func value(for key: TemplateKey) -> TemplateValue? {
+        switch key {
+        case .routeMapSeq: .int(entry.routeMapSeq)
+        case .seq: .int(entry.seq)
+        case .source: .string(entry.source.value)
+        case .prefixList: .string(prefixList)
+        case .community: entry.community.map { .string($0.value) }
         default: nil
         }
     }
 }
 
-struct PrefixListView: MustacheParent {
+struct PrefixListView: TemplateObject {
     let list: String
     let family: AddressFamily
-    let items: [ItemView]
+    let items: [PrefixItem]
 
     init(_ entry: EntryView) {
         list = entry.prefixList
         family = entry.family
-        items = entry.entry.items(entry.family).map(ItemView.init)
+        items = entry.entry.items(entry.family)
     }
 
-    func child(named name: String) -> Any? {
-        switch name {
-        case "list": list
-        case "family": family == .ipv4 ? "ip" : "ipv6"
-        case "items": items
+    func value(for key: TemplateKey) -> TemplateValue? {
+        switch key {
+        case .list: .string(list)
+        case .family: .string(family == .ipv4 ? "ip" : "ipv6")
+        case .items: .list(ItemViews(items: items))
         default: nil
         }
     }
 }
 
-struct ItemView: MustacheParent {
+/// Prefix-list lines, made into views one at a time while rendering.
+struct ItemViews: TemplateList {
+    let items: [PrefixItem]
+    var count: Int { items.count }
+    func element(_ index: Int) -> TemplateValue { .object(ItemView(item: items[index])) }
+}
+
+struct ItemView: TemplateObject {
     let item: PrefixItem
 
-    init(_ item: PrefixItem) { self.item = item }
-
-    func child(named name: String) -> Any? {
-        switch name {
-        case "seq": item.seq
-        case "action": item.action.rawValue
-        case "prefix": item.prefix.description
-        case "ge": item.ge
-        case "le": item.le
+    func value(for key: TemplateKey) -> TemplateValue? {
+        switch key {
+        case .seq: .int(Int(item.seq))
+        case .action: .string(item.action.rawValue)
+        case .prefix: .string(item.prefix.description)
+        case .ge: item.ge.map { .int($0) }
+        case .le: item.le.map { .int($0) }
         default: nil
         }
     }

@@ -1,11 +1,10 @@
 import Foundation
-import Mustache
 import VRFCModel
 
 /// The section templates: the shipped ones (compiled in from `templates/`),
 /// each optionally replaced by a file of the same name in `--templates DIR`.
 public struct TemplateSet: Sendable {
-    let templates: [Hint: MustacheTemplate]
+    let templates: [Hint: Template]
     /// Where each template came from, for messages and `--help`.
     public let origins: [Hint: String]
 
@@ -53,14 +52,14 @@ public struct TemplateSet: Sendable {
                 texts[hint] = (text, path)
             }
         }
-        var templates: [Hint: MustacheTemplate] = [:]
+        var templates: [Hint: Template] = [:]
         var origins: [Hint: String] = [:]
         for (hint, (text, origin)) in texts {
-            do {
-                templates[hint] = try MustacheTemplate(string: text)
+            do throws(TemplateError) {
+                templates[hint] = try Template(parsing: text)
                 origins[hint] = origin
             } catch {
-                diags.append(Diagnostic(SourceLocation(file: origin), "template does not parse: \(error)"))
+                diags.append(Diagnostic(SourceLocation(file: origin, line: error.line), "template does not parse: \(error.message)"))
             }
         }
         if !diags.isEmpty { throw Diagnostics(diags) }
@@ -68,7 +67,7 @@ public struct TemplateSet: Sendable {
         self.origins = origins
     }
 
-    func render(_ hint: Hint, _ view: RootView) -> String {
-        templates[hint]!.render(view)
+    func render(_ hint: Hint, _ view: RootView, into out: inout [UInt8]) {
+        templates[hint]!.render(.object(view), into: &out)
     }
 }

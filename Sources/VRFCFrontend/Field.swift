@@ -1,5 +1,4 @@
 import VRFCModel
-import Yams
 
 /// Collects every problem of a run, so the user sees all of them at once.
 final class DiagnosticSink {
@@ -7,76 +6,119 @@ final class DiagnosticSink {
     func add(_ d: Diagnostic) { items.append(d) }
 }
 
+/// A field path like `spec.import[2].cidr`, built only when a message needs
+/// it: most fields are valid, and formatting a path for each would dominate
+/// the time spent on large inputs.
+indirect enum FieldPath: CustomStringConvertible {
+    case root
+    case key(FieldPath, String)
+    case index(FieldPath, Int)
+
+    var description: String {
+        switch self {
+        case .root: ""
+        case .key(.root, let k): k
+        case .key(let p, let k): "\(p).\(k)"
+        case .index(let p, let i): "\(p)[\(i)]"
+        }
+    }
+
+    var isRoot: Bool { if case .root = self { true } else { false } }
+}
+
+/// The last step of a path, kept unboxed so that looking at a field does
+/// not allocate; only a field's children box it into their parent path.
+enum PathLeaf {
+    case none
+    case key(String)
+    case index(Int)
+
+    func appended(to parent: FieldPath) -> FieldPath {
+        switch self {
+        case .none: parent
+        case .key(let k): .key(parent, k)
+        case .index(let i): .index(parent, i)
+        }
+    }
+}
+
 /// A YAML node with everything a message needs: file, object, field path.
 /// Accessors report a diagnostic and return nil when the node is not what
 /// the schema asks for, so parsing goes on and finds the next problem too.
 struct Field {
-    let node: Node
-    let path: String
-    let file: String
-    let object: String?
-    let sink: DiagnosticSink
+    let node: YNode
+    let parentPath: FieldPath
+    let leaf: PathLeaf
+    let context: Context
 
-    var line: Int? { node.mark?.line }
-    var location: SourceLocation { SourceLocation(file: file, line: line, object: object, field: path.isEmpty ? nil : path) }
+    /// What is shared by all fields of one object.
+    final class Context {
+        let file: String
+        let object: String?
+        let sink: DiagnosticSink
+
+        init(file: String, object: String?, sink: DiagnosticSink) {
+            self.file = file
+            self.object = object
+            self.sink = sink
+        }
+    }
+
+    init(node: YNode, path: FieldPath = .root, context: Context) {
+        self.init(node: node, parent: path, leaf: .none, context: context)
+    }
+
+    init(node: YNode, parent: FieldPath, leaf: PathLeaf, context: Context) {
+        self.node = node
+        parentPath = parent
+        self.leaf = leaf
+        self.context = context
+    }
+
+    var path: FieldPath { leaf.appended(to: parentPath) }
+
+    var sink: DiagnosticSink { context.sink }
+    var line: Int { node.line }
+    var location: SourceLocation {
+        SourceLocation(file: context.file, line: line, object: context.object, field: path.isRoot ? nil : path.description)
+    }
 
     func error(_ message: String, fix: String? = nil) {
         sink.add(Diagnostic(location, message, fix: fix))
     }
 
-    func key(_ name: String, _ node: Node) -> Field {
-        Field(node: node, path: path.isEmpty ? name : "\(path).\(name)", file: file, object: object, sink: sink)
+    func key(_ name: String, _ node: YNode) -> Field { Field(node: node, parent: path, leaf: .key(name), context: context) }
+    func element(_ index: Int, _ node: YNode) -> Field { Field(node: node, parent: path, leaf: .index(index), context: context) }
+
+    /// The same node, reported as part of another object from now on.
+    func with(object: String, path: FieldPath? = nil) -> Field {
+        Field(node: node, path: path ?? self.path, context: Context(file: context.file, object: object, sink: sink))
     }
 
-    func element(_ index: Int, _ node: Node) -> Field {
-        Field(node: node, path: "\(path)[\(index)]", file: file, object: object, sink: sink)
-    }
-
-    func with(object: String) -> Field {
-        Field(node: node, path: path, file: file, object: object, sink: sink)
-    }
-
-    /// Plain `null`, `~` or nothing: YAML's ways to write "no value".
     var isNull: Bool {
-        guard case .scalar(let s) = node, s.style == .plain || s.style == .any else { return false }
-        return s.string.isEmpty || s.string == "~" || s.string == "null" || s.string == "Null" || s.string == "NULL"
+        if case .scalar(let s) = node { return s.isNull }
+        return false
     }
 
-    var kindName: String {
-        switch node {
-        case .scalar: isNull ? "null" : "a scalar"
-        case .mapping: "a mapping"
-        case .sequence: "a list"
-        case .alias: "an alias"
-        }
-    }
+    var kindName: String { ScalarRules.kindName(node) }
 
-    /// The mapping's fields by key. Unknown keys are errors (a typo must not
+    /// The mapping's fields. Unknown keys are errors (a typo must not
     /// silently drop config), with the closest known key suggested.
-    func mapping(allowed: [String], ignored: Set<String> = []) -> [String: Field]? {
+    func mapping(allowed: [String], ignored: Set<String> = []) -> Fields? {
         guard case .mapping(let m) = node else {
             error("expected a mapping, found \(kindName)")
             return nil
         }
-        var out: [String: Field] = [:]
-        for (k, v) in m {
-            guard case .scalar(let ks) = k else {
-                key("?", v).error("mapping keys must be strings")
-                continue
-            }
-            let name = ks.string
-            if allowed.contains(name) {
-                out[name] = key(name, v)
-            } else if !ignored.contains(name) {
-                let f = key(name, v)
-                if let near = closest(to: name, in: allowed) {
-                    f.error("unknown field '\(name)'", fix: "did you mean '\(near)'? (allowed: \(allowed.joined(separator: ", ")))")
-                } else {
-                    f.error("unknown field '\(name)'", fix: "allowed: \(allowed.joined(separator: ", "))")
-                }
+        for pair in m.pairs where !allowed.contains(pair.key.text) && !ignored.contains(pair.key.text) {
+            let f = key(pair.key.text, pair.value)
+            let list = allowed.joined(separator: ", ")
+            if let near = closest(to: pair.key.text, in: allowed) {
+                f.error("unknown field '\(pair.key.text)'", fix: "did you mean '\(near)'? (allowed: \(list))")
+            } else {
+                f.error("unknown field '\(pair.key.text)'", fix: "allowed: \(list)")
             }
         }
-        return out
+        return Fields(path: path, context: context, pairs: m.pairs)
     }
 
     /// Elements of a list; `null` is an empty list.
@@ -86,49 +128,29 @@ struct Field {
             error("expected a list, found \(kindName)")
             return nil
         }
-        return s.enumerated().map { element($0.offset, $0.element) }
+        let path = self.path
+        return s.items.enumerated().map { Field(node: $0.element, parent: path, leaf: .index($0.offset), context: context) }
     }
 
     /// A scalar's text. Any scalar style is accepted: YAML 1.1 reads an
     /// unquoted `65000:100` as a number, but vrfc takes the text as written.
-    func string() -> String? {
-        guard case .scalar(let s) = node, !isNull else {
-            error("expected a string, found \(kindName)")
-            return nil
-        }
-        return s.string
+    func string() -> String? { report(ScalarRules.string(node)) }
+
+    func integer(in range: ClosedRange<UInt64>) -> UInt64? { report(ScalarRules.integer(node, in: range)) }
+
+    func prefix() -> IPPrefix? {
+        guard let text = string() else { return nil }
+        return report(ScalarRules.prefix(text))
     }
 
-    /// An unquoted decimal integer in `range`, as the Kubernetes API would
-    /// insist for an integer field.
-    func integer(in range: ClosedRange<UInt64>) -> UInt64? {
-        guard case .scalar(let s) = node, !isNull else {
-            error("expected an integer in \(range.lowerBound)..\(range.upperBound), found \(kindName)")
+    /// The value, or nil after reporting the problem here.
+    func report<T>(_ result: Result<T, Problem>) -> T? {
+        switch result {
+        case .success(let v): return v
+        case .failure(let p):
+            error(p.message, fix: p.fix)
             return nil
         }
-        let text = s.string
-        let digits = !text.isEmpty && text.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
-        if s.style == .singleQuoted || s.style == .doubleQuoted {
-            if digits {
-                error("expected an integer, found the string \"\(text)\"", fix: "write \(text) without quotes")
-            } else {
-                error("expected an integer in \(range.lowerBound)..\(range.upperBound), found the string \"\(text)\"")
-            }
-            return nil
-        }
-        guard digits, text.utf8.count <= 20, let v = UInt64(text) else {
-            error("expected an integer in \(range.lowerBound)..\(range.upperBound), found '\(text)'")
-            return nil
-        }
-        if text.utf8.count > 1 && text.utf8.first == 0x30 {
-            error("'\(text)' has a leading zero, which YAML may read as octal", fix: "write \(v)")
-            return nil
-        }
-        guard range.contains(v) else {
-            error("\(v) is out of range", fix: "use a value in \(range.lowerBound)..\(range.upperBound)")
-            return nil
-        }
-        return v
     }
 
     /// A string checked by one of the validated name types.
@@ -140,6 +162,29 @@ struct Field {
             self.error("\(quoted(s)) is not valid", fix: "expected \(error.expected)")
             return nil
         }
+    }
+
+    /// The value of `key` in this mapping, without reporting anything.
+    func value(_ key: String) -> Field? {
+        guard case .mapping(let m) = node else { return nil }
+        for pair in m.pairs where pair.key.text == key { return self.key(key, pair.value) }
+        return nil
+    }
+}
+
+/// A mapping's fields by key. Mappings here have a handful of keys, so a
+/// linear scan beats building a dictionary for each of them.
+struct Fields {
+    /// The mapping's own path, boxed once for all its fields.
+    let path: FieldPath
+    let context: Field.Context
+    let pairs: [YMapping.Pair]
+
+    subscript(_ key: String) -> Field? {
+        for pair in pairs where pair.key.text == key {
+            return Field(node: pair.value, parent: path, leaf: .key(key), context: context)
+        }
+        return nil
     }
 }
 
@@ -167,10 +212,12 @@ func quoted(_ s: String) -> String {
 /// The allowed key within edit distance 2, for "did you mean" hints.
 func closest(to word: String, in candidates: [String]) -> String? {
     func distance(_ a: [Character], _ b: [Character]) -> Int {
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
         var prev = Array(0...b.count)
-        for i in 1...max(a.count, 1) where !a.isEmpty {
+        for i in 1...a.count {
             var cur = [i] + Array(repeating: 0, count: b.count)
-            for j in 1...max(b.count, 1) where !b.isEmpty {
+            for j in 1...b.count {
                 cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
             }
             prev = cur
@@ -183,39 +230,13 @@ func closest(to word: String, in candidates: [String]) -> String? {
 }
 
 /// Parses a file's YAML (or JSON) documents; a syntax error becomes a
-/// diagnostic with its line and column.
-func documents(of file: InputFile, sink: DiagnosticSink) -> [Node] {
-    do {
-        // The basic resolver leaves every scalar a string: vrfc checks types
-        // itself, and skipping tag regexes keeps large inputs fast.
-        let parser = try Parser(yaml: file.text, resolver: .basic)
-        var nodes: [Node] = []
-        while let node = try parser.nextRoot() { nodes.append(node) }
-        return nodes
-    } catch let e as YamlError {
-        sink.add(yamlDiagnostic(e, file: file.name))
+/// diagnostic with its line.
+func documents(of file: InputFile, sink: DiagnosticSink) -> [YNode] {
+    switch YAMLDocuments.parse(file.text) {
+    case .success(let docs):
+        return docs
+    case .failure(let e):
+        sink.add(Diagnostic(SourceLocation(file: file.name, line: e.line), e.message, fix: e.fix))
         return []
-    } catch {
-        sink.add(Diagnostic(SourceLocation(file: file.name), "cannot parse: \(error)"))
-        return []
-    }
-}
-
-func yamlDiagnostic(_ e: YamlError, file: String) -> Diagnostic {
-    switch e {
-    case .scanner(let context, let problem, let mark, _),
-         .parser(let context, let problem, let mark, _),
-         .composer(let context, let problem, let mark, _):
-        var message = "YAML syntax error: \(problem)"
-        if let context { message += " (\(context.text) at line \(context.mark.line))" }
-        return Diagnostic(SourceLocation(file: file, line: mark.line), message, fix: "column \(mark.column)")
-    case .duplicatedKeysInMapping(let duplicates, let context):
-        return Diagnostic(SourceLocation(file: file, line: context.mark.line),
-                          "duplicate key \(duplicates.map { "'\($0)'" }.joined(separator: ", ")) in one mapping",
-                          fix: "keep one of them")
-    case .reader(let problem, _, _, _):
-        return Diagnostic(SourceLocation(file: file), "cannot read: \(problem)")
-    default:
-        return Diagnostic(SourceLocation(file: file), "cannot parse: \(e)")
     }
 }

@@ -1,5 +1,4 @@
 import VRFCModel
-import Yams
 
 /// The node's `config.yaml` (SPEC "Node config"), validated.
 public struct NodeConfig: Sendable, Equatable {
@@ -38,11 +37,14 @@ public struct NodeConfig: Sendable, Equatable {
         let docs = documents(of: file, sink: sink)
         var config = NodeConfig(file: file.name)
         if sink.items.isEmpty {
-            let nonEmpty = docs.filter { doc in !Field(node: doc, path: "", file: file.name, object: nil, sink: sink).isNull }
+            let nonEmpty = docs.filter { doc in
+                if case .scalar(let s) = doc { return !s.isNull }
+                return true
+            }
             if nonEmpty.count > 1 {
                 sink.add(Diagnostic(SourceLocation(file: file.name), "the node config holds \(nonEmpty.count) YAML documents", fix: "keep one"))
             } else if let doc = nonEmpty.first {
-                config.read(Field(node: doc, path: "", file: file.name, object: "node config", sink: sink))
+                config.read(Field(node: doc, context: .init(file: file.name, object: "node config", sink: sink)))
             }
         }
         if !sink.items.isEmpty { throw Diagnostics(sink.items) }
@@ -107,16 +109,12 @@ public struct NodeConfig: Sendable, Equatable {
             return []
         }
         var out: [(VRFName, Field)] = []
-        for (k, v) in m {
-            guard case .scalar(let ks) = k else {
-                f.key("?", v).error("VRF names must be strings")
-                continue
-            }
-            let field = f.key(ks.string, v)
+        for pair in m.pairs {
+            let field = f.key(pair.key.text, pair.value)
             do {
-                out.append((try VRFName(validating: ks.string), field))
+                out.append((try VRFName(validating: pair.key.text), field))
             } catch {
-                field.error("\(quoted(ks.string)) is not a valid VRF name", fix: "expected \(error.expected)")
+                field.error("\(quoted(pair.key.text)) is not a valid VRF name", fix: "expected \(error.expected)")
             }
         }
         return out

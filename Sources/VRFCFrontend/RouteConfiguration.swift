@@ -1,5 +1,4 @@
 import VRFCModel
-import Yams
 
 /// One VRFRouteConfiguration object (group network.schiff.telekom.de,
 /// version v1alpha1), with every field validated on its own. Checks that
@@ -28,11 +27,18 @@ public struct RouteConfiguration: Sendable, Equatable {
         let sink = DiagnosticSink()
         var objects: [RouteConfiguration] = []
         for file in files {
-            for (docIndex, doc) in documents(of: file, sink: sink).enumerated() {
-                let root = Field(node: doc, path: "", file: file.name, object: nil, sink: sink)
-                if root.isNull { continue }
-                readDocument(root, index: docIndex, into: &objects)
+            let firstObject = objects.count, firstMessage = sink.items.count
+            var docIndex = 0
+            let failure = YAMLDocuments.forEach(file.text, restart: {
+                objects.removeSubrange(firstObject...)
+                sink.items.removeSubrange(firstMessage...)
+                docIndex = 0
+            }) { doc in
+                defer { docIndex += 1 }
+                let root = Field(node: doc, context: .init(file: file.name, object: nil, sink: sink))
+                if !root.isNull { readDocument(root, index: docIndex, into: &objects) }
             }
+            if let e = failure { sink.add(Diagnostic(SourceLocation(file: file.name, line: e.line), e.message, fix: e.fix)) }
         }
         return (objects, sink.items)
     }
@@ -42,10 +48,10 @@ public struct RouteConfiguration: Sendable, Equatable {
             root.with(object: "document \(index + 1)").error("expected a \(kind) object or a List of them, found \(root.kindName)")
             return
         }
-        let kindField = root.mappingValue("kind")
+        let kindField = root.value("kind")
         let kindText = kindField.flatMap { f -> String? in
             guard case .scalar(let s) = f.node else { return nil }
-            return s.string
+            return s.text
         }
         switch kindText {
         case kind:
@@ -79,14 +85,11 @@ public struct RouteConfiguration: Sendable, Equatable {
             return nil
         }
         var name: ObjectName? = nil
-        if let metadata = raw.mappingValue("metadata"), case .mapping = metadata.node,
-           let nameField = metadata.mappingValue("name") {
-            name = Field(node: nameField.node, path: "metadata.name", file: raw.file, object: label, sink: raw.sink)
-                .validated(ObjectName.init(validating:))
-            if let name { object = Field(node: raw.node, path: "", file: raw.file, object: "\(kind) \"\(name)\"", sink: raw.sink) }
+        if let metadata = raw.value("metadata"), case .mapping = metadata.node, let nameField = metadata.value("name") {
+            name = nameField.with(object: label, path: .key(.key(.root, "metadata"), "name")).validated(ObjectName.init(validating:))
+            if let name { object = raw.with(object: "\(kind) \"\(name)\"", path: .root) }
         } else {
-            Field(node: raw.node, path: "metadata.name", file: raw.file, object: label, sink: raw.sink)
-                .error("missing metadata.name", fix: "give the object a name")
+            raw.with(object: label, path: .key(.key(.root, "metadata"), "name")).error("missing metadata.name", fix: "give the object a name")
         }
 
         // kubectl output carries status and server-side metadata: ignored.
@@ -114,7 +117,14 @@ public struct RouteConfiguration: Sendable, Equatable {
 
         var aggregates: [IPPrefix] = []
         for element in spec["aggregate"]?.sequence() ?? [] {
-            guard let p = readPrefix(element) else { continue }
+            guard let p = element.prefix() else { continue }
+            // FRR refuses a host-length aggregate at load ("will not result
+            // in any useful aggregation"), although vtysh --dryrun accepts it.
+            if p.length == p.family.maxLength {
+                element.error("aggregate \(p) is a single address, which FRR refuses to aggregate",
+                              fix: "use a prefix shorter than /\(p.family.maxLength)")
+                continue
+            }
             if aggregates.contains(p) {
                 element.error("aggregate \(p) is listed twice", fix: "list it once")
             } else {
@@ -125,7 +135,7 @@ public struct RouteConfiguration: Sendable, Equatable {
 
         guard raw.sink.items.count == errorsBefore, let name, let vrf, let seq else { return nil }
         return RouteConfiguration(
-            name: name, location: SourceLocation(file: raw.file, line: raw.line, object: "\(kind) \"\(name)\""),
+            name: name, location: SourceLocation(file: raw.context.file, line: raw.line, object: "\(kind) \"\(name)\""),
             vrf: vrf, vrfLocation: spec["vrf"]!.location,
             seq: seq, seqLocation: spec["seq"]!.location,
             imports: imports, exports: exports,
@@ -133,101 +143,117 @@ public struct RouteConfiguration: Sendable, Equatable {
             community: community)
     }
 
-    /// A canonical prefix; anything else is refused with the canonical form.
-    static func readPrefix(_ f: Field) -> IPPrefix? {
-        guard let text = f.string() else { return nil }
-        switch IPPrefix.parse(text) {
-        case .success(let p):
-            return p
-        case .failure(.malformed):
-            f.error("\(quoted(text)) is not an IPv4 or IPv6 prefix", fix: "write ADDRESS/LENGTH, e.g. 203.0.113.0/24 or 2001:db8::/48")
-        case .failure(.missingLength(let suggestion)):
-            f.error("\(quoted(text)) has no prefix length", fix: "write e.g. '\(suggestion)'")
-        case .failure(.lengthOutOfRange(let max)):
-            f.error("the prefix length of \(quoted(text)) is above \(max)", fix: "use a length in 0..\(max)")
-        case .failure(.notCanonical(let canonical)):
-            let hostBits = IPPrefix.parse(canonical).map { p -> Bool in
-                IPAddress(parsing: text.split(separator: "/")[0]).map { $0 != p.address } ?? false
-            }
-            if case .success(true) = hostBits {
-                f.error("\(quoted(text)) has host bits set", fix: "write the network '\(canonical)'")
-            } else {
-                f.error("\(quoted(text)) is not in canonical form", fix: "write '\(canonical)'")
+    static let itemKeys = ["cidr", "action", "seq", "ge", "le"]
+
+    /// One import/export item, checked without building a field per key:
+    /// its problems are placed in the file only when there are some.
+    static func readItem(_ node: YNode, index: Int) -> (item: PrefixItem?, seqIsDefault: Bool, problems: [(key: String?, Problem)]) {
+        guard case .mapping(let m) = node else {
+            return (nil, true, [(nil, Problem(message: "expected a mapping, found \(ScalarRules.kindName(node))"))])
+        }
+        var problems: [(key: String?, Problem)] = []
+        var cidr: YNode? = nil, action: YNode? = nil, seqNode: YNode? = nil, geNode: YNode? = nil, leNode: YNode? = nil
+        for pair in m.pairs {
+            switch pair.key.text {
+            case "cidr": cidr = pair.value
+            case "action": action = pair.value
+            case "seq": seqNode = pair.value
+            case "ge": geNode = pair.value
+            case "le": leNode = pair.value
+            default:
+                let near = closest(to: pair.key.text, in: itemKeys)
+                let list = itemKeys.joined(separator: ", ")
+                problems.append((pair.key.text, Problem(message: "unknown field '\(pair.key.text)'",
+                                                        fix: near.map { "did you mean '\($0)'? (allowed: \(list))" } ?? "allowed: \(list)")))
             }
         }
-        return nil
+        func value<T>(_ key: String, _ r: Result<T, Problem>) -> T? {
+            switch r {
+            case .success(let v): return v
+            case .failure(let p): problems.append((key, p)); return nil
+            }
+        }
+        var prefix: IPPrefix? = nil
+        if let cidr {
+            prefix = value("cidr", ScalarRules.string(cidr).flatMap(ScalarRules.prefix))
+        } else {
+            problems.append((nil, Problem(message: "missing required field 'cidr'", fix: "add e.g. cidr: 203.0.113.0/24")))
+        }
+        var act: PrefixAction? = nil
+        if let action {
+            if let text = value("action", ScalarRules.string(action)) {
+                act = PrefixAction(rawValue: text)
+                if act == nil { problems.append(("action", Problem(message: "\(quoted(text)) is not an action", fix: "use permit or deny"))) }
+            }
+        } else {
+            problems.append((nil, Problem(message: "missing required field 'action'", fix: "add action: permit or action: deny")))
+        }
+        var seq = UInt32(index + 1)
+        let seqIsDefault = seqNode == nil
+        if let seqNode, let v = value("seq", ScalarRules.integer(seqNode, in: 1...4_294_967_295)) { seq = UInt32(v) }
+        let maxLen = UInt64(prefix?.family.maxLength ?? 128)
+        let ge = geNode.flatMap { value("ge", ScalarRules.integer($0, in: 1...maxLen)) }.map(Int.init)
+        let le = leNode.flatMap { value("le", ScalarRules.integer($0, in: 1...maxLen)) }.map(Int.init)
+
+        // FRR's rule: prefix length <= ge <= le <= 32/128. vtysh --dryrun
+        // lets violations through; a running FRR refuses them at load.
+        if let p = prefix {
+            let rule = "FRR requires prefix length <= ge <= le <= \(p.family.maxLength)"
+            if let ge, ge < p.length {
+                problems.append(("ge", Problem(message: "ge \(ge) is below the prefix length \(p.length) of \(p)", fix: "\(rule); use ge \(p.length) or more, or drop ge")))
+            }
+            if let le, le < p.length {
+                problems.append(("le", Problem(message: "le \(le) is below the prefix length \(p.length) of \(p)", fix: "\(rule); use le \(p.length) or more, or drop le")))
+            }
+            if let ge, let le, ge > le {
+                problems.append(("le", Problem(message: "le \(le) is below ge \(ge)", fix: "\(rule); use le \(ge) or more")))
+            }
+        }
+        guard problems.isEmpty, let prefix, let act else { return (nil, seqIsDefault, problems) }
+        return (PrefixItem(seq: seq, action: act, prefix: prefix, ge: ge, le: le), seqIsDefault, [])
     }
 
     /// An import or export list.
     static func readItems(_ list: Field) -> [PrefixItem] {
+        if list.isNull { return [] }
+        guard case .sequence(let nodes) = list.node else {
+            list.error("expected a list, found \(list.kindName)")
+            return []
+        }
         var items: [PrefixItem] = []
+        items.reserveCapacity(nodes.items.count)
         var bySeq: [UInt32: Int] = [:]
-        var byContent: [String: Int] = [:]
-        for (index, f) in (list.sequence() ?? []).enumerated() {
-            guard let fields = f.mapping(allowed: ["cidr", "action", "seq", "ge", "le"]) else { continue }
-            var ok = true
-            var prefix: IPPrefix? = nil
-            if let c = fields["cidr"] { prefix = readPrefix(c) } else { f.error("missing required field 'cidr'", fix: "add e.g. cidr: 203.0.113.0/24"); ok = false }
-            var action: PrefixAction? = nil
-            if let a = fields["action"] {
-                if let text = a.string() {
-                    action = PrefixAction(rawValue: text)
-                    if action == nil { a.error("\(quoted(text)) is not an action", fix: "use permit or deny") }
-                }
-            } else {
-                f.error("missing required field 'action'", fix: "add action: permit or action: deny"); ok = false
+        var byContent: [ItemKey: Int] = [:]
+        for (index, node) in nodes.items.enumerated() {
+            let (parsed, seqIsDefault, problems) = readItem(node, index: index)
+            let f = { list.element(index, node) }
+            for (key, p) in problems {
+                let field = key.flatMap { k in f().value(k) } ?? f()
+                field.error(p.message, fix: p.fix)
             }
-            var seq = UInt32(index + 1)
-            var seqIsDefault = true
-            if let s = fields["seq"] {
-                if let v = s.integer(in: 1...4_294_967_295) { seq = UInt32(v); seqIsDefault = false } else { ok = false }
-            }
-            let maxLen = UInt64(prefix?.family.maxLength ?? 128)
-            let ge = fields["ge"].flatMap { $0.integer(in: 1...maxLen) }.map(Int.init)
-            let le = fields["le"].flatMap { $0.integer(in: 1...maxLen) }.map(Int.init)
-            if (fields["ge"] != nil && ge == nil) || (fields["le"] != nil && le == nil) { ok = false }
-
-            // FRR's rule: prefix length <= ge <= le <= 32/128. vtysh --dryrun
-            // lets violations through; a running FRR refuses them at load.
-            if let p = prefix {
-                let rule = "FRR requires prefix length <= ge <= le <= \(p.family.maxLength)"
-                if let ge, ge < p.length {
-                    fields["ge"]!.error("ge \(ge) is below the prefix length \(p.length) of \(p)", fix: "\(rule); use ge \(p.length) or more, or drop ge"); ok = false
-                }
-                if let le, le < p.length {
-                    fields["le"]!.error("le \(le) is below the prefix length \(p.length) of \(p)", fix: "\(rule); use le \(p.length) or more, or drop le"); ok = false
-                }
-                if let ge, let le, ge > le {
-                    fields["le"]!.error("le \(le) is below ge \(ge)", fix: "\(rule); use le \(ge) or more"); ok = false
-                }
-            }
-            guard ok, let prefix, let action else { continue }
-
-            if let other = bySeq[seq] {
-                let how = seqIsDefault ? "seq \(seq) (the default for item [\(index)], its position + 1)" : "seq \(seq)"
-                (fields["seq"] ?? f).error("\(how) is also used by item [\(other)] of this list", fix: "give each item its own seq")
+            guard let item = parsed else { continue }
+            if let other = bySeq[item.seq] {
+                let how = seqIsDefault ? "seq \(item.seq) (the default for item [\(index)], its position + 1)" : "seq \(item.seq)"
+                (f().value("seq") ?? f()).error("\(how) is also used by item [\(other)] of this list", fix: "give each item its own seq")
                 continue
             }
-            let key = "\(prefix) \(action) \(ge ?? -1) \(le ?? -1)"
+            let key = ItemKey(prefix: item.prefix, action: item.action, ge: item.ge, le: item.le)
             if let other = byContent[key] {
-                f.error("item [\(index)] repeats item [\(other)] (same cidr, action, ge and le)", fix: "remove one of them")
+                f().error("item [\(index)] repeats item [\(other)] (same cidr, action, ge and le)", fix: "remove one of them")
                 continue
             }
-            bySeq[seq] = index
+            bySeq[item.seq] = index
             byContent[key] = index
-            items.append(PrefixItem(seq: seq, action: action, prefix: prefix, ge: ge, le: le))
+            items.append(item)
         }
         return items
     }
 }
 
-extension Field {
-    /// The value of `key` in this mapping, without reporting anything.
-    func mappingValue(_ key: String) -> Field? {
-        guard case .mapping(let m) = node else { return nil }
-        for (k, v) in m {
-            if case .scalar(let s) = k, s.string == key { return self.key(key, v) }
-        }
-        return nil
-    }
+/// What makes two items of one list the same line in FRR.
+private struct ItemKey: Hashable {
+    let prefix: IPPrefix
+    let action: PrefixAction
+    let ge: Int?
+    let le: Int?
 }

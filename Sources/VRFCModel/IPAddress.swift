@@ -1,6 +1,26 @@
 // IPv4/IPv6 addresses and prefixes, parsed and printed in pure Swift so the
 // compiler needs no libc resolver and behaves the same on every platform.
 
+/// Where address text is written: an array, or a stack buffer when parsing
+/// checks a spelling (that check runs for every prefix of every input).
+protocol ByteSink {
+    mutating func append(_ byte: UInt8)
+}
+
+extension Array: ByteSink where Element == UInt8 {}
+
+struct StackBytes: ByteSink {
+    let base: UnsafeMutablePointer<UInt8>
+    var count = 0
+
+    mutating func append(_ byte: UInt8) {
+        base[count] = byte
+        count += 1
+    }
+
+    var bytes: UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(start: base, count: count) }
+}
+
 public struct IPv4Address: Hashable, Comparable, Sendable {
     public var value: UInt32
 
@@ -13,14 +33,21 @@ public struct IPv4Address: Hashable, Comparable, Sendable {
     /// Dotted quad. Leading zeros are accepted here (so the caller can point at
     /// the canonical spelling) but `description` never prints them.
     public init?(parsing text: Substring) {
-        var parts: [UInt32] = []
-        parts.reserveCapacity(4)
+        var t = text
+        guard let a = t.withUTF8({ Self.parse($0) }) else { return nil }
+        self = a
+    }
+
+    static func parse(_ b: UnsafeBufferPointer<UInt8>) -> IPv4Address? {
+        var value: UInt32 = 0
+        var parts = 0
         var current: UInt32 = 0
         var digits = 0
-        for ch in text.utf8 {
+        for ch in b {
             if ch == UInt8(ascii: ".") {
-                guard digits > 0, parts.count < 3 else { return nil }
-                parts.append(current)
+                guard digits > 0, parts < 3 else { return nil }
+                value = value << 8 | current
+                parts += 1
                 current = 0
                 digits = 0
             } else if ch >= UInt8(ascii: "0") && ch <= UInt8(ascii: "9") {
@@ -31,9 +58,8 @@ public struct IPv4Address: Hashable, Comparable, Sendable {
                 return nil
             }
         }
-        guard digits > 0, parts.count == 3 else { return nil }
-        parts.append(current)
-        value = parts[0] << 24 | parts[1] << 16 | parts[2] << 8 | parts[3]
+        guard digits > 0, parts == 3 else { return nil }
+        return IPv4Address(value << 8 | current)
     }
 
     public var bytes: [UInt8] {
@@ -44,7 +70,22 @@ public struct IPv4Address: Hashable, Comparable, Sendable {
 }
 
 extension IPv4Address: CustomStringConvertible {
-    public var description: String { bytes.map(String.init).joined(separator: ".") }
+    public var description: String {
+        var buf: [UInt8] = []
+        buf.reserveCapacity(15)
+        write(into: &buf)
+        return String(decoding: buf, as: UTF8.self)
+    }
+
+    func write<S: ByteSink>(into buf: inout S) {
+        for shift in stride(from: 24, through: 0, by: -8) {
+            let octet = UInt8(truncatingIfNeeded: value >> UInt32(shift))
+            if octet >= 100 { buf.append(0x30 + octet / 100) }
+            if octet >= 10 { buf.append(0x30 + octet / 10 % 10) }
+            buf.append(0x30 + octet % 10)
+            if shift > 0 { buf.append(UInt8(ascii: ".")) }
+        }
+    }
 }
 
 public struct IPv6Address: Hashable, Comparable, Sendable {
@@ -58,52 +99,79 @@ public struct IPv6Address: Hashable, Comparable, Sendable {
 
     /// RFC 4291 text forms: hex groups, one `::`, optional trailing dotted quad.
     public init?(parsing text: Substring) {
-        guard !text.isEmpty else { return nil }
-        var groups: [UInt16] = []
-        var compressAt: Int? = nil
-        var rest = text[...]
-        if rest.hasPrefix("::") {
-            compressAt = 0
-            rest = rest.dropFirst(2)
-            if rest.isEmpty {
-                self.init(high: 0, low: 0)
-                return
-            }
-        } else if rest.hasPrefix(":") {
-            return nil
+        var t = text
+        guard let a = t.withUTF8({ Self.parse($0) }) else { return nil }
+        self = a
+    }
+
+    static func parse(_ u: UnsafeBufferPointer<UInt8>) -> IPv6Address? {
+        let colon = UInt8(ascii: ":")
+        guard !u.isEmpty else { return nil }
+        // Groups before "::" (or all of them) and after it, accumulated as
+        // 128-bit numbers so parsing allocates nothing.
+        var head: UInt128 = 0, tail: UInt128 = 0
+        var headCount = 0, tailCount = 0
+        var compressed = false
+        var idx = 0
+        if u[0] == colon {
+            guard u.count > 1, u[1] == colon else { return nil }
+            compressed = true
+            idx = 2
         }
-        let fields = rest.split(separator: ":", omittingEmptySubsequences: false)
-        for (i, field) in fields.enumerated() {
-            if field.isEmpty {
-                // An empty field is the second colon of "::" (only once), or a
-                // trailing "::" ("2001:db8::").
-                if i == fields.count - 1 {
-                    guard compressAt == groups.count else { return nil }
-                    continue
-                }
-                guard compressAt == nil else { return nil }
-                compressAt = groups.count
-                continue
+        func add(_ g: UInt16) {
+            if compressed {
+                tail = tail << 16 | UInt128(g)
+                tailCount += 1
+            } else {
+                head = head << 16 | UInt128(g)
+                headCount += 1
             }
-            if i == fields.count - 1, field.contains(".") {
-                guard let v4 = IPv4Address(parsing: field) else { return nil }
-                groups.append(UInt16(v4.value >> 16))
-                groups.append(UInt16(v4.value & 0xffff))
-                continue
+        }
+        while idx < u.count {
+            var value: UInt32 = 0
+            var j = idx
+            while j < u.count, j - idx <= 4, let h = hexValue(u[j]) {
+                value = value << 4 | UInt32(h)
+                j += 1
             }
-            guard field.utf8.count <= 4, let g = UInt16(field, radix: 16) else { return nil }
-            groups.append(g)
+            let digits = j - idx
+            if j < u.count, u[j] == UInt8(ascii: ".") {
+                // A trailing dotted quad: the last two groups.
+                guard let v4 = IPv4Address.parse(UnsafeBufferPointer(rebasing: u[idx...])) else { return nil }
+                add(UInt16(v4.value >> 16))
+                add(UInt16(v4.value & 0xffff))
+                idx = u.count
+                break
+            }
+            guard digits >= 1, digits <= 4 else { return nil }
+            add(UInt16(value))
+            guard headCount + tailCount <= 8 else { return nil }
+            idx = j
+            guard idx < u.count else { break }
+            guard u[idx] == colon else { return nil }
+            idx += 1
+            if idx < u.count, u[idx] == colon {
+                guard !compressed else { return nil }
+                compressed = true
+                idx += 1
+            } else if idx == u.count {
+                return nil  // a single trailing ':'
+            }
         }
-        if let at = compressAt {
-            guard groups.count < 8 else { return nil }
-            groups.insert(contentsOf: repeatElement(0, count: 8 - groups.count), at: at)
+        let count = headCount + tailCount
+        guard compressed ? count < 8 : count == 8 else { return nil }
+        let v = compressed ? head << UInt128(16 * (8 - headCount)) | tail : head
+        return IPv6Address(high: UInt64(truncatingIfNeeded: v >> 64), low: UInt64(truncatingIfNeeded: v))
+    }
+
+    @inline(__always)
+    static func hexValue(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 0x30...0x39: c - 0x30
+        case 0x61...0x66: c - 0x61 + 10
+        case 0x41...0x46: c - 0x41 + 10
+        default: nil
         }
-        guard groups.count == 8 else { return nil }
-        var h: UInt64 = 0
-        var l: UInt64 = 0
-        for i in 0..<4 { h = h << 16 | UInt64(groups[i]) }
-        for i in 4..<8 { l = l << 16 | UInt64(groups[i]) }
-        self.init(high: h, low: l)
     }
 
     public var groups: [UInt16] {
@@ -120,23 +188,49 @@ extension IPv6Address: CustomStringConvertible {
     /// RFC 5952: lowercase, no leading zeros, the longest run (>= 2) of zero
     /// groups compressed, the first one on a tie.
     public var description: String {
-        let g = groups
+        var buf: [UInt8] = []
+        buf.reserveCapacity(39)
+        write(into: &buf)
+        return String(decoding: buf, as: UTF8.self)
+    }
+
+    func write<S: ByteSink>(into buf: inout S) {
+        func group(_ i: Int) -> UInt16 {
+            UInt16(truncatingIfNeeded: (i < 4 ? high : low) >> (UInt64(3 - i % 4) * 16))
+        }
         var bestStart = -1, bestLen = 0, i = 0
         while i < 8 {
-            if g[i] == 0 {
+            if group(i) == 0 {
                 var j = i
-                while j < 8 && g[j] == 0 { j += 1 }
+                while j < 8 && group(j) == 0 { j += 1 }
                 if j - i > bestLen { bestStart = i; bestLen = j - i }
                 i = j
             } else {
                 i += 1
             }
         }
-        let hex = g.map { String($0, radix: 16) }
-        if bestLen < 2 { return hex.joined(separator: ":") }
-        let head = hex[0..<bestStart].joined(separator: ":")
-        let tail = hex[(bestStart + bestLen)...].joined(separator: ":")
-        return head + "::" + tail
+        if bestLen < 2 { bestStart = -1 }
+        i = 0
+        while i < 8 {
+            if i == bestStart {
+                buf.append(UInt8(ascii: ":"))
+                buf.append(UInt8(ascii: ":"))
+                i += bestLen
+                continue
+            }
+            // A ':' between groups, except right after the "::".
+            if i > 0 && !(bestStart >= 0 && i == bestStart + bestLen) { buf.append(UInt8(ascii: ":")) }
+            let g = group(i)
+            var started = false
+            for shift in stride(from: 12, through: 0, by: -4) {
+                let d = Int(g >> UInt16(shift) & 0xf)
+                if d != 0 || started || shift == 0 {
+                    buf.append(UInt8(d < 10 ? 0x30 + d : 0x57 + d))
+                    started = true
+                }
+            }
+            i += 1
+        }
     }
 }
 
@@ -158,13 +252,14 @@ public enum IPAddress: Hashable, Comparable, Sendable {
     }
 
     public init?(parsing text: Substring) {
-        if text.contains(":") {
-            guard let a = IPv6Address(parsing: text) else { return nil }
-            self = .v6(a)
-        } else {
-            guard let a = IPv4Address(parsing: text) else { return nil }
-            self = .v4(a)
-        }
+        var t = text
+        guard let a = t.withUTF8({ Self.parse($0) }) else { return nil }
+        self = a
+    }
+
+    static func parse(_ b: UnsafeBufferPointer<UInt8>) -> IPAddress? {
+        if b.contains(UInt8(ascii: ":")) { return IPv6Address.parse(b).map { .v6($0) } }
+        return IPv4Address.parse(b).map { .v4($0) }
     }
 
     /// The address with every bit after the first `length` cleared.
@@ -198,10 +293,12 @@ extension IPAddress: CustomStringConvertible {
     }
 }
 
-/// A network prefix, always canonical (no host bits) once constructed.
+/// A network prefix, always canonical (no host bits) once constructed. It
+/// keeps its canonical text, which inputs already are and outputs print.
 public struct IPPrefix: Hashable, Comparable, Sendable {
     public let address: IPAddress
     public let length: Int
+    public let text: String
 
     public var family: AddressFamily { address.family }
 
@@ -217,24 +314,47 @@ public struct IPPrefix: Hashable, Comparable, Sendable {
         precondition(length >= 0 && length <= address.family.maxLength)
         self.address = address.masked(to: length)
         self.length = length
+        text = "\(self.address)/\(length)"
+    }
+
+    private init(address: IPAddress, length: Int, text: String) {
+        self.address = address
+        self.length = length
+        self.text = text
     }
 
     /// Strict parse: the text must be exactly the canonical spelling.
     public static func parse(_ text: String) -> Result<IPPrefix, ParseError> {
-        let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
-        guard let address = IPAddress(parsing: parts[0]) else { return .failure(.malformed) }
-        guard parts.count == 2 else {
+        var t = text
+        return t.withUTF8 { u in parse(u, text: text) }
+    }
+
+    private static func parse(_ u: UnsafeBufferPointer<UInt8>, text: String) -> Result<IPPrefix, ParseError> {
+        guard let slash = u.firstIndex(of: UInt8(ascii: "/")) else {
+            guard let address = IPAddress.parse(u) else { return .failure(.malformed) }
             return .failure(.missingLength(suggestion: "\(address)/\(address.family.maxLength)"))
         }
-        let lenText = parts[1]
-        guard !lenText.isEmpty, lenText.utf8.count <= 3, lenText.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }),
-              let length = Int(lenText) else { return .failure(.malformed) }
-        guard length <= address.family.maxLength else {
-            return .failure(.lengthOutOfRange(max: address.family.maxLength))
+        guard let address = IPAddress.parse(UnsafeBufferPointer(rebasing: u[..<slash])) else { return .failure(.malformed) }
+        let lenBytes = u[(slash + 1)...]
+        guard !lenBytes.isEmpty, lenBytes.count <= 3, lenBytes.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return .failure(.malformed) }
+        let length = lenBytes.reduce(0) { $0 * 10 + Int($1 - 48) }
+        guard length <= address.family.maxLength else { return .failure(.lengthOutOfRange(max: address.family.maxLength)) }
+        let masked = address.masked(to: length)
+        // Canonical: no host bits, and the text is exactly how the address prints.
+        let canonical = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 48) { raw -> String? in
+            var buf = StackBytes(base: raw.baseAddress!)
+            switch masked {
+            case .v4(let a): a.write(into: &buf)
+            case .v6(let a): a.write(into: &buf)
+            }
+            buf.append(UInt8(ascii: "/"))
+            if length >= 100 { buf.append(UInt8(48 + length / 100)) }
+            if length >= 10 { buf.append(UInt8(48 + length / 10 % 10)) }
+            buf.append(UInt8(48 + length % 10))
+            return masked == address && buf.bytes.elementsEqual(u) ? nil : String(decoding: buf.bytes, as: UTF8.self)
         }
-        let prefix = IPPrefix(canonical: address, length: length)
-        if prefix.description != text { return .failure(.notCanonical(canonical: prefix.description)) }
-        return .success(prefix)
+        if let canonical { return .failure(.notCanonical(canonical: canonical)) }
+        return .success(IPPrefix(address: address, length: length, text: text))
     }
 
     public func contains(_ other: IPPrefix) -> Bool {
@@ -242,10 +362,15 @@ public struct IPPrefix: Hashable, Comparable, Sendable {
     }
 
     public static func < (l: Self, r: Self) -> Bool { (l.address, l.length) < (r.address, r.length) }
+    public static func == (l: Self, r: Self) -> Bool { l.address == r.address && l.length == r.length }
+    public func hash(into h: inout Hasher) {
+        h.combine(address)
+        h.combine(length)
+    }
 }
 
 extension IPPrefix: CustomStringConvertible {
-    public var description: String { "\(address)/\(length)" }
+    public var description: String { text }
 }
 
 extension IPPrefix: Codable {

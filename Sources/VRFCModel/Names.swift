@@ -71,6 +71,17 @@ public struct Community: Hashable, Sendable, CustomStringConvertible {
     public static let rule = "'AA:NN' with AA and NN in 0..65535 (e.g. '65000:100'), or one of: "
         + wellKnown.sorted().joined(separator: ", ")
 
+    /// FRR prints these `AA:NN` values by name; vrfc writes the name too, so
+    /// its config matches FRR's running config and reloads see no difference.
+    public static let numericNames: [String: String] = [
+        "0:0": "internet", "65535:0": "graceful-shutdown", "65535:1": "accept-own",
+        "65535:2": "route-filter-translated-v4", "65535:3": "route-filter-v4",
+        "65535:4": "route-filter-translated-v6", "65535:5": "route-filter-v6",
+        "65535:6": "llgr-stale", "65535:7": "no-llgr", "65535:8": "accept-own-nexthop",
+        "65535:666": "blackhole", "65535:65281": "no-export", "65535:65282": "no-advertise",
+        "65535:65283": "local-AS", "65535:65284": "no-peer",
+    ]
+
     public init(validating s: String) throws(NameError) {
         if Self.wellKnown.contains(s) {
             value = s
@@ -81,7 +92,7 @@ public struct Community: Hashable, Sendable, CustomStringConvertible {
               parseDecimal(parts[0], in: 0...65535) != nil,
               parseDecimal(parts[1], in: 0...65535) != nil
         else { throw NameError(expected: Self.rule) }
-        value = s
+        value = Self.numericNames[s] ?? s
     }
 
     public var description: String { value }

@@ -1,0 +1,292 @@
+/// A value a template can show or iterate.
+public enum TemplateValue {
+    case string(String)
+    case int(Int)
+    case bool(Bool)
+    case list(any TemplateList)
+    case object(any TemplateObject)
+}
+
+/// Something with named fields (`{{name}}`, `{{#name}}`).
+public protocol TemplateObject {
+    func value(for key: TemplateKey) -> TemplateValue?
+}
+
+/// Every name a view answers to. Templates are compiled to these keys once,
+/// so rendering compares small integers instead of strings; a name no view
+/// knows becomes `.unknown` and renders as nothing, as Mustache says.
+public enum TemplateKey: String, Sendable, CaseIterable {
+    // Node
+    case asn, routerID, hostname, vrfs, fullVRFs, hasVRFs, prefixLists
+    // VRF
+    case name, vni, routeTarget, isFull, aggregatesV4, aggregatesV6, importV4, importV6, exportV4, exportV6
+    // Route-map entry
+    case routeMapSeq, seq, source, prefixList, community
+    // Prefix-list and its lines
+    case list, family, items, action, prefix, ge, le
+    case unknown
+
+    init(name: String) { self = TemplateKey(rawValue: name) ?? .unknown }
+}
+
+/// A sequence a section iterates. Elements are made on demand, so large
+/// nodes do not build a second copy of their IR for the templates.
+public protocol TemplateList {
+    var count: Int { get }
+    func element(_ index: Int) -> TemplateValue
+}
+
+public struct TemplateError: Error, Equatable, Sendable, CustomStringConvertible {
+    public let line: Int
+    public let message: String
+    public var description: String { "line \(line): \(message)" }
+}
+
+/// A logic-less template in Mustache syntax: `{{name}}`, `{{a.b}}`, `{{.}}`,
+/// sections `{{#x}}…{{/x}}`, inverted sections `{{^x}}…{{/x}}` and comments
+/// `{{! … }}`, with Mustache's rule that a line holding only a section,
+/// inverted-section, closing or comment tag disappears from the output.
+///
+/// Unlike HTML Mustache, values are inserted as they are: FRR config is not
+/// HTML, and every value comes from the validated IR. Partials, lambdas and
+/// delimiter changes are not supported and are refused when parsing, so a
+/// template never silently renders less than its author wrote.
+public struct Template: Sendable {
+    indirect enum Node: Sendable {
+        case text(String)
+        case variable(path: [TemplateKey], line: Int)
+        case section(path: [TemplateKey], inverted: Bool, body: [Node], line: Int)
+    }
+
+    let nodes: [Node]
+
+    public init(parsing source: String) throws(TemplateError) {
+        var parser = Parser(source)
+        nodes = try parser.parse()
+    }
+
+    public func render(_ root: TemplateValue) -> String {
+        var out: [UInt8] = []
+        render(root, into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    public func render(_ root: TemplateValue, into out: inout [UInt8]) {
+        var stack = [root]
+        Self.render(nodes, &stack, &out)
+    }
+
+    static func render(_ nodes: [Node], _ stack: inout [TemplateValue], _ out: inout [UInt8]) {
+        for node in nodes {
+            switch node {
+            case .text(let s):
+                out.append(contentsOf: s.utf8)
+            case .variable(let path, _):
+                guard let v = lookup(path, stack) else { continue }
+                switch v {
+                case .string(let s): out.append(contentsOf: s.utf8)
+                case .int(let i): appendDecimal(i, &out)
+                case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
+                case .list, .object: continue
+                }
+            case .section(let path, let inverted, let body, _):
+                let v = lookup(path, stack)
+                if inverted {
+                    if isFalsey(v) { render(body, &stack, &out) }
+                    continue
+                }
+                guard let v, !isFalsey(v) else { continue }
+                switch v {
+                case .list(let list):
+                    for i in 0..<list.count {
+                        stack.append(list.element(i))
+                        render(body, &stack, &out)
+                        stack.removeLast()
+                    }
+                case .bool:
+                    render(body, &stack, &out)
+                default:
+                    stack.append(v)
+                    render(body, &stack, &out)
+                    stack.removeLast()
+                }
+            }
+        }
+    }
+
+    static func appendDecimal(_ value: Int, _ out: inout [UInt8]) {
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        var v = value.magnitude
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var n = 0
+        withUnsafeMutableBytes(of: &digits) { d in
+            repeat {
+                d[n] = UInt8(48 + v % 10)
+                v /= 10
+                n += 1
+            } while v > 0
+            for k in stride(from: n - 1, through: 0, by: -1) { out.append(d[k]) }
+        }
+    }
+
+    static func isFalsey(_ v: TemplateValue?) -> Bool {
+        switch v {
+        case nil: true
+        case .bool(let b)?: !b
+        case .list(let l)?: l.count == 0
+        default: false
+        }
+    }
+
+    /// Mustache name resolution: the first name is looked up from the top of
+    /// the context stack down, the rest on the value found.
+    static func lookup(_ path: [TemplateKey], _ stack: [TemplateValue]) -> TemplateValue? {
+        if path.isEmpty { return stack.last }
+        var found: TemplateValue? = nil
+        var k = stack.count - 1
+        while k >= 0 {
+            if case .object(let o) = stack[k], let v = o.value(for: path[0]) {
+                found = v
+                break
+            }
+            k -= 1
+        }
+        for key in path.dropFirst() {
+            guard case .object(let o)? = found else { return nil }
+            found = o.value(for: key)
+        }
+        return found
+    }
+
+    struct Parser {
+        let src: [UInt8]
+        var i = 0
+        var line = 1
+
+        init(_ source: String) { src = Array(source.utf8) }
+
+        enum Token {
+            case text(String)
+            case variable([TemplateKey], Int)
+            case open([TemplateKey], inverted: Bool, Int)
+            case close([String], Int)
+        }
+
+        mutating func parse() throws(TemplateError) -> [Node] {
+            var tokens: [Token] = []
+            // Section names as written, to match `{{/name}}` against them.
+            var openNames: [[String]] = []
+            var textStart = 0
+            while i < src.count {
+                guard src[i] == UInt8(ascii: "{"), i + 1 < src.count, src[i + 1] == UInt8(ascii: "{") else {
+                    if src[i] == UInt8(ascii: "\n") { line += 1 }
+                    i += 1
+                    continue
+                }
+                let tagStart = i
+                let tagLine = line
+                let triple = i + 2 < src.count && src[i + 2] == UInt8(ascii: "{")
+                var j = i + (triple ? 3 : 2)
+                let closer: [UInt8] = triple ? Array("}}}".utf8) : Array("}}".utf8)
+                var tagEnd = -1
+                while j + closer.count <= src.count {
+                    if Array(src[j..<(j + closer.count)]) == closer { tagEnd = j + closer.count; break }
+                    j += 1
+                }
+                guard tagEnd > 0 else { throw TemplateError(line: tagLine, message: "unclosed tag") }
+                var inner = String(decoding: src[(tagStart + (triple ? 3 : 2))..<(tagEnd - closer.count)], as: UTF8.self)
+                let sigil = triple ? Character("&") : inner.first ?? " "
+                if !triple, "#^/!&>=<{".contains(sigil) { inner.removeFirst() }
+                let name = inner.trimmed(" \t\n")
+                line += src[tagStart..<tagEnd].filter { $0 == UInt8(ascii: "\n") }.count
+
+                let standaloneKind = "#^/!".contains(sigil)
+                var preceding = String(decoding: src[textStart..<tagStart], as: UTF8.self)
+                var next = tagEnd
+                if standaloneKind, let after = standaloneEnd(tagStart: tagStart, tagEnd: tagEnd) {
+                    // Drop the indentation before the tag and the line break after it.
+                    while let last = preceding.last, last == " " || last == "\t" { preceding.removeLast() }
+                    next = after
+                    if after > tagEnd, src[after - 1] == UInt8(ascii: "\n") { line += 1 }
+                }
+                if !preceding.isEmpty { tokens.append(.text(preceding)) }
+                let names = name == "." ? [] : name.split(separator: ".").map(String.init)
+                let path = names.map(TemplateKey.init(name:))
+                switch sigil {
+                case "!": break
+                case "#": tokens.append(.open(path, inverted: false, tagLine)); openNames.append(names)
+                case "^": tokens.append(.open(path, inverted: true, tagLine)); openNames.append(names)
+                case "/": tokens.append(.close(names, tagLine))
+                case ">": throw TemplateError(line: tagLine, message: "partials ({{>\(name)}}) are not supported")
+                case "=": throw TemplateError(line: tagLine, message: "delimiter changes are not supported")
+                case "<": throw TemplateError(line: tagLine, message: "template inheritance is not supported")
+                default:
+                    guard !name.isEmpty, names.allSatisfy({ !$0.isEmpty }) || name == "." else {
+                        throw TemplateError(line: tagLine, message: "empty or malformed name '\(name)'")
+                    }
+                    tokens.append(.variable(path, tagLine))
+                }
+                i = next
+                textStart = next
+            }
+            if textStart < src.count { tokens.append(.text(String(decoding: src[textStart...], as: UTF8.self))) }
+            var index = 0
+            var openIndex = 0
+            let nodes = try Self.build(tokens, &index, &openIndex, openNames, closing: nil)
+            return nodes
+        }
+
+        /// If the tag stands alone on its line (only blanks around it), the
+        /// index just past its line break; nil otherwise.
+        func standaloneEnd(tagStart: Int, tagEnd: Int) -> Int? {
+            var k = tagStart - 1
+            while k >= 0, src[k] == UInt8(ascii: " ") || src[k] == UInt8(ascii: "\t") { k -= 1 }
+            guard k < 0 || src[k] == UInt8(ascii: "\n") else { return nil }
+            var m = tagEnd
+            while m < src.count, src[m] == UInt8(ascii: " ") || src[m] == UInt8(ascii: "\t") || src[m] == UInt8(ascii: "\r") { m += 1 }
+            if m == src.count { return m }
+            return src[m] == UInt8(ascii: "\n") ? m + 1 : nil
+        }
+
+        static func build(_ tokens: [Token], _ index: inout Int, _ openIndex: inout Int, _ openNames: [[String]],
+                          closing: ([String], Int)?) throws(TemplateError) -> [Node] {
+            var nodes: [Node] = []
+            while index < tokens.count {
+                let t = tokens[index]
+                index += 1
+                switch t {
+                case .text(let s): nodes.append(.text(s))
+                case .variable(let p, let l): nodes.append(.variable(path: p, line: l))
+                case .open(let p, let inverted, let l):
+                    let names = openNames[openIndex]
+                    openIndex += 1
+                    let body = try build(tokens, &index, &openIndex, openNames, closing: (names, l))
+                    nodes.append(.section(path: p, inverted: inverted, body: body, line: l))
+                case .close(let p, let l):
+                    guard let (open, _) = closing else {
+                        throw TemplateError(line: l, message: "{{/\(p.joined(separator: "."))}} closes no section")
+                    }
+                    guard open == p else {
+                        throw TemplateError(line: l, message: "{{/\(p.joined(separator: "."))}} closes {{#\(open.joined(separator: "."))}}")
+                    }
+                    return nodes
+                }
+            }
+            if let (open, l) = closing {
+                throw TemplateError(line: l, message: "{{#\(open.joined(separator: "."))}} is never closed")
+            }
+            return nodes
+        }
+    }
+}
+
+private extension String {
+    func trimmed(_ set: String) -> String {
+        var s = Substring(self)
+        while let f = s.first, set.contains(f) { s.removeFirst() }
+        while let l = s.last, set.contains(l) { s.removeLast() }
+        return String(s)
+    }
+}
