@@ -12,20 +12,22 @@ public struct ApplyError: Error, Sendable, CustomStringConvertible {
 
 /// Runs a plan's steps against the kernel, in order, one netlink request at a
 /// time. Interrupted at any point, the kernel is left in a state the next
-/// plan recognises: links under their real names are complete and marked,
-/// staging links are deleted and redone.
+/// plan recognises: every link vrfc created is marked or in the creation
+/// log, so the next run finishes or removes it.
 public struct Executor {
     let socket: NetlinkSocket
     let attacher: (any RouterAttacher)?
+    let log: CreationLog
     var indexByName: [String: Int32]
     var nextIndex: Int32
-    var nextStaging = 0
     /// Called after each step, e.g. to print it.
     var onStep: (Step) -> Void
 
-    public init(socket: NetlinkSocket, snapshot: KernelSnapshot, attacher: (any RouterAttacher)?, onStep: @escaping (Step) -> Void = { _ in }) {
+    public init(socket: NetlinkSocket, snapshot: KernelSnapshot, attacher: (any RouterAttacher)?, log: CreationLog,
+                onStep: @escaping (Step) -> Void = { _ in }) {
         self.socket = socket
         self.attacher = attacher
+        self.log = log
         self.onStep = onStep
         indexByName = Dictionary(snapshot.links.map { ($0.name, $0.index) }, uniquingKeysWith: { a, _ in a })
         nextIndex = (snapshot.links.map(\.index).max() ?? 0) + 1
@@ -38,8 +40,10 @@ public struct Executor {
                 onStep(step)
             }
         } catch {
-            throw ApplyError("\(error); the links done so far are complete and marked, so rerunning apply continues from here")
+            throw ApplyError("\(error); what is done so far is marked or logged, so rerunning apply continues from here")
         }
+        // Every link created by this or an earlier interrupted run now carries its marker.
+        log.remove()
     }
 
     mutating func execute(_ step: Step) throws(NetlinkError) {
@@ -59,14 +63,14 @@ public struct Executor {
             do {
                 try attacher.attach(ifindex: idx, name: name)
             } catch {
-                throw NetlinkError("attaching the router program to \(name)", code: nil, kernelMessage: nil, detail: "\(error)")
+                throw NetlinkError("attaching the router program to \(name)", code: nil, detail: "\(error)")
             }
         case .detach(let name, let index):
             guard let attacher else { return }
             do {
                 try attacher.detach(ifindex: index, name: name)
             } catch {
-                throw NetlinkError("detaching the router program from \(name)", code: nil, kernelMessage: nil, detail: "\(error)")
+                throw NetlinkError("detaching the router program from \(name)", code: nil, detail: "\(error)")
             }
         }
     }
@@ -76,39 +80,38 @@ public struct Executor {
         return i
     }
 
-    mutating func stagingName() -> String {
-        while true {
-            let n = Ownership.stagingName(nextStaging)
-            nextStaging += 1
-            if indexByName[n] == nil { return n }
-        }
-    }
-
-    /// Create under a staging name with everything the kernel takes at
-    /// creation, then one request per end that renames it to its real name
-    /// together with the marker, addr_gen_mode and bridge-port flags.
+    /// Logs, then creates with everything the kernel takes at creation, then
+    /// one request per end for what it only takes afterwards: the marker,
+    /// addr_gen_mode and the bridge-port flags.
     mutating func create(_ c: LinkCreation) throws(NetlinkError) {
         let spec = c.spec
-        let staged = stagingName()
-        let peerStaged: String? = spec.kind == .veth ? stagingName() : nil
+        let peer = c.peer
         let masterIndex: Int32? = try spec.master.map { m throws(NetlinkError) in
             try index(m.value, "creating \(spec.name): master \(m)")
         }
-        // Our own ifindex choice lets the next requests address the link
-        // without a lookup; if another process took the number meanwhile the
-        // kernel says EBUSY and the next free one is tried.
-        let width: Int32 = peerStaged == nil ? 1 : 2
+        // vrfc picks the ifindex (`ip link add ... index N`): the log can name
+        // the link before it exists, and later requests need no lookup. If
+        // another process took the number meanwhile, the kernel says EBUSY
+        // and the next one is tried.
+        let width: Int32 = peer == nil ? 1 : 2
         var attempt = 0
         while true {
+            var logged = [LoggedLink(index: nextIndex, name: spec.name.value)]
+            if let peer { logged.append(LoggedLink(index: nextIndex + 1, name: peer.name.value)) }
+            do throws(ApplyError) {
+                try log.append(logged)
+            } catch {
+                throw NetlinkError("creating \(spec.name)", code: nil, detail: error.message)
+            }
             let kind: NewLink.Kind
             switch spec.kind {
             case .vrf: kind = .vrf(table: c.table ?? 0)
             case .bridge: kind = .bridge
             case .vxlan: kind = .vxlan(c.vxlan!)
-            case .veth: kind = .veth(peerIndex: nextIndex + 1, peerName: peerStaged!, peerMTU: UInt32(c.peer?.mtu ?? spec.mtu))
+            case .veth: kind = .veth(peerIndex: nextIndex + 1, peerName: peer?.name.value ?? "", peerMTU: UInt32(peer?.mtu ?? spec.mtu))
             }
             do throws(NetlinkError) {
-                try socket.create(NewLink(index: nextIndex, name: staged, kind: kind, mtu: UInt32(spec.mtu),
+                try socket.create(NewLink(index: nextIndex, name: spec.name.value, kind: kind, mtu: UInt32(spec.mtu),
                                           mac: c.mac, masterIndex: masterIndex))
                 break
             } catch where error.code == EBUSY && attempt < 16 {
@@ -118,21 +121,15 @@ public struct Executor {
         }
         let newIndex = nextIndex
         nextIndex += width
-        indexByName[staged] = newIndex
-        try finalize(index: newIndex, staged: staged, spec: spec)
-        if let peer = c.peer, let peerStaged {
-            indexByName[peerStaged] = newIndex + 1
-            try finalize(index: newIndex + 1, staged: peerStaged, spec: peer)
-        }
+        try finish(index: newIndex, spec: spec)
+        if let peer { try finish(index: newIndex + 1, spec: peer) }
     }
 
-    mutating func finalize(index: Int32, staged: String, spec: LinkSpec) throws(NetlinkError) {
-        let u = LinkUpdate(index: index, name: spec.name.value, alias: Ownership.marker(spec.vrf),
-                           addrGenMode: spec.addrGenMode.kernelValue,
-                           bridgePort: spec.bridgePort.map { BridgePortFlags(hairpin: $0.hairpin, learning: $0.learning, neighSuppress: $0.neighSuppress) })
-        try socket.update(u, describing: "creating \(spec.name) (renaming it from \(staged) with its marker)")
-        indexByName[staged] = nil
+    mutating func finish(index: Int32, spec: LinkSpec) throws(NetlinkError) {
         indexByName[spec.name.value] = index
+        let u = LinkUpdate(index: index, alias: Ownership.marker(spec.vrf), addrGenMode: spec.addrGenMode.kernelValue,
+                           bridgePort: spec.bridgePort.map { BridgePortFlags(hairpin: $0.hairpin, learning: $0.learning, neighSuppress: $0.neighSuppress) })
+        try socket.update(u, describing: "creating \(spec.name) (marker, addrgenmode\(spec.bridgePort == nil ? "" : ", bridge port flags"))")
     }
 
     mutating func update(_ c: LinkChanges) throws(NetlinkError) {

@@ -15,8 +15,8 @@ public struct PlanOptions: Sendable {
 /// Op list + live kernel → the steps that make the kernel match. Pure: the
 /// same inputs give the same plan, and nothing here touches a kernel.
 ///
-/// Execution order: (1) leftovers of an interrupted run and links that must
-/// be re-created are deleted; (2) links are created or changed in op-list
+/// Execution order: (1) links that must be re-created (or whose VNI a new
+/// link needs) are deleted; (2) links are created or changed in op-list
 /// order, masters first; (3) the router program is attached/detached;
 /// (4) links are brought up; (5) vrfc's links that are no longer wanted are
 /// deleted last, once nothing refers to them.
@@ -117,19 +117,9 @@ struct PlanBuilder {
     // MARK: Ownership
 
     mutating func classify() {
-        for l in snap.links {
-            if l.name.hasPrefix(Ownership.stagingPrefix) {
-                // vrfc never brings a staging link up nor gives it a foreign alias.
-                if !l.isUp && (l.alias == nil || Ownership.isMarked(l.alias)) {
-                    early.append(.delete(name: l.name, index: l.index, reason: "leftover of an interrupted apply"))
-                    earlyIndexes.insert(l.index)
-                } else {
-                    plan.foreign.append(ForeignLink(link: l.name, kind: l.kind, why: "up or with a foreign alias: not a vrfc staging leftover"))
-                }
-                continue
-            }
-            guard Ownership.hasOwnedPrefix(l.name) else { continue }
-            if Ownership.isMarked(l.alias) {
+        for l in snap.links where Ownership.hasOwnedPrefix(l.name) {
+            // An unmarked link that an interrupted apply logged before creating it is ours.
+            if Ownership.isMarked(l.alias) || (l.alias == nil && snap.logged.contains(LoggedLink(index: l.index, name: l.name))) {
                 ours[l.name] = l
             } else if wanted[l.name] != nil {
                 squatters[l.name] = l
@@ -268,8 +258,7 @@ struct PlanBuilder {
             plan.problems.append("\(l.name) is paired with a link in another network namespace; deleting it would delete that one too: move or delete the pair by hand")
             return false
         }
-        if let peerIndex = l.linkIndex, let peer = byIndex[peerIndex], ours[peer.name] == nil,
-           !peer.name.hasPrefix(Ownership.stagingPrefix) {
+        if let peerIndex = l.linkIndex, let peer = byIndex[peerIndex], ours[peer.name] == nil {
             plan.problems.append("\(l.name) is paired with \(peer.name), which is not vrfc's; deleting it would delete \(peer.name) too: delete or re-pair them by hand")
             return false
         }
@@ -403,8 +392,8 @@ struct PlanBuilder {
     // MARK: Router program
 
     mutating func routerSteps(created: Set<String>) -> [Step] {
-        var names: [String] = []
-        for n in ops.routerAttachments.map(\.value) where !names.contains(n) { names.append(n) }
+        var names: [String] = [], seen: Set<String> = []
+        for n in ops.routerAttachments.map(\.value) where seen.insert(n).inserted { names.append(n) }
         guard let states = snap.routerStates else {
             plan.routerAttachments = names
             if let e = snap.routerStateError { plan.notes.append("router program state could not be read: \(e)") }

@@ -13,20 +13,24 @@ public struct KernelSnapshot: Sendable {
     public var routerStates: [Int32: RouterAttachState]?
     /// Why router states could not be read, when they could not.
     public var routerStateError: String?
+    /// Creations logged by an apply that may have been interrupted.
+    public var logged: Set<LoggedLink>
 
     public init(links: [Link], ipv4Addresses: [Address] = [], ruleTables: Set<UInt32> = [],
-                routerStates: [Int32: RouterAttachState]? = nil, routerStateError: String? = nil) {
+                routerStates: [Int32: RouterAttachState]? = nil, routerStateError: String? = nil,
+                logged: Set<LoggedLink> = []) {
         self.links = links
         self.ipv4Addresses = ipv4Addresses
         self.ruleTables = ruleTables
         self.routerStates = routerStates
         self.routerStateError = routerStateError
+        self.logged = logged
     }
 
-    public static func read(_ socket: NetlinkSocket, attacher: (any RouterAttacher)?) throws(NetlinkError) -> KernelSnapshot {
+    public static func read(_ socket: NetlinkSocket, attacher: (any RouterAttacher)?, log: CreationLog?) throws(NetlinkError) -> KernelSnapshot {
         let links = try socket.links()
         var snapshot = KernelSnapshot(links: links, ipv4Addresses: try socket.addresses(family: AF_INET),
-                                      ruleTables: try socket.ruleTables())
+                                      ruleTables: try socket.ruleTables(), logged: log?.entries() ?? [])
         if let attacher {
             var states: [Int32: RouterAttachState] = [:]
             do {

@@ -55,23 +55,25 @@ struct Bytes {
 }
 
 /// The attributes of one message part or nested attribute, by type. The
-/// NLA_F_NESTED / NLA_F_NET_BYTEORDER bits are masked off the type.
+/// NLA_F_NESTED / NLA_F_NET_BYTEORDER bits are masked off the type. Lookups
+/// scan the TLVs in place: a link message has a few dozen attributes and is
+/// asked for about ten, so this beats building a table per message.
 struct Attributes {
-    private var byType: [UInt16: Bytes] = [:]
+    private let bytes: Bytes
 
-    init(_ bytes: Bytes) {
+    init(_ bytes: Bytes) { self.bytes = bytes }
+
+    subscript<T: BinaryInteger>(_ type: T) -> Bytes? {
+        let want = UInt16(type)
         var offset = 0
         while offset + 4 <= bytes.count {
-            guard let len = bytes.u16(at: offset), let type = bytes.u16(at: offset + 2),
-                  Int(len) >= 4, offset + Int(len) <= bytes.count else { break }
-            if let payload = bytes.slice(from: offset + 4, count: Int(len) - 4) {
-                byType[type & 0x3fff] = payload
-            }
+            guard let len = bytes.u16(at: offset), let t = bytes.u16(at: offset + 2),
+                  Int(len) >= 4, offset + Int(len) <= bytes.count else { return nil }
+            if t & 0x3fff == want { return bytes.slice(from: offset + 4, count: Int(len) - 4) }
             offset += align4(Int(len))
         }
+        return nil
     }
-
-    subscript<T: BinaryInteger>(_ type: T) -> Bytes? { byType[UInt16(type)] }
 
     func nested<T: BinaryInteger>(_ type: T) -> Attributes? { self[type].map(Attributes.init) }
 }

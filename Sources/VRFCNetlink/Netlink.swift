@@ -35,6 +35,11 @@ public final class NetlinkSocket {
     private let sock: OpaquePointer
     private var buffer = [UInt8](repeating: 0, count: 1 << 20)
 
+    /// Fault injection for tests: after this many acknowledged changes the
+    /// process ends at once, as `kill -9` would end it (no cleanup, no
+    /// output), so every point between two requests can be tested.
+    public var exitAfterChanges: Int?
+
     /// A socket in the calling thread's network namespace.
     public init() throws(NetlinkError) {
         guard let s = nl_socket_alloc() else { throw NetlinkError("opening a netlink socket", code: ENOMEM) }
@@ -102,6 +107,17 @@ public final class NetlinkSocket {
 
     deinit {
         nl_socket_free(sock)
+    }
+
+    /// The namespace's cookie (SO_NETNS_COOKIE): unique per namespace and
+    /// never reused until reboot, unlike its inode number.
+    public func namespaceCookie() throws(NetlinkError) -> UInt64 {
+        var cookie: UInt64 = 0
+        var len = socklen_t(MemoryLayout<UInt64>.size)
+        guard getsockopt(nl_socket_get_fd(sock), SOL_SOCKET, 71 /* SO_NETNS_COOKIE */, &cookie, &len) == 0 else {
+            throw NetlinkError("reading the network namespace cookie", code: errno)
+        }
+        return cookie
     }
 
     // MARK: Reading
@@ -196,6 +212,10 @@ public final class NetlinkSocket {
         while true {
             for m in try receive(op) where m.seq == seq && m.type == UInt16(NLMSG_ERROR) {
                 if let e = Self.ackError(m, op) { throw e }
+                if let n = exitAfterChanges {
+                    if n <= 1 { _exit(137) }
+                    exitAfterChanges = n - 1
+                }
                 return
             }
         }

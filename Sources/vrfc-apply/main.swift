@@ -103,6 +103,20 @@ struct Inputs: ParsableArguments {
     }
 }
 
+/// `VRFC_APPLY_TIMING=1`: phase durations on stderr (for benchmarks).
+struct PhaseTimer {
+    let enabled = ProcessInfo.processInfo.environment["VRFC_APPLY_TIMING"] == "1"
+    var last = DispatchTime.now()
+
+    mutating func mark(_ phase: String) {
+        guard enabled else { return }
+        let now = DispatchTime.now()
+        let ms = Double(now.uptimeNanoseconds - last.uptimeNanoseconds) / 1e6
+        FileHandle.standardError.write(Data("timing: \(phase) \(String(format: "%.1f", ms)) ms\n".utf8))
+        last = now
+    }
+}
+
 func fail(_ message: String, code: Int32 = Exit.failed) -> Never {
     FileHandle.standardError.write(Data(("vrfc-apply: " + message + "\n").utf8))
     exit(code)
@@ -117,10 +131,22 @@ func printOut(_ s: String) {
 /// plan/apply say so instead of pretending.
 var routerAttacher: (any RouterAttacher)? { nil }
 
+func creationLog(_ socket: NetlinkSocket) -> CreationLog {
+    do throws(NetlinkError) {
+        return CreationLog(namespaceCookie: try socket.namespaceCookie())
+    } catch {
+        fail("\(error)")
+    }
+}
+
 func snapshotAndPlan(_ socket: NetlinkSocket, _ ops: OpList, adopt: Bool) -> (KernelSnapshot, VRFCApply.Plan) {
     do throws(NetlinkError) {
-        let snap = try KernelSnapshot.read(socket, attacher: routerAttacher)
-        return (snap, Planner.plan(ops, snap, options: PlanOptions(adopt: adopt)))
+        var timer = PhaseTimer()
+        let snap = try KernelSnapshot.read(socket, attacher: routerAttacher, log: creationLog(socket))
+        timer.mark("  read kernel")
+        let plan = Planner.plan(ops, snap, options: PlanOptions(adopt: adopt))
+        timer.mark("  plan")
+        return (snap, plan)
     } catch {
         fail("reading the kernel's state: \(error)")
     }
@@ -154,8 +180,8 @@ struct Apply: ParsableCommand {
         abstract: "Change the kernel's links to match the op list (needs CAP_NET_ADMIN).",
         discussion: """
         Order: delete leftovers of an interrupted run and links that must be re-created; \
-        create missing links (down, under a staging name, then renamed with their marker) \
-        and fix attributes, masters first; attach the tc router program; bring the links \
+        create missing links (down, with every setting; each creation is logged first in \
+        /run/vrfc so an interrupted run's links are recognised) and fix attributes, masters first; attach the tc router program; bring the links \
         up; delete vrfc's links that are no longer wanted.
 
         Bringing links up belongs after the FRR reload (SPEC); until the reload is wired \
@@ -172,23 +198,30 @@ struct Apply: ParsableCommand {
         guard Privileges.hasNetAdmin() else {
             fail("apply needs CAP_NET_ADMIN (run it as root); nothing was changed. 'vrfc-apply plan' shows the changes without privileges")
         }
+        var timer = PhaseTimer()
         let ops = try inputs.loadOps()
+        timer.mark("op list")
         let lock: ApplyLock
         do { lock = try ApplyLock() } catch { fail(error.message) }
         defer { withExtendedLifetime(lock) {} }
         let socket: NetlinkSocket
         do { socket = try NetlinkSocket() } catch { fail("\(error)") }
         let (snap, plan) = snapshotAndPlan(socket, ops, adopt: inputs.adopt)
+        timer.mark("read kernel + plan (\(snap.links.count) links)")
         if !plan.problems.isEmpty {
             if inputs.json { printOut(JSONOutput.encode(PlanReport(plan))) } else { printOut(Report.text(plan)) }
             throw ExitCode(Exit.failed)
         }
         if plan.inSync {
+            creationLog(socket).remove()  // whatever it lists is marked or gone
             if inputs.json { printOut(JSONOutput.encode(PlanReport(plan))) } else { printOut(Report.text(plan)) }
             return
         }
         let json = inputs.json
-        var executor = Executor(socket: socket, snapshot: snap, attacher: routerAttacher) { step in
+        if let n = ProcessInfo.processInfo.environment["VRFC_APPLY_EXIT_AFTER_CHANGES"].flatMap(Int.init) {
+            socket.exitAfterChanges = n  // tests: end like kill -9 after n kernel changes
+        }
+        var executor = Executor(socket: socket, snapshot: snap, attacher: routerAttacher, log: creationLog(socket)) { step in
             if !json { printOut("  \(step.report)\n") }
         }
         if !json { printOut("applying \(plan.steps.count) change\(plan.steps.count == 1 ? "" : "s"):\n") }
@@ -197,8 +230,10 @@ struct Apply: ParsableCommand {
         } catch {
             fail(error.message)
         }
+        timer.mark("execute \(plan.steps.count) steps")
         // Read back: apply is done only when a fresh plan is in sync.
         let (_, after) = snapshotAndPlan(socket, ops, adopt: false)
+        timer.mark("read back + plan")
         if json {
             printOut(JSONOutput.encode(PlanReport(plan)))
         } else {
