@@ -1,0 +1,259 @@
+import Foundation
+import Testing
+import VRFCApply
+import VRFCDriver
+import VRFCKernel
+import VRFCModel
+import VRFCNetlink
+import VRFCTestSupport
+
+/// The built applier. scripts/test.sh runs `swift build` before `swift test`;
+/// a missing binary fails the test that needs it, loudly.
+func applierPath() throws -> String {
+    let path = Repo.executable("vrfc-apply")
+    guard FileManager.default.isExecutableFile(atPath: path) else {
+        throw SetupError("vrfc-apply is not built at \(path): run `swift build` before `swift test`")
+    }
+    return path
+}
+
+struct SetupError: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}
+
+/// The documentation address the tests give the underlay, and the MAC vrfc
+/// must derive from it (02:54 + the four address bytes).
+let underlayAddress: [UInt8] = [192, 0, 2, 129]
+let underlayMAC = "02:54:c0:00:02:81"
+
+/// A network namespace of its own for one test (`vrfca-` prefix, unique
+/// name, so tests run in parallel), deleted when the test ends, also on failure.
+final class Namespace: @unchecked Sendable {
+    let name: String
+    private let dir: URL
+
+    init(_ tag: String) throws {
+        guard getuid() == 0 else { throw SetupError("the applier's kernel tests need root (network namespaces)") }
+        _ = try Shell.which("ip")
+        name = "vrfca-\(tag.prefix(8))-\(UUID().uuidString.prefix(6).lowercased())"
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent(name)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try Shell.check(["ip", "netns", "add", name])
+        do {
+            try ip("link", "set", "lo", "up")
+        } catch {
+            delete()
+            throw error
+        }
+    }
+
+    func delete() {
+        _ = try? Shell.run(["ip", "netns", "delete", name])
+        try? FileManager.default.removeItem(at: dir)
+    }
+
+    /// Runs `body` with a fresh namespace and always deletes it afterwards.
+    static func with<T>(_ tag: String, _ body: (Namespace) throws -> T) throws -> T {
+        let ns = try Namespace(tag)
+        defer { ns.delete() }
+        return try body(ns)
+    }
+
+    @discardableResult
+    func ip(_ args: String...) throws -> CommandResult {
+        try Shell.check(["ip", "-n", name] + args)
+    }
+
+    /// Runs a command inside the namespace.
+    @discardableResult
+    func exec(_ args: [String]) throws -> CommandResult {
+        try Shell.run(["ip", "netns", "exec", name] + args)
+    }
+
+    /// The VTEP device. This kernel has no dummy links (SPEC "Testing"), so
+    /// `dum.underlay` is one end of a veth pair here.
+    func addUnderlay(mtu: Int = 9100, addresses: [String] = ["192.0.2.129/32"], name: String = "dum.underlay") throws {
+        try ip("link", "add", name, "mtu", String(mtu), "type", "veth", "peer", "name", "ul.peer", "mtu", String(mtu))
+        for a in addresses { try ip("address", "add", a, "dev", name) }
+    }
+
+    func file(_ name: String, _ text: String) throws -> String {
+        let url = dir.appendingPathComponent(name)
+        try Data(text.utf8).write(to: url)
+        return url.path
+    }
+
+    /// `vrfc-apply ARGS` inside the namespace.
+    @discardableResult
+    func applier(_ args: String...) throws -> CommandResult {
+        try exec([try applierPath()] + args)
+    }
+
+    func applyOps(_ ops: OpList, _ extra: String...) throws -> CommandResult {
+        try exec([try applierPath(), "apply", "--ops", try file("ops-\(UUID().uuidString.prefix(4)).json", JSONOutput.encode(ops))] + extra)
+    }
+
+    func planOps(_ ops: OpList, _ extra: String...) throws -> CommandResult {
+        try exec([try applierPath(), "plan", "--ops", try file("ops-\(UUID().uuidString.prefix(4)).json", JSONOutput.encode(ops))] + extra)
+    }
+
+    /// The links as the kernel reports them over netlink (a socket opened
+    /// inside the namespace from a helper thread).
+    func links() throws -> [Link] {
+        try NetlinkSocket.open(namespace: name).links()
+    }
+
+    /// `ip -d -j link show`, by name, as iproute2 reports it.
+    func ipLinks() throws -> [String: [String: Any]] {
+        let out = try Shell.check(["ip", "-n", name, "-d", "-j", "link", "show"]).stdout
+        return try parseIPLinks(out)
+    }
+}
+
+func parseIPLinks(_ json: String) throws -> [String: [String: Any]] {
+    guard let list = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]] else {
+        throw SetupError("ip -j link: not a JSON list: \(json.prefix(200))")
+    }
+    var out: [String: [String: Any]] = [:]
+    for l in list { if let n = l["ifname"] as? String { out[n] = l } }
+    return out
+}
+
+/// A fixture's op list, compiled in-process by the real compiler.
+func compiledOps(_ fixture: String, tableRange: TableRange = .default) throws -> OpList {
+    let ir = try Fixture(name: fixture).ir()
+    return Compiler.ops(ir, options: .init(tableRange: tableRange))
+}
+
+func compiledOps(config: String, crs: [String], tableRange: TableRange = .default) throws -> OpList {
+    Compiler.ops(try Compiler.ir(.init(config: config, objects: crs)), options: .init(tableRange: tableRange))
+}
+
+extension OpList {
+    /// This machine's kernel has no VRF device (SPEC "Testing"): the host
+    /// tests apply every other link of the compiled op list — bridge, VXLAN,
+    /// veth pairs with all their settings — and the guest test does the VRFs.
+    var withoutVRFDevices: OpList {
+        var o = self
+        o.links = links.filter { $0.kind != .vrf }.map { l in
+            var l = l
+            if let m = l.master, m.value.hasPrefix("vr.") { l.master = nil }
+            return l
+        }
+        return o
+    }
+}
+
+/// Every link of the op list is in `ip -d -j link` output exactly as wanted.
+/// Expectations come from the op list and the underlay the test set up;
+/// `tables` (when given) are the VRF tables the test expects.
+func checkIPLinks(_ ops: OpList, _ live: [String: [String: Any]], underlay: String = "dum.underlay",
+                  tables: [String: Int]? = nil) -> [String] {
+    var problems: [String] = []
+    func expect(_ ok: Bool, _ link: String, _ what: String, _ have: Any?) {
+        if !ok { problems.append("\(link): expected \(what), ip -d -j shows \(have.map { "\($0)" } ?? "nothing")") }
+    }
+    for spec in ops.links {
+        let n = spec.name.value
+        guard let l = live[n] else {
+            problems.append("\(n): missing")
+            continue
+        }
+        let info = l["linkinfo"] as? [String: Any] ?? [:]
+        let data = info["info_data"] as? [String: Any] ?? [:]
+        expect(info["info_kind"] as? String == spec.kind.rawValue, n, "type \(spec.kind.rawValue)", info["info_kind"])
+        expect(l["mtu"] as? Int == spec.mtu, n, "mtu \(spec.mtu)", l["mtu"])
+        expect(l["master"] as? String == spec.master?.value, n, "master \(spec.master?.value ?? "none")", l["master"])
+        expect(l["ifalias"] as? String == "vrfc:v1:\(spec.vrf)", n, "alias vrfc:v1:\(spec.vrf)", l["ifalias"])
+        expect(l["inet6_addr_gen_mode"] as? String == spec.addrGenMode.rawValue, n, "addrgenmode \(spec.addrGenMode.rawValue)", l["inet6_addr_gen_mode"])
+        expect((l["flags"] as? [String])?.contains("UP") == true, n, "UP", l["flags"])
+        if spec.macFromUnderlay { expect(l["address"] as? String == underlayMAC, n, "address \(underlayMAC)", l["address"]) }
+        if let v = spec.vxlan {
+            expect(data["id"] as? Int == Int(v.vni), n, "vxlan id \(v.vni)", data["id"])
+            expect(data["local"] as? String == underlayAddress.map(String.init).joined(separator: "."), n, "local 192.0.2.129", data["local"])
+            expect(data["link"] as? String == underlay, n, "dev \(underlay)", data["link"])
+            expect(data["port"] as? Int == Int(v.dstPort), n, "dstport \(v.dstPort)", data["port"])
+            expect(data["learning"] as? Bool == v.learning, n, "vxlan learning \(v.learning)", data["learning"])
+        }
+        if let p = spec.bridgePort {
+            let port = info["info_slave_data"] as? [String: Any] ?? [:]
+            expect(info["info_slave_kind"] as? String == "bridge", n, "a bridge port", info["info_slave_kind"])
+            expect(port["hairpin"] as? Bool == p.hairpin, n, "hairpin \(p.hairpin)", port["hairpin"])
+            expect(port["learning"] as? Bool == p.learning, n, "learning \(p.learning)", port["learning"])
+            expect(port["neigh_suppress"] as? Bool == p.neighSuppress, n, "neigh_suppress \(p.neighSuppress)", port["neigh_suppress"])
+        }
+        if let peer = spec.peer { expect(l["link"] as? String == peer.value, n, "veth peer \(peer)", l["link"]) }
+        if spec.kind == .vrf {
+            let t = data["table"] as? Int
+            if let want = tables?[n] {
+                expect(t == want, n, "table \(want)", t)
+            } else {
+                expect(t.map { ops.tableRange.contains(UInt32($0)) } == true, n, "a table in \(ops.tableRange)", t)
+            }
+        }
+    }
+    return problems
+}
+
+/// The same, read back over netlink with vrfc's own parser.
+func checkNetlinkLinks(_ ops: OpList, _ links: [Link], underlay: String = "dum.underlay") -> [String] {
+    var problems: [String] = []
+    let byName = Dictionary(links.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+    let byIndex = Dictionary(links.map { ($0.index, $0) }, uniquingKeysWith: { a, _ in a })
+    for spec in ops.links {
+        let n = spec.name.value
+        guard let l = byName[n] else {
+            problems.append("\(n): missing over netlink")
+            continue
+        }
+        func expect(_ ok: Bool, _ what: String) { if !ok { problems.append("\(n): netlink: expected \(what), have \(l)") } }
+        expect(l.kind == spec.kind.rawValue, "kind \(spec.kind)")
+        expect(l.mtu == UInt32(spec.mtu), "mtu \(spec.mtu)")
+        expect(l.masterIndex.flatMap { byIndex[$0]?.name } == spec.master?.value, "master \(spec.master?.value ?? "none")")
+        expect(l.alias == "vrfc:v1:\(spec.vrf)", "alias")
+        expect(l.addrGenMode == spec.addrGenMode.kernelValue, "addr_gen_mode \(spec.addrGenMode.kernelValue)")
+        expect(l.isUp, "IFF_UP")
+        if spec.macFromUnderlay { expect(l.mac?.description == underlayMAC, "address \(underlayMAC)") }
+        if let v = spec.vxlan {
+            expect(l.vxlan?.vni == v.vni && l.vxlan?.port == v.dstPort && l.vxlan?.learning == v.learning
+                   && l.vxlan?.local == underlayAddress && l.vxlan?.linkIndex == byName[underlay]?.index,
+                   "vxlan \(v)")
+        }
+        if let p = spec.bridgePort {
+            expect(l.bridgePort == BridgePortFlags(hairpin: p.hairpin, learning: p.learning, neighSuppress: p.neighSuppress),
+                   "bridge port \(p)")
+        }
+        if let peer = spec.peer { expect(l.linkIndex.flatMap { byIndex[$0]?.name } == peer.value, "peer \(peer)") }
+    }
+    return problems
+}
+
+/// Names and ifindexes of every link: what "nothing changed" compares.
+func identities(_ links: [Link]) -> [String: Int32] {
+    Dictionary(links.map { ($0.name, $0.index) }, uniquingKeysWith: { a, _ in a })
+}
+
+/// `ip -d -j` of one link without what moves by itself (counters, bridge
+/// timers, carrier-driven state), for before/after comparisons.
+func stableDescription(_ l: [String: Any]?) -> String {
+    guard let l else { return "(absent)" }
+    func strip(_ v: Any) -> Any {
+        guard let d = v as? [String: Any] else { return v }
+        var out: [String: Any] = [:]
+        for (k, x) in d where !k.hasSuffix("_timer") && !["stats", "stats64", "operstate", "linkmode"].contains(k) {
+            out[k] = strip(x)
+        }
+        return out
+    }
+    let data = try? JSONSerialization.data(withJSONObject: strip(l), options: [.sortedKeys])
+    return data.map { String(decoding: $0, as: UTF8.self) } ?? "?"
+}
+
+/// The op list as an iproute2 batch (scripts/ops-to-ip-batch.py): the same
+/// links made the way the Go operator or a shell script would make them.
+func ipBatch(_ ops: OpList, marker: Bool, extra: [String] = []) throws -> String {
+    var args = ["python3", Repo.path("scripts/ops-to-ip-batch.py"), "-", "--local", "192.0.2.129"] + extra
+    if !marker { args.append("--no-marker") }
+    return try Shell.check(args, stdin: Data(JSONOutput.encode(ops).utf8)).stdout
+}

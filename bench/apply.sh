@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# Benchmark (not a test): vrfc-apply against iproute2's `ip -batch` creating
+# the same links with the same settings, plus vrfc-apply's no-op re-apply.
+#
+# For N in 10 100 500 VRF stacks (one CR per VRF, table range widened to
+# 1000-1999): in a fresh namespace `vrfc-apply apply --ops` from empty; in
+# another fresh namespace `ip -batch` of the same links (scripts/ops-to-ip-
+# batch.py: add with every creation-time setting, one `set` per link for
+# alias/addrgenmode/bridge-port flags, one `set up` per link — the same
+# netlink requests vrfc-apply sends); then no-op re-applies, from the op
+# list and from the config + CRs (that one includes compiling them).
+#
+#   bench/apply.sh            on this machine's kernel. It has no VRF device:
+#                             the vr. links are left out on BOTH sides (every
+#                             other link of each stack is created).
+#   bench/apply.sh --vm       in a Debian-kernel guest (virtme-ng, emulated,
+#                             no KVM): complete stacks with VRF devices; both
+#                             sides run in the same guest, so the ratio is fair
+#                             but absolute times are those of emulation.
+#   SIZES="10 100" bench/apply.sh    other sizes; SCRATCH=.build-x another build dir
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH=/opt/swift/usr/bin:$PATH
+SIZES=${SIZES:-"10 100 500"}
+SCRATCH=${SCRATCH:-.build}
+REPEAT=${REPEAT:-5}
+
+if [ "${1:-}" = "--vm" ]; then
+    swift build -c release --scratch-path "$SCRATCH" --product vrfc-apply >/dev/null
+    swift build -c release --scratch-path "$SCRATCH" --product vrfc >/dev/null
+    kernel=$(ls /boot/vmlinuz-*-amd64 | sort -V | tail -1)
+    out=$(mktemp -d /tmp/vrfca-bench-XXXX)
+    trap 'rm -rf "$out"' EXIT
+    vng -r "$kernel" --disable-microvm --disable-kvm --memory 4G --rwdir "$out" -- \
+        "SIZES='$SIZES' SCRATCH='$SCRATCH' REPEAT='$REPEAT' BENCH_OUT='$out' $PWD/bench/apply.sh --inside-vm" >/dev/null 2>&1 || true
+    cat "$out/result" 2>/dev/null || { echo "bench: the guest produced no result" >&2; exit 1; }
+    exit 0
+fi
+
+mode=host
+if [ "${1:-}" = "--inside-vm" ]; then
+    mode=vm
+else
+    swift build -c release --scratch-path "$SCRATCH" --product vrfc-apply >/dev/null
+    swift build -c release --scratch-path "$SCRATCH" --product vrfc >/dev/null
+fi
+bin="$PWD/$SCRATCH/release"
+work=$(mktemp -d /tmp/vrfca-bench-work-XXXX)
+namespaces=()
+cleanup() {
+    for ns in "${namespaces[@]}"; do ip netns delete "$ns" 2>/dev/null || true; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+now() { date +%s%N; }
+ms() { echo $(( ($2 - $1) / 1000000 )); }
+
+fresh_ns() {
+    local ns="vrfca-bench-$1-$$"
+    ip netns add "$ns"
+    namespaces+=("$ns")
+    if [ $mode = vm ]; then
+        ip -n "$ns" link add dum.underlay mtu 9100 type dummy
+    else  # no dummy links on this kernel: a veth end stands in (SPEC "Testing")
+        ip -n "$ns" link add dum.underlay mtu 9100 type veth peer name ul.peer mtu 9100
+    fi
+    ip -n "$ns" address add 192.0.2.129/32 dev dum.underlay
+    ip -n "$ns" link set dum.underlay up
+    echo "$ns"
+}
+
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+{
+echo "vrfc-apply vs ip -batch ($mode kernel $(uname -r), $(nproc) CPUs; times in ms, wall clock incl. process start)"
+[ $mode = host ] && echo "host kernel: no VRF device, so vr. links are left out on both sides"
+printf "%6s %7s %10s %10s %7s %12s %14s\n" N links vrfc-apply "ip -batch" ratio "no-op --ops" "no-op inputs"
+for n in $SIZES; do
+    d="$work/n$n"
+    mkdir -p "$d/crs"
+    { echo "vnimap:"; for i in $(seq 1 "$n"); do printf "  b%04d: %d\n" "$i" $((1000 + i)); done; echo "serverASN: 64510"; } > "$d/config.yaml"
+    for i in $(seq 1 "$n"); do
+        v=$(printf "b%04d" "$i")
+        cat > "$d/crs/$v.yaml" <<EOF
+apiVersion: network.schiff.telekom.de/v1alpha1
+kind: VRFRouteConfiguration
+metadata: {name: bench-$v}
+spec:
+  vrf: $v
+  seq: 10
+  import: [{cidr: 203.0.113.0/24, action: permit, le: 32}]
+  export: [{cidr: 198.51.100.0/24, action: permit}]
+EOF
+    done
+    "$bin/vrfc" compile --config "$d/config.yaml" --emit ops --table-range 1000-1999 "$d/crs" > "$d/ops.json"
+    if [ $mode = host ]; then
+        python3 - "$d/ops.json" <<'EOF'
+import json, sys
+o = json.load(open(sys.argv[1]))
+o["links"] = [l for l in o["links"] if l["kind"] != "vrf"]
+for l in o["links"]:
+    if l.get("master", "").startswith("vr."):
+        del l["master"]
+json.dump(o, open(sys.argv[1], "w"))
+EOF
+    fi
+    links=$(python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))['links']))" "$d/ops.json")
+    python3 scripts/ops-to-ip-batch.py "$d/ops.json" --local 192.0.2.129 --first-table 1000 > "$d/ip.batch"
+
+    ns=$(fresh_ns "v$n")
+    t0=$(now); ip netns exec "$ns" "$bin/vrfc-apply" apply --ops "$d/ops.json" > "$d/apply.log"; t1=$(now)
+    ip netns exec "$ns" "$bin/vrfc-apply" plan --ops "$d/ops.json" > /dev/null   # in sync, or the run is void
+    apply_ms=$(ms "$t0" "$t1")
+    noop_ops=$(for r in $(seq "$REPEAT"); do
+        t0=$(now); ip netns exec "$ns" "$bin/vrfc-apply" apply --ops "$d/ops.json" > /dev/null; t1=$(now); ms "$t0" "$t1"
+    done | median)
+    noop_inputs="-"
+    if [ $mode = vm ]; then  # the inputs give the full op list only where VRFs exist
+        noop_inputs=$(for r in $(seq "$REPEAT"); do
+            t0=$(now); ip netns exec "$ns" "$bin/vrfc-apply" apply --table-range 1000-1999 --config "$d/config.yaml" "$d/crs" > /dev/null; t1=$(now); ms "$t0" "$t1"
+        done | median)
+    fi
+    ip netns delete "$ns"
+
+    ns=$(fresh_ns "i$n")
+    t0=$(now); ip -n "$ns" -batch "$d/ip.batch"; t1=$(now)
+    ip_ms=$(ms "$t0" "$t1")
+    # Same result: vrfc-apply sees the iproute2-made links as its own and in sync.
+    ip netns exec "$ns" "$bin/vrfc-apply" plan --ops "$d/ops.json" > /dev/null || echo "warning: ip -batch result differs from vrfc's (N=$n)" >&2
+    ip netns delete "$ns"
+
+    ratio=$(awk -v a="$apply_ms" -v b="$ip_ms" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+    printf "%6s %7s %10s %10s %7s %12s %14s\n" "$n" "$links" "$apply_ms" "$ip_ms" "$ratio" "$noop_ops" "$noop_inputs"
+done
+} | tee "${BENCH_OUT:-$work}/result"
