@@ -8,7 +8,8 @@
 # batch.py: add with every creation-time setting, one `set` per link for
 # alias/addrgenmode/bridge-port flags, one `set up` per link — the same
 # netlink requests vrfc-apply sends); then no-op re-applies, from the op
-# list and from the config + CRs (that one includes compiling them).
+# list and from the config + CRs (that one includes compiling them). Both
+# tools enter the namespace themselves (`ip -n`, `vrfc-apply --netns`).
 #
 #   bench/apply.sh            on this machine's kernel. It has no VRF device:
 #                             the vr. links are left out on BOTH sides (every
@@ -17,13 +18,15 @@
 #                             no KVM): complete stacks with VRF devices; both
 #                             sides run in the same guest, so the ratio is fair
 #                             but absolute times are those of emulation.
-#   SIZES="10 100" bench/apply.sh    other sizes; SCRATCH=.build-x another build dir
+#   SIZES="10 100" bench/apply.sh    other sizes; SCRATCH=.build-x another build dir;
+#   ROUNDS / REPEAT: runs per side for creation / no-op re-apply (medians)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=/opt/swift/usr/bin:$PATH
 SIZES=${SIZES:-"10 100 500"}
 SCRATCH=${SCRATCH:-.build}
 REPEAT=${REPEAT:-5}
+ROUNDS=${ROUNDS:-3}
 
 if [ "${1:-}" = "--vm" ]; then
     swift build -c release --scratch-path "$SCRATCH" --product vrfc-apply >/dev/null
@@ -32,7 +35,7 @@ if [ "${1:-}" = "--vm" ]; then
     out=$(mktemp -d /tmp/vrfca-bench-XXXX)
     trap 'rm -rf "$out"' EXIT
     vng -r "$kernel" --disable-microvm --disable-kvm --memory 4G --rwdir "$out" -- \
-        "SIZES='$SIZES' SCRATCH='$SCRATCH' REPEAT='$REPEAT' BENCH_OUT='$out' $PWD/bench/apply.sh --inside-vm" >/dev/null 2>&1 || true
+        "SIZES='$SIZES' SCRATCH='$SCRATCH' REPEAT='$REPEAT' ROUNDS='$ROUNDS' BENCH_OUT='$out' $PWD/bench/apply.sh --inside-vm" >/dev/null 2>&1 || true
     cat "$out/result" 2>/dev/null || { echo "bench: the guest produced no result" >&2; exit 1; }
     exit 0
 fi
@@ -73,7 +76,8 @@ fresh_ns() {
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 {
-echo "vrfc-apply vs ip -batch ($mode kernel $(uname -r), $(nproc) CPUs; times in ms, wall clock incl. process start)"
+echo "vrfc-apply vs ip -batch ($mode kernel $(uname -r), $(nproc) CPUs; ms wall clock incl. process start;"
+echo "create from empty: median of $ROUNDS alternating rounds; no-op re-apply: median of $REPEAT)"
 [ $mode = host ] && echo "host kernel: no VRF device, so vr. links are left out on both sides"
 printf "%6s %7s %10s %10s %7s %12s %14s\n" N links vrfc-apply "ip -batch" ratio "no-op --ops" "no-op inputs"
 for n in $SIZES; do
@@ -108,29 +112,39 @@ EOF
     links=$(python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))['links']))" "$d/ops.json")
     python3 scripts/ops-to-ip-batch.py "$d/ops.json" --local 192.0.2.129 --first-table 1000 > "$d/ip.batch"
 
-    ns=$(fresh_ns "v$n")
-    t0=$(now); ip netns exec "$ns" "$bin/vrfc-apply" apply --ops "$d/ops.json" > "$d/apply.log"; t1=$(now)
-    ip netns exec "$ns" "$bin/vrfc-apply" plan --ops "$d/ops.json" > /dev/null   # in sync, or the run is void
-    apply_ms=$(ms "$t0" "$t1")
-    noop_ops=$(for r in $(seq "$REPEAT"); do
-        t0=$(now); ip netns exec "$ns" "$bin/vrfc-apply" apply --ops "$d/ops.json" > /dev/null; t1=$(now); ms "$t0" "$t1"
-    done | median)
-    noop_inputs="-"
-    if [ $mode = vm ]; then  # the inputs give the full op list only where VRFs exist
-        noop_inputs=$(for r in $(seq "$REPEAT"); do
-            t0=$(now); ip netns exec "$ns" "$bin/vrfc-apply" apply --table-range 1000-1999 --config "$d/config.yaml" "$d/crs" > /dev/null; t1=$(now); ms "$t0" "$t1"
-        done | median)
-    fi
-    ip netns delete "$ns"
+    # Alternate the two sides, ROUNDS times each, each in a fresh namespace:
+    # load from other work on the machine hits both alike; medians are reported.
+    apply_runs=(); ip_runs=()
+    for r in $(seq "$ROUNDS"); do
+        ns=$(fresh_ns "v$n")
+        t0=$(now); "$bin/vrfc-apply" apply --netns "$ns" --ops "$d/ops.json" > "$d/apply.log"; t1=$(now)
+        apply_runs+=("$(ms "$t0" "$t1")")
+        # in sync, or the run is void
+        "$bin/vrfc-apply" plan --netns "$ns" --ops "$d/ops.json" > /dev/null
+        if [ "$r" = "$ROUNDS" ]; then
+            noop_ops=$(for k in $(seq "$REPEAT"); do
+                t0=$(now); "$bin/vrfc-apply" apply --netns "$ns" --ops "$d/ops.json" > /dev/null; t1=$(now); ms "$t0" "$t1"
+            done | median)
+            noop_inputs="-"
+            if [ $mode = vm ]; then  # the inputs give the full op list only where VRFs exist
+                noop_inputs=$(for k in $(seq "$REPEAT"); do
+                    t0=$(now); "$bin/vrfc-apply" apply --netns "$ns" --table-range 1000-1999 --config "$d/config.yaml" "$d/crs" > /dev/null; t1=$(now); ms "$t0" "$t1"
+                done | median)
+            fi
+        fi
+        ip netns delete "$ns"
 
-    ns=$(fresh_ns "i$n")
-    t0=$(now); ip -n "$ns" -batch "$d/ip.batch"; t1=$(now)
-    ip_ms=$(ms "$t0" "$t1")
-    # Same result: vrfc-apply sees the iproute2-made links as its own and in sync.
-    ip netns exec "$ns" "$bin/vrfc-apply" plan --ops "$d/ops.json" > /dev/null || echo "warning: ip -batch result differs from vrfc's (N=$n)" >&2
-    ip netns delete "$ns"
-
+        ns=$(fresh_ns "i$n")
+        t0=$(now); ip -n "$ns" -batch "$d/ip.batch"; t1=$(now)
+        ip_runs+=("$(ms "$t0" "$t1")")
+        # Same result: vrfc-apply sees the iproute2-made links as its own and in sync.
+        "$bin/vrfc-apply" plan --netns "$ns" --ops "$d/ops.json" > /dev/null || echo "warning: ip -batch result differs from vrfc's (N=$n)" >&2
+        ip netns delete "$ns"
+    done
+    apply_ms=$(printf "%s\n" "${apply_runs[@]}" | median)
+    ip_ms=$(printf "%s\n" "${ip_runs[@]}" | median)
+    all_runs="vrfc ${apply_runs[*]} / ip ${ip_runs[*]}"
     ratio=$(awk -v a="$apply_ms" -v b="$ip_ms" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
-    printf "%6s %7s %10s %10s %7s %12s %14s\n" "$n" "$links" "$apply_ms" "$ip_ms" "$ratio" "$noop_ops" "$noop_inputs"
+    printf "%6s %7s %10s %10s %7s %12s %14s   (%s)\n" "$n" "$links" "$apply_ms" "$ip_ms" "$ratio" "$noop_ops" "$noop_inputs" "$all_runs"
 done
 } | tee "${BENCH_OUT:-$work}/result"

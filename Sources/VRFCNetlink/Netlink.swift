@@ -105,6 +105,19 @@ public final class NetlinkSocket {
         }
     }
 
+    /// Moves the calling thread into the named network namespace
+    /// (`/run/netns/NAME`), as `ip -n NAME` does: sockets opened afterwards
+    /// on this thread live there. For single-threaded tools only.
+    public static func enterNamespace(_ namespace: String) throws(NetlinkError) {
+        let path = "/run/netns/" + namespace
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw NetlinkError("opening network namespace \(path)", code: errno) }
+        defer { close(fd) }
+        guard vrfc_setns(fd, Int32(CLONE_NEWNET)) == 0 else {
+            throw NetlinkError("entering network namespace \(path)", code: errno)
+        }
+    }
+
     deinit {
         nl_socket_free(sock)
     }

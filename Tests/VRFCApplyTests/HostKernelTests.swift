@@ -22,7 +22,8 @@ import VRFCTestSupport
             let before = try ns.planOps(ops)
             #expect(before.status == 3, "plan before apply: changes pending\n\(before)")
 
-            let r = try ns.applyOps(ops)
+            // --netns enters the namespace itself, as `ip -n` does.
+            let r = try Shell.run([try applierPath(), "apply", "--netns", ns.name, "--ops", try ns.file("ops.json", JSONOutput.encode(ops))])
             #expect(r.status == 0, "\(r)")
             #expect(checkIPLinks(ops, try ns.ipLinks()) == [])
             #expect(checkNetlinkLinks(ops, try ns.links()) == [])
