@@ -70,7 +70,8 @@ public enum BPFError: Error, Equatable, Sendable, CustomStringConvertible {
 
 func errnoName(_ e: Int32) -> String {
     let e = abs(e)
-    return "errno \(e): \(String(cString: strerror(e)))"
+    let hint = e == EPERM || e == EACCES ? " (needs root: CAP_BPF, CAP_NET_ADMIN and CAP_SYS_ADMIN)" : ""
+    return "errno \(e): \(String(cString: strerror(e)))" + hint
 }
 
 /// libbpf prints through one process-wide callback. vrfc keeps the recent

@@ -29,7 +29,7 @@ struct VRFCApplyCommand: ParsableCommand {
         Exit status: 0 done or in sync, 1 refused or failed, 2 usage error, \
         3 (plan) changes pending.
         """,
-        subcommands: [Plan.self, Apply.self]
+        subcommands: [Plan.self, Apply.self, BPFCommand.self]
     )
 
     static func main() {
@@ -65,9 +65,6 @@ struct Inputs: ParsableArguments {
     @Flag(name: .long, help: "Print the plan as JSON.")
     var json = false
 
-    @Option(name: .long, help: ArgumentHelp("Work in the named network namespace (/run/netns/NAME), like ip -n.", valueName: "NAME"))
-    var netns: String?
-
     @Argument(help: ArgumentHelp("VRFRouteConfiguration files or directories, as for vrfc compile.", valueName: "INPUT"))
     var inputs: [String] = []
 
@@ -95,16 +92,6 @@ struct Inputs: ParsableArguments {
     var overrides: NodeOverrides {
         NodeOverrides(underlay: underlay.flatMap { try? InterfaceName(validating: $0) },
                       tableRange: tableRange.flatMap { TableRange(parsing: $0) })
-    }
-
-    /// Enters --netns before any socket (netlink, lock) is opened.
-    func enterNamespace() {
-        guard let netns else { return }
-        do throws(NetlinkError) {
-            try NetlinkSocket.enterNamespace(netns)
-        } catch {
-            fail("\(error)")
-        }
     }
 
     func loadOps() throws -> OpList {
@@ -175,7 +162,6 @@ struct Plan: ParsableCommand {
 
     func run() throws {
         let ops = try inputs.loadOps()
-        inputs.enterNamespace()
         let socket: NetlinkSocket
         do { socket = try NetlinkSocket() } catch { fail("\(error)") }
         let (_, plan) = snapshotAndPlan(socket, ops, adopt: inputs.adopt)
@@ -215,7 +201,6 @@ struct Apply: ParsableCommand {
         var timer = PhaseTimer()
         let ops = try inputs.loadOps()
         timer.mark("op list")
-        inputs.enterNamespace()
         let lock: ApplyLock
         do { lock = try ApplyLock() } catch { fail(error.message) }
         defer { withExtendedLifetime(lock) {} }
@@ -257,6 +242,44 @@ struct Apply: ParsableCommand {
         }
         if !after.inSync {
             fail("after applying, the kernel still differs from the op list:\n" + Report.text(after))
+        }
+    }
+}
+
+/// `vrfc-apply bpf ...`: the tc router program's side of the applier.
+struct BPFCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bpf",
+        abstract: "The tc router program (bpf/router.c).",
+        subcommands: [Stats.self]
+    )
+
+    struct Stats: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the router's counters per outcome and per FIB lookup result.",
+            discussion: """
+            The counters are summed over all CPUs from the maps pinned under --pin-dir, \
+            shared by every interface running the program. They survive vrfc-apply runs; \
+            a reboot, or a build with another counter layout, starts them from zero. \
+            Outcomes: routed and routed_neigh were forwarded by the program; pass_* went up \
+            the kernel's stack (pass_fib: see the FIB results for why).
+            """
+        )
+
+        @Flag(name: .long, help: "Print JSON instead of tables.")
+        var json = false
+
+        @Option(name: .customLong("pin-dir"), help: ArgumentHelp("Where the maps are pinned.", valueName: "DIR"))
+        var pinDirectory = RouterStats.defaultPinDirectory
+
+        func run() throws {
+            do throws(BPFError) {
+                let stats = try RouterStats.read(pinDirectory: pinDirectory)
+                FileHandle.standardOutput.write(Data((json ? stats.json() : stats.table()).utf8))
+            } catch {
+                FileHandle.standardError.write(Data("vrfc-apply: \(error)\n".utf8))
+                throw ExitCode(1)
+            }
         }
     }
 }
