@@ -65,6 +65,9 @@ struct Inputs: ParsableArguments {
     @Flag(name: .long, help: "Print the plan as JSON.")
     var json = false
 
+    @Option(name: .long, help: ArgumentHelp("Work in the named network namespace (/run/netns/NAME), like ip -n.", valueName: "NAME"))
+    var netns: String?
+
     @Argument(help: ArgumentHelp("VRFRouteConfiguration files or directories, as for vrfc compile.", valueName: "INPUT"))
     var inputs: [String] = []
 
@@ -92,6 +95,16 @@ struct Inputs: ParsableArguments {
     var overrides: NodeOverrides {
         NodeOverrides(underlay: underlay.flatMap { try? InterfaceName(validating: $0) },
                       tableRange: tableRange.flatMap { TableRange(parsing: $0) })
+    }
+
+    /// Enters --netns before any socket (netlink, lock) is opened.
+    func enterNamespace() {
+        guard let netns else { return }
+        do throws(NetlinkError) {
+            try NetlinkSocket.enterNamespace(netns)
+        } catch {
+            fail("\(error)")
+        }
     }
 
     func loadOps() throws -> OpList {
@@ -162,6 +175,7 @@ struct Plan: ParsableCommand {
 
     func run() throws {
         let ops = try inputs.loadOps()
+        inputs.enterNamespace()
         let socket: NetlinkSocket
         do { socket = try NetlinkSocket() } catch { fail("\(error)") }
         let (_, plan) = snapshotAndPlan(socket, ops, adopt: inputs.adopt)
@@ -201,6 +215,7 @@ struct Apply: ParsableCommand {
         var timer = PhaseTimer()
         let ops = try inputs.loadOps()
         timer.mark("op list")
+        inputs.enterNamespace()
         let lock: ApplyLock
         do { lock = try ApplyLock() } catch { fail(error.message) }
         defer { withExtendedLifetime(lock) {} }
