@@ -54,8 +54,9 @@ import VRFCTestSupport
         run() { local n=$1; shift; "$@" >"$D/$n.out" 2>"$D/$n.err"; echo $? >"$D/$n.rc"; }
         links() { ip -d -j link show >"$D/$1.json" 2>&1; }
         uname -r >"$D/uname"
-        # A dummy underlay, and the provisioned management VRF on table 50.
-        run setup sh -c 'ip link add dum.underlay mtu 9100 type dummy && ip address add 192.0.2.129/32 dev dum.underlay && ip link set dum.underlay up && ip link add vr.mgmt_vrf type vrf table 50'
+        # A dummy underlay, the provisioned management VRF on table 50, and a
+        # policy rule into table 52 (someone else's table: not free either).
+        run setup sh -c 'ip link add dum.underlay mtu 9100 type dummy && ip address add 192.0.2.129/32 dev dum.underlay && ip link set dum.underlay up && ip link add vr.mgmt_vrf type vrf table 50 && ip rule add pref 900 from 198.51.100.0/24 lookup 52'
         run apply1 $A apply --config $C $D/crs-all; links apply1
         run plan1 $A plan --config $C $D/crs-all
         run apply2 $A apply --config $C $D/crs-all; links apply2
@@ -92,12 +93,13 @@ import VRFCTestSupport
         #expect(step("setup").rc == 0, "\(step("setup"))")
 
         // 1. From empty: every link as compiled, new VRFs on the lowest free
-        //    tables (50 is the provisioned VRF's), in op-list order.
+        //    tables in op-list order (50: the provisioned VRF's, 52: a rule's).
         let a1 = step("apply1")
         #expect(a1.rc == 0, "\(a1)")
         let vrfNames = all.links.filter { $0.kind == .vrf }.map(\.name.value)
         var expectedTables: [String: Int] = [:]
-        for (i, n) in vrfNames.enumerated() { expectedTables[n] = Int(all.tableRange.first) + 1 + i }
+        var free = (Int(all.tableRange.first)...Int(all.tableRange.last)).filter { $0 != 50 && $0 != 52 }.makeIterator()
+        for n in vrfNames { expectedTables[n] = free.next() }
         let l1 = try links("apply1")
         #expect(checkIPLinks(all, l1, tables: expectedTables) == [])
         #expect(vrfTables(l1)["vr.mgmt_vrf"] == 50, "the foreign VRF keeps its table")
