@@ -69,17 +69,3 @@ import VRFCTestSupport
     }
 }
 
-/// A temporary directory removed when the value goes away.
-final class TempDir {
-    let path: String
-    init() throws {
-        path = NSTemporaryDirectory() + "vrfc-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-    func write(_ name: String, _ text: String) throws -> String {
-        let p = path + "/" + name
-        try text.write(toFile: p, atomically: true, encoding: .utf8)
-        return p
-    }
-}

@@ -19,6 +19,10 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
 public struct RandomNode: Sendable {
     public struct Item: Sendable {
         public var cidr: String, action: String, seq: UInt32?, ge: Int?, le: Int?
+
+        public init(cidr: String, action: String, seq: UInt32? = nil, ge: Int? = nil, le: Int? = nil) {
+            (self.cidr, self.action, self.seq, self.ge, self.le) = (cidr, action, seq, ge, le)
+        }
     }
 
     public struct CR: Sendable {

@@ -72,6 +72,15 @@ struct FastYAMLParser {
 
     private func unsupported(_ reason: String) -> Unsupported { Unsupported(reason: reason, line: line) }
 
+    /// Spaces between tokens in block context. libyaml accepts a tab there
+    /// only in some positions; rather than mirror its rules, decline tabs.
+    private mutating func skipSpaces() throws {
+        while i < b.count, Self.isBlank(b[i]) {
+            if b[i] == Self.tab { throw unsupported("tab in block context") }
+            i += 1
+        }
+    }
+
     private func text(_ start: Int, _ end: Int) -> String {
         String(decoding: UnsafeBufferPointer(rebasing: b[start..<end]), as: UTF8.self)
     }
@@ -80,10 +89,10 @@ struct FastYAMLParser {
 
     /// Consumes the rest of a line that holds nothing more than blanks and a comment.
     private mutating func finishLine() throws {
-        let start = i
-        while i < b.count, Self.isBlank(b[i]) { i += 1 }
+        try skipSpaces()
         if peek() == Self.hash {
-            guard i > start || i == lineStart else { throw unsupported("'#' right after a value") }
+            // A comment needs a blank before it; `a#b` is part of a value.
+            guard i == lineStart || Self.isBlank(b[i - 1]) else { throw unsupported("'#' right after a value") }
             while i < b.count, b[i] != Self.nl { i += 1 }
         }
         if peek() == Self.cr { i += 1 }
@@ -215,6 +224,7 @@ struct FastYAMLParser {
         var pairs: [YMapping.Pair] = []
         var keys = KeySet()
         while true {
+            guard try lineHoldsKey() else { throw unsupported("a mapping line without 'key:'") }
             let key = try blockKey()
             try keys.insert(key, pairs)
             i += 1  // the ':'
@@ -235,16 +245,20 @@ struct FastYAMLParser {
         let c = peek()
         if c == Self.dq || c == Self.sq {
             let s = try quoted()
-            while i < b.count, Self.isBlank(b[i]) { i += 1 }
+            try skipSpaces()
             guard peek() == Self.colon else { throw unsupported("quoted key without ':'") }
             return s
         }
         if Self.isIndicator(c) { throw unsupported("key starting with an indicator") }
         let start = i
-        while i < b.count {
+        if c == Self.colon { throw unsupported("key starting with ':'") }
+        while i < b.count, b[i] != Self.nl {
             if b[i] == Self.colon && isWS(1) { break }
+            if b[i] == Self.tab { throw unsupported("tab in a key") }
             i += 1
         }
+        // libyaml's simple keys are single-line and at most 1024 characters.
+        guard peek() == Self.colon, i - start <= 1024 else { throw unsupported("not a simple key") }
         var end = i
         while end > start, Self.isBlank(b[end - 1]) { end -= 1 }
         return YScalar(text(start, end), .plain, line: keyLine)
@@ -253,7 +267,7 @@ struct FastYAMLParser {
     /// The value after `key:` or `- `: on the same line, or as a block on the following lines.
     private mutating func valueAfterIndicator(parent: Int, inMapping: Bool) throws -> (YNode, Bool) {
         let indicatorLine = line
-        while i < b.count, Self.isBlank(b[i]) { i += 1 }
+        try skipSpaces()
         let c = peek()
         if c == Self.nl || c == Self.cr || c == 0 || c == Self.hash {
             try finishLine()
@@ -284,11 +298,12 @@ struct FastYAMLParser {
     private mutating func inlineValue(parent: Int) throws -> YNode {
         let c = peek()
         if c == Self.dq || c == Self.sq { return .scalar(try quoted()) }
-        if Self.isIndicator(c) || (c == Self.dash && isWS(1)) { throw unsupported("value starting with an indicator") }
+        if Self.isIndicator(c) || c == Self.colon || (c == Self.dash && isWS(1)) { throw unsupported("value starting with an indicator") }
         let start = i, startLine = line
         while i < b.count {
             let x = b[i]
             if x == Self.nl || x == Self.cr { break }
+            if x == Self.tab { throw unsupported("tab in a plain value") }
             if x == Self.hash && i > start && Self.isBlank(b[i - 1]) { break }
             if x == Self.colon && isWS(1) { throw unsupported("': ' inside a plain value") }
             i += 1
@@ -329,8 +344,15 @@ struct FastYAMLParser {
         var explicitIndent: Int? = nil
         for _ in 0..<2 {
             let c = peek()
-            if c == Self.dash || c == UInt8(ascii: "+") { chomp = c; i += 1 } else if c >= 0x31 && c <= 0x39 { explicitIndent = Int(c - 0x30); i += 1 }
+            if chomp == 0 && (c == Self.dash || c == UInt8(ascii: "+")) {
+                chomp = c
+                i += 1
+            } else if explicitIndent == nil && c >= 0x31 && c <= 0x39 {
+                explicitIndent = Int(c - 0x30)
+                i += 1
+            }
         }
+        guard isWS(0) || peek() == Self.hash else { throw unsupported("block scalar header") }
         try finishLine()
         // Collect raw lines until one with content is indented at most `parent`.
         var contentIndent = explicitIndent.map { parent + $0 }
@@ -523,8 +545,9 @@ struct FastYAMLParser {
                 default: throw unsupported("complex key")
                 }
                 try keys.insert(key, pairs)
-                try skipFlowSpace()
-                guard peek() == Self.colon else { throw unsupported("flow key without ':'") }
+                // An implicit key and its ':' share a line.
+                while i < b.count, Self.isBlank(b[i]) { i += 1 }
+                guard peek() == Self.colon else { throw unsupported("flow key without ':' on its line") }
                 i += 1
                 try skipFlowSpace()
                 let value: YNode
@@ -561,7 +584,7 @@ struct FastYAMLParser {
     private mutating func flowScalar(isKey: Bool) throws -> YNode {
         let c = peek()
         if c == Self.dq || c == Self.sq { return .scalar(try quoted()) }
-        if Self.isIndicator(c) || c == 0 || ((c == Self.dash || c == Self.colon) && isWS(1)) {
+        if Self.isIndicator(c) || c == 0 || c == Self.colon || (c == Self.dash && isWS(1)) {
             throw unsupported("flow value starting with an indicator")
         }
         let start = i, startLine = line
@@ -569,7 +592,11 @@ struct FastYAMLParser {
             let x = b[i]
             if x == Self.comma || x == UInt8(ascii: "]") || x == UInt8(ascii: "}") || x == UInt8(ascii: "[") || x == UInt8(ascii: "{") { break }
             if x == Self.nl || x == Self.cr { break }
-            if x == Self.colon && (isWS(1) || [Self.comma, UInt8(ascii: "]"), UInt8(ascii: "}")].contains(peek(1))) { break }
+            if x == Self.colon {
+                if isWS(1) || [Self.comma, UInt8(ascii: "]"), UInt8(ascii: "}")].contains(peek(1)) { break }
+                // libyaml versions differ on ':' inside flow plain scalars.
+                throw unsupported("':' inside a flow plain scalar")
+            }
             if x == Self.hash && i > start && Self.isBlank(b[i - 1]) { break }
             i += 1
         }

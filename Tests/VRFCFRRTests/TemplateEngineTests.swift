@@ -1,0 +1,64 @@
+import Testing
+@testable import VRFCFRR
+
+/// The template engine follows Mustache's rules for the tags it supports.
+@Suite struct TemplateEngineTests {
+    struct Obj: TemplateObject {
+        var fields: [TemplateKey: TemplateValue]
+        func value(for key: TemplateKey) -> TemplateValue? { fields[key] }
+    }
+
+    struct Items: TemplateList {
+        let items: [TemplateValue]
+        var count: Int { items.count }
+        func element(_ i: Int) -> TemplateValue { items[i] }
+    }
+
+    func render(_ template: String, _ fields: [TemplateKey: TemplateValue]) throws -> String {
+        try Template(parsing: template).render(.object(Obj(fields: fields)))
+    }
+
+    @Test func variablesAreInsertedAsIs() throws {
+        #expect(try render("a {{name}} b {{vni}}", [.name: .string("x&<y>"), .vni: .int(-42)]) == "a x&<y> b -42")
+        #expect(try render("[{{unknownThing}}]", [:]) == "[]")
+        #expect(try render("{{{name}}}{{& name}}", [.name: .string("q")]) == "qq")
+    }
+
+    @Test func standaloneTagLinesDisappear() throws {
+        let t = "a\n  {{#items}}\n- {{.}}\n  {{/items}}\nb\n{{! note }}\nc\n"
+        let out = try render(t, [.items: .list(Items(items: [.int(1), .int(2)]))])
+        #expect(out == "a\n- 1\n- 2\nb\nc\n")
+    }
+
+    @Test func inlineSectionsKeepTheirLine() throws {
+        #expect(try render("x{{#ge}} ge {{.}}{{/ge}}{{#le}} le {{.}}{{/le}}\n", [.ge: .int(24)]) == "x ge 24\n")
+    }
+
+    @Test func invertedAndBooleanSections() throws {
+        let t = "{{#hasVRFs}}yes{{/hasVRFs}}{{^hasVRFs}}no{{/hasVRFs}}|{{^items}}empty{{/items}}"
+        #expect(try render(t, [.hasVRFs: .bool(true), .items: .list(Items(items: []))]) == "yes|empty")
+        #expect(try render(t, [.hasVRFs: .bool(false)]) == "no|empty")
+    }
+
+    @Test func namesResolveThroughTheContextStack() throws {
+        let inner = TemplateValue.object(Obj(fields: [.seq: .int(5)]))
+        let t = "{{#items}}{{name}}:{{seq}} {{/items}}{{#list}}{{list.name}}{{/list}}"
+        let out = try render(t, [.name: .string("outer"), .items: .list(Items(items: [inner, inner])),
+                                 .list: .object(Obj(fields: [.name: .string("dotted")]))])
+        #expect(out == "outer:5 outer:5 dotted")
+    }
+
+    @Test func malformedTemplatesAreRefusedWithTheirLine() {
+        #expect(throws: TemplateError(line: 2, message: "{{#items}} is never closed")) { try Template(parsing: "a\n{{#items}}\n") }
+        #expect(throws: TemplateError(line: 1, message: "{{/items}} closes {{#vrfs}}")) { try Template(parsing: "{{#vrfs}}{{/items}}") }
+        #expect(throws: TemplateError(line: 1, message: "unclosed tag")) { try Template(parsing: "{{name") }
+        #expect(throws: TemplateError(line: 1, message: "partials ({{>x}}) are not supported")) { try Template(parsing: "{{>x}}") }
+    }
+
+    @Test func everyShippedTemplateParses() throws {
+        for hint in Hint.allCases {
+            #expect(!TemplateSet.shippedSource(hint).isEmpty, "\(hint)")
+            _ = try Template(parsing: TemplateSet.shippedSource(hint))
+        }
+    }
+}

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: installs what is missing (Debian 12,
+# as root), builds everything, and runs every test target: unit and golden
+# tests, FRR as the oracle (zebra+bgpd in network namespaces), the applier
+# against this kernel and against a Debian kernel under virtme-ng, and the
+# tc router program on real packets. Tests that cannot set up their
+# environment fail; none is skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ "$(id -u)" = 0 ] || { echo "test.sh: run as root (network namespaces, FRR daemons, BPF)" >&2; exit 1; }
+scripts/install-deps.sh
+export PATH=/opt/swift/usr/bin:$PATH
+swift build --build-tests
+swift test --skip-build "$@"
