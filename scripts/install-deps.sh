@@ -5,7 +5,7 @@
 # virtme-ng for the VRF tests in a guest.
 set -euo pipefail
 
-PKGS=(frr frr-pythontools gobgpd iproute2 iperf3 pkg-config
+PKGS=(frr frr-pythontools gobgpd iproute2 iperf3 pkg-config python3 python3-pip
       libnl-route-3-dev libbpf-dev libsystemd-dev linux-libc-dev bpftool
       linux-image-amd64 qemu-system-x86 busybox-static)
 
