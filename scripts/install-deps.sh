@@ -29,7 +29,9 @@ fi
 
 if ! command -v vng >/dev/null 2>&1; then
     echo "install-deps: installing virtme-ng from PyPI" >&2
-    python3 -m pip install -q virtme-ng
+    # Debian's own python3 marks its site-packages as externally managed.
+    python3 -m pip install -q virtme-ng 2>/dev/null \
+        || python3 -m pip install -q --break-system-packages virtme-ng
 fi
 # pyenv shims need a rehash before a new console script is on PATH.
 command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
