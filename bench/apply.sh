@@ -58,6 +58,15 @@ trap cleanup EXIT
 
 now() { date +%s%N; }
 ms() { echo $(( ($2 - $1) / 1000000 )); }
+# timed FILE CMD...: runs CMD, appends "wall_ms cpu_ms" (cpu = user + sys of
+# CMD, i.e. its own work including the kernel's work in its syscalls) to FILE.
+timed() {
+    local f=$1; shift
+    local TIMEFORMAT='%3R %3U %3S'
+    { time "$@" 2>&3; } 3>&2 2> "$f.one"
+    awk '{ printf "%d %d\n", $1 * 1000, ($2 + $3) * 1000 }' "$f.one" >> "$f"
+}
+col() { awk -v c="$1" '{print $c}' "$2" | median; }
 
 fresh_ns() {
     local ns="vrfca-bench-$1-$$"
@@ -79,7 +88,9 @@ median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 echo "vrfc-apply vs ip -batch ($mode kernel $(uname -r), $(nproc) CPUs; ms wall clock incl. process start;"
 echo "create from empty: median of $ROUNDS alternating rounds; no-op re-apply: median of $REPEAT)"
 [ $mode = host ] && echo "host kernel: no VRF device, so vr. links are left out on both sides"
-printf "%6s %7s %10s %10s %7s %12s %14s\n" N links vrfc-apply "ip -batch" ratio "no-op --ops" "no-op inputs"
+echo "columns: wall ms (median) vrfc-apply / ip -batch / ratio | CPU ms user+sys (median) vrfc-apply / ip -batch / ratio |"
+echo "         no-op re-apply wall (cpu) ms from --ops / from --config + CRs"
+printf "%5s %6s | %7s %7s %5s | %7s %7s %5s | %11s %13s\n" N links vrfc "ip" ratio vrfc "ip" ratio "no-op ops" "no-op inputs"
 for n in $SIZES; do
     d="$work/n$n"
     mkdir -p "$d/crs"
@@ -114,37 +125,37 @@ EOF
 
     # Alternate the two sides, ROUNDS times each, each in a fresh namespace:
     # load from other work on the machine hits both alike; medians are reported.
-    apply_runs=(); ip_runs=()
+    rm -f "$d/vrfc.t" "$d/ip.t" "$d/noop.t" "$d/noopin.t"
     for r in $(seq "$ROUNDS"); do
         ns=$(fresh_ns "v$n")
-        t0=$(now); "$bin/vrfc-apply" apply --netns "$ns" --ops "$d/ops.json" > "$d/apply.log"; t1=$(now)
-        apply_runs+=("$(ms "$t0" "$t1")")
+        timed "$d/vrfc.t" "$bin/vrfc-apply" apply --netns "$ns" --ops "$d/ops.json" > "$d/apply.log"
         # in sync, or the run is void
         "$bin/vrfc-apply" plan --netns "$ns" --ops "$d/ops.json" > /dev/null
         if [ "$r" = "$ROUNDS" ]; then
-            noop_ops=$(for k in $(seq "$REPEAT"); do
-                t0=$(now); "$bin/vrfc-apply" apply --netns "$ns" --ops "$d/ops.json" > /dev/null; t1=$(now); ms "$t0" "$t1"
-            done | median)
-            noop_inputs="-"
-            if [ $mode = vm ]; then  # the inputs give the full op list only where VRFs exist
-                noop_inputs=$(for k in $(seq "$REPEAT"); do
-                    t0=$(now); "$bin/vrfc-apply" apply --netns "$ns" --table-range 1000-1999 --config "$d/config.yaml" "$d/crs" > /dev/null; t1=$(now); ms "$t0" "$t1"
-                done | median)
-            fi
+            for k in $(seq "$REPEAT"); do
+                timed "$d/noop.t" "$bin/vrfc-apply" apply --netns "$ns" --ops "$d/ops.json" > /dev/null
+                if [ $mode = vm ]; then  # the inputs give the full op list only where VRFs exist
+                    timed "$d/noopin.t" "$bin/vrfc-apply" apply --netns "$ns" --table-range 1000-1999 --config "$d/config.yaml" "$d/crs" > /dev/null
+                fi
+            done
         fi
         ip netns delete "$ns"
 
         ns=$(fresh_ns "i$n")
-        t0=$(now); ip -n "$ns" -batch "$d/ip.batch"; t1=$(now)
-        ip_runs+=("$(ms "$t0" "$t1")")
+        timed "$d/ip.t" ip -n "$ns" -batch "$d/ip.batch"
         # Same result: vrfc-apply sees the iproute2-made links as its own and in sync.
         "$bin/vrfc-apply" plan --netns "$ns" --ops "$d/ops.json" > /dev/null || echo "warning: ip -batch result differs from vrfc's (N=$n)" >&2
         ip netns delete "$ns"
     done
-    apply_ms=$(printf "%s\n" "${apply_runs[@]}" | median)
-    ip_ms=$(printf "%s\n" "${ip_runs[@]}" | median)
-    all_runs="vrfc ${apply_runs[*]} / ip ${ip_runs[*]}"
+    apply_ms=$(col 1 "$d/vrfc.t"); ip_ms=$(col 1 "$d/ip.t")
+    apply_cpu=$(col 2 "$d/vrfc.t"); ip_cpu=$(col 2 "$d/ip.t")
+    noop_ops="$(col 1 "$d/noop.t") ($(col 2 "$d/noop.t"))"
+    noop_inputs="-"
+    [ -f "$d/noopin.t" ] && noop_inputs="$(col 1 "$d/noopin.t") ($(col 2 "$d/noopin.t"))"
+    all_runs="wall vrfc $(awk '{print $1}' "$d/vrfc.t" | tr '\n' ' ')/ ip $(awk '{print $1}' "$d/ip.t" | tr '\n' ' ')"
     ratio=$(awk -v a="$apply_ms" -v b="$ip_ms" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
-    printf "%6s %7s %10s %10s %7s %12s %14s   (%s)\n" "$n" "$links" "$apply_ms" "$ip_ms" "$ratio" "$noop_ops" "$noop_inputs" "$all_runs"
+    cratio=$(awk -v a="$apply_cpu" -v b="$ip_cpu" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+    printf "%5s %6s | %7s %7s %5s | %7s %7s %5s | %11s %13s   %s\n" "$n" "$links" "$apply_ms" "$ip_ms" "$ratio" \
+        "$apply_cpu" "$ip_cpu" "$cratio" "$noop_ops" "$noop_inputs" "$all_runs"
 done
 } | tee "${BENCH_OUT:-$work}/result"

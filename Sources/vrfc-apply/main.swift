@@ -47,7 +47,7 @@ struct VRFCApplyCommand: ParsableCommand {
 }
 
 struct Inputs: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The node config, as for vrfc compile.", valueName: "FILE"))
+    @Option(name: .long, help: ArgumentHelp("The node config, as for vrfc compile (default: $OPERATOR_CONFIG or /opt/network-operator/config.yaml).", valueName: "FILE"))
     var config: String?
 
     @Option(name: .long, help: ArgumentHelp("A ready op list (vrfc compile --emit ops), or '-' for stdin, instead of --config and INPUT.", valueName: "FILE"))
@@ -193,8 +193,8 @@ struct Apply: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Change the kernel's links to match the op list (needs CAP_NET_ADMIN).",
         discussion: """
-        Order: delete leftovers of an interrupted run and links that must be re-created; \
-        create missing links (down, with every setting; each creation is logged first in \
+        Order: delete links that must be re-created (type or VXLAN settings changed, or \
+        their VNI moves to another VRF); create missing links (down, with every setting; each creation is logged first in \
         /run/vrfc so an interrupted run's links are recognised) and fix attributes, masters first; attach the tc router program; bring the links \
         up; delete vrfc's links that are no longer wanted.
 
