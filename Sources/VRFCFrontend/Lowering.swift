@@ -19,19 +19,21 @@ public enum Lowering {
         // Object names are unique in a cluster; two files defining one name
         // means one of them is stale.
         var byName: [ObjectName: RouteConfiguration] = [:]
+        var unique: [RouteConfiguration] = []
         for o in objects {
             if let first = byName[o.name] {
                 diags.append(Diagnostic(o.location, "metadata.name '\(o.name)' is also defined at \(first.location.file)\(first.location.line.map { ":\($0)" } ?? "")",
                                         fix: "object names are unique; rename or remove one"))
             } else {
                 byName[o.name] = o
+                unique.append(o)
             }
         }
 
         let skip = Set(config.skip)
         let known = config.knownVRFs
         var byVRF: [VRFName: [RouteConfiguration]] = [:]
-        for o in objects where byName[o.name] == o {
+        for o in unique {
             guard config.mappings[o.vrf] != nil || skip.contains(o.vrf) else {
                 let fix = known.isEmpty
                     ? "add it to vnimap or vrfConfig (or skipVRFConfig) in \(config.file)"
