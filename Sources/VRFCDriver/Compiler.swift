@@ -39,11 +39,13 @@ public enum Compiler {
                 diags += error.items
             }
         }
-        let (files, readDiags) = InputFiles.read(inputs.objects, stdin: stdin)
+        let (files, readDiags) = Timings.measure("read inputs") { InputFiles.read(inputs.objects, stdin: stdin) }
         diags += readDiags
-        let (objects, objectDiags) = RouteConfiguration.parse(files)
+        let (objects, objectDiags) = Timings.measure("parse and validate") { RouteConfiguration.parse(files) }
         diags += objectDiags
         guard diags.isEmpty, let config else { throw Diagnostics(diags) }
+        let start = Timings.now()
+        defer { Timings.report("lower to IR", since: start) }
         return try Lowering.lower(config: config, objects: objects, options: inputs.options)
     }
 
@@ -59,7 +61,9 @@ public enum Compiler {
     }
 
     public static func frr(_ ir: NodeIR, base: BaseConfig, templates: TemplateSet) throws(Diagnostics) -> String {
-        try FRRBackend.render(ir, base: base, templates: templates)
+        let start = Timings.now()
+        defer { Timings.report("render frr.conf", since: start) }
+        return try FRRBackend.render(ir, base: base, templates: templates)
     }
 
     public static func ops(_ ir: NodeIR, options: KernelBackend.Options = .init()) -> OpList {
@@ -119,5 +123,25 @@ public enum AtomicFile {
     public static func write(_ text: String, to path: String) throws {
         let url = URL(fileURLWithPath: path)
         try Data(text.utf8).write(to: url, options: .atomic)
+    }
+}
+
+/// Phase durations on stderr when `VRFC_TIMINGS` is set: where the time of
+/// a large node goes, without a profiler.
+public enum Timings {
+    public static let enabled = ProcessInfo.processInfo.environment["VRFC_TIMINGS"] != nil
+
+    public static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+
+    public static func report(_ phase: String, since start: UInt64) {
+        guard enabled else { return }
+        let ms = Double(now() - start) / 1e6
+        FileHandle.standardError.write(Data("vrfc: \(phase): \(String(format: "%.1f", ms)) ms\n".utf8))
+    }
+
+    public static func measure<T>(_ phase: String, _ body: () throws -> T) rethrows -> T {
+        let start = now()
+        defer { report(phase, since: start) }
+        return try body()
     }
 }

@@ -21,19 +21,27 @@ public enum FRRBackend {
         if !diags.isEmpty { throw Diagnostics(diags) }
 
         let view = RootView(ir)
+        // The sections are independent: render them on all cores, then put
+        // them in place in base-config order.
+        let hints = base.segments.compactMap { if case .hint(let h) = $0 { h } else { nil } }
+        let rendered = parallelMap(hints) { hint in
+            var bytes: [UInt8] = []
+            templates.render(hint, view, into: &bytes)
+            // A user template that forgets its last newline must not glue
+            // the next base line onto a generated one.
+            if let last = bytes.last, last != 0x0A { bytes.append(0x0A) }
+            return bytes
+        }
+        var sections = Dictionary(uniqueKeysWithValues: zip(hints, rendered))
         var out: [UInt8] = []
-        out.reserveCapacity(64 * 1024)
+        out.reserveCapacity(rendered.reduce(64 * 1024) { $0 + $1.count })
         for segment in base.segments {
             switch segment {
             case .text(let line):
                 out += line.utf8
                 out.append(0x0A)
             case .hint(let hint):
-                let before = out.count
-                templates.render(hint, view, into: &out)
-                // A user template that forgets its last newline must not glue
-                // the next base line onto a generated one.
-                if out.count > before && out.last != 0x0A { out.append(0x0A) }
+                out += sections.removeValue(forKey: hint) ?? []
             case .templated(let pieces):
                 for piece in pieces {
                     switch piece {

@@ -5,11 +5,27 @@ public enum TemplateValue {
     case bool(Bool)
     case list(any TemplateList)
     case object(any TemplateObject)
+    /// Element `index` of a list of objects, whose fields the list answers.
+    /// Lists hand these out instead of an object per element, so iterating
+    /// hundreds of thousands of prefix-list lines allocates nothing.
+    case element(any TemplateList, Int)
 }
 
 /// Something with named fields (`{{name}}`, `{{#name}}`).
-public protocol TemplateObject {
+public protocol TemplateObject: AnyObject {
     func value(for key: TemplateKey) -> TemplateValue?
+}
+
+/// A sequence a section iterates.
+public protocol TemplateList: AnyObject {
+    var count: Int { get }
+    func element(_ index: Int) -> TemplateValue
+    /// A field of element `index`, for lists whose elements are `.element`s.
+    func value(for key: TemplateKey, at index: Int) -> TemplateValue?
+}
+
+extension TemplateList {
+    public func value(for key: TemplateKey, at index: Int) -> TemplateValue? { nil }
 }
 
 /// Every name a view answers to. Templates are compiled to these keys once,
@@ -27,13 +43,6 @@ public enum TemplateKey: String, Sendable, CaseIterable {
     case unknown
 
     init(name: String) { self = TemplateKey(rawValue: name) ?? .unknown }
-}
-
-/// A sequence a section iterates. Elements are made on demand, so large
-/// nodes do not build a second copy of their IR for the templates.
-public protocol TemplateList {
-    var count: Int { get }
-    func element(_ index: Int) -> TemplateValue
 }
 
 public struct TemplateError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -87,7 +96,7 @@ public struct Template: Sendable {
                 case .string(let s): out.append(contentsOf: s.utf8)
                 case .int(let i): appendDecimal(i, &out)
                 case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
-                case .list, .object: continue
+                case .list, .object, .element: continue
                 }
             case .section(let path, let inverted, let body, _):
                 let v = lookup(path, stack)
@@ -147,17 +156,26 @@ public struct Template: Sendable {
         var found: TemplateValue? = nil
         var k = stack.count - 1
         while k >= 0 {
-            if case .object(let o) = stack[k], let v = o.value(for: path[0]) {
+            if let v = field(path[0], of: stack[k]) {
                 found = v
                 break
             }
             k -= 1
         }
         for key in path.dropFirst() {
-            guard case .object(let o)? = found else { return nil }
-            found = o.value(for: key)
+            guard let f = found else { return nil }
+            found = field(key, of: f)
         }
         return found
+    }
+
+    @inline(__always)
+    static func field(_ key: TemplateKey, of value: TemplateValue) -> TemplateValue? {
+        switch value {
+        case .object(let o): o.value(for: key)
+        case .element(let list, let i): list.value(for: key, at: i)
+        default: nil
+        }
     }
 
     struct Parser {

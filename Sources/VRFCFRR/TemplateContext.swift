@@ -19,21 +19,29 @@ public enum FRRNames {
     }
 }
 
+/// A view that is an element of a list: the list answers for it.
+protocol ElementView {
+    func value(for key: TemplateKey) -> TemplateValue?
+}
+
 /// An array of views as a template list.
-struct Views<T: TemplateObject>: TemplateList {
+final class Views<T: ElementView & Sendable>: TemplateList, Sendable {
     let items: [T]
+    init(_ items: [T]) { self.items = items }
     var count: Int { items.count }
-    func element(_ index: Int) -> TemplateValue { .object(items[index]) }
+    func element(_ index: Int) -> TemplateValue { .element(self, index) }
+    func value(for key: TemplateKey, at index: Int) -> TemplateValue? { items[index].value(for: key) }
 }
 
 /// An array of strings as a template list (`{{#aggregatesV4}}{{.}}{{/…}}`).
-struct Strings: TemplateList {
+final class Strings: TemplateList, Sendable {
     let items: [String]
+    init(_ items: [String]) { self.items = items }
     var count: Int { items.count }
     func element(_ index: Int) -> TemplateValue { .string(items[index]) }
 }
 
-struct RootView: TemplateObject {
+final class RootView: TemplateObject, Sendable {
     let ir: NodeIR
     let vrfs: [VRFView]
     let fullVRFs: [VRFView]
@@ -51,16 +59,16 @@ struct RootView: TemplateObject {
         case .asn: .int(Int(ir.asn))
         case .routerID: ir.routerID.map { .string($0.description) }
         case .hostname: ir.hostname.map { .string($0.value) }
-        case .vrfs: .list(Views(items: vrfs))
-        case .fullVRFs: .list(Views(items: fullVRFs))
+        case .vrfs: .list(Views(vrfs))
+        case .fullVRFs: .list(Views(fullVRFs))
         case .hasVRFs: .bool(!vrfs.isEmpty)
-        case .prefixLists: .list(Views(items: prefixLists))
+        case .prefixLists: .list(Views(prefixLists))
         default: nil
         }
     }
 }
 
-struct VRFView: TemplateObject {
+struct VRFView: ElementView {
     let vrf: VRF
     let importV4, importV6, exportV4, exportV6: [EntryView]
     let prefixLists: [PrefixListView]
@@ -84,20 +92,20 @@ struct VRFView: TemplateObject {
         case .vni: vrf.vni.map { .int(Int($0)) }
         case .routeTarget: vrf.routeTarget.map { .string($0.value) }
         case .isFull: .bool(vrf.kind == .full)
-        case .aggregatesV4: .list(Strings(items: vrf.aggregates(.ipv4).map(\.description)))
-        case .aggregatesV6: .list(Strings(items: vrf.aggregates(.ipv6).map(\.description)))
-        case .importV4: .list(Views(items: importV4))
-        case .importV6: .list(Views(items: importV6))
-        case .exportV4: .list(Views(items: exportV4))
-        case .exportV6: .list(Views(items: exportV6))
-        case .prefixLists: .list(Views(items: prefixLists))
+        case .aggregatesV4: .list(Strings(vrf.aggregates(.ipv4).map(\.description)))
+        case .aggregatesV6: .list(Strings(vrf.aggregates(.ipv6).map(\.description)))
+        case .importV4: .list(Views(importV4))
+        case .importV6: .list(Views(importV6))
+        case .exportV4: .list(Views(exportV4))
+        case .exportV6: .list(Views(exportV6))
+        case .prefixLists: .list(Views(prefixLists))
         default: nil
         }
     }
 }
 
 /// One route-map entry: a CR's policy for one direction and address family.
-struct EntryView: TemplateObject {
+struct EntryView: ElementView {
     let entry: PolicyEntry
     let family: AddressFamily
     let prefixList: String
@@ -120,44 +128,36 @@ struct EntryView: TemplateObject {
     }
 }
 
-struct PrefixListView: TemplateObject {
+struct PrefixListView: ElementView {
     let list: String
     let family: AddressFamily
-    let items: [PrefixItem]
+    let items: Views<PrefixItem>
 
     init(_ entry: EntryView) {
         list = entry.prefixList
         family = entry.family
-        items = entry.entry.items(entry.family)
+        items = Views(entry.entry.items(entry.family))
     }
 
     func value(for key: TemplateKey) -> TemplateValue? {
         switch key {
         case .list: .string(list)
         case .family: .string(family == .ipv4 ? "ip" : "ipv6")
-        case .items: .list(ItemViews(items: items))
+        case .items: .list(items)
         default: nil
         }
     }
 }
 
-/// Prefix-list lines, made into views one at a time while rendering.
-struct ItemViews: TemplateList {
-    let items: [PrefixItem]
-    var count: Int { items.count }
-    func element(_ index: Int) -> TemplateValue { .object(ItemView(item: items[index])) }
-}
-
-struct ItemView: TemplateObject {
-    let item: PrefixItem
-
+/// One prefix-list line.
+extension PrefixItem: ElementView {
     func value(for key: TemplateKey) -> TemplateValue? {
         switch key {
-        case .seq: .int(Int(item.seq))
-        case .action: .string(item.action.rawValue)
-        case .prefix: .string(item.prefix.description)
-        case .ge: item.ge.map { .int($0) }
-        case .le: item.le.map { .int($0) }
+        case .seq: .int(Int(seq))
+        case .action: .string(action.rawValue)
+        case .prefix: .string(prefix.text)
+        case .ge: ge.map { .int($0) }
+        case .le: le.map { .int($0) }
         default: nil
         }
     }

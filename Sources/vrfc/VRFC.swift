@@ -172,7 +172,7 @@ struct Compile: ParsableCommand {
         }
         if let output {
             do {
-                try AtomicFile.write(text, to: output)
+                try Timings.measure("write \(output)") { try AtomicFile.write(text, to: output) }
             } catch {
                 FileHandle.standardError.write(Data("\(output): error: cannot write: \(error.localizedDescription)\n".utf8))
                 throw ExitCode(Exit.invalidInput)

@@ -3,13 +3,15 @@ import Testing
 
 /// The template engine follows Mustache's rules for the tags it supports.
 @Suite struct TemplateEngineTests {
-    struct Obj: TemplateObject {
-        var fields: [TemplateKey: TemplateValue]
+    final class Obj: TemplateObject {
+        let fields: [TemplateKey: TemplateValue]
+        init(fields: [TemplateKey: TemplateValue]) { self.fields = fields }
         func value(for key: TemplateKey) -> TemplateValue? { fields[key] }
     }
 
-    struct Items: TemplateList {
+    final class Items: TemplateList {
         let items: [TemplateValue]
+        init(items: [TemplateValue]) { self.items = items }
         var count: Int { items.count }
         func element(_ i: Int) -> TemplateValue { items[i] }
     }

@@ -37,10 +37,11 @@ struct FastYAMLParser {
     /// Hands each document to `each` as soon as it is read, so a large
     /// multi-document file never exists as one tree. On failure some
     /// documents may already have been handed over.
-    static func parse(_ text: String, each: (YNode) -> Void) -> Result<Void, Failure> {
+    static func parse(_ text: String, firstLine: Int = 1, each: (YNode) -> Void) -> Result<Void, Failure> {
         var text = text
         return text.withUTF8 { buffer in
             var p = FastYAMLParser(buffer)
+            p.line = firstLine
             do {
                 try p.stream(each)
                 return .success(())
