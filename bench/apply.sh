@@ -68,8 +68,10 @@ timed() {
 }
 col() { awk -v c="$1" '{print $c}' "$2" | median; }
 
+# fresh_ns TAG: a new namespace with the underlay, in $ns (no subshell, so
+# the EXIT trap knows it).
 fresh_ns() {
-    local ns="vrfca-bench-$1-$$"
+    ns="vrfca-bench-$1-$$"
     ip netns add "$ns"
     namespaces+=("$ns")
     if [ $mode = vm ]; then
@@ -79,10 +81,30 @@ fresh_ns() {
     fi
     ip -n "$ns" address add 192.0.2.129/32 dev dum.underlay
     ip -n "$ns" link set dum.underlay up
-    echo "$ns"
 }
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+# `ip netns delete` returns at once; the kernel then unregisters the
+# namespace's links in a workqueue that holds the RTNL lock, stalling every
+# link change on the machine (the next timed run included) for up to
+# seconds. Wait until a small RTNL-bound change (an alias on a probe
+# namespace's lo: no RCU grace period involved) is fast again.
+probe_ns="vrfca-bench-probe-$$"
+ip netns add "$probe_ns"
+namespaces+=("$probe_ns")
+settle() {
+    local t0 t1 fast=0
+    for _ in $(seq 300); do
+        t0=$(now)
+        ip -n "$probe_ns" link set dev lo alias settle
+        t1=$(now)
+        if [ $(( (t1 - t0) / 1000000 )) -lt 20 ]; then fast=$((fast + 1)); else fast=0; fi
+        [ $fast -ge 3 ] && return 0
+        sleep 0.2
+    done
+}
+drop_ns() { ip netns delete "$1"; settle; }
 
 {
 echo "vrfc-apply vs ip -batch ($mode kernel $(uname -r), $(nproc) CPUs; ms wall clock incl. process start;"
@@ -127,7 +149,7 @@ EOF
     # load from other work on the machine hits both alike; medians are reported.
     rm -f "$d/vrfc.t" "$d/ip.t" "$d/noop.t" "$d/noopin.t"
     for r in $(seq "$ROUNDS"); do
-        ns=$(fresh_ns "v$n")
+        fresh_ns "v$n"
         timed "$d/vrfc.t" "$bin/vrfc-apply" apply --netns "$ns" --ops "$d/ops.json" > "$d/apply.log"
         # in sync, or the run is void
         "$bin/vrfc-apply" plan --netns "$ns" --ops "$d/ops.json" > /dev/null
@@ -139,13 +161,13 @@ EOF
                 fi
             done
         fi
-        ip netns delete "$ns"
+        drop_ns "$ns"
 
-        ns=$(fresh_ns "i$n")
+        fresh_ns "i$n"
         timed "$d/ip.t" ip -n "$ns" -batch "$d/ip.batch"
         # Same result: vrfc-apply sees the iproute2-made links as its own and in sync.
         "$bin/vrfc-apply" plan --netns "$ns" --ops "$d/ops.json" > /dev/null || echo "warning: ip -batch result differs from vrfc's (N=$n)" >&2
-        ip netns delete "$ns"
+        drop_ns "$ns"
     done
     apply_ms=$(col 1 "$d/vrfc.t"); ip_ms=$(col 1 "$d/ip.t")
     apply_cpu=$(col 2 "$d/vrfc.t"); ip_cpu=$(col 2 "$d/ip.t")
