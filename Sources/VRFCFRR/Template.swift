@@ -1,5 +1,8 @@
+import Foundation
+import VRFCModel
+
 /// A value a template can show or iterate.
-public enum TemplateValue {
+public enum TemplateValue: Sendable {
     case string(String)
     case int(Int)
     case bool(Bool)
@@ -12,12 +15,12 @@ public enum TemplateValue {
 }
 
 /// Something with named fields (`{{name}}`, `{{#name}}`).
-public protocol TemplateObject: AnyObject {
+public protocol TemplateObject: AnyObject, Sendable {
     func value(for key: TemplateKey) -> TemplateValue?
 }
 
 /// A sequence a section iterates.
-public protocol TemplateList: AnyObject {
+public protocol TemplateList: AnyObject, Sendable {
     var count: Int { get }
     func element(_ index: Int) -> TemplateValue
     /// A field of element `index`, for lists whose elements are `.element`s.
@@ -62,7 +65,7 @@ public struct TemplateError: Error, Equatable, Sendable, CustomStringConvertible
 /// template never silently renders less than its author wrote.
 public struct Template: Sendable {
     indirect enum Node: Sendable {
-        case text(String)
+        case text([UInt8])
         case variable(path: [TemplateKey], line: Int)
         case section(path: [TemplateKey], inverted: Bool, body: [Node], line: Int)
     }
@@ -82,14 +85,44 @@ public struct Template: Sendable {
 
     public func render(_ root: TemplateValue, into out: inout [UInt8]) {
         var stack = [root]
-        Self.render(nodes, &stack, &out)
+        for node in nodes {
+            // A top-level section over a long list (a large node's prefix-list
+            // lines) is cut into ranges rendered on all cores; each element
+            // renders on its own, so joining the parts in order gives the
+            // same bytes as one pass.
+            if case .section(let path, false, let body, _) = node, case .list(let list)? = Self.lookup(path, stack),
+               list.count >= Self.parallelListThreshold {
+                let parts = Self.ranges(list.count)
+                let frozen = stack
+                let rendered = parallelMap(parts) { range in
+                    var part: [UInt8] = []
+                    var local = frozen
+                    for i in range {
+                        local.append(list.element(i))
+                        Self.render(body, &local, &part)
+                        local.removeLast()
+                    }
+                    return part
+                }
+                for part in rendered { out += part }
+            } else {
+                Self.render([node], &stack, &out)
+            }
+        }
+    }
+
+    static let parallelListThreshold = 4096
+
+    static func ranges(_ count: Int) -> [Range<Int>] {
+        let pieces = max(1, min(ProcessInfo.processInfo.activeProcessorCount * 2, count / 1024))
+        return (0..<pieces).map { p in (count * p / pieces)..<(count * (p + 1) / pieces) }
     }
 
     static func render(_ nodes: [Node], _ stack: inout [TemplateValue], _ out: inout [UInt8]) {
         for node in nodes {
             switch node {
-            case .text(let s):
-                out.append(contentsOf: s.utf8)
+            case .text(let bytes):
+                out.append(contentsOf: bytes)
             case .variable(let path, _):
                 guard let v = lookup(path, stack) else { continue }
                 switch v {
@@ -275,7 +308,7 @@ public struct Template: Sendable {
                 let t = tokens[index]
                 index += 1
                 switch t {
-                case .text(let s): nodes.append(.text(s))
+                case .text(let s): nodes.append(.text(Array(s.utf8)))
                 case .variable(let p, let l): nodes.append(.variable(path: p, line: l))
                 case .open(let p, let inverted, let l):
                     let names = openNames[openIndex]

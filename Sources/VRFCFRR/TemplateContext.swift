@@ -131,12 +131,12 @@ struct EntryView: ElementView {
 struct PrefixListView: ElementView {
     let list: String
     let family: AddressFamily
-    let items: Views<PrefixItem>
+    let items: PrefixItems
 
     init(_ entry: EntryView) {
         list = entry.prefixList
         family = entry.family
-        items = Views(entry.entry.items(entry.family))
+        items = PrefixItems(entry.entry.items(entry.family))
     }
 
     func value(for key: TemplateKey) -> TemplateValue? {
@@ -149,15 +149,21 @@ struct PrefixListView: ElementView {
     }
 }
 
-/// One prefix-list line.
-extension PrefixItem: ElementView {
-    func value(for key: TemplateKey) -> TemplateValue? {
+/// Prefix-list lines: by far the most numerous elements, so their fields
+/// are read in place rather than through a generic view.
+final class PrefixItems: TemplateList, Sendable {
+    let items: [PrefixItem]
+    init(_ items: [PrefixItem]) { self.items = items }
+    var count: Int { items.count }
+    func element(_ index: Int) -> TemplateValue { .element(self, index) }
+
+    func value(for key: TemplateKey, at index: Int) -> TemplateValue? {
         switch key {
-        case .seq: .int(Int(seq))
-        case .action: .string(action.rawValue)
-        case .prefix: .string(prefix.text)
-        case .ge: ge.map { .int($0) }
-        case .le: le.map { .int($0) }
+        case .seq: .int(Int(items[index].seq))
+        case .action: .string(items[index].action.rawValue)
+        case .prefix: .string(items[index].prefix.text)
+        case .ge: items[index].ge.map { .int($0) }
+        case .le: items[index].le.map { .int($0) }
         default: nil
         }
     }

@@ -255,6 +255,8 @@ public struct RouteConfiguration: Sendable, Equatable {
         items.reserveCapacity(nodes.items.count)
         var bySeq: [UInt32: Int] = [:]
         var byContent: [ItemKey: Int] = [:]
+        bySeq.reserveCapacity(nodes.items.count)
+        byContent.reserveCapacity(nodes.items.count)
         for (index, node) in nodes.items.enumerated() {
             let (parsed, seqIsDefault, problems) = readItem(node, index: index)
             let f = { list.element(index, node) }

@@ -3,13 +3,13 @@ import Testing
 
 /// The template engine follows Mustache's rules for the tags it supports.
 @Suite struct TemplateEngineTests {
-    final class Obj: TemplateObject {
+    final class Obj: TemplateObject, Sendable {
         let fields: [TemplateKey: TemplateValue]
         init(fields: [TemplateKey: TemplateValue]) { self.fields = fields }
         func value(for key: TemplateKey) -> TemplateValue? { fields[key] }
     }
 
-    final class Items: TemplateList {
+    final class Items: TemplateList, Sendable {
         let items: [TemplateValue]
         init(items: [TemplateValue]) { self.items = items }
         var count: Int { items.count }
@@ -55,6 +55,17 @@ import Testing
         #expect(throws: TemplateError(line: 1, message: "{{/items}} closes {{#vrfs}}")) { try Template(parsing: "{{#vrfs}}{{/items}}") }
         #expect(throws: TemplateError(line: 1, message: "unclosed tag")) { try Template(parsing: "{{name") }
         #expect(throws: TemplateError(line: 1, message: "partials ({{>x}}) are not supported")) { try Template(parsing: "{{>x}}") }
+    }
+
+    /// Long top-level lists render in parallel pieces; the bytes must be
+    /// those of one pass.
+    @Test func longListsRenderTheSameInPieces() throws {
+        let n = Template.parallelListThreshold * 3 + 17
+        let items = Items(items: (0..<n).map { TemplateValue.object(Obj(fields: [.seq: .int($0)])) })
+        let t = "head {{name}}\n{{#items}}\n{{name}}:{{seq}}\n{{/items}}\ntail\n"
+        let out = try render(t, [.name: .string("n"), .items: .list(items)])
+        let expected = "head n\n" + (0..<n).map { "n:\($0)\n" }.joined() + "tail\n"
+        #expect(out == expected)
     }
 
     @Test func everyShippedTemplateParses() throws {
