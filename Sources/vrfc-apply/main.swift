@@ -65,8 +65,11 @@ struct Inputs: ParsableArguments {
     @Flag(name: .long, help: "Print the plan as JSON.")
     var json = false
 
-    @Option(name: .long, help: ArgumentHelp("Work in the named network namespace (/run/netns/NAME), like ip -n.", valueName: "NAME"))
+    @Option(name: .long, help: ArgumentHelp("Work in the named network namespace (/run/netns/NAME), like ip -n. Prefer it to `ip netns exec`, which hides the host's bpffs, so the router's pinned counters would not persist.", valueName: "NAME"))
     var netns: String?
+
+    @Option(name: .customLong("bpf-pin-dir"), help: ArgumentHelp("Where the tc router program's maps are pinned (bpffs).", valueName: "DIR"))
+    var bpfPinDirectory = TCRouterAttacher.defaultPinDirectory
 
     @Argument(help: ArgumentHelp("VRFRouteConfiguration files or directories, as for vrfc compile.", valueName: "INPUT"))
     var inputs: [String] = []
@@ -139,10 +142,14 @@ func printOut(_ s: String) {
     FileHandle.standardOutput.write(Data(s.utf8))
 }
 
-/// The router attacher of this build. The libbpf one is wired in by the
-/// integration of the tc router program; until then there is none, and
-/// plan/apply say so instead of pretending.
-var routerAttacher: (any RouterAttacher)? { nil }
+extension Inputs {
+    /// The tc router program (bpf/router.c, embedded at build time). One
+    /// instance per run, so the snapshot, the executor and the read-back
+    /// share one loaded program.
+    func routerAttacher() -> any RouterAttacher {
+        TCRouterAttacher(pinDirectory: bpfPinDirectory)
+    }
+}
 
 func creationLog(_ socket: NetlinkSocket) -> CreationLog {
     do throws(NetlinkError) {
@@ -152,10 +159,10 @@ func creationLog(_ socket: NetlinkSocket) -> CreationLog {
     }
 }
 
-func snapshotAndPlan(_ socket: NetlinkSocket, _ ops: OpList, adopt: Bool) -> (KernelSnapshot, VRFCApply.Plan) {
+func snapshotAndPlan(_ socket: NetlinkSocket, _ ops: OpList, adopt: Bool, attacher: any RouterAttacher) -> (KernelSnapshot, VRFCApply.Plan) {
     do throws(NetlinkError) {
         var timer = PhaseTimer()
-        let snap = try KernelSnapshot.read(socket, attacher: routerAttacher, log: creationLog(socket))
+        let snap = try KernelSnapshot.read(socket, attacher: attacher, log: creationLog(socket))
         timer.mark("  read kernel")
         let plan = Planner.plan(ops, snap, options: PlanOptions(adopt: adopt))
         timer.mark("  plan")
@@ -178,7 +185,7 @@ struct Plan: ParsableCommand {
         inputs.enterNamespace()
         let socket: NetlinkSocket
         do { socket = try NetlinkSocket() } catch { fail("\(error)") }
-        let (_, plan) = snapshotAndPlan(socket, ops, adopt: inputs.adopt)
+        let (_, plan) = snapshotAndPlan(socket, ops, adopt: inputs.adopt, attacher: inputs.routerAttacher())
         if inputs.json {
             printOut(JSONOutput.encode(PlanReport(plan)))
         } else {
@@ -221,7 +228,8 @@ struct Apply: ParsableCommand {
         defer { withExtendedLifetime(lock) {} }
         let socket: NetlinkSocket
         do { socket = try NetlinkSocket() } catch { fail("\(error)") }
-        let (snap, plan) = snapshotAndPlan(socket, ops, adopt: inputs.adopt)
+        let attacher = inputs.routerAttacher()
+        let (snap, plan) = snapshotAndPlan(socket, ops, adopt: inputs.adopt, attacher: attacher)
         timer.mark("read kernel + plan (\(snap.links.count) links)")
         if !plan.problems.isEmpty {
             if inputs.json { printOut(JSONOutput.encode(PlanReport(plan))) } else { printOut(Report.text(plan)) }
@@ -236,7 +244,7 @@ struct Apply: ParsableCommand {
         if let n = ProcessInfo.processInfo.environment["VRFC_APPLY_EXIT_AFTER_CHANGES"].flatMap(Int.init) {
             socket.exitAfterChanges = n  // tests: end like kill -9 after n kernel changes
         }
-        var executor = Executor(socket: socket, snapshot: snap, attacher: routerAttacher, log: creationLog(socket)) { step in
+        var executor = Executor(socket: socket, snapshot: snap, attacher: attacher, log: creationLog(socket)) { step in
             if !json { printOut("  \(step.report)\n") }
         }
         if !json { printOut("applying \(plan.steps.count) change\(plan.steps.count == 1 ? "" : "s"):\n") }
@@ -247,7 +255,7 @@ struct Apply: ParsableCommand {
         }
         timer.mark("execute \(plan.steps.count) steps")
         // Read back: apply is done only when a fresh plan is in sync.
-        let (_, after) = snapshotAndPlan(socket, ops, adopt: false)
+        let (_, after) = snapshotAndPlan(socket, ops, adopt: false, attacher: attacher)
         timer.mark("read back + plan")
         if json {
             printOut(JSONOutput.encode(PlanReport(plan)))

@@ -57,9 +57,10 @@ import VRFCTestSupport
         # A dummy underlay, the provisioned management VRF on table 50, and a
         # policy rule into table 52 (someone else's table: not free either).
         run setup sh -c 'ip link add dum.underlay mtu 9100 type dummy && ip address add 192.0.2.129/32 dev dum.underlay && ip link set dum.underlay up && ip link add vr.mgmt_vrf type vrf table 50 && ip rule add pref 900 from 198.51.100.0/24 lookup 52'
-        run apply1 $A apply --config $C $D/crs-all; links apply1
+        tcs() { for i in \(all.routerAttachments.map(\.value).joined(separator: " ")); do tc -j filter show dev $i ingress >"$D/$1-tc-$i.json" 2>&1; done; }
+        run apply1 $A apply --config $C $D/crs-all; links apply1; tcs apply1
         run plan1 $A plan --config $C $D/crs-all
-        run apply2 $A apply --config $C $D/crs-all; links apply2
+        run apply2 $A apply --config $C $D/crs-all; links apply2; tcs apply2
         run apply3 $A apply --config $C $D/crs-fewer; links apply3
         run plan3 $A plan --config $C $D/crs-fewer
         run apply4 $A apply --config $C $D/crs-all; links apply4
@@ -106,10 +107,21 @@ import VRFCTestSupport
         let p1 = step("plan1")
         #expect(p1.rc == 0 && p1.out.contains("in sync") && p1.out.contains("left alone: vr.mgmt_vrf"), "\(p1)")
 
+        // Every br./vd./vx. of every VRF runs exactly one instance of the tc router.
+        func routerInstances(_ n: String, _ dev: String) -> Int {
+            let filters = (try? JSONSerialization.jsonObject(with: Data((readText("\(d)/\(n)-tc-\(dev).json") ?? "").utf8))) as? [[String: Any]] ?? []
+            return filters.filter { (($0["options"] as? [String: Any])?["bpf_name"] as? String)?.hasPrefix("vrfc_router") == true }.count
+        }
+        #expect(all.routerAttachments.count == 3 * vrfNames.count)
+        for dev in all.routerAttachments.map(\.value) {
+            #expect(routerInstances("apply1", dev) == 1, "\(dev): \(readText("\(d)/apply1-tc-\(dev).json") ?? "")")
+        }
+
         // 2. Idempotent.
         let a2 = step("apply2")
         #expect(a2.rc == 0 && a2.out.contains("nothing to change"), "\(a2)")
         #expect(ifindexes(try links("apply2")) == ifindexes(l1))
+        for dev in all.routerAttachments.map(\.value) { #expect(routerInstances("apply2", dev) == 1, "\(dev) after a second apply") }
 
         // 3. One CR fewer: exactly that VRF's stack goes; the rest keep ifindex and table.
         let gone = Set(all.links.map(\.name.value)).subtracting(fewer.links.map(\.name.value))

@@ -22,8 +22,7 @@ import VRFCTestSupport
             let before = try ns.planOps(ops)
             #expect(before.status == 3, "plan before apply: changes pending\n\(before)")
 
-            // --netns enters the namespace itself, as `ip -n` does.
-            let r = try Shell.run([try applierPath(), "apply", "--netns", ns.name, "--ops", try ns.file("ops.json", JSONOutput.encode(ops))])
+            let r = try ns.applier(["apply", "--ops", try ns.file("ops.json", JSONOutput.encode(ops))])
             #expect(r.status == 0, "\(r)")
             #expect(checkIPLinks(ops, try ns.ipLinks()) == [])
             #expect(checkNetlinkLinks(ops, try ns.links()) == [])
@@ -123,7 +122,7 @@ import VRFCTestSupport
             try ns.ip("link", "add", "br.vrf2", "type", "bridge")
             let before = try ns.ipLinks()
             for extra in [[], ["--adopt"]] {
-                let r = try ns.exec([try applierPath(), "apply", "--ops", try ns.file("ops.json", JSONOutput.encode(ops))] + extra)
+                let r = try ns.applier(["apply", "--ops", try ns.file("ops.json", JSONOutput.encode(ops))] + extra)
                 #expect(r.status == 1, "\(r)")
                 #expect(r.stdout.contains("br.vrf2 exists (bridge) but is not vrfc's"), "\(r)")
                 #expect(r.stdout.contains("nothing would be changed"), "\(r)")

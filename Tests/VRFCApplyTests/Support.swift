@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VRFCApply
+import VRFCBPF
 import VRFCDriver
 import VRFCKernel
 import VRFCModel
@@ -48,9 +49,14 @@ final class Namespace: @unchecked Sendable {
         }
     }
 
+    /// This namespace's own bpffs pin directory for the tc router's maps, so
+    /// tests running side by side never share counters or pins.
+    var pinDirectory: String { "/sys/fs/bpf/\(name)" }
+
     func delete() {
         _ = try? Shell.run(["ip", "netns", "delete", name])
         try? FileManager.default.removeItem(at: dir)
+        BPFFS.remove(directory: pinDirectory)
     }
 
     /// Runs `body` with a fresh namespace and always deletes it afterwards.
@@ -84,18 +90,27 @@ final class Namespace: @unchecked Sendable {
         return url.path
     }
 
-    /// `vrfc-apply ARGS` inside the namespace.
+    /// `vrfc-apply SUBCOMMAND ARGS` for this namespace. It enters the
+    /// namespace itself (`--netns`) rather than under `ip netns exec`,
+    /// whose private /sys would hide bpffs and lose the router's pins.
     @discardableResult
     func applier(_ args: String...) throws -> CommandResult {
-        try exec([try applierPath()] + args)
+        try applier(args)
+    }
+
+    @discardableResult
+    func applier(_ args: [String]) throws -> CommandResult {
+        var full = [try applierPath()] + args
+        if ["plan", "apply"].contains(args.first) { full += ["--netns", name, "--bpf-pin-dir", pinDirectory] }
+        return try Shell.run(full)
     }
 
     func applyOps(_ ops: OpList, _ extra: String...) throws -> CommandResult {
-        try exec([try applierPath(), "apply", "--ops", try file("ops-\(UUID().uuidString.prefix(4)).json", JSONOutput.encode(ops))] + extra)
+        try applier(["apply", "--ops", try file("ops-\(UUID().uuidString.prefix(4)).json", JSONOutput.encode(ops))] + extra)
     }
 
     func planOps(_ ops: OpList, _ extra: String...) throws -> CommandResult {
-        try exec([try applierPath(), "plan", "--ops", try file("ops-\(UUID().uuidString.prefix(4)).json", JSONOutput.encode(ops))] + extra)
+        try applier(["plan", "--ops", try file("ops-\(UUID().uuidString.prefix(4)).json", JSONOutput.encode(ops))] + extra)
     }
 
     /// The links as the kernel reports them over netlink (a socket opened
