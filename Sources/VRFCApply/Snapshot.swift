@@ -34,7 +34,7 @@ public struct KernelSnapshot: Sendable {
         if let attacher {
             var states: [Int32: RouterAttachState] = [:]
             do {
-                for link in links { states[link.index] = try attacher.state(ifindex: link.index) }
+                states = try attacher.states(of: links.map { ($0.index, $0.name) })
                 snapshot.routerStates = states
             } catch {
                 snapshot.routerStateError = "\(error)"

@@ -69,62 +69,92 @@ enum TCIngress {
 
     /// Every filter on the ingress hook of `ifindex` (empty without clsact).
     static func filters(ifindex: Int32, name: String) throws(BPFError) -> [IngressFilter] {
-        let fd = socket(AF_NETLINK, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), NETLINK_ROUTE)
-        if fd < 0 { throw .tc(operation: "open rtnetlink socket", interface: name, errno: errno) }
-        defer { close(fd) }
+        let socket = try RouteSocket(interface: name)
+        return try socket.filters(ifindex: ifindex, name: name)
+    }
 
-        let seq: UInt32 = 1
+    /// The interfaces that have a clsact qdisc, from one dump of every
+    /// qdisc: only those can run the router, so a snapshot of hundreds of
+    /// links asks for the filters of these alone.
+    static func interfacesWithClsact(_ socket: RouteSocket) throws(BPFError) -> Set<Int32> {
         var request = NetlinkWriter()
-        request.header(type: UInt16(RTM_GETTFILTER), flags: UInt16(NLM_F_REQUEST | NLM_F_DUMP), seq: seq)
-        // struct tcmsg: family, pad, pad, ifindex, handle, parent, info.
-        request.append(UInt8(AF_UNSPEC)); request.append(UInt8(0)); request.append(UInt16(0))
-        request.append(ifindex)
-        request.append(UInt32(0))
-        request.append(clsactIngressParent)
-        request.append(UInt32(0))
-        let message = request.finish()
-
-        var kernel = sockaddr_nl()
-        kernel.nl_family = sa_family_t(AF_NETLINK)
-        let sent = message.withUnsafeBytes { raw in
-            withUnsafePointer(to: &kernel) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    sendto(fd, raw.baseAddress, raw.count, 0, $0, socklen_t(MemoryLayout<sockaddr_nl>.size))
-                }
+        request.header(type: UInt16(RTM_GETQDISC), flags: UInt16(NLM_F_REQUEST | NLM_F_DUMP), seq: 2)
+        request.appendTCMessage(ifindex: 0, parent: 0)
+        var result: Set<Int32> = []
+        try socket.dump(request.finish(), seq: 2, operation: "list qdiscs", interface: "any", ifindex: 0) { type, body throws(BPFError) in
+            guard type == Int32(RTM_NEWQDISC), body.count >= 20 else { return }
+            let ifindex = body.load(Int32.self, at: body.startIndex + 4)
+            for (t, payload) in attributes(body[(body.startIndex + 20)...]) where Int32(t) == Int32(TCA_KIND) {
+                if String(decoding: payload.prefix { $0 != 0 }, as: UTF8.self) == "clsact" { result.insert(ifindex) }
             }
         }
-        if sent != message.count { throw .tc(operation: "list filters (send)", interface: name, errno: errno) }
+        return result
+    }
 
-        var result: [IngressFilter] = []
-        var buffer = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw .tc(operation: "list filters (receive)", interface: name, errno: errno)
+    /// An rtnetlink socket for dumps, opened once for many requests.
+    final class RouteSocket {
+        let fd: Int32
+
+        init(interface: String) throws(BPFError) {
+            fd = socket(AF_NETLINK, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), NETLINK_ROUTE)
+            if fd < 0 { throw .tc(operation: "open rtnetlink socket", interface: interface, errno: errno) }
+        }
+
+        deinit { close(fd) }
+
+        func filters(ifindex: Int32, name: String) throws(BPFError) -> [IngressFilter] {
+            var request = NetlinkWriter()
+            request.header(type: UInt16(RTM_GETTFILTER), flags: UInt16(NLM_F_REQUEST | NLM_F_DUMP), seq: 1)
+            request.appendTCMessage(ifindex: ifindex, parent: clsactIngressParent)
+            var result: [IngressFilter] = []
+            try dump(request.finish(), seq: 1, operation: "list filters", interface: name, ifindex: ifindex) { type, body in
+                if type == Int32(RTM_NEWTFILTER), let f = parseFilter(body) { result.append(f) }
             }
-            var offset = 0
-            while offset + 16 <= n {
-                let length = Int(buffer.load(UInt32.self, at: offset))
-                let type = buffer.load(UInt16.self, at: offset + 4)
-                let msgSeq = buffer.load(UInt32.self, at: offset + 8)
-                guard length >= 16, offset + length <= n else {
-                    throw .tc(operation: "list filters (malformed reply)", interface: name, errno: EPROTO)
+            return result
+        }
+
+        /// Sends a dump request and hands each reply message to `each`.
+        func dump(_ message: [UInt8], seq: UInt32, operation: String, interface name: String, ifindex: Int32,
+                  _ each: (Int32, ArraySlice<UInt8>) throws(BPFError) -> Void) throws(BPFError) {
+            var kernel = sockaddr_nl()
+            kernel.nl_family = sa_family_t(AF_NETLINK)
+            let sent = message.withUnsafeBytes { raw in
+                withUnsafePointer(to: &kernel) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        sendto(fd, raw.baseAddress, raw.count, 0, $0, socklen_t(MemoryLayout<sockaddr_nl>.size))
+                    }
                 }
-                defer { offset += align4(length) }
-                guard msgSeq == seq else { continue }
-                switch Int32(type) {
-                case NLMSG_DONE:
-                    return result
-                case NLMSG_ERROR:
-                    let error = buffer.load(Int32.self, at: offset + 16)
-                    if error == 0 { continue }
-                    if -error == ENODEV { throw .interfaceNotFound(name: name, ifindex: ifindex) }
-                    throw .tc(operation: "list filters", interface: name, errno: -error)
-                case Int32(RTM_NEWTFILTER):
-                    if let f = parseFilter(buffer[(offset + 16)..<(offset + length)]) { result.append(f) }
-                default:
-                    continue
+            }
+            if sent != message.count { throw .tc(operation: "\(operation) (send)", interface: name, errno: errno) }
+
+            var buffer = [UInt8](repeating: 0, count: 1 << 16)
+            while true {
+                let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw .tc(operation: "\(operation) (receive)", interface: name, errno: errno)
+                }
+                var offset = 0
+                while offset + 16 <= n {
+                    let length = Int(buffer.load(UInt32.self, at: offset))
+                    let type = buffer.load(UInt16.self, at: offset + 4)
+                    let msgSeq = buffer.load(UInt32.self, at: offset + 8)
+                    guard length >= 16, offset + length <= n else {
+                        throw .tc(operation: "\(operation) (malformed reply)", interface: name, errno: EPROTO)
+                    }
+                    defer { offset += align4(length) }
+                    guard msgSeq == seq else { continue }
+                    switch Int32(type) {
+                    case NLMSG_DONE:
+                        return
+                    case NLMSG_ERROR:
+                        let error = buffer.load(Int32.self, at: offset + 16)
+                        if error == 0 { continue }
+                        if -error == ENODEV { throw .interfaceNotFound(name: name, ifindex: ifindex) }
+                        throw .tc(operation: operation, interface: name, errno: -error)
+                    default:
+                        try each(Int32(type), buffer[(offset + 16)..<(offset + length)])
+                    }
                 }
             }
         }
@@ -133,7 +163,7 @@ enum TCIngress {
     /// TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS): the clsact ingress block.
     static let clsactIngressParent: UInt32 = (UInt32(TC_H_CLSACT) & 0xFFFF_0000) | (UInt32(TC_H_MIN_INGRESS) & 0xFFFF)
 
-    private static func parseFilter(_ body: ArraySlice<UInt8>) -> IngressFilter? {
+    fileprivate static func parseFilter(_ body: ArraySlice<UInt8>) -> IngressFilter? {
         let base = body.startIndex
         guard body.count >= 20 else { return nil }
         let handle = body.load(UInt32.self, at: base + 8)
@@ -156,7 +186,7 @@ enum TCIngress {
         return filter
     }
 
-    private static func attributes(_ data: ArraySlice<UInt8>) -> [(UInt16, ArraySlice<UInt8>)] {
+    fileprivate static func attributes(_ data: ArraySlice<UInt8>) -> [(UInt16, ArraySlice<UInt8>)] {
         var result: [(UInt16, ArraySlice<UInt8>)] = []
         var i = data.startIndex
         while i + 4 <= data.endIndex {
@@ -185,6 +215,15 @@ struct NetlinkWriter {
 
     mutating func append<T: FixedWidthInteger>(_ v: T) {
         withUnsafeBytes(of: v) { bytes.append(contentsOf: $0) }
+    }
+
+    /// struct tcmsg: family, pad, pad, ifindex, handle, parent, info.
+    mutating func appendTCMessage(ifindex: Int32, parent: UInt32) {
+        append(UInt8(AF_UNSPEC)); append(UInt8(0)); append(UInt16(0))
+        append(ifindex)
+        append(UInt32(0))
+        append(parent)
+        append(UInt32(0))
     }
 
     func finish() -> [UInt8] {

@@ -63,6 +63,29 @@ public final class TCRouterAttacher: RouterAttacher, Sendable {
         try routerState(ifindex: ifindex)
     }
 
+    /// One qdisc dump finds the interfaces with clsact; only their filters
+    /// are listed, over one socket.
+    public func states(of links: [(ifindex: Int32, name: String)]) throws -> [Int32: RouterAttachState] {
+        try routerStates(of: links)
+    }
+
+    public func routerStates(of links: [(ifindex: Int32, name: String)]) throws(BPFError) -> [Int32: RouterAttachState] {
+        let socket = try TCIngress.RouteSocket(interface: "any")
+        let withClsact = try TCIngress.interfacesWithClsact(socket)
+        var result: [Int32: RouterAttachState] = [:]
+        var expected: ProgramIdentity?? = nil  // loaded only if some interface has clsact
+        for l in links {
+            guard withClsact.contains(l.ifindex) else {
+                result[l.ifindex] = RouterAttachState.none
+                continue
+            }
+            if expected == nil { expected = .some(try expectedIdentity()) }
+            let found = try instances(filters: socket.filters(ifindex: l.ifindex, name: l.name), expected: expected!)
+            result[l.ifindex] = found.isEmpty ? RouterAttachState.none : found.count == 1 && found[0].isCurrent ? .current : .stale
+        }
+        return result
+    }
+
     public func attach(ifindex: Int32, name: String) throws {
         try attachRouter(ifindex: ifindex, name: name)
     }
