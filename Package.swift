@@ -36,9 +36,11 @@ let package = Package(
         ),
         .target(name: "VRFCKernel", dependencies: ["VRFCModel"]),
         .target(name: "VRFCDriver", dependencies: ["VRFCModel", "VRFCFrontend", "VRFCFRR", "VRFCKernel"]),
+        // The command-line conventions both executables share.
+        .target(name: "VRFCCLI", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "vrfc",
-            dependencies: ["VRFCDriver", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["VRFCDriver", "VRFCCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         // Kernel shim.
@@ -50,7 +52,7 @@ let package = Package(
         .target(name: "VRFCApply", dependencies: ["VRFCDriver", "VRFCKernel", "VRFCNetlink", "VRFCBPF"]),
         .executableTarget(
             name: "vrfc-apply",
-            dependencies: ["VRFCApply", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["VRFCApply", "VRFCCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         // Build-time embedding of templates/*.mustache so the binary carries its defaults.

@@ -29,8 +29,8 @@ REPEAT=${REPEAT:-5}
 ROUNDS=${ROUNDS:-3}
 
 if [ "${1:-}" = "--vm" ]; then
-    swift build -c release --scratch-path "$SCRATCH" --product vrfc-apply >/dev/null
-    swift build -c release --scratch-path "$SCRATCH" --product vrfc >/dev/null
+    swift build -c release --static-swift-stdlib --scratch-path "$SCRATCH" --product vrfc-apply >/dev/null
+    swift build -c release --static-swift-stdlib --scratch-path "$SCRATCH" --product vrfc >/dev/null
     kernel=$(ls /boot/vmlinuz-*-amd64 | sort -V | tail -1)
     out=$(mktemp -d /tmp/vrfca-bench-XXXX)
     trap 'rm -rf "$out"' EXIT
@@ -44,15 +44,19 @@ mode=host
 if [ "${1:-}" = "--inside-vm" ]; then
     mode=vm
 else
-    swift build -c release --scratch-path "$SCRATCH" --product vrfc-apply >/dev/null
-    swift build -c release --scratch-path "$SCRATCH" --product vrfc >/dev/null
+    # Statically linked runtime: how vrfc-apply should be installed on nodes
+    # (start-up 7 ms instead of 11).
+    swift build -c release --static-swift-stdlib --scratch-path "$SCRATCH" --product vrfc-apply >/dev/null
+    swift build -c release --static-swift-stdlib --scratch-path "$SCRATCH" --product vrfc >/dev/null
 fi
 bin="$PWD/$SCRATCH/release"
+pins="/sys/fs/bpf/vrfca-bench-$$"  # never the node's own /sys/fs/bpf/vrfc
 work=$(mktemp -d /tmp/vrfca-bench-work-XXXX)
 namespaces=()
 cleanup() {
     for ns in "${namespaces[@]}"; do ip netns delete "$ns" 2>/dev/null || true; done
     rm -rf "$work"
+    rm -f "$pins"/* 2>/dev/null; rmdir "$pins" 2>/dev/null || true
 }
 trap cleanup EXIT
 
@@ -117,8 +121,8 @@ echo "vrfc-apply vs ip -batch ($mode kernel $(uname -r), $(nproc) CPUs; ms wall 
 echo "create from empty: median of $ROUNDS alternating rounds; no-op re-apply: median of $REPEAT)"
 [ $mode = host ] && echo "host kernel: no VRF device, so vr. links are left out on both sides"
 echo "columns: wall ms (median) vrfc-apply / ip -batch / ratio | CPU ms user+sys (median) vrfc-apply / ip -batch / ratio |"
-echo "         no-op re-apply wall (cpu) ms from --ops / from --config + CRs"
-printf "%5s %6s | %7s %7s %5s | %7s %7s %5s | %11s %13s\n" N links vrfc "ip" ratio vrfc "ip" ratio "no-op ops" "no-op inputs"
+echo "         no-op re-apply wall (cpu) ms from --ops / from --config + CRs | apply incl. tc router attachments, wall ms"
+printf "%5s %6s | %7s %7s %5s | %7s %7s %5s | %11s %13s | %7s\n" N links vrfc "ip" ratio vrfc "ip" ratio "no-op ops" "no-op inputs" "+router"
 for n in $SIZES; do
     d="$work/n$n"
     mkdir -p "$d/crs"
@@ -148,22 +152,30 @@ for l in o["links"]:
 json.dump(o, open(sys.argv[1], "w"))
 EOF
     fi
+    # The comparison is about links: ip -batch attaches no tc program, so
+    # the timed op list has no router attachments. Applying with them is
+    # timed separately (the "+router" column).
+    cp "$d/ops.json" "$d/ops-router.json"
+    python3 -c 'import json, sys; o = json.load(open(sys.argv[1])); o["routerAttachments"] = []; json.dump(o, open(sys.argv[1], "w"))' "$d/ops.json"
     links=$(python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))['links']))" "$d/ops.json")
     python3 scripts/ops-to-ip-batch.py "$d/ops.json" --local 192.0.2.129 --first-table 1000 > "$d/ip.batch"
 
     # Alternate the two sides, ROUNDS times each, each in a fresh namespace:
     # load from other work on the machine hits both alike; medians are reported.
-    rm -f "$d/vrfc.t" "$d/ip.t" "$d/noop.t" "$d/noopin.t"
+    rm -f "$d/vrfc.t" "$d/ip.t" "$d/noop.t" "$d/noopin.t" "$d/router.t"
+    fresh_ns "r$n"
+    timed "$d/router.t" "$bin/vrfc-apply" apply --netns "$ns" --bpf-pin-dir "$pins" --ops "$d/ops-router.json" > /dev/null
+    drop_ns "$ns"
     for r in $(seq "$ROUNDS"); do
         fresh_ns "v$n"
-        timed "$d/vrfc.t" "$bin/vrfc-apply" apply --netns "$ns" --ops "$d/ops.json" > "$d/apply.log"
+        timed "$d/vrfc.t" "$bin/vrfc-apply" apply --netns "$ns" --bpf-pin-dir "$pins" --ops "$d/ops.json" > "$d/apply.log"
         # in sync, or the run is void
-        "$bin/vrfc-apply" plan --netns "$ns" --ops "$d/ops.json" > /dev/null
+        "$bin/vrfc-apply" plan --netns "$ns" --bpf-pin-dir "$pins" --ops "$d/ops.json" > /dev/null
         if [ "$r" = "$ROUNDS" ]; then
             for k in $(seq "$REPEAT"); do
-                timed "$d/noop.t" "$bin/vrfc-apply" apply --netns "$ns" --ops "$d/ops.json" > /dev/null
+                timed "$d/noop.t" "$bin/vrfc-apply" apply --netns "$ns" --bpf-pin-dir "$pins" --ops "$d/ops.json" > /dev/null
                 if [ $mode = vm ]; then  # the inputs give the full op list only where VRFs exist
-                    timed "$d/noopin.t" "$bin/vrfc-apply" apply --netns "$ns" --table-range 1000-1999 --config "$d/config.yaml" "$d/crs" > /dev/null
+                    timed "$d/noopin.t" "$bin/vrfc-apply" apply --netns "$ns" --bpf-pin-dir "$pins" --table-range 1000-1999 --config "$d/config.yaml" "$d/crs" > /dev/null
                 fi
             done
         fi
@@ -172,7 +184,7 @@ EOF
         fresh_ns "i$n"
         timed "$d/ip.t" ip -n "$ns" -batch "$d/ip.batch"
         # Same result: vrfc-apply sees the iproute2-made links as its own and in sync.
-        "$bin/vrfc-apply" plan --netns "$ns" --ops "$d/ops.json" > /dev/null || echo "warning: ip -batch result differs from vrfc's (N=$n)" >&2
+        "$bin/vrfc-apply" plan --netns "$ns" --bpf-pin-dir "$pins" --ops "$d/ops.json" > /dev/null || echo "warning: ip -batch result differs from vrfc's (N=$n)" >&2
         drop_ns "$ns"
     done
     apply_ms=$(col 1 "$d/vrfc.t"); ip_ms=$(col 1 "$d/ip.t")
@@ -183,7 +195,7 @@ EOF
     all_runs="wall vrfc $(awk '{print $1}' "$d/vrfc.t" | tr '\n' ' ')/ ip $(awk '{print $1}' "$d/ip.t" | tr '\n' ' ')"
     ratio=$(awk -v a="$apply_ms" -v b="$ip_ms" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
     cratio=$(awk -v a="$apply_cpu" -v b="$ip_cpu" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
-    printf "%5s %6s | %7s %7s %5s | %7s %7s %5s | %11s %13s   %s\n" "$n" "$links" "$apply_ms" "$ip_ms" "$ratio" \
-        "$apply_cpu" "$ip_cpu" "$cratio" "$noop_ops" "$noop_inputs" "$all_runs"
+    printf "%5s %6s | %7s %7s %5s | %7s %7s %5s | %11s %13s | %7s   %s\n" "$n" "$links" "$apply_ms" "$ip_ms" "$ratio" \
+        "$apply_cpu" "$ip_cpu" "$cratio" "$noop_ops" "$noop_inputs" "$(col 1 "$d/router.t")" "$all_runs"
 done
 } | tee "${BENCH_OUT:-$work}/result"

@@ -2,16 +2,16 @@ import ArgumentParser
 import Foundation
 import VRFCApply
 import VRFCBPF
+import VRFCCLI
 import VRFCDriver
 import VRFCKernel
 import VRFCModel
 import VRFCNetlink
 
 /// Exit codes are a contract for scripts: 0 done / in sync, 1 refused or
-/// failed (nothing changed when refused), 2 usage, 3 `plan`: changes pending.
+/// failed (nothing changed when refused), 2 usage (VRFCCLI), 3 `plan`: changes pending.
 enum Exit {
     static let failed: Int32 = 1
-    static let usage: Int32 = 2
     static let pending: Int32 = 3
 }
 
@@ -32,18 +32,7 @@ struct VRFCApplyCommand: ParsableCommand {
         subcommands: [Plan.self, Apply.self, BPFCommand.self]
     )
 
-    static func main() {
-        do {
-            var command = try parseAsRoot()
-            try command.run()
-        } catch let code as ExitCode {
-            Foundation.exit(code.rawValue)
-        } catch {
-            if exitCode(for: error) == .success { exit(withError: error) }
-            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
-            Foundation.exit(Exit.usage)
-        }
-    }
+    static func main() { runWithUsageExit() }
 }
 
 struct Inputs: ParsableArguments {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VRFCCLI
 import VRFCDriver
 import VRFCFRR
 import VRFCFrontend
@@ -10,7 +11,6 @@ import VRFCModel
 /// 1 invalid input or `--check` mismatch, 2 usage error.
 enum Exit {
     static let invalidInput: Int32 = 1
-    static let usage: Int32 = 2
 }
 
 @main
@@ -28,21 +28,7 @@ struct VRFC: ParsableCommand {
         defaultSubcommand: nil
     )
 
-    static func main() {
-        do {
-            var command = try parseAsRoot()
-            try command.run()
-        } catch let code as ExitCode {
-            Foundation.exit(code.rawValue)
-        } catch {
-            let code = exitCode(for: error)
-            if code == .success {
-                exit(withError: error)  // --help, --version
-            }
-            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
-            Foundation.exit(Exit.usage)
-        }
-    }
+    static func main() { runWithUsageExit() }
 }
 
 /// Prints diagnostics the way compilers do, one per line, on stderr.
