@@ -50,7 +50,7 @@ def main():
     args = ap.parse_args()
 
     env = dict(os.environ, PATH="/opt/swift/usr/bin:" + os.environ.get("PATH", ""))
-    subprocess.run(["swift", "build", "-c", "release", "--product", "vrfc"], cwd=ROOT, env=env, check=True,
+    subprocess.run(["swift", "build", "-c", "release", "--static-swift-stdlib", "--product", "vrfc"], cwd=ROOT, env=env, check=True,
                    stdout=subprocess.DEVNULL)
     vrfc = os.path.join(ROOT, ".build", "release", "vrfc")
     out_dir = os.path.join(ROOT, "bench", "out")
