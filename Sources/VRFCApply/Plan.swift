@@ -158,10 +158,13 @@ public struct Plan: Sendable {
     /// Why apply would refuse; nothing is changed while there is one.
     public var problems: [String] = []
     public var notes: [String] = []
-    /// Interfaces that should carry the router program; reported when this
-    /// build cannot attach it.
+    /// Interfaces that should carry the router program; reported when their
+    /// state is unknown (no attacher, or its state could not be read).
     public var routerAttachments: [String] = []
     public var routerAvailable = false
+    /// Set when the attacher exists but could not read the state (e.g. an
+    /// unprivileged `plan`): not the same as a build without one.
+    public var routerStateUnreadable = false
     public var wantedLinks = 0
 
     public var inSync: Bool { steps.isEmpty && problems.isEmpty }

@@ -396,7 +396,10 @@ struct PlanBuilder {
         for n in ops.routerAttachments.map(\.value) where seen.insert(n).inserted { names.append(n) }
         guard let states = snap.routerStates else {
             plan.routerAttachments = names
-            if let e = snap.routerStateError { plan.notes.append("router program state could not be read: \(e)") }
+            if let e = snap.routerStateError {
+                plan.routerStateUnreadable = true
+                plan.notes.append("router program state could not be read: \(e)")
+            }
             return []
         }
         plan.routerAvailable = true

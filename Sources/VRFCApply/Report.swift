@@ -24,7 +24,10 @@ public enum Report {
         }
         for n in plan.notes { out += "note: \(n)\n" }
         if !plan.routerAvailable && !plan.routerAttachments.isEmpty {
-            out += "router attachment: not available in this build (no tc router attacher linked); not checked or attached on: \(plan.routerAttachments.joined(separator: ", "))\n"
+            let why = plan.routerStateUnreadable
+                ? "its state could not be read (see the note)"
+                : "not available in this build (no tc router attacher linked)"
+            out += "router attachment: \(why); not checked or attached on: \(plan.routerAttachments.joined(separator: ", "))\n"
         }
         return out
     }

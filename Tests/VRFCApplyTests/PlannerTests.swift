@@ -106,5 +106,11 @@ import VRFCTestSupport
         #expect(!without.routerAvailable && without.routerAttachments == ["br.a", "vd.a", "vx.a", "eth7"])
         #expect(!without.steps.contains { $0.action == "attach" })
         #expect(Report.text(without).contains("router attachment: not available in this build"))
+
+        // An attacher that cannot read the state (unprivileged plan) is not a build without one.
+        let unreadable = Planner.plan(o, KernelSnapshot(links: links, ipv4Addresses: addresses, routerStateError: "needs root"))
+        #expect(!unreadable.routerAvailable && unreadable.routerStateUnreadable)
+        #expect(Report.text(unreadable).contains("router attachment: its state could not be read (see the note)"))
+        #expect(!Report.text(unreadable).contains("not available in this build"))
     }
 }
