@@ -61,7 +61,7 @@ let package = Package(
         // Build-time compile of bpf/router.c (clang -target bpf), embedded into VRFCBPF.
         .plugin(name: "EmbedRouterObject", capability: .buildTool()),
         // Namespaces, frames and traffic for the router's kernel tests and its benchmark.
-        .target(name: "VRFCBPFTestSupport", dependencies: ["VRFCBPF"], path: "Tests/VRFCBPFTestSupport"),
+        .target(name: "VRFCBPFTestSupport", dependencies: ["VRFCBPF", "VRFCTestSupport"], path: "Tests/VRFCBPFTestSupport"),
         .executableTarget(name: "vrfc-bpf-bench", dependencies: ["VRFCBPF", "VRFCBPFTestSupport"], path: "bench/bpf-bench"),
 
         // Shared by the test targets: repo paths, fixtures, subprocesses, FRR in a netns.

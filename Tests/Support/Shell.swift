@@ -74,3 +74,9 @@ public struct MissingTool: Error, CustomStringConvertible {
     public let name: String
     public var description: String { "'\(name)' is not installed; run scripts/install-deps.sh (the README's test command does)" }
 }
+
+/// Something a test's environment could not provide: the test fails with it.
+public struct SetupError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

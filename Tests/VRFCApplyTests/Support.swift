@@ -18,10 +18,6 @@ func applierPath() throws -> String {
     return path
 }
 
-struct SetupError: Error, CustomStringConvertible {
-    let description: String
-    init(_ d: String) { description = d }
-}
 
 /// The documentation address the tests give the underlay, and the MAC vrfc
 /// must derive from it (02:54 + the four address bytes).
