@@ -18,6 +18,9 @@ public enum FRRBackend {
                                     "'router bgp \(asn)' differs from the node config's serverASN \(ir.asn); the dv./vd. sessions are iBGP (remote-as internal) and need one AS",
                                     fix: "set serverASN: \(asn) in the node config, or use router bgp \(ir.asn) here"))
         }
+        if let routerID = ir.routerID, !ir.fullVRFs.isEmpty, base.defaultBGPASN != nil {
+            diags += routerIDConflicts(base, vrfRouterID: routerID)
+        }
         if !diags.isEmpty { throw Diagnostics(diags) }
 
         let view = RootView(ir)
@@ -54,5 +57,30 @@ public enum FRRBackend {
             }
         }
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Each dv./vd. session is iBGP between the default instance and a VRF
+    /// instance of the same bgpd; FRR refuses an OPEN that carries its own
+    /// BGP identifier (NOTIFICATION "OPEN Message Error/Bad BGP Identifier",
+    /// RFC 6286), so the two ends need different router-ids.
+    static func routerIDConflicts(_ base: BaseConfig, vrfRouterID: IPv4Address) -> [Diagnostic] {
+        let why = "both ends of every dv./vd. session would carry BGP identifier \(vrfRouterID) and FRR refuses such an OPEN (Bad BGP Identifier): the sessions never come up and nothing is leaked"
+        let fix = "give the default instance a router-id of its own with 'bgp router-id ADDRESS' (any IPv4 address unique in your AS, e.g. one reserved per node for it); the VRF instances keep --router-id \(vrfRouterID)"
+        guard let setting = base.defaultRouterID else {
+            return [Diagnostic(SourceLocation(file: base.file, line: base.defaultBGPASNLine),
+                               "the default 'router bgp' sets no 'bgp router-id', so FRR takes zebra's (the highest loopback address, else the highest interface address), which on a node is usually the underlay address --router-id \(vrfRouterID) gives the VRF instances; then \(why)",
+                               fix: fix)]
+        }
+        let place = setting.statement == "router-id" ? "zebra's 'router-id', which the default 'router bgp' uses," : "'bgp router-id' of the default 'router bgp'"
+        switch setting.value {
+        case .underlayPlaceholder:
+            return [Diagnostic(SourceLocation(file: base.file, line: setting.line),
+                               "\(place) is {{.UnderlayRouterID}}, the router-id vrfc writes into every VRF instance (--router-id \(vrfRouterID)); \(why)", fix: fix)]
+        case .address(let a) where a == vrfRouterID:
+            return [Diagnostic(SourceLocation(file: base.file, line: setting.line),
+                               "\(place) is \(a), the router-id vrfc writes into every VRF instance (--router-id); \(why)", fix: fix)]
+        case .address, .other:
+            return []
+        }
     }
 }

@@ -60,6 +60,31 @@ import VRFCModel
         }
     }
 
+    /// Several communities in one `set community`, written in the order
+    /// FRR's running config shows them (FRR sorts by value).
+    @Test func communityListsAreAcceptedInFRRsOrder() throws {
+        for (given, written) in [("65000:200 65000:100", "65000:100 65000:200"),
+                                 ("no-export 65000:100", "65000:100 no-export"),
+                                 ("65535:65281 blackhole 0:0 65001:1", "internet 65001:1 blackhole no-export"),
+                                 ("local-AS no-advertise no-export", "no-export no-advertise local-AS")] {
+            let entry = try #require(try ir(cr(spec: "vrf: vrf1\nseq: 10\ncommunity: \"\(given)\"")).vrfs.first?.exports.first)
+            #expect(entry.community?.value == written, "\(given)")
+            #expect(entry.community?.members.map(\.value) == written.split(separator: " ").map(String.init))
+        }
+    }
+
+    @Test func communityListsAreStrict() {
+        for bad in ["65000:100  65000:200", " 65000:100", "65000:100 ", "65000:100\t65000:200", "65000:100 additive",
+                    "65000:100 none", "65000:100 65536:1", "65000:100,65000:200"] {
+            expectOneError(errors(cr(spec: "vrf: vrf1\nseq: 10\ncommunity: \"\(bad)\"")), "spec.community", "is not valid",
+                           "separated by single spaces")
+        }
+        expectOneError(errors(cr(spec: "vrf: vrf1\nseq: 10\ncommunity: \"65000:1 65000:2 65000:1\"")),
+                       "spec.community", "each community once", "'65000:1' is listed twice")
+        expectOneError(errors(cr(spec: "vrf: vrf1\nseq: 10\ncommunity: \"no-export 65535:65281\"")),
+                       "spec.community", "'65535:65281' is 'no-export', listed before it")
+    }
+
     @Test func unquotedCommunityIsReadAsWritten() throws {
         // YAML 1.1 would make 65000:100 a base-60 number; vrfc keeps the text.
         let entry = try #require(try ir(cr(spec: "vrf: vrf1\nseq: 10\ncommunity: 65000:100")).vrfs.first?.exports.first)
