@@ -66,7 +66,10 @@ import VRFCModel
         for (given, written) in [("65000:200 65000:100", "65000:100 65000:200"),
                                  ("no-export 65000:100", "65000:100 no-export"),
                                  ("65535:65281 blackhole 0:0 65001:1", "internet 65001:1 blackhole no-export"),
-                                 ("local-AS no-advertise no-export", "no-export no-advertise local-AS")] {
+                                 ("local-AS no-advertise no-export", "no-export no-advertise local-AS"),
+                                 // Read back from FRR 8.4's running config after `set community` in this input order.
+                                 ("graceful-shutdown accept-own llgr-stale no-llgr accept-own-nexthop no-peer route-filter-v6 route-filter-v4 route-filter-translated-v6 route-filter-translated-v4 65535:1000",
+                                  "graceful-shutdown accept-own route-filter-translated-v4 route-filter-v4 route-filter-translated-v6 route-filter-v6 llgr-stale no-llgr accept-own-nexthop 65535:1000 no-peer")] {
             let entry = try #require(try ir(cr(spec: "vrf: vrf1\nseq: 10\ncommunity: \"\(given)\"")).vrfs.first?.exports.first)
             #expect(entry.community?.value == written, "\(given)")
             #expect(entry.community?.members.map(\.value) == written.split(separator: " ").map(String.init))
