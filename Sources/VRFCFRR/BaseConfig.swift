@@ -85,6 +85,16 @@ public struct BaseConfig: Sendable {
     /// top-level `router-id` / `ip router-id` (which that instance then uses).
     public let defaultRouterID: RouterIDSetting?
 
+    /// The base config's own `route-map NAME ACTION SEQ` lines.
+    public let routeMapEntries: [RouteMapEntry]
+
+    public struct RouteMapEntry: Sendable, Equatable {
+        public let name: String
+        public let action: String
+        public let seq: Int
+        public let line: Int
+    }
+
     /// A router-id as the base config writes it, and where.
     public struct RouterIDSetting: Sendable, Equatable {
         public enum Value: Sendable, Equatable {
@@ -110,6 +120,7 @@ public struct BaseConfig: Sendable {
         var defaultASNLine: Int? = nil
         var bgpRouterID: RouterIDSetting? = nil
         var zebraRouterID: RouterIDSetting? = nil
+        var routeMapEntries: [RouteMapEntry] = []
 
         var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         if lines.last == "" { lines.removeLast() }
@@ -145,6 +156,12 @@ public struct BaseConfig: Sendable {
                     defaultASNLine = lineNo
                 }
             }
+            if line.hasPrefix("route-map ") {
+                let words = trimmed.split(whereSeparator: { $0 == " " || $0 == "\t" })
+                if words.count == 4, words[2] == "permit" || words[2] == "deny", let seq = Int(words[3]) {
+                    routeMapEntries.append(RouteMapEntry(name: String(words[1]), action: String(words[2]), seq: seq, line: lineNo))
+                }
+            }
             if let setting = Self.routerIDSetting(trimmed, line: lineNo, context: tracker.context, indented: line.first == " " || line.first == "\t") {
                 if setting.statement == "bgp router-id" { bgpRouterID = setting } else { zebraRouterID = setting }
             }
@@ -174,6 +191,7 @@ public struct BaseConfig: Sendable {
         self.defaultBGPASN = defaultASN
         self.defaultBGPASNLine = defaultASNLine
         self.defaultRouterID = bgpRouterID ?? zebraRouterID
+        self.routeMapEntries = routeMapEntries
     }
 
     /// `bgp router-id X` in the default VRF's `router bgp`, or zebra's

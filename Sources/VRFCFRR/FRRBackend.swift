@@ -21,6 +21,7 @@ public enum FRRBackend {
         if let routerID = ir.routerID, !ir.fullVRFs.isEmpty, base.defaultBGPASN != nil {
             diags += routerIDConflicts(base, vrfRouterID: routerID)
         }
+        diags += routeMapConflicts(base, ir)
         if !diags.isEmpty { throw Diagnostics(diags) }
 
         let view = RootView(ir)
@@ -57,6 +58,40 @@ public enum FRRBackend {
             }
         }
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// A base config may add entries to vrfc's route-maps (the names are a
+    /// contract), but not at a sequence number vrfc writes: FRR would merge
+    /// the two entries into one, or the later would replace the other's
+    /// action. The one exception is the match-less `deny 65535` vrfc writes
+    /// into a map without entries: the base's own `deny 65535` (a pattern
+    /// for maps a base config calls) is then the same entry.
+    static func routeMapConflicts(_ base: BaseConfig, _ ir: NodeIR) -> [Diagnostic] {
+        guard !base.routeMapEntries.isEmpty else { return [] }
+        // map name -> seq -> what vrfc writes there
+        var ours: [String: [Int: (action: String, what: String, matchless: Bool)]] = [:]
+        for vrf in ir.vrfs {
+            for dir in FRRNames.Direction.allCases {
+                for family in AddressFamily.allCases {
+                    let name = FRRNames.routeMap(vrf.name, family, dir)
+                    var entries: [Int: (action: String, what: String, matchless: Bool)] = [:]
+                    if dir == .export { entries[1] = ("deny", "its 'deny 1 / match tag 20000'", false) }
+                    let policies = (dir == .import ? vrf.imports : vrf.exports).filter { !$0.items(family).isEmpty }
+                    for p in policies { entries[p.routeMapSeq] = ("permit", "the entry of VRFRouteConfiguration \"\(p.source)\" (spec.seq \(p.seq))", false) }
+                    if policies.isEmpty { entries[65535] = ("deny", "its match-less 'deny 65535' (the map has no entries)", true) }
+                    ours[name] = entries
+                }
+            }
+        }
+        var diags: [Diagnostic] = []
+        for e in base.routeMapEntries {
+            guard let mine = ours[e.name]?[e.seq] else { continue }
+            if mine.matchless && e.action == "deny" { continue }
+            diags.append(Diagnostic(SourceLocation(file: base.file, line: e.line),
+                                    "'route-map \(e.name) \(e.action) \(e.seq)' is an entry vrfc writes too: \(mine.what); FRR would make the two one entry",
+                                    fix: "give the base config's entry a sequence number vrfc does not use in \(e.name)"))
+        }
+        return diags
     }
 
     /// Each dv./vd. session is iBGP between the default instance and a VRF

@@ -174,6 +174,43 @@ import VRFCTestSupport
         #expect(try routerIDMessages(" bgp router-id 198.51.100.1", extra: vrfBlock).isEmpty)
     }
 
+    // MARK: the base config's own entries in vrfc's route-maps
+
+    /// The dual-stack fixture's output with `lines` added to its base config.
+    func withBaseEntries(_ lines: String) throws -> [String] {
+        let f = Fixture(name: "dual-stack")
+        let text = try #require(readText(f.base)) + lines
+        let ir = try f.ir()
+        do throws(Diagnostics) {
+            _ = try FRRBackend.render(ir, base: try BaseConfig(text: text, file: "frr.conf"))
+            return []
+        } catch {
+            return error.items.map(\.description)
+        }
+    }
+
+    @Test func baseEntryAtASequenceVRFCWritesIsRefused() throws {
+        let lines = try #require(readText(Fixture(name: "dual-stack").base)).split(separator: "\n", omittingEmptySubsequences: false).count
+        // tenant-a imports at spec.seq 10 -> entry 11; every export map has deny 1.
+        var m = try withBaseEntries("route-map rm_tenant-a_import permit 11\n match tag 7\nexit\n")
+        #expect(m.count == 1 && m[0].hasPrefix("frr.conf:\(lines):") && m[0].contains("'route-map rm_tenant-a_import permit 11' is an entry vrfc writes too")
+                && m[0].contains("VRFRouteConfiguration \"tenant-a-services\"") && m[0].contains("spec.seq 10"), "\(m)")
+        m = try withBaseEntries("route-map rm6_tenant-b_export permit 1\nexit\n")
+        #expect(m.count == 1 && m[0].contains("deny 1 / match tag 20000"), "\(m)")
+        // tenant-b has no IPv4 imports: vrfc writes a match-less deny 65535 there.
+        m = try withBaseEntries("route-map rm_tenant-b_import permit 65535\nexit\n")
+        #expect(m.count == 1 && m[0].contains("match-less 'deny 65535'"), "\(m)")
+    }
+
+    @Test func baseEntriesVRFCDoesNotWriteAreAccepted() throws {
+        // The management-VRF pattern: the same match-less deny vrfc writes.
+        #expect(try withBaseEntries("route-map rm_tenant-b_import deny 65535\nexit\n").isEmpty)
+        // Entries at free sequence numbers extend vrfc's maps.
+        #expect(try withBaseEntries("route-map rm_tenant-a_import deny 65535\nexit\nroute-map rm_tenant-a_export permit 500\nexit\n").isEmpty)
+        // Other maps are the base config's own business.
+        #expect(try withBaseEntries("route-map rm_other_import permit 11\nexit\n").isEmpty)
+    }
+
     @Test func templateOverridesReplaceOneSection() throws {
         let dir = try TempDir()
         _ = try dir.write("vrfs.mustache", "{{#fullVRFs}}\nvrf vr.{{name}}\n vni {{vni}}\n exit-vrf\n{{/fullVRFs}}\n")
