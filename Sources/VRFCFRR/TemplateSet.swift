@@ -49,7 +49,10 @@ public struct TemplateSet: Sendable {
                     diags.append(Diagnostic(SourceLocation(file: path), "cannot read the template as UTF-8 text"))
                     continue
                 }
-                texts[hint] = (text, path)
+                switch TextLines.normalized(text) {
+                case .success(let normalized): texts[hint] = (normalized, path)
+                case .failure(let e): diags.append(Diagnostic(SourceLocation(file: path, line: e.line), e.diagnostic, fix: e.fix))
+                }
             }
         }
         var templates: [Hint: Template] = [:]
@@ -67,7 +70,12 @@ public struct TemplateSet: Sendable {
         self.origins = origins
     }
 
-    func render(_ hint: Hint, _ view: RootView, into out: inout [UInt8]) {
-        templates[hint]!.render(.object(view), into: &out)
+    func render(_ hint: Hint, _ view: RootView, into out: inout [UInt8], budget: Template.Budget = .standard) -> Diagnostic? {
+        do throws(TemplateError) {
+            try templates[hint]!.render(.object(view), into: &out, budget: budget)
+            return nil
+        } catch {
+            return Diagnostic(SourceLocation(file: origins[hint]!, line: error.line), "template does not render: \(error.message)")
+        }
     }
 }
