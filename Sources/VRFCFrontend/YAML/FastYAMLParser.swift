@@ -196,7 +196,9 @@ struct FastYAMLParser {
     // MARK: documents
 
     private mutating func stream(_ emit: (YNode) -> Void) throws {
-        if peek() == 0xEF && peek(1) == 0xBB && peek(2) == 0xBF { i = 3; lineStart = 3 }
+        // libyaml (given UTF-8 explicitly, as Yams does) skips a leading
+        // BOM as a character of column 0: what follows is at column 1.
+        if peek() == 0xEF && peek(1) == 0xBB && peek(2) == 0xBF { i = 3; lineStart = 2 }
         guard try skipBlankLines() else { return }
         if peek() == UInt8(ascii: "%") { throw unsupported("YAML directive") }
         // libyaml wants a document before a first `...`.

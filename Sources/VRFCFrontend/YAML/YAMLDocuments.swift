@@ -119,7 +119,8 @@ enum YAMLDocuments {
 
     static func convert(_ node: Node, depth: Int) throws -> YNode {
         let line = node.mark?.line ?? 0
-        if depth > YAMLLimits.maxDepth { throw YAMLLimits.tooDeep(line: line) }
+        // `depth` counts the collections down to this node, this one included.
+        if depth > YAMLLimits.maxDepth, node.scalar == nil { throw YAMLLimits.tooDeep(line: line) }
         // `!!str 10` would otherwise reach the schema as a plain 10.
         if let tag = explicitTag(node) {
             throw YAMLError(message: "YAML tags such as \(quoted(tag)) are not supported", line: line,
@@ -197,5 +198,27 @@ enum YAMLDocuments {
         default:
             return YAMLError(message: "cannot parse: \(e)", line: nil, fix: nil)
         }
+    }
+}
+
+/// The two readers one by one, for checks that compare them (the fuzz
+/// harness): vrfc itself always uses `YAMLDocuments`.
+public enum YAMLReaders {
+    public enum FastOutcome: Sendable {
+        case read([YNode])
+        case declined(reason: String, line: Int)
+        case refused(YAMLError)
+    }
+
+    public static func fast(_ text: String) -> FastOutcome {
+        switch FastYAMLParser.parse(text) {
+        case .success(let docs): .read(docs)
+        case .failure(.unsupported(let u)): .declined(reason: u.reason, line: u.line)
+        case .failure(.invalid(let e)): .refused(e)
+        }
+    }
+
+    public static func libyaml(_ text: String) -> Result<[YNode], YAMLError> {
+        YAMLDocuments.parseWithYams(text)
     }
 }
