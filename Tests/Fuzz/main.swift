@@ -381,8 +381,10 @@ while Date().timeIntervalSince(start) < seconds && failures.count < 5 {
     let s = pick(seeds)
     var config = s.config
     var crFiles = s.crFiles
-    // Mutate one to four trees: mostly the CRs, sometimes the node config.
-    for _ in 0..<int(1...4) {
+    // Mutate up to four trees: mostly the CRs, sometimes the node config;
+    // none in one case of five, so valid nodes in every written form reach
+    // the backends too.
+    for _ in 0..<(chance(0.2) ? 0 : int(1...4)) {
         if chance(0.25), !config.isEmpty {
             let i = int(0...(config.count - 1))
             mutate(&config[i])
