@@ -54,8 +54,12 @@ public enum Compiler {
 
     /// Loads a base config (hinted `frr.conf` or `.tpl`).
     public static func baseConfig(_ path: String) throws(Diagnostics) -> BaseConfig {
-        guard let data = FileManager.default.contents(atPath: path) else {
+        // Capped like every input: `--template /dev/zero` must not fill memory.
+        guard let handle = FileHandle(forReadingAtPath: path), let data = InputFiles.readCapped(handle) else {
             throw Diagnostics([Diagnostic(SourceLocation(file: path), "cannot read the base FRR config", fix: "pass the node's hinted frr.conf with --template")])
+        }
+        if data.count > InputFiles.maxBytes {
+            throw Diagnostics([Diagnostic(SourceLocation(file: path), "the base FRR config is larger than \(InputFiles.maxBytes >> 20) MiB")])
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw Diagnostics([Diagnostic(SourceLocation(file: path), "the base FRR config is not UTF-8 text")])

@@ -23,6 +23,8 @@ public struct TemplateSet: Sendable {
         String(decoding: EmbeddedTemplates.files[hint.templateName] ?? [], as: UTF8.self)
     }
 
+    static let maxTemplateBytes = 16 << 20
+
     public init(overrides directory: String?) throws(Diagnostics) {
         var texts: [Hint: (String, String)] = [:]
         for hint in Hint.allCases {
@@ -43,6 +45,14 @@ public struct TemplateSet: Sendable {
                 guard let hint = known[entry] else {
                     diags.append(Diagnostic(SourceLocation(file: path), "unknown template name",
                                             fix: "name it one of " + known.keys.sorted().joined(separator: ", ")))
+                    continue
+                }
+                // Only regular files of a sane size: a FIFO would block, a device never end.
+                let attributes = try? FileManager.default.attributesOfItem(atPath: (path as NSString).resolvingSymlinksInPath)
+                guard attributes?[.type] as? FileAttributeType == .typeRegular,
+                      let size = attributes?[.size] as? NSNumber, size.intValue <= Self.maxTemplateBytes else {
+                    diags.append(Diagnostic(SourceLocation(file: path), "not a regular file of at most \(Self.maxTemplateBytes >> 20) MiB",
+                                            fix: "templates are small text files"))
                     continue
                 }
                 guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {

@@ -205,6 +205,17 @@ import VRFCTestSupport
         #expect(f.status == 1 && !f.timedOut && f.stderr.contains("b.yaml: error: is not a regular file"), "\(f)")
     }
 
+    @Test func endlessOrBlockingBaseConfigsAndTemplatesAreRefused() throws {
+        let dir = try TempDir()
+        try FileManager.default.createDirectory(atPath: dir.path + "/t", withIntermediateDirectories: true)
+        #expect(mkfifo(dir.path + "/t/bgp.mustache", 0o600) == 0)
+        let fifo = try bounded(["compile", "--config", fixture.config, "--template", fixture.base, "--hostname", "node-a", "--router-id", "192.0.2.129",
+                                "--templates", dir.path + "/t", fixture.crs])
+        #expect(fifo.status == 1 && !fifo.timedOut && fifo.stderr.contains("bgp.mustache: error: not a regular file"), "\(fifo)")
+        let zero = try bounded(["compile", "--config", fixture.config, "--template", "/dev/zero", "--hostname", "node-a", "--router-id", "192.0.2.129", fixture.crs])
+        #expect(zero.status == 1 && !zero.timedOut && zero.stderr.contains("larger than 256 MiB"), "\(zero)")
+    }
+
     // MARK: 8. -o never destroys an input and keeps the file's mode and owner
 
     @Test func outputThatIsAnInputIsRefused() throws {
