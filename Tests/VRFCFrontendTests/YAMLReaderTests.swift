@@ -171,6 +171,9 @@ import VRFCTestSupport
             "a: x\u{85}y\n", "a: x\u{2028}y\n", "a: [x\ry]\n", "a: 1\rb: 2\n",
             "--- |\nfoo\n--- \nbar\n", "--- >\nfoo\n...\n",
             "a: \"\\ud83d\"\n", "a: \"\\ude80\"\n", "a: \"\\ud83d\\u0041\"\n",
+            // simple keys reach their ':' within 1024 characters
+            "{a: 1, \"" + String(repeating: "k", count: 1100) + "\": 2}\n", "\"" + String(repeating: "k", count: 1100) + "\": 1\n",
+            "{" + String(repeating: "k", count: 1100) + ": 2}\n",
         ] {
             Self.agree(text)
         }

@@ -312,14 +312,20 @@ struct FastYAMLParser {
         }
     }
 
+    /// libyaml's simple keys are single-line and reach their ':' within 1024
+    /// characters (counted here in bytes, never fewer).
+    private static let simpleKeyLimit = 1024
+
     /// A mapping key, leaving the position on its ':'.
     private mutating func blockKey() throws -> YScalar {
         let keyLine = line
         let c = peek()
         if c == Self.dq || c == Self.sq {
+            let start = i
             let s = try quoted()
             try skipSpaces()
             guard peek() == Self.colon else { throw unsupported("quoted key without ':'") }
+            guard i - start <= Self.simpleKeyLimit else { throw unsupported("not a simple key") }
             return s
         }
         if Self.isIndicator(c) { throw unsupported("key starting with an indicator") }
@@ -330,8 +336,7 @@ struct FastYAMLParser {
             if b[i] == Self.tab { throw unsupported("tab in a key") }
             i += 1
         }
-        // libyaml's simple keys are single-line and at most 1024 characters.
-        guard peek() == Self.colon, i - start <= 1024 else { throw unsupported("not a simple key") }
+        guard peek() == Self.colon, i - start <= Self.simpleKeyLimit else { throw unsupported("not a simple key") }
         var end = i
         while end > start, Self.isBlank(b[end - 1]) { end -= 1 }
         return YScalar(text(start, end), .plain, line: keyLine)
@@ -655,6 +660,7 @@ struct FastYAMLParser {
                 try skipFlowSpace()
                 if peek() == UInt8(ascii: "}") { i += 1; break }
                 let key: YScalar
+                let keyStart = i
                 switch try flowScalar(isKey: true) {
                 case .scalar(let s): key = s
                 default: throw unsupported("complex key")
@@ -663,6 +669,7 @@ struct FastYAMLParser {
                 // An implicit key and its ':' share a line.
                 while i < b.count, Self.isBlank(b[i]) { i += 1 }
                 guard peek() == Self.colon else { throw unsupported("flow key without ':' on its line") }
+                guard i - keyStart <= Self.simpleKeyLimit else { throw unsupported("not a simple key") }
                 i += 1
                 try skipFlowSpace()
                 let value: YNode
