@@ -66,6 +66,9 @@ let package = Package(
 
         // Shared by the test targets: repo paths, fixtures, subprocesses, FRR in a netns.
         .target(name: "VRFCTestSupport", dependencies: ["VRFCDriver"], path: "Tests/Support"),
+        // Structure-aware fuzzing of `vrfc compile` (scripts/fuzz.sh; a bounded run is a test).
+        .executableTarget(name: "vrfc-fuzz", dependencies: ["VRFCFrontend", "VRFCModel", "VRFCTestSupport"], path: "Tests/Fuzz",
+                          swiftSettings: [.swiftLanguageMode(.v5), .enableUpcomingFeature("BareSlashRegexLiterals")]),
         .testTarget(name: "VRFCModelTests", dependencies: ["VRFCModel"]),
         .testTarget(name: "VRFCFrontendTests", dependencies: ["VRFCFrontend", "VRFCDriver", "VRFCTestSupport"]),
         .testTarget(name: "VRFCFRRTests", dependencies: ["VRFCDriver", "VRFCFRR", "VRFCTestSupport"]),

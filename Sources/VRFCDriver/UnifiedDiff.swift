@@ -1,3 +1,5 @@
+import VRFCModel
+
 /// Line-based unified diff (Myers' O(ND) algorithm), as `diff -u` prints it,
 /// for `vrfc compile --check`.
 public enum UnifiedDiff {
@@ -31,9 +33,9 @@ public enum UnifiedDiff {
     }
 
     static func lines(_ s: String) -> [Substring] {
-        var l = s.split(separator: "\n", omittingEmptySubsequences: false)
-        if l.last == "" { l.removeLast() }
-        return l
+        // At LF bytes: a Character-based split would take CR LF as one
+        // grapheme and a CRLF file as one line.
+        TextLines.splitAtLF(s)
     }
 
     enum Kind { case equal, delete, insert }

@@ -122,11 +122,14 @@ public struct BaseConfig: Sendable {
         var zebraRouterID: RouterIDSetting? = nil
         var routeMapEntries: [RouteMapEntry] = []
 
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        if lines.last == "" { lines.removeLast() }
-        for (index, rawLine) in lines.enumerated() {
+        // CR LF is read as LF; a lone CR is refused (see TextLines).
+        let lines: [Substring]
+        switch TextLines.split(text) {
+        case .success(let l): lines = l
+        case .failure(let e): throw Diagnostics([Diagnostic(SourceLocation(file: file, line: e.line), e.diagnostic, fix: e.fix)])
+        }
+        for (index, line) in lines.enumerated() {
             let lineNo = index + 1
-            let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine
             let loc = SourceLocation(file: file, line: lineNo)
             let trimmed = line.trimmingSpaces
 

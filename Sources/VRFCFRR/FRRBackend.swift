@@ -25,17 +25,27 @@ public enum FRRBackend {
         if !diags.isEmpty { throw Diagnostics(diags) }
 
         let view = RootView(ir)
+        // A section may cost a generous multiple of the node's size: what
+        // the shipped templates need is far below, a template nesting
+        // loops over the VRFs is stopped long before it exhausts memory.
+        let size = ir.vrfs.reduce(1) { n, vrf in
+            n + 1 + vrf.aggregates.count + (vrf.imports + vrf.exports).reduce(0) { $0 + 1 + $1.ipv4.count + $1.ipv6.count }
+        }
+        let budget = Template.Budget(steps: 1_000_000 + 200 * size, bytes: (16 << 20) + 2048 * size)
         // The sections are independent: render them on all cores, then put
         // them in place in base-config order.
         let hints = base.segments.compactMap { if case .hint(let h) = $0 { h } else { nil } }
-        let rendered = parallelMap(hints) { hint in
+        let results = parallelMap(hints) { hint -> Result<[UInt8], Diagnostic> in
             var bytes: [UInt8] = []
-            templates.render(hint, view, into: &bytes)
+            if let problem = templates.render(hint, view, into: &bytes, budget: budget) { return .failure(problem) }
             // A user template that forgets its last newline must not glue
             // the next base line onto a generated one.
             if let last = bytes.last, last != 0x0A { bytes.append(0x0A) }
-            return bytes
+            return .success(bytes)
         }
+        let problems = results.compactMap { if case .failure(let d) = $0 { d } else { nil } }
+        if !problems.isEmpty { throw Diagnostics(problems) }
+        let rendered = results.map { (try? $0.get()) ?? [] }
         var sections = Dictionary(uniqueKeysWithValues: zip(hints, rendered))
         var out: [UInt8] = []
         out.reserveCapacity(rendered.reduce(64 * 1024) { $0 + $1.count })

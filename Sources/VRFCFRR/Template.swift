@@ -68,23 +68,51 @@ public struct Template: Sendable {
         case text([UInt8])
         case variable(path: [TemplateKey], line: Int)
         case section(path: [TemplateKey], inverted: Bool, body: [Node], line: Int)
+
+        /// The tag's line; text has none of its own (0: the enclosing section's is used).
+        var line: Int {
+            switch self {
+            case .text: 0
+            case .variable(_, let l), .section(_, _, _, let l): l
+            }
+        }
     }
 
     let nodes: [Node]
+
+    /// Sections nested deeper are refused at load (the shipped templates
+    /// nest three deep); this also bounds the loader's recursion.
+    public static let maxSectionDepth = 32
+
+    /// What one render may cost. Nested sections multiply: eight sections
+    /// over a 100-VRF list nested in each other are 10^16 steps. A real
+    /// node's largest section (300,000 lines of frr.conf) is a few million
+    /// steps and tens of MB.
+    public struct Budget: Sendable {
+        public var steps: Int
+        public var bytes: Int
+        public static let standard = Budget(steps: 100_000_000, bytes: 256 << 20)
+
+        public init(steps: Int, bytes: Int) {
+            self.steps = steps
+            self.bytes = bytes
+        }
+    }
 
     public init(parsing source: String) throws(TemplateError) {
         var parser = Parser(source)
         nodes = try parser.parse()
     }
 
-    public func render(_ root: TemplateValue) -> String {
+    public func render(_ root: TemplateValue, budget: Budget = .standard) throws(TemplateError) -> String {
         var out: [UInt8] = []
-        render(root, into: &out)
+        try render(root, into: &out, budget: budget)
         return String(decoding: out, as: UTF8.self)
     }
 
-    public func render(_ root: TemplateValue, into out: inout [UInt8]) {
+    public func render(_ root: TemplateValue, into out: inout [UInt8], budget: Budget = .standard) throws(TemplateError) {
         var stack = [root]
+        var meter = Meter(budget: budget, start: out.count)
         for node in nodes {
             // A top-level section over a long list (a large node's prefix-list
             // lines) is cut into ranges rendered on all cores; each element
@@ -94,20 +122,46 @@ public struct Template: Sendable {
                list.count >= Self.parallelListThreshold {
                 let parts = Self.ranges(list.count)
                 let frozen = stack
+                // Each part may spend its share of what is left.
+                let share = Budget(steps: meter.stepsLeft / parts.count, bytes: (meter.limit - (out.count - meter.start)) / parts.count)
                 let rendered = parallelMap(parts) { range in
                     var part: [UInt8] = []
                     var local = frozen
-                    for i in range {
+                    var partMeter = Meter(budget: share, start: 0)
+                    for i in range where partMeter.exceededAt == nil {
                         local.append(list.element(i))
-                        Self.render(body, &local, &part)
+                        Self.render(body, &local, &part, &partMeter, line: node.line)
                         local.removeLast()
                     }
-                    return part
+                    return (part, partMeter)
                 }
-                for part in rendered { out += part }
+                for (part, partMeter) in rendered {
+                    if let line = partMeter.exceededAt { throw Self.overBudget(line, budget) }
+                    meter.stepsLeft -= share.steps - partMeter.stepsLeft
+                    out += part
+                }
             } else {
-                Self.render([node], &stack, &out)
+                Self.render([node], &stack, &out, &meter, line: node.line)
             }
+            if let line = meter.exceededAt { throw Self.overBudget(line, budget) }
+        }
+    }
+
+    static func overBudget(_ line: Int, _ budget: Budget) -> TemplateError {
+        TemplateError(line: max(line, 1), message: "rendering takes more than \(budget.steps) steps or \(budget.bytes >> 20) MiB (sections nested over long lists?)")
+    }
+
+    /// Steps and bytes spent so far, and where the budget ran out.
+    struct Meter {
+        var stepsLeft: Int
+        let limit: Int
+        let start: Int
+        var exceededAt: Int? = nil
+
+        init(budget: Budget, start: Int) {
+            stepsLeft = budget.steps
+            limit = budget.bytes
+            self.start = start
         }
     }
 
@@ -118,8 +172,13 @@ public struct Template: Sendable {
         return (0..<pieces).map { p in (count * p / pieces)..<(count * (p + 1) / pieces) }
     }
 
-    static func render(_ nodes: [Node], _ stack: inout [TemplateValue], _ out: inout [UInt8]) {
+    /// `line` is that of the innermost section, for the message when the
+    /// budget runs out.
+    static func render(_ nodes: [Node], _ stack: inout [TemplateValue], _ out: inout [UInt8], _ meter: inout Meter, line: Int) {
         for node in nodes {
+            meter.stepsLeft -= 1
+            if meter.stepsLeft < 0 || out.count - meter.start > meter.limit { meter.exceededAt = meter.exceededAt ?? line }
+            if meter.exceededAt != nil { return }
             switch node {
             case .text(let bytes):
                 out.append(contentsOf: bytes)
@@ -134,22 +193,22 @@ public struct Template: Sendable {
             case .section(let path, let inverted, let body, _):
                 let v = lookup(path, stack)
                 if inverted {
-                    if isFalsey(v) { render(body, &stack, &out) }
+                    if isFalsey(v) { render(body, &stack, &out, &meter, line: node.line) }
                     continue
                 }
                 guard let v, !isFalsey(v) else { continue }
                 switch v {
                 case .list(let list):
-                    for i in 0..<list.count {
+                    for i in 0..<list.count where meter.exceededAt == nil {
                         stack.append(list.element(i))
-                        render(body, &stack, &out)
+                        render(body, &stack, &out, &meter, line: node.line)
                         stack.removeLast()
                     }
                 case .bool:
-                    render(body, &stack, &out)
+                    render(body, &stack, &out, &meter, line: node.line)
                 default:
                     stack.append(v)
-                    render(body, &stack, &out)
+                    render(body, &stack, &out, &meter, line: node.line)
                     stack.removeLast()
                 }
             }
@@ -229,6 +288,7 @@ public struct Template: Sendable {
             var tokens: [Token] = []
             // Section names as written, to match `{{/name}}` against them.
             var openNames: [[String]] = []
+            var depth = 0
             var textStart = 0
             while i < src.count {
                 guard src[i] == UInt8(ascii: "{"), i + 1 < src.count, src[i + 1] == UInt8(ascii: "{") else {
@@ -265,6 +325,14 @@ public struct Template: Sendable {
                 if !preceding.isEmpty { tokens.append(.text(preceding)) }
                 let names = name == "." ? [] : name.split(separator: ".").map(String.init)
                 let path = names.map(TemplateKey.init(name:))
+                if sigil == "#" || sigil == "^" {
+                    depth += 1
+                    if depth > Template.maxSectionDepth {
+                        throw TemplateError(line: tagLine, message: "sections nest deeper than \(Template.maxSectionDepth) levels")
+                    }
+                } else if sigil == "/" {
+                    depth -= 1
+                }
                 switch sigil {
                 case "!": break
                 case "#": tokens.append(.open(path, inverted: false, tagLine)); openNames.append(names)
@@ -275,7 +343,7 @@ public struct Template: Sendable {
                 case "<": throw TemplateError(line: tagLine, message: "template inheritance is not supported")
                 default:
                     guard !name.isEmpty, names.allSatisfy({ !$0.isEmpty }) || name == "." else {
-                        throw TemplateError(line: tagLine, message: "empty or malformed name '\(name)'")
+                        throw TemplateError(line: tagLine, message: "empty or malformed name \(quoted(name))")
                     }
                     tokens.append(.variable(path, tagLine))
                 }

@@ -23,6 +23,8 @@ public struct TemplateSet: Sendable {
         String(decoding: EmbeddedTemplates.files[hint.templateName] ?? [], as: UTF8.self)
     }
 
+    static let maxTemplateBytes = 16 << 20
+
     public init(overrides directory: String?) throws(Diagnostics) {
         var texts: [Hint: (String, String)] = [:]
         for hint in Hint.allCases {
@@ -45,11 +47,22 @@ public struct TemplateSet: Sendable {
                                             fix: "name it one of " + known.keys.sorted().joined(separator: ", ")))
                     continue
                 }
+                // Only regular files of a sane size: a FIFO would block, a device never end.
+                let attributes = try? FileManager.default.attributesOfItem(atPath: (path as NSString).resolvingSymlinksInPath)
+                guard attributes?[.type] as? FileAttributeType == .typeRegular,
+                      let size = attributes?[.size] as? NSNumber, size.intValue <= Self.maxTemplateBytes else {
+                    diags.append(Diagnostic(SourceLocation(file: path), "not a regular file of at most \(Self.maxTemplateBytes >> 20) MiB",
+                                            fix: "templates are small text files"))
+                    continue
+                }
                 guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
                     diags.append(Diagnostic(SourceLocation(file: path), "cannot read the template as UTF-8 text"))
                     continue
                 }
-                texts[hint] = (text, path)
+                switch TextLines.normalized(text) {
+                case .success(let normalized): texts[hint] = (normalized, path)
+                case .failure(let e): diags.append(Diagnostic(SourceLocation(file: path, line: e.line), e.diagnostic, fix: e.fix))
+                }
             }
         }
         var templates: [Hint: Template] = [:]
@@ -67,7 +80,12 @@ public struct TemplateSet: Sendable {
         self.origins = origins
     }
 
-    func render(_ hint: Hint, _ view: RootView, into out: inout [UInt8]) {
-        templates[hint]!.render(.object(view), into: &out)
+    func render(_ hint: Hint, _ view: RootView, into out: inout [UInt8], budget: Template.Budget = .standard) -> Diagnostic? {
+        do throws(TemplateError) {
+            try templates[hint]!.render(.object(view), into: &out, budget: budget)
+            return nil
+        } catch {
+            return Diagnostic(SourceLocation(file: origins[hint]!, line: error.line), "template does not render: \(error.message)")
+        }
     }
 }

@@ -113,9 +113,9 @@ struct Field {
             let f = key(pair.key.text, pair.value)
             let list = allowed.joined(separator: ", ")
             if let near = closest(to: pair.key.text, in: allowed) {
-                f.error("unknown field '\(pair.key.text)'", fix: "did you mean '\(near)'? (allowed: \(list))")
+                f.error("unknown field \(quoted(pair.key.text))", fix: "did you mean '\(near)'? (allowed: \(list))")
             } else {
-                f.error("unknown field '\(pair.key.text)'", fix: "allowed: \(list)")
+                f.error("unknown field \(quoted(pair.key.text))", fix: "allowed: \(list)")
             }
         }
         return Fields(path: path, context: context, pairs: m.pairs)
@@ -188,27 +188,6 @@ struct Fields {
     }
 }
 
-/// Shows a string with its invisible characters made visible, so a message
-/// about a stray newline or tab is readable.
-func quoted(_ s: String) -> String {
-    var out = "'"
-    for scalar in s.unicodeScalars {
-        switch scalar {
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case "'": out += "\\'"
-        default:
-            if scalar.value < 0x20 || scalar.value == 0x7f {
-                out += "\\u{\(String(scalar.value, radix: 16))}"
-            } else {
-                out.unicodeScalars.append(scalar)
-            }
-        }
-    }
-    return out + "'"
-}
-
 /// The allowed key within edit distance 2, for "did you mean" hints.
 func closest(to word: String, in candidates: [String]) -> String? {
     func distance(_ a: [Character], _ b: [Character]) -> Int {
@@ -224,6 +203,9 @@ func closest(to word: String, in candidates: [String]) -> String? {
         }
         return prev[b.count]
     }
+    // Within distance 2 the lengths differ by at most 2; this also keeps a
+    // megabyte-long key from costing a quadratic comparison.
+    guard candidates.contains(where: { abs($0.unicodeScalars.count - word.unicodeScalars.count) <= 2 }) else { return nil }
     let w = Array(word.lowercased())
     let scored = candidates.map { ($0, distance(w, Array($0.lowercased()))) }.filter { $0.1 <= 2 }
     return scored.min { $0.1 < $1.1 }?.0

@@ -48,7 +48,7 @@ public struct NodeConfig: Sendable, Equatable {
                 return true
             }
             if nonEmpty.count > 1 {
-                sink.add(Diagnostic(SourceLocation(file: file.name), "the node config holds \(nonEmpty.count) YAML documents", fix: "keep one"))
+                sink.add(Diagnostic(SourceLocation(file: file.name, line: nonEmpty[1].line), "the node config holds \(nonEmpty.count) YAML documents", fix: "keep one"))
             } else if let doc = nonEmpty.first {
                 config.read(Field(node: doc, context: .init(file: file.name, object: "node config", sink: sink)))
             }

@@ -93,7 +93,7 @@ public struct RouteConfiguration: Sendable, Equatable {
             guard let fields = list.mapping(allowed: ["apiVersion", "kind", "items"], ignored: ["metadata"]) else { return }
             if let v = fields["apiVersion"]?.string() {
                 let expected = kindText == "List" ? "v1" : apiVersion
-                if v != expected { fields["apiVersion"]!.error("apiVersion '\(v)' is not '\(expected)'", fix: "write apiVersion: \(expected)") }
+                if v != expected { fields["apiVersion"]!.error("apiVersion \(quoted(v)) is not '\(expected)'", fix: "write apiVersion: \(expected)") }
             }
             for item in fields["items"]?.sequence() ?? [] {
                 if let o = readObject(item, label: "\(label), \(item.path)") { objects.append(o) }
@@ -101,7 +101,7 @@ public struct RouteConfiguration: Sendable, Equatable {
         case nil:
             root.with(object: here).error("missing 'kind'", fix: "write kind: \(kind)")
         case let other?:
-            kindField!.with(object: here).error("kind '\(other)' is not \(kind)",
+            kindField!.with(object: here).error("kind \(quoted(other)) is not \(kind)",
                                                fix: "vrfc reads only \(kind) objects and Lists of them; remove other objects from its inputs")
         }
     }
@@ -126,12 +126,15 @@ public struct RouteConfiguration: Sendable, Equatable {
         // kubectl output carries status and server-side metadata: ignored.
         guard let top = object.mapping(allowed: ["apiVersion", "kind", "metadata", "spec"], ignored: ["status"]) else { return nil }
         if let f = top["apiVersion"] {
-            if let v = f.string(), v != apiVersion { f.error("apiVersion '\(v)' is not supported", fix: "write apiVersion: \(apiVersion)") }
+            if let v = f.string(), v != apiVersion { f.error("apiVersion \(quoted(v)) is not supported", fix: "write apiVersion: \(apiVersion)") }
         } else {
             object.error("missing apiVersion", fix: "write apiVersion: \(apiVersion)")
         }
-        if let f = top["kind"], let k = f.string(), k != kind {
-            f.error("kind '\(k)' is not \(kind)")
+        if let f = top["kind"] {
+            if let k = f.string(), k != kind { f.error("kind \(quoted(k)) is not \(kind)") }
+        } else {
+            // Only list items get here without one; kubectl writes it on each.
+            object.error("missing kind", fix: "write kind: \(kind)")
         }
         guard let specField = top["spec"] else {
             object.error("missing spec", fix: "add spec with at least vrf and seq")
@@ -194,7 +197,7 @@ public struct RouteConfiguration: Sendable, Equatable {
             default:
                 let near = closest(to: pair.key.text, in: itemKeys)
                 let list = itemKeys.joined(separator: ", ")
-                problems.append((pair.key.text, Problem(message: "unknown field '\(pair.key.text)'",
+                problems.append((pair.key.text, Problem(message: "unknown field \(quoted(pair.key.text))",
                                                         fix: near.map { "did you mean '\($0)'? (allowed: \(list))" } ?? "allowed: \(list)")))
             }
         }

@@ -29,16 +29,26 @@ public struct Diagnostic: Error, Hashable, Sendable, CustomStringConvertible {
 
     /// `file:line: object: field: message; fix` — the shape compilers use, so
     /// editors and CI logs link it to the line.
+    ///
+    /// Every part is printed through `UserText.printable`: whatever a file
+    /// name, key or value holds, a diagnostic is one line (no forged
+    /// `FILE:LINE: error:` lines, no terminal escapes) of bounded length.
     public var description: String {
-        var s = location.file
+        var s = UserText.printable(location.file, limit: Self.nameLimit)
         if let line = location.line { s += ":\(line)" }
         s += ": error: "
-        if let object = location.object { s += "\(object): " }
-        if let field = location.field { s += "\(field): " }
-        s += message
-        if let fix { s += "; \(fix)" }
+        if let object = location.object { s += UserText.printable(object, limit: Self.nameLimit) + ": " }
+        if let field = location.field { s += UserText.printable(field, limit: Self.nameLimit) + ": " }
+        s += UserText.printable(message, limit: Self.textLimit)
+        if let fix { s += "; " + UserText.printable(fix, limit: Self.textLimit) }
         return s
     }
+
+    /// Limits of the printed parts (messages quote input at most
+    /// `UserText.quoteLimit` characters at a time, so these cut only
+    /// what slipped through unquoted).
+    static let nameLimit = 300
+    static let textLimit = 2000
 }
 
 /// All problems of one run; the pipeline reports every one, not just the first.

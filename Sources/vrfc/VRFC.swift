@@ -117,6 +117,26 @@ struct Compile: ParsableCommand {
             throw ValidationError("--table-range '\(tableRange)': expected FIRST-LAST within \(TableRange.allowed.lowerBound)-\(TableRange.allowed.upperBound), e.g. 50-79")
         }
         do { _ = try InterfaceName(validating: underlay) } catch { throw ValidationError("--underlay '\(underlay)': expected \(error.expected)") }
+        if let output { try refuseOverwritingAnInput(output) }
+    }
+
+    /// `-o` must not replace a file this run reads: compared by device and
+    /// inode, so symlinks and hard links to an input are caught too.
+    func refuseOverwritingAnInput(_ output: String) throws {
+        guard let out = FileIdentity.of(output) else { return }
+        var named: [(flag: String, path: String)] = [("--config", config)]
+        if let template { named.append(("--template", template)) }
+        if let templates, let entries = try? FileManager.default.contentsOfDirectory(atPath: templates) {
+            for entry in entries.sorted() where entry.hasSuffix(".mustache") { named.append(("--templates", templates + "/" + entry)) }
+        }
+        var ignored: [Diagnostic] = []
+        for input in inputs where input != "-" {
+            for file in InputFiles.expand(input, &ignored) { named.append(("INPUT", file)) }
+        }
+        if let clash = named.first(where: { FileIdentity.of($0.path) == out }) {
+            let same = clash.path == output ? "" : " \(UserText.quoted(clash.path))"
+            throw ValidationError("-o \(UserText.quoted(output)) is the \(clash.flag) input\(same); writing it would destroy it: choose another output path")
+        }
     }
 
     func run() throws {
@@ -145,13 +165,13 @@ struct Compile: ParsableCommand {
 
         if let golden = check {
             guard let data = FileManager.default.contents(atPath: golden) else {
-                FileHandle.standardError.write(Data("\(golden): error: cannot read the golden file\n".utf8))
+                FileHandle.standardError.write(Data("\(UserText.printable(golden, limit: 300)): error: cannot read the golden file\n".utf8))
                 throw ExitCode(Exit.invalidInput)
             }
             let expected = String(decoding: data, as: UTF8.self)
             if let diff = UnifiedDiff.diff(old: expected, new: text, oldName: golden, newName: "vrfc compile output") {
                 print(diff, terminator: "")
-                FileHandle.standardError.write(Data("vrfc: output differs from \(golden)\n".utf8))
+                FileHandle.standardError.write(Data("vrfc: output differs from \(UserText.printable(golden, limit: 300))\n".utf8))
                 throw ExitCode(Exit.invalidInput)
             }
             return
@@ -160,7 +180,7 @@ struct Compile: ParsableCommand {
             do {
                 try Timings.measure("write \(output)") { try AtomicFile.write(text, to: output) }
             } catch {
-                FileHandle.standardError.write(Data("\(output): error: cannot write: \(error.localizedDescription)\n".utf8))
+                FileHandle.standardError.write(Data("\(UserText.printable(output, limit: 300)): error: cannot write: \(UserText.printable("\(error)", limit: 500))\n".utf8))
                 throw ExitCode(Exit.invalidInput)
             }
         } else {

@@ -4,8 +4,20 @@ public struct CommandResult: Sendable, CustomStringConvertible {
     public let status: Int32
     public let stdout: String
     public let stderr: String
+    /// Killed after `timeout` seconds (status is then 128 + SIGKILL).
+    public var timedOut = false
 
-    public var description: String { "exit \(status)\nstdout:\n\(stdout)\nstderr:\n\(stderr)" }
+    public init(status: Int32, stdout: String, stderr: String, timedOut: Bool = false) {
+        self.status = status
+        self.stdout = stdout
+        self.stderr = stderr
+        self.timedOut = timedOut
+    }
+
+    /// Ended by a signal (a crash, or the timeout's kill).
+    public var signalled: Bool { status > 128 }
+
+    public var description: String { "exit \(status)\(timedOut ? " (timed out)" : "")\nstdout:\n\(stdout.prefix(4000))\nstderr:\n\(stderr.prefix(4000))" }
 }
 
 public struct CommandError: Error, CustomStringConvertible {
@@ -18,7 +30,9 @@ public struct CommandError: Error, CustomStringConvertible {
 /// chatty child can never block on a full pipe.
 public enum Shell {
     @discardableResult
-    public static func run(_ args: [String], stdin: Data? = nil, environment: [String: String]? = nil) throws -> CommandResult {
+    /// With `timeout`, the child is killed (SIGKILL) when it has not ended
+    /// after that many seconds, and the result says so.
+    public static func run(_ args: [String], stdin: Data? = nil, environment: [String: String]? = nil, timeout: Double? = nil) throws -> CommandResult {
         let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("vrfc-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: tmp) }
@@ -44,12 +58,29 @@ public enum Shell {
         let rc = posix_spawn(&pid, executable, &actions, nil, cArgs, cEnv)
         guard rc == 0 else { throw CommandError(command: args, result: CommandResult(status: -1, stdout: "", stderr: String(cString: strerror(rc)))) }
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        var timedOut = false
+        if let timeout {
+            let deadline = Date().addingTimeInterval(timeout)
+            while true {
+                let r = waitpid(pid, &status, WNOHANG)
+                if r == pid || (r < 0 && errno != EINTR) { break }
+                if Date() > deadline {
+                    kill(pid, SIGKILL)
+                    timedOut = true
+                    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+                    break
+                }
+                usleep(5_000)
+            }
+        } else {
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        }
         // WIFEXITED / WEXITSTATUS, spelled out (the C macros do not import).
         let code: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
         return CommandResult(status: code,
                              stdout: String(decoding: FileManager.default.contents(atPath: out) ?? Data(), as: UTF8.self),
-                             stderr: String(decoding: FileManager.default.contents(atPath: err) ?? Data(), as: UTF8.self))
+                             stderr: String(decoding: FileManager.default.contents(atPath: err) ?? Data(), as: UTF8.self),
+                             timedOut: timedOut)
     }
 
     /// Like `run`, but a non-zero exit is an error carrying the output.

@@ -1,3 +1,5 @@
+import VRFCModel
+
 /// A fast reader for the YAML that people and Kubernetes tooling write:
 /// block and flow mappings and sequences, plain and quoted scalars, literal
 /// and folded block scalars, comments and multiple documents (JSON is the
@@ -9,6 +11,10 @@
 /// give up with `Unsupported`, and the caller re-reads the file with Yams
 /// (libyaml): the fast path may decline, but never reads a document
 /// differently than a YAML 1.1 parser would. Tests check the two agree.
+///
+/// It refuses outright (with the line) what libyaml refuses too: control
+/// characters anywhere in the text, malformed escapes, duplicate keys, and
+/// nesting deeper than `YAMLLimits.maxDepth`, which also bounds its recursion.
 struct FastYAMLParser {
     struct Unsupported: Error {
         let reason: String
@@ -25,6 +31,8 @@ struct FastYAMLParser {
     private var i = 0
     private var line = 1
     private var lineStart = 0
+    /// Collections open around the current position.
+    private var depth = 0
 
     private init(_ buffer: UnsafeBufferPointer<UInt8>) { b = buffer }
 
@@ -43,6 +51,7 @@ struct FastYAMLParser {
             var p = FastYAMLParser(buffer)
             p.line = firstLine
             do {
+                try p.screen()
                 try p.stream(each)
                 return .success(())
             } catch let e as Unsupported {
@@ -72,6 +81,56 @@ struct FastYAMLParser {
     }
 
     private func unsupported(_ reason: String) -> Unsupported { Unsupported(reason: reason, line: line) }
+
+    /// One pass over the bytes before parsing. libyaml's reader refuses
+    /// control characters (C0 but tab and line breaks, DEL, C1, U+FFFE/FFFF)
+    /// anywhere in a stream, so this refuses them too, with their line. NEL,
+    /// LS, PS and a CR without LF are line breaks to libyaml and a BOM inside
+    /// the text is odd: the fast reader leaves those files to libyaml.
+    private func screen() throws {
+        var k = 0, line = self.line
+        let n = b.count
+        func refuse(_ value: UInt32) -> YAMLError {
+            YAMLError(message: "control character U+\(String(value, radix: 16, uppercase: true).leftPadded(4)) is not allowed in YAML text",
+                      line: line, fix: "remove it; inside a double-quoted string write it as an escape such as \\x\(String(value, radix: 16).leftPadded(2))")
+        }
+        while k < n {
+            let c = b[k]
+            if c >= 0x20 && c < 0x7F { k += 1; continue }
+            switch c {
+            case Self.nl:
+                line += 1
+                k += 1
+            case Self.tab:
+                k += 1
+            case Self.cr:
+                guard k + 1 < n, b[k + 1] == Self.nl else { throw Unsupported(reason: "a CR without LF (a line break to libyaml)", line: line) }
+                k += 1
+            case 0..<0x20, 0x7F:
+                throw refuse(UInt32(c))
+            case 0xC2 where k + 1 < n:
+                let d = b[k + 1]
+                if d == 0x85 { throw Unsupported(reason: "NEL (a line break to libyaml)", line: line) }
+                if d < 0xA0 { throw refuse(UInt32(d)) }
+                k += 2
+            case 0xE2 where k + 2 < n && b[k + 1] == 0x80 && (b[k + 2] == 0xA8 || b[k + 2] == 0xA9):
+                throw Unsupported(reason: "LS or PS (a line break to libyaml)", line: line)
+            case 0xEF where k + 2 < n && b[k + 1] == 0xBF && (b[k + 2] == 0xBE || b[k + 2] == 0xBF):
+                throw refuse(b[k + 2] == 0xBE ? 0xFFFE : 0xFFFF)
+            case 0xEF where k > 0 && k + 2 < n && b[k + 1] == 0xBB && b[k + 2] == 0xBF:
+                throw Unsupported(reason: "a byte order mark inside the text", line: line)
+            default:
+                k += 1
+            }
+        }
+    }
+
+    /// Opens a collection; past `YAMLLimits.maxDepth` the document is
+    /// refused, which keeps recursion bounded whatever the input.
+    private mutating func enter() throws {
+        depth += 1
+        if depth > YAMLLimits.maxDepth { throw YAMLLimits.tooDeep(line: line) }
+    }
 
     /// Spaces between tokens in block context. libyaml accepts a tab there
     /// only in some positions; rather than mirror its rules, decline tabs.
@@ -114,13 +173,13 @@ struct FastYAMLParser {
             while j < b.count, b[j] == Self.sp { j += 1 }
             let c = j < b.count ? b[j] : 0
             if c == 0 && j >= b.count { i = j; return false }
-            if c == Self.nl || c == Self.cr || c == Self.hash || c == Self.tab {
-                // Blank, comment-only, or tab-indented (allowed only if blank).
+            // libyaml takes a tab at the start of a block line as a token
+            // (an error), or as indentation of a plain scalar's next line
+            // (an error below its indentation): leave such files to it.
+            if c == Self.tab { throw unsupported("tab at the start of a line") }
+            if c == Self.nl || c == Self.cr || c == Self.hash {
+                // Blank or comment-only.
                 i = j
-                while i < b.count, Self.isBlank(b[i]) { i += 1 }
-                if peek() != Self.hash && peek() != Self.nl && peek() != Self.cr && !atEOF {
-                    throw unsupported("tab in indentation")
-                }
                 try finishLine()
                 if atEOF { return false }
                 continue
@@ -137,9 +196,13 @@ struct FastYAMLParser {
     // MARK: documents
 
     private mutating func stream(_ emit: (YNode) -> Void) throws {
-        if peek() == 0xEF && peek(1) == 0xBB && peek(2) == 0xBF { i = 3; lineStart = 3 }
+        // libyaml (given UTF-8 explicitly, as Yams does) skips a leading
+        // BOM as a character of column 0: what follows is at column 1.
+        if peek() == 0xEF && peek(1) == 0xBB && peek(2) == 0xBF { i = 3; lineStart = 2 }
         guard try skipBlankLines() else { return }
         if peek() == UInt8(ascii: "%") { throw unsupported("YAML directive") }
+        // libyaml wants a document before a first `...`.
+        if isMarker(UInt8(ascii: ".")) { throw unsupported("'...' before any document") }
         while true {
             var explicit = false
             if isMarker(Self.dash) {
@@ -156,6 +219,7 @@ struct FastYAMLParser {
                 try finishLine()
                 if explicit { emit(.scalar(YScalar("", .plain, line: line))) }
                 if try atEOF || !skipBlankLines() { return }
+                try afterDocumentEnd()
                 continue
             }
             if isMarker(Self.dash) {
@@ -169,10 +233,16 @@ struct FastYAMLParser {
                 i += 3
                 try finishLine()
                 if try atEOF || !skipBlankLines() { return }
+                try afterDocumentEnd()
             } else if !isMarker(Self.dash) {
                 throw unsupported("content after the document's root node")
             }
         }
+    }
+
+    /// After `...` libyaml expects `---` (or more `...`), never a bare document.
+    private func afterDocumentEnd() throws {
+        guard isMarker(Self.dash) || isMarker(UInt8(ascii: ".")) else { throw unsupported("content after '...' without '---'") }
     }
 
     // MARK: block context
@@ -221,6 +291,8 @@ struct FastYAMLParser {
     }
 
     private mutating func blockMapping(column col: Int) throws -> (YNode, Bool) {
+        try enter()
+        defer { depth -= 1 }
         let startLine = line
         var pairs: [YMapping.Pair] = []
         var keys = KeySet()
@@ -240,14 +312,20 @@ struct FastYAMLParser {
         }
     }
 
+    /// libyaml's simple keys are single-line and reach their ':' within 1024
+    /// characters (counted here in bytes, never fewer).
+    private static let simpleKeyLimit = 1024
+
     /// A mapping key, leaving the position on its ':'.
     private mutating func blockKey() throws -> YScalar {
         let keyLine = line
         let c = peek()
         if c == Self.dq || c == Self.sq {
+            let start = i
             let s = try quoted()
             try skipSpaces()
             guard peek() == Self.colon else { throw unsupported("quoted key without ':'") }
+            guard i - start <= Self.simpleKeyLimit else { throw unsupported("not a simple key") }
             return s
         }
         if Self.isIndicator(c) { throw unsupported("key starting with an indicator") }
@@ -258,8 +336,7 @@ struct FastYAMLParser {
             if b[i] == Self.tab { throw unsupported("tab in a key") }
             i += 1
         }
-        // libyaml's simple keys are single-line and at most 1024 characters.
-        guard peek() == Self.colon, i - start <= 1024 else { throw unsupported("not a simple key") }
+        guard peek() == Self.colon, i - start <= Self.simpleKeyLimit else { throw unsupported("not a simple key") }
         var end = i
         while end > start, Self.isBlank(b[end - 1]) { end -= 1 }
         return YScalar(text(start, end), .plain, line: keyLine)
@@ -320,6 +397,8 @@ struct FastYAMLParser {
     }
 
     private mutating func blockSequence(column col: Int) throws -> (YNode, Bool) {
+        try enter()
+        defer { depth -= 1 }
         let startLine = line
         var items: [YNode] = []
         while true {
@@ -368,6 +447,11 @@ struct FastYAMLParser {
             let lineEnd = end
             if end > j, b[end - 1] == Self.cr { end -= 1 }
             let blank = j >= end
+            // A document marker at column 0 ends the scalar for libyaml.
+            if j == i, end - j >= 3, b[j] == b[j + 1], b[j] == b[j + 2], b[j] == Self.dash || b[j] == UInt8(ascii: "."),
+               end - j == 3 || Self.isBlank(b[j + 3]) {
+                break
+            }
             if !blank {
                 if j < b.count, b[j] == Self.tab, indent <= (contentIndent ?? parent) { throw unsupported("tab in block scalar indentation") }
                 if contentIndent == nil {
@@ -476,7 +560,18 @@ struct FastYAMLParser {
         let c = peek()
         i += 1
         func hex(_ n: Int) throws -> UInt32 {
-            guard i + n <= b.count, let v = UInt32(text(i, i + n), radix: 16) else { throw unsupported("bad escape") }
+            // Digits only: UInt32(_:radix:) would also take a sign ("\u+061").
+            guard i + n <= b.count else { throw unsupported("bad escape") }
+            var v: UInt32 = 0
+            for k in i..<(i + n) {
+                let d = b[k]
+                switch d {
+                case 0x30...0x39: v = v << 4 | UInt32(d - 0x30)
+                case 0x41...0x46: v = v << 4 | UInt32(d - 0x37)
+                case 0x61...0x66: v = v << 4 | UInt32(d - 0x57)
+                default: throw unsupported("bad escape")
+                }
+            }
             i += n
             return v
         }
@@ -503,10 +598,30 @@ struct FastYAMLParser {
         case UInt8(ascii: "L"): try append(0x2028)
         case UInt8(ascii: "P"): try append(0x2029)
         case UInt8(ascii: "x"): try append(hex(2))
-        case UInt8(ascii: "u"): try append(hex(4))
+        case UInt8(ascii: "u"):
+            let v = try hex(4)
+            switch v {
+            case 0xD800...0xDBFF:
+                // JSON writes a character beyond U+FFFF as two escapes, its
+                // UTF-16 surrogate pair; read it as the character.
+                guard peek() == UInt8(ascii: "\\"), peek(1) == UInt8(ascii: "u") else { throw loneSurrogate(v) }
+                i += 2
+                let low = try hex(4)
+                guard (0xDC00...0xDFFF).contains(low) else { throw loneSurrogate(v) }
+                try append(0x10000 + ((v - 0xD800) << 10) + (low - 0xDC00))
+            case 0xDC00...0xDFFF:
+                throw loneSurrogate(v)
+            default:
+                try append(v)
+            }
         case UInt8(ascii: "U"): try append(hex(8))
         default: throw unsupported("unknown escape")
         }
+    }
+
+    private func loneSurrogate(_ v: UInt32) -> YAMLError {
+        YAMLError(message: "\\u\(String(v, radix: 16)) is half of a UTF-16 surrogate pair without its other half",
+                  line: line, fix: "write the character itself, or both escapes of its pair (e.g. \\ud83d\\ude80)")
     }
 
     // MARK: flow context (JSON is all flow)
@@ -520,6 +635,8 @@ struct FastYAMLParser {
                 i += 1
                 line += 1
                 lineStart = i
+                // libyaml ends the document here, flow collection or not.
+                if isMarker(Self.dash) || isMarker(UInt8(ascii: ".")) { throw unsupported("document marker inside a flow collection") }
             } else if c == Self.hash {
                 guard i > 0, [Self.sp, Self.tab, Self.nl].contains(b[i - 1]) else { throw unsupported("'#' in flow content") }
                 while i < b.count, b[i] != Self.nl { i += 1 }
@@ -534,6 +651,8 @@ struct FastYAMLParser {
         let startLine = line
         switch peek() {
         case UInt8(ascii: "{"):
+            try enter()
+            defer { depth -= 1 }
             i += 1
             var pairs: [YMapping.Pair] = []
             var keys = KeySet()
@@ -541,6 +660,7 @@ struct FastYAMLParser {
                 try skipFlowSpace()
                 if peek() == UInt8(ascii: "}") { i += 1; break }
                 let key: YScalar
+                let keyStart = i
                 switch try flowScalar(isKey: true) {
                 case .scalar(let s): key = s
                 default: throw unsupported("complex key")
@@ -549,6 +669,7 @@ struct FastYAMLParser {
                 // An implicit key and its ':' share a line.
                 while i < b.count, Self.isBlank(b[i]) { i += 1 }
                 guard peek() == Self.colon else { throw unsupported("flow key without ':' on its line") }
+                guard i - keyStart <= Self.simpleKeyLimit else { throw unsupported("not a simple key") }
                 i += 1
                 try skipFlowSpace()
                 let value: YNode
@@ -565,6 +686,8 @@ struct FastYAMLParser {
             }
             return .mapping(YMapping(pairs: pairs, line: startLine))
         case UInt8(ascii: "["):
+            try enter()
+            defer { depth -= 1 }
             i += 1
             var items: [YNode] = []
             while true {
@@ -622,7 +745,7 @@ private struct KeySet {
             duplicate = !set!.insert(key.text).inserted
         }
         if duplicate {
-            throw YAMLError(message: "duplicate key '\(key.text)' in one mapping", line: key.line, fix: "keep one of them")
+            throw YAMLError(message: "duplicate key \(quoted(key.text)) in one mapping", line: key.line, fix: "keep one of them")
         }
     }
 }

@@ -56,3 +56,21 @@ public struct YAMLError: Error, Equatable, Sendable {
     public var line: Int?
     public var fix: String?
 }
+
+/// Bounds every YAML reader keeps, whatever the input.
+public enum YAMLLimits {
+    /// Nested mappings and sequences. Objects need a handful of levels
+    /// (kubectl's managedFields a dozen or so); libyaml itself stops at 1,000.
+    public static let maxDepth = 100
+
+    static func tooDeep(line: Int?) -> YAMLError {
+        YAMLError(message: "mappings and lists nest deeper than \(maxDepth) levels", line: line,
+                  fix: "VRFRouteConfiguration objects and the node config need only a few levels")
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}
