@@ -14,6 +14,13 @@ public struct ItemRef: Hashable, Sendable, Codable {
     public let index: Int?
     public let seq: UInt32
 
+    public init(cr: String, direction: String, index: Int?, seq: UInt32) {
+        self.cr = cr
+        self.direction = direction
+        self.index = index
+        self.seq = seq
+    }
+
     /// `item 2` (1-based, which is the default seq) as reviews say it.
     public var label: String { index.map { "item \($0 + 1)" } ?? "seq \(seq)" }
     public var field: String { index.map { "spec.\(direction)[\($0)]" } ?? "spec.\(direction) seq \(seq)" }
