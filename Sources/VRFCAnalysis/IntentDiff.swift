@@ -5,9 +5,20 @@ import VRFCModel
 /// and family the address space that becomes permitted or denied, after
 /// FRR's first-match semantics (a reordering that decides every route the
 /// same way is no change).
-public struct IntentDiff: Codable, Sendable {
+public struct IntentDiff: Encodable, Sendable {
     public var vrfs: [VRFDiff]
     public var isEmpty: Bool { vrfs.isEmpty }
+
+    enum CodingKeys: String, CodingKey { case changed, permitsMore, summary, vrfs }
+
+    /// JSON for bots: the verdicts first, then the detail.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(!isEmpty, forKey: .changed)
+        try c.encode(permitsMore, forKey: .permitsMore)
+        try c.encode(summary, forKey: .summary)
+        try c.encode(vrfs, forKey: .vrfs)
+    }
 }
 
 public struct ValueChange<T: Codable & Sendable & Equatable>: Codable, Sendable {
@@ -183,8 +194,10 @@ extension VRFDiff {
         func communities(_ e: PolicyEntry) -> String? {
             e.communities.isEmpty ? nil : e.communities.map(\.value).joined(separator: " ")
         }
-        for cr in Set(o.keys).union(n.keys).sorted() {
-            switch (o[cr], n[cr]) {
+        // A CR without items in this direction has no entry in its maps.
+        func hasItems(_ e: PolicyEntry?) -> Bool { e.map { !$0.ipv4.isEmpty || !$0.ipv6.isEmpty } ?? false }
+        for cr in Set(o.keys).union(n.keys).sorted() where hasItems(o[cr]) || hasItems(n[cr]) {
+            switch (hasItems(o[cr]) ? o[cr] : nil, hasItems(n[cr]) ? n[cr] : nil) {
             case (nil, let e?): out.append(EntryChange(direction: d, cr: cr.value, kind: .added, old: nil, new: "spec.seq \(e.seq)"))
             case (let e?, nil): out.append(EntryChange(direction: d, cr: cr.value, kind: .removed, old: "spec.seq \(e.seq)", new: nil))
             case (let a?, let b?):
