@@ -77,9 +77,9 @@ public enum LeakGraph {
     static func header(title: String, asn: UInt32) -> String {
         """
         digraph vrfc {
-          graph [layout=twopi, root=cluster, overlap=false, splines=true, ranksep=3, fontname="Helvetica", label=\(quote(title)), labelloc=t];
+          graph [layout=neato, overlap=false, sep="+12", splines=true, fontname="Helvetica", label=\(quote(title)), labelloc=t];
           node [fontname="Helvetica", fontsize=11];
-          edge [fontname="Helvetica", fontsize=9];
+          edge [len=1.2];
           cluster [shape=doubleoctagon, style=filled, fillcolor="#eef3fb", label=\(quote("cluster VRF (default)\nAS \(asn)\nexports deny tag \(Policy.fabricTag)"))];
 
         """
@@ -97,15 +97,20 @@ public enum LeakGraph {
         return "  \(quote("vrf:" + vrf.name.value)) [\(attrs.joined(separator: ", "))];\n"
     }
 
+    /// One direction as an edge through a label box, so the layout keeps
+    /// the prefixes clear of every node and edge.
     static func edge(_ vrf: VRFName, _ direction: Direction, _ lines: [(String, String?)], style: String, color: String) -> String {
         // import: routes from the VRF into the cluster; export: the reverse.
         let (from, to) = direction == .import ? ("vrf:" + vrf.value, "cluster") : ("cluster", "vrf:" + vrf.value)
+        let box = quote("\(direction.rawValue):\(vrf.value)")
         var html = "<b>\(escapeHTML(direction.rawValue))</b><br align=\"left\"/>"
         for (text, c) in lines {
             let t = escapeHTML(text)
             html += (c.map { "<font color=\"\($0)\">\(t)</font>" } ?? t) + "<br align=\"left\"/>"
         }
-        return "  \(quote(from)) -> \(quote(to)) [style=\(style), color=\(quote(color)), label=<\(html)>];\n"
+        return "  \(box) [shape=box, style=\"rounded,\(style == "dotted" ? "dotted" : "solid")\", color=\(quote(color)), fontsize=9, margin=\"0.08,0.04\", label=<\(html)>];\n"
+            + "  \(quote(from)) -> \(box) [style=\(style), color=\(quote(color)), arrowhead=none];\n"
+            + "  \(box) -> \(quote(to)) [style=\(style), color=\(quote(color))];\n"
     }
 
     static func summarise(_ lines: [String]) -> [String] {
