@@ -55,18 +55,41 @@ public struct DecisionSpace<Label: Hashable> {
     public let family: AddressFamily
     let anchors: [PrefixKey]
     let index: [PrefixKey: Int]
-    /// labels[a][L - anchors[a].length]: the label of anchor a's own cell at
-    /// length L. A node that is not an anchor has the cell label of its
-    /// deepest anchor above it (the same lines contain it), so these are all
-    /// the evaluations the walk needs.
-    let labels: [[Label?]]
+    /// labels[a][L - anchors[a].length]: the label (an index into `values`,
+    /// -1 for none) of anchor a's own cell at length L. A node that is not an
+    /// anchor has the cell label of its deepest anchor above it (the same
+    /// lines contain it), so these are all the evaluations the walk needs.
+    let labels: [[Int32]]
+    let values: [Label]
 
-    public init(family: AddressFamily, anchors: [PrefixKey], label: (Route) -> Label?) {
+    /// `breaks(anchor)`: lengths at which the lines containing the anchor
+    /// start or stop matching (each line's minLength and maxLength + 1); the
+    /// label is evaluated there only and holds until the next one.
+    public init(family: AddressFamily, anchors: [PrefixKey], breaks: ((PrefixKey) -> [Int])? = nil, label: (Route) -> Label?) {
         self.family = family
         let sorted = Array(Set(anchors.filter { $0.family == family } + [PrefixKey.root(family)])).sorted()
         self.anchors = sorted
         index = Dictionary(uniqueKeysWithValues: sorted.enumerated().map { ($1, $0) })
-        labels = sorted.map { a in (a.length...family.maxLength).map { label(Route(anchor: a, length: $0)) } }
+        var ids: [Label: Int32] = [:]
+        var values: [Label] = []
+        let max = family.maxLength
+        labels = sorted.map { a in
+            var row = [Int32](repeating: -1, count: max - a.length + 1)
+            let points = breaks.map { b in Set(b(a).filter { $0 > a.length && $0 <= max } + [a.length]).sorted() } ?? Array(a.length...max)
+            for (n, start) in points.enumerated() {
+                let end = n + 1 < points.count ? points[n + 1] - 1 : max
+                guard let l = label(Route(anchor: a, length: start)) else { continue }
+                let id: Int32
+                if let known = ids[l] { id = known } else {
+                    id = Int32(values.count)
+                    ids[l] = id
+                    values.append(l)
+                }
+                for length in start...end { row[length - a.length] = id }
+            }
+            return row
+        }
+        self.values = values
     }
 
     public func regions() -> [(region: Region, label: Label)] {
@@ -89,7 +112,7 @@ public struct DecisionSpace<Label: Hashable> {
         return lo..<end
     }
 
-    private func cellLabel(_ a: Int, _ length: Int) -> Label? { labels[a][length - anchors[a].length] }
+    private func cellLabel(_ a: Int, _ length: Int) -> Int32 { labels[a][length - anchors[a].length] }
 
     /// Covers the routes inside `x` with lengths lo...hi; `owner` is the
     /// deepest anchor containing x (x itself when it is one).
@@ -98,7 +121,7 @@ public struct DecisionSpace<Label: Hashable> {
         let inner = descendants(x)
         // Per length: the label if the whole subtree agrees at that length
         // (.some(label or nil)), or .none if it must be split.
-        var uniform: [Label??] = []
+        var uniform: [Int32?] = []
         uniform.reserveCapacity(hi - lo + 1)
         for length in lo...hi {
             let own = cellLabel(owner, length)
@@ -117,7 +140,7 @@ public struct DecisionSpace<Label: Hashable> {
             switch uniform[i] {
             case .some(let l):
                 while j + 1 < uniform.count, case .some(let m) = uniform[j + 1], m == l { j += 1 }
-                if let l { out.append((Region(key: x, minLength: lo + i, maxLength: lo + j), l)) }
+                if l >= 0 { out.append((Region(key: x, minLength: lo + i, maxLength: lo + j), values[Int(l)])) }
             case .none:
                 while j + 1 < uniform.count, case .none = uniform[j + 1] { j += 1 }
                 // Disagreement needs an anchor at or above this length, so it

@@ -90,8 +90,14 @@ extension Policy {
     /// The decision FRR makes when route-map `name` is applied to `route`,
     /// e.g. as a neighbor's `route-map NAME in|out`.
     public func decide(_ name: String, _ route: Route, trace: Bool = false) -> Decision {
+        decide(map: maps[name], name: name, route, trace: trace)
+    }
+
+    /// The same with the map looked up once (batch mode decides many routes
+    /// against one map); `map` nil = the map `name` is not defined.
+    public func decide(map: RouteMap?, name: String, _ route: Route, trace: Bool = false) -> Decision {
         var d = Decision()
-        guard let map = maps[name] else {
+        guard let map else {
             d.undefinedMap = name
             return d
         }
@@ -133,11 +139,11 @@ extension Policy {
                 }
                 if !matched { break }
             }
-            let ref = EntryRef(map: map.name, seq: entry.seq, permit: entry.permit, origin: entry.origin)
             guard matched else {
-                if trace, let stop { d.steps.append(Step(entry: ref, outcome: stop)) }
+                if trace, let stop { d.steps.append(Step(entry: EntryRef(map: map.name, seq: entry.seq, permit: entry.permit, origin: entry.origin), outcome: stop)) }
                 continue
             }
+            let ref = EntryRef(map: map.name, seq: entry.seq, permit: entry.permit, origin: entry.origin)
             let matchedLine = line.flatMap { i in list?.lines[i] }
             if trace { d.steps.append(Step(entry: ref, outcome: .matched(line: matchedLine))) }
             guard entry.permit else {

@@ -67,7 +67,7 @@ extension Decision {
             out.append(0x09)
             out.append(contentsOf: ref.label.utf8)
             out.append(0x09)
-            out.append(contentsOf: String(ref.seq).utf8)
+            out.append(contentsOf: ref.seqText.utf8)
         } else if let e = entry, case .fabricTagRule = e.origin {
             out.append(contentsOf: "fabric-tag\t-\t-".utf8)
         } else {

@@ -212,8 +212,7 @@ extension VRFDiff {
     }
 
     static func spaceChanges(map: String, family: AddressFamily, old: Policy, new: Policy) -> [RegionChange] {
-        let anchors = old.linePrefixes([map], family: family) + new.linePrefixes([map], family: family)
-        let space = DecisionSpace<SpaceLabel>(family: family, anchors: anchors) { route in
+        let space = old.space([map], family: family, also: new) { (route: Route) -> SpaceLabel? in
             let o = old.decide(map, route), n = new.decide(map, route)
             if o.permitted != n.permitted {
                 return n.permitted

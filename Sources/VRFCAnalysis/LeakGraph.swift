@@ -14,7 +14,7 @@ public enum LeakGraph {
     /// decides, each region with the communities it leaves with.
     public static func permitted(_ policy: Policy, vrf: VRFName, direction: Direction, family: AddressFamily) -> [(region: Region, communities: [String])] {
         let map = Policy.mapName(vrf, direction, family)
-        let space = DecisionSpace<[String]>(family: family, anchors: policy.linePrefixes([map], family: family)) { route in
+        let space = policy.space([map], family: family) { (route: Route) -> [String]? in
             let d = policy.decide(map, route)
             return d.permitted ? (d.communities ?? []).map(\.value) : nil
         }

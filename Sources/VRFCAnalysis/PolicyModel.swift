@@ -19,11 +19,23 @@ public struct ItemRef: Hashable, Sendable, Codable {
         self.direction = direction
         self.index = index
         self.seq = seq
+        label = index.map { "item \($0 + 1)" } ?? "seq \(seq)"
+        seqText = String(seq)
     }
 
-    /// `item 2` (1-based, which is the default seq) as reviews say it.
-    public var label: String { index.map { "item \($0 + 1)" } ?? "seq \(seq)" }
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(cr: try c.decode(String.self, forKey: .cr), direction: try c.decode(String.self, forKey: .direction),
+                  index: try c.decodeIfPresent(Int.self, forKey: .index), seq: try c.decode(UInt32.self, forKey: .seq))
+    }
+
+    /// `item 2` (1-based, which is the default seq) as reviews say it;
+    /// kept, not computed, since explain --batch prints it per prefix.
+    public let label: String
     public var field: String { index.map { "spec.\(direction)[\($0)]" } ?? "spec.\(direction) seq \(seq)" }
+    let seqText: String
+
+    enum CodingKeys: String, CodingKey { case cr, direction, index, seq, label }
 }
 
 /// One prefix-list line with its length range resolved as FRR applies it:
@@ -48,6 +60,10 @@ public struct ListLine: Hashable, Sendable {
         le = item.le
         key = PrefixKey(item.prefix)
         self.item = ref
+        var t = "\(item.action.rawValue) \(item.prefix)"
+        if let ge = item.ge { t += " ge \(ge)" }
+        if let le = item.le { t += " le \(le)" }
+        text = t
         switch (item.ge, item.le) {
         case (nil, nil): (minLength, maxLength) = (item.prefix.length, item.prefix.length)
         case (nil, let le?): (minLength, maxLength) = (item.prefix.length, le)
@@ -57,12 +73,7 @@ public struct ListLine: Hashable, Sendable {
     }
 
     /// FRR's `ip prefix-list` line text after `seq N`.
-    public var text: String {
-        var s = "\(permit ? "permit" : "deny") \(prefix)"
-        if let ge { s += " ge \(ge)" }
-        if let le { s += " le \(le)" }
-        return s
-    }
+    public let text: String
 }
 
 public struct PrefixList: Sendable {
@@ -187,6 +198,34 @@ public struct Policy: Sendable {
 
     public static func mapName(_ vrf: VRFName, _ direction: Direction, _ family: AddressFamily) -> String {
         FRRNames.routeMap(vrf, family, direction)
+    }
+
+    /// The lengths at which lines of the given maps that contain `anchor`
+    /// start or stop matching (DecisionSpace's breakpoints).
+    public func lengthBreaks(_ names: [String], _ anchor: PrefixKey) -> [Int] {
+        var out: [Int] = []
+        var seen: Set<String> = []
+        func visit(_ name: String) {
+            guard seen.insert(name).inserted, let map = maps[name] else { return }
+            for e in map.entries {
+                for case .prefixList(let l) in e.matches where l.family == anchor.family {
+                    for line in l.compact where line.length <= anchor.length && anchor.bits & PrefixKey.mask(line.length) == line.bits {
+                        out.append(line.minLength)
+                        out.append(line.maxLength + 1)
+                    }
+                }
+                if let c = e.call { visit(c) }
+            }
+        }
+        names.forEach(visit)
+        return out
+    }
+
+    /// The decision space of the given maps over one family, labelled.
+    public func space<Label: Hashable>(_ names: [String], family: AddressFamily, also other: Policy? = nil, label: (Route) -> Label?) -> DecisionSpace<Label> {
+        let anchors = linePrefixes(names, family: family) + (other?.linePrefixes(names, family: family) ?? [])
+        return DecisionSpace(family: family, anchors: anchors,
+                             breaks: { a in self.lengthBreaks(names, a) + (other?.lengthBreaks(names, a) ?? []) }, label: label)
     }
 
     /// Every prefix that starts a prefix-list line in the given maps: the

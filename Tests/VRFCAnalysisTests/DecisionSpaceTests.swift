@@ -79,8 +79,10 @@ struct DecisionSpaceTests {
             let d = policy.decide("m", r)
             return d.permitted ? [d.line.map { "\($0.item!.cr) \($0.seq)" } ?? "-"] + (d.communities ?? []).map(\.value) : nil
         }
-        let space = DecisionSpace(family: .ipv4, anchors: policy.linePrefixes(["m"], family: .ipv4), label: label)
-        check(space, Self.universe(&rng), label: label, seed: seed)
+        check(policy.space(["m"], family: .ipv4, label: label), Self.universe(&rng), label: label, seed: seed)
+        // Without breakpoints (every length evaluated): the same regions.
+        let full = DecisionSpace(family: .ipv4, anchors: policy.linePrefixes(["m"], family: .ipv4), label: label)
+        #expect(full.regions().map { "\($0.region) \($0.label)" } == policy.space(["m"], family: .ipv4, label: label).regions().map { "\($0.region) \($0.label)" })
     }
 
     @Test(arguments: 0..<150)
@@ -93,8 +95,7 @@ struct DecisionSpaceTests {
             if o.permitted != n.permitted { return n.permitted ? "+" : "-" }
             return o.permitted && o.communities != n.communities ? "~" : nil
         }
-        let anchors = old.linePrefixes(["m"], family: .ipv4) + new.linePrefixes(["m"], family: .ipv4)
-        check(DecisionSpace(family: .ipv4, anchors: anchors, label: label), Self.universe(&rng), label: label, seed: seed)
+        check(old.space(["m"], family: .ipv4, also: new, label: label), Self.universe(&rng), label: label, seed: seed)
     }
 
     @Test func regionsPrintAsPrefixListRanges() {
@@ -110,7 +111,7 @@ struct DecisionSpaceTests {
         let p = Policy(maps: [RouteMap(name: "m", entries: [RouteMapEntry(seq: 1, permit: true, matches: [.prefixList(list([
             line(1, .permit, "203.0.113.0/24", le: 32), line(2, .permit, "203.0.113.0/25", le: 32), line(3, .deny, "203.0.113.0/26"),
         ]))])])])
-        let space = DecisionSpace<Bool>(family: .ipv4, anchors: p.linePrefixes(["m"], family: .ipv4)) { p.decide("m", $0).permitted ? true : nil }
+        let space = p.space(["m"], family: .ipv4) { (r: Route) -> Bool? in p.decide("m", r).permitted ? true : nil }
         #expect(space.regions().map(\.region.description) == ["203.0.113.0/24 le 32"])
     }
 }
