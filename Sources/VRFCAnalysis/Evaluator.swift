@@ -109,42 +109,73 @@ extension Policy {
     static let recursionLimit = 10
 
     private func apply(_ map: RouteMap, _ route: Route, _ d: inout Decision, depth: Int, trace: Bool) -> Bool {
-        for entry in map.entries {
+        for i in map.plan.indices {
+            let plan = map.plan[i]
             var matched = true
-            var line: Int? = nil
-            var list: PrefixList? = nil
+            // The matching line: (prefix-list, index in it).
+            var line: (list: Int, index: Int)? = nil
             var stop: Step.Outcome? = nil
-            for clause in entry.matches {
-                switch clause {
-                case .tag(let t):
-                    if route.tag != t {
-                        matched = false
-                        stop = .tagDiffers(t)
-                    }
-                case .prefixList(let l):
-                    // `match ip address prefix-list` never holds for an IPv6 route and vice versa.
-                    guard l.family == route.family, let i = Self.firstLine(l, route) else {
-                        matched = false
-                        if trace { stop = .noLine(list: l.name) }
-                        break
-                    }
-                    if l.compact[i].permit {
-                        line = i
-                        list = l
-                    } else {
-                        matched = false
-                        if d.firstDenyLine == nil { d.firstDenyLine = l.lines[i] }
-                        if trace { stop = .deniedByList(line: l.lines[i]) }
+            switch plan.kind {
+            case .always:
+                break
+            case .tag:
+                if route.tag != plan.tag {
+                    matched = false
+                    if trace { stop = .tagDiffers(plan.tag) }
+                }
+            case .list:
+                // `match ip address prefix-list` never holds for an IPv6 route and vice versa.
+                guard plan.family == route.family, let n = Self.firstLine(map.lines, plan.lines, route) else {
+                    matched = false
+                    if trace, case .prefixList(let l) = map.entries[i].matches[0] { stop = .noLine(list: l.name) }
+                    break
+                }
+                if map.lines[plan.lines.lowerBound + n].permit {
+                    line = (0, n)
+                } else {
+                    matched = false
+                    if d.firstDenyLine == nil || trace, case .prefixList(let l) = map.entries[i].matches[0] {
+                        if d.firstDenyLine == nil { d.firstDenyLine = l.lines[n] }
+                        if trace { stop = .deniedByList(line: l.lines[n]) }
                     }
                 }
-                if !matched { break }
+            case .clauses:
+                // Several match clauses: all must hold.
+                for (c, clause) in map.entries[i].matches.enumerated() {
+                    switch clause {
+                    case .tag(let t):
+                        if route.tag != t {
+                            matched = false
+                            stop = .tagDiffers(t)
+                        }
+                    case .prefixList(let l):
+                        guard l.family == route.family, let n = Self.firstLine(l.compact, l.compact.indices, route) else {
+                            matched = false
+                            stop = .noLine(list: l.name)
+                            break
+                        }
+                        if l.compact[n].permit {
+                            line = (c, n)
+                        } else {
+                            matched = false
+                            if d.firstDenyLine == nil { d.firstDenyLine = l.lines[n] }
+                            stop = .deniedByList(line: l.lines[n])
+                        }
+                    }
+                    if !matched { break }
+                }
             }
             guard matched else {
-                if trace, let stop { d.steps.append(Step(entry: EntryRef(map: map.name, seq: entry.seq, permit: entry.permit, origin: entry.origin), outcome: stop)) }
+                if trace, let stop {
+                    let e = map.entries[i]
+                    d.steps.append(Step(entry: EntryRef(map: map.name, seq: e.seq, permit: e.permit, origin: e.origin), outcome: stop))
+                }
                 continue
             }
+            let entry = map.entries[i]
             let ref = EntryRef(map: map.name, seq: entry.seq, permit: entry.permit, origin: entry.origin)
-            let matchedLine = line.flatMap { i in list?.lines[i] }
+            var matchedLine: ListLine? = nil
+            if let line, case .prefixList(let l) = entry.matches[line.list] { matchedLine = l.lines[line.index] }
             if trace { d.steps.append(Step(entry: ref, outcome: .matched(line: matchedLine))) }
             guard entry.permit else {
                 d.entry = ref
@@ -168,15 +199,17 @@ extension Policy {
     }
 
     /// Index of the first line (by seq) that contains the route, if any.
+    /// Index (relative to the range) of the first line by seq in
+    /// `all[range]` that contains the route, if any.
     @inline(__always)
-    static func firstLine(_ list: PrefixList, _ route: Route) -> Int? {
+    static func firstLine(_ all: [CompactLine], _ range: Range<Int>, _ route: Route) -> Int? {
         let bits = route.anchor.bits, anchorLength = route.anchor.length, length = route.length
-        return list.compact.withUnsafeBufferPointer { lines in
-            for i in 0..<lines.count {
+        return all.withUnsafeBufferPointer { lines in
+            for i in range {
                 let l = lines[i]
                 if l.length <= anchorLength && bits & PrefixKey.mask(l.length) == l.bits
                     && length >= l.minLength && length <= l.maxLength {
-                    return i
+                    return i - range.lowerBound
                 }
             }
             return nil

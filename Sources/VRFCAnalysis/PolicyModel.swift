@@ -141,11 +141,39 @@ public struct RouteMap: Sendable {
     public let name: String
     /// Sorted by seq.
     public let entries: [RouteMapEntry]
+    /// The entries as plain values, and every prefix-list line of the map in
+    /// one array: what the evaluator walks, so deciding a route touches no
+    /// reference-counted storage until an entry matches.
+    let plan: [PlanEntry]
+    let lines: [CompactLine]
 
     public init(name: String, entries: [RouteMapEntry]) {
         self.name = name
         self.entries = entries.sorted { $0.seq < $1.seq }
+        var lines: [CompactLine] = []
+        plan = self.entries.map { e in
+            switch e.matches.count == 1 ? e.matches[0] : nil {
+            case .tag(let t)?:
+                return PlanEntry(kind: .tag, tag: t, family: .ipv4, lines: 0..<0)
+            case .prefixList(let l)?:
+                let start = lines.count
+                lines += l.compact
+                return PlanEntry(kind: .list, tag: 0, family: l.family, lines: start..<lines.count)
+            case nil:
+                return PlanEntry(kind: e.matches.isEmpty ? .always : .clauses, tag: 0, family: .ipv4, lines: 0..<0)
+            }
+        }
+        self.lines = lines
     }
+}
+
+struct PlanEntry: Sendable {
+    enum Kind: Sendable { case always, tag, list, clauses }
+    let kind: Kind
+    let tag: UInt32
+    let family: AddressFamily
+    /// The entry's prefix-list lines in `RouteMap.lines`.
+    let lines: Range<Int>
 }
 
 /// Every route-map of a node by name. A name without a map is what FRR
