@@ -29,15 +29,8 @@ public struct Region: Hashable, Comparable, Sendable, CustomStringConvertible {
         return "\(p) ge \(minLength) le \(maxLength)"
     }
 
-    /// How many routes it holds, for summaries (saturating).
-    public var routeCount: Double {
-        (minLength...maxLength).reduce(0.0) { $0 + pow2($1 - key.length) }
-    }
-
     public static func < (l: Self, r: Self) -> Bool { (l.key, l.minLength, l.maxLength) < (r.key, r.minLength, r.maxLength) }
 }
-
-func pow2(_ n: Int) -> Double { var x = 1.0; for _ in 0..<n { x *= 2 }; return x }
 
 /// The decision space of one family as disjoint regions, each with a label.
 ///
