@@ -19,7 +19,8 @@ struct FRRDifferentialTests {
     @Test(arguments: ["dual-stack", "mgmt-vrf"])
     func fixtureDecisionsMatchFRR(_ name: String) throws {
         let f = Fixture(name: name)
-        try DifferentialRun(ir: try f.ir(), compiled: try f.frr(), seed: UInt64(name.utf8.count) &* 0x9E37_79B9, label: name).check()
+        try DifferentialRun(ir: try f.ir(), compiled: try f.frr(), seed: UInt64(name.utf8.count) &* 0x9E37_79B9, label: name,
+                            withHandWrittenMaps: true).check()
     }
 
     /// Random CR sets: random ge/le, overlapping items, deny items above
@@ -71,7 +72,32 @@ struct DifferentialRun {
     let compiled: String
     let seed: UInt64
     let label: String
+    /// Also route-maps written by hand around the generated ones: `call` of
+    /// an undefined map, `call` of a generated map (as base configs do),
+    /// entries without match clause, `set community` before a call.
+    var withHandWrittenMaps = false
     static let perFamily = 1500
+
+    /// (FRR text, the same map as a value, families to test it with).
+    func handWrittenMaps() -> [(text: String, map: RouteMap, families: [AddressFamily])] {
+        guard withHandWrittenMaps, let vrf = ir.vrfs.last?.name else { return [] }
+        let c7 = try! Community(validating: "65000:7")
+        var out: [(String, RouteMap, [AddressFamily])] = [
+            ("route-map vrfc_t_skip permit 10\n call vrfc_t_missing\nexit\n",
+             RouteMap(name: "vrfc_t_skip", entries: [RouteMapEntry(seq: 10, permit: true, matches: [], call: "vrfc_t_missing")]), AddressFamily.allCases),
+            ("route-map vrfc_t_denyfirst deny 5\nexit\nroute-map vrfc_t_denyfirst permit 10\nexit\n",
+             RouteMap(name: "vrfc_t_denyfirst", entries: [RouteMapEntry(seq: 5, permit: false, matches: []), RouteMapEntry(seq: 10, permit: true, matches: [])]), AddressFamily.allCases),
+        ]
+        for family in AddressFamily.allCases {
+            let exportMap = Policy.mapName(vrf, .export, family), importMap = Policy.mapName(vrf, .import, family)
+            let f = family == .ipv4 ? "4" : "6"
+            out.append(("route-map vrfc_t_call\(f) permit 10\n call \(exportMap)\nexit\n",
+                        RouteMap(name: "vrfc_t_call\(f)", entries: [RouteMapEntry(seq: 10, permit: true, matches: [], call: exportMap)]), [family]))
+            out.append(("route-map vrfc_t_setcall\(f) permit 10\n set community 65000:7\n call \(importMap)\nexit\n",
+                        RouteMap(name: "vrfc_t_setcall\(f)", entries: [RouteMapEntry(seq: 10, permit: true, matches: [], setCommunities: [c7], call: importMap)]), [family]))
+        }
+        return out
+    }
     static let tagged: UInt32 = Policy.fabricTag
 
     struct Session {
@@ -84,7 +110,9 @@ struct DifferentialRun {
     }
 
     func check() throws {
-        let policy = Policy(ir: ir)
+        let extra = handWrittenMaps()
+        let generated = Policy(ir: ir)
+        let policy = Policy(maps: Array(generated.maps.values) + extra.map(\.map))
         var rng = SplitMix64(seed: seed)
         var sessions: [Session] = []
         var n4 = 0, n6 = 0
@@ -101,6 +129,21 @@ struct DifferentialRun {
                     }
                     sessions.append(Session(vrf: vrf.name, direction: direction, family: family,
                                             map: Policy.mapName(vrf.name, direction, family), dut: dut, peer: peer))
+                }
+            }
+        }
+        if let vrf = ir.vrfs.last?.name {
+            for (_, map, families) in extra {
+                for family in families {
+                    let (dut, peer): (String, String)
+                    if family == .ipv4 {
+                        (dut, peer) = ("192.0.2.\(1 + n4)", "192.0.2.\(64 + n4)")
+                        n4 += 1
+                    } else {
+                        (dut, peer) = ("2001:db8:ffff:fff0::a:\(1 + n6)", "2001:db8:ffff:fff0::b:\(1 + n6)")
+                        n6 += 1
+                    }
+                    sessions.append(Session(vrf: vrf, direction: .export, family: family, map: map.name, dut: dut, peer: peer))
                 }
             }
         }
@@ -136,7 +179,7 @@ struct DifferentialRun {
             for (prefix, peerIDs) in try Self.paths(peer.showJSON("show bgp \(afi) unicast json")) {
                 for id in peerIDs { received[id, default: [:]][prefix] = [] }
             }
-            let communities = Set(ir.vrfs.flatMap(\.exports).flatMap(\.communities).map(\.value)).sorted()
+            let communities = Set(ir.vrfs.flatMap(\.exports).flatMap(\.communities).map(\.value) + (extra.isEmpty ? [] : ["65000:7"])).sorted()
             for c in communities {
                 for (prefix, peerIDs) in try Self.paths(peer.showJSON("show bgp \(afi) unicast community \(c) json")) {
                     for id in peerIDs { received[id, default: [:]][prefix, default: []].append(c) }
@@ -211,6 +254,7 @@ struct DifferentialRun {
 
     func dutSessions(_ sessions: [Session], _ routes: [TestRoute]) -> String {
         var s = "route-map vrfc_difftest_tag permit 10\n set tag \(Self.tagged)\nexit\n"
+        s += handWrittenMaps().map(\.text).joined()
         s += "router bgp \(ir.asn)\n no bgp network import-check\n no bgp default ipv4-unicast\n"
         for x in sessions { s += " neighbor \(x.peer) remote-as internal\n neighbor \(x.peer) update-source \(x.dut)\n" }
         for family in AddressFamily.allCases {
