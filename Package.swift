@@ -6,6 +6,8 @@
 //   VRFCFrontend — YAML/JSON inputs → validation → IR
 //   VRFCFRR      — IR → hinted frr.conf (Mustache-syntax templates from templates/)
 //   VRFCKernel   — IR → kernel op list (pure Swift)
+//   VRFCAnalysis — FRR's prefix-list/route-map semantics on the IR: one
+//                  evaluator for vrfc diff, explain and graph (pure Swift)
 //   VRFCDriver   — the pipeline as one call, shared by both executables
 //   vrfc         — the CLI; links no system C library
 //
@@ -35,12 +37,13 @@ let package = Package(
             plugins: ["EmbedTemplates"]
         ),
         .target(name: "VRFCKernel", dependencies: ["VRFCModel"]),
+        .target(name: "VRFCAnalysis", dependencies: ["VRFCModel"]),
         .target(name: "VRFCDriver", dependencies: ["VRFCModel", "VRFCFrontend", "VRFCFRR", "VRFCKernel"]),
         // The command-line conventions both executables share.
         .target(name: "VRFCCLI", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "vrfc",
-            dependencies: ["VRFCDriver", "VRFCCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["VRFCDriver", "VRFCAnalysis", "VRFCCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         // Kernel shim.
@@ -74,6 +77,7 @@ let package = Package(
         .testTarget(name: "VRFCFRRTests", dependencies: ["VRFCDriver", "VRFCFRR", "VRFCTestSupport"]),
         .testTarget(name: "FRROracleTests", dependencies: ["VRFCDriver", "VRFCTestSupport"]),
         .testTarget(name: "VRFCApplyTests", dependencies: ["VRFCApply", "VRFCBPF", "VRFCTestSupport"]),
+        .testTarget(name: "VRFCAnalysisTests", dependencies: ["VRFCAnalysis", "VRFCDriver", "VRFCTestSupport"]),
         .testTarget(name: "VRFCBPFTests", dependencies: ["VRFCBPF", "VRFCBPFTestSupport"]),
     ]
 )

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs what vrfc's build and tests need on Debian 12 (as root), and only
 # what is missing: FRR (the oracle), iproute2, libnl/libbpf/libsystemd for the
-# kernel shim, bpftool, iperf3, gobgpd, and the Debian kernel + qemu +
+# kernel shim, bpftool, iperf3, gobgpd, graphviz (vrfc graph --format svg|png), and the Debian kernel + qemu +
 # virtme-ng for the VRF tests in a guest.
 set -euo pipefail
 
-PKGS=(frr frr-pythontools gobgpd iproute2 iperf3 pkg-config python3 python3-pip
+PKGS=(frr frr-pythontools gobgpd graphviz iproute2 iperf3 pkg-config python3 python3-pip
       libnl-route-3-dev libbpf-dev libsystemd-dev linux-libc-dev bpftool
       linux-image-amd64 qemu-system-x86 busybox-static)
 

@@ -244,7 +244,7 @@ public struct RouteConfiguration: Sendable, Equatable {
             }
         }
         guard problems.isEmpty, let prefix, let act else { return (nil, seqIsDefault, problems) }
-        return (PrefixItem(seq: seq, action: act, prefix: prefix, ge: ge, le: le), seqIsDefault, [])
+        return (PrefixItem(seq: seq, action: act, prefix: prefix, ge: ge, le: le, index: index), seqIsDefault, [])
     }
 
     /// An import or export list.

@@ -13,13 +13,32 @@ public struct PrefixItem: Codable, Hashable, Sendable {
     public var prefix: IPPrefix
     public var ge: Int?
     public var le: Int?
+    /// Position in the CR's `import`/`export` list (0-based), so reviews can
+    /// name the item as written. Not part of the IR's JSON or its equality:
+    /// it says where the line came from, not what FRR is given.
+    public var index: Int?
 
-    public init(seq: UInt32, action: PrefixAction, prefix: IPPrefix, ge: Int? = nil, le: Int? = nil) {
+    public init(seq: UInt32, action: PrefixAction, prefix: IPPrefix, ge: Int? = nil, le: Int? = nil, index: Int? = nil) {
         self.seq = seq
         self.action = action
         self.prefix = prefix
         self.ge = ge
         self.le = le
+        self.index = index
+    }
+
+    enum CodingKeys: String, CodingKey { case seq, action, prefix, ge, le }
+
+    public static func == (l: Self, r: Self) -> Bool {
+        (l.seq, l.action, l.prefix, l.ge, l.le) == (r.seq, r.action, r.prefix, r.ge, r.le)
+    }
+
+    public func hash(into h: inout Hasher) {
+        h.combine(seq)
+        h.combine(action)
+        h.combine(prefix)
+        h.combine(ge)
+        h.combine(le)
     }
 }
 
@@ -35,6 +54,10 @@ public struct PolicyEntry: Codable, Hashable, Sendable {
     /// `set community` on exported routes (one or more communities, in
     /// FRR's order: read them through `community?.members`); nil for imports.
     public var community: CommunityList?
+
+    /// The communities `set community` writes; the analysis reads them here,
+    /// so a list of communities per CR changes only this accessor.
+    public var communities: [Community] { community.map { [$0] } ?? [] }
 
     /// Route-map entries sit at `spec.seq + 1`: entry 1 is the export maps'
     /// `deny 1 / match tag 20000`, which must stay first.

@@ -24,7 +24,7 @@ struct VRFC: ParsableCommand {
         node's frr.conf (from its hinted base config) or as the kernel op list that \
         vrfc-apply executes.
         """,
-        subcommands: [Compile.self, Templates.self],
+        subcommands: [Compile.self, Diff.self, Explain.self, Graph.self, Templates.self],
         defaultSubcommand: nil
     )
 

@@ -19,7 +19,10 @@ public final class FRRInstance: @unchecked Sendable {
             || (line.hasPrefix("The route-map '") && line.hasSuffix("' does not exist."))
     }
 
-    public init(tag: String = "t") throws {
+    /// `bgpdArgs`: `-p 0` (no listener) by default; a peer that must accept
+    /// sessions passes `[]`, and `-Z` keeps bgpd away from zebra so routes a
+    /// test exchanges never reach a kernel table.
+    public init(tag: String = "t", bgpdArgs: [String] = ["-p", "0"]) throws {
         guard getuid() == 0 else { throw FRRError("FRR oracle tests need root (network namespaces, FRR daemons)") }
         for d in ["zebra", "bgpd"] where !FileManager.default.isExecutableFile(atPath: "\(Self.daemonDir)/\(d)") {
             throw FRRError("\(Self.daemonDir)/\(d) is missing; run scripts/install-deps.sh (apt package frr)")
@@ -37,7 +40,7 @@ public final class FRRInstance: @unchecked Sendable {
             for daemon in ["zebra", "bgpd"] {
                 var args = ["ip", "netns", "exec", name, "\(Self.daemonDir)/\(daemon)", "-d", "-N", name, "-F", "traditional",
                             "-i", "\(dir)/\(daemon).pid", "--log", "file:\(dir)/\(daemon).log"]
-                if daemon == "bgpd" { args += ["-p", "0"] }  // no listener needed
+                if daemon == "bgpd" { args += bgpdArgs }
                 try Shell.check(args)
                 try waitFor("/var/run/frr/\(name)/\(daemon).vty")
             }
@@ -58,6 +61,12 @@ public final class FRRInstance: @unchecked Sendable {
     }
 
     /// Loads a config with `vtysh -f`, as FRR's own reload does.
+    /// Runs a command inside this instance's network namespace.
+    @discardableResult
+    public func inNetns(_ args: [String]) throws -> CommandResult {
+        try Shell.check(["ip", "netns", "exec", name] + args)
+    }
+
     public func load(_ file: String) throws -> LoadResult {
         let r = try Shell.run(["vtysh", "-N", name, "-f", file])
         let lines = (r.stdout + "\n" + r.stderr).split(separator: "\n", omittingEmptySubsequences: false)
