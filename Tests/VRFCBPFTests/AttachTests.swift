@@ -180,7 +180,7 @@ struct AttachTests {
     func recreatedInterface() throws {
         try withLink { ns, pin in
             let old = try ns.ifindex("x0")
-            try ns.run { try TCRouterAttacher(pinDirectory: pin).attach(ifindex: old, name: "x0") }
+            _ = try ns.run { try TCRouterAttacher(pinDirectory: pin).attach(ifindex: old, name: "x0") }
             try ns.ip("link", "del", "x0")
             try ns.ip("link", "add", "x0", "type", "veth", "peer", "name", "x1")
             try ns.ip("link", "set", "x0", "up")
