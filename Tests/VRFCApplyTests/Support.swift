@@ -50,6 +50,12 @@ final class Namespace: @unchecked Sendable {
     var pinDirectory: String { "/sys/fs/bpf/\(name)" }
 
     func delete() {
+        // vrfc-apply's state files of this namespace (named by its cookie).
+        if let cookie = try? NetlinkSocket.open(namespace: name).namespaceCookie() {
+            for file in ["created-netns-\(cookie).log", "clsact-netns-\(cookie).list"] {
+                try? FileManager.default.removeItem(atPath: StateDirectory.defaultPath + "/" + file)
+            }
+        }
         _ = try? Shell.run(["ip", "netns", "delete", name])
         try? FileManager.default.removeItem(at: dir)
         BPFFS.remove(directory: pinDirectory)
