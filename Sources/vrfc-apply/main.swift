@@ -66,7 +66,7 @@ struct Inputs: ParsableArguments {
     @Flag(name: .long, help: "Print the plan as JSON.")
     var json = false
 
-    @Option(name: .long, help: ArgumentHelp("Work in the named network namespace (/run/netns/NAME), like ip -n. Prefer it to `ip netns exec`, which hides the host's bpffs, so the router's pinned counters would not persist.", valueName: "NAME"))
+    @Option(name: .long, help: ArgumentHelp("Work in the named network namespace (/run/netns/NAME), like ip -n. Unlike `ip netns exec`, whose private /sys hides the host's bpffs, it keeps the router's maps pinned (without pins vrfc finds them through the kernel).", valueName: "NAME"))
     var netns: String?
 
     @Option(name: .customLong("bpf-pin-dir"), help: ArgumentHelp("Where the tc router program's maps are pinned (bpffs).", valueName: "DIR"))
