@@ -27,7 +27,10 @@ public enum OpListLoader {
     /// Compiles or reads the op list, applies the overrides and validates
     /// the result: whatever its origin, an op list that fails validation is
     /// never executed.
-    public static func load(_ source: OpListSource, overrides: NodeOverrides) throws(ApplyError) -> OpList {
+    ///
+    /// `trust` lists the interfaces besides vrfc's own links the router may
+    /// be attached to; an op list that names any other is refused here.
+    public static func load(_ source: OpListSource, overrides: NodeOverrides, trust: AttachmentTrust) throws(ApplyError) -> OpList {
         var ops: OpList
         switch source {
         case .compile(let config, let inputs):
@@ -41,15 +44,17 @@ public enum OpListLoader {
                                  + "\nvrfc-apply: \(n) input error\(n == 1 ? "" : "s"); nothing was changed")
             }
         case .file(let path):
-            // FileHandle reads pipes too (`--ops <(vrfc compile ...)`), not only files.
+            // FileHandle reads pipes too (`--ops <(vrfc compile ...)`), not only
+            // files; never more than the size cap plus one byte.
             guard let handle = path == "-" ? FileHandle.standardInput : FileHandle(forReadingAtPath: path),
-                  let data = try? handle.readToEnd() ?? Data() else {
+                  let data = try? handle.read(upToCount: OpListReader.maxBytes + 1) ?? Data() else {
                 throw ApplyError("\(path): cannot read the op list; nothing was changed")
             }
-            do {
-                ops = try JSONDecoder().decode(OpList.self, from: data)
+            do throws(OpListError) {
+                ops = try OpListReader.decode(Array(data))
             } catch {
-                throw ApplyError("\(path): not a valid vrfc op list (vrfc compile --emit ops): \(describe(error)); nothing was changed")
+                throw ApplyError(error.problems.map { "\(path): \($0)" }.joined(separator: "\n")
+                                 + "\nvrfc-apply: \(path) is not a valid vrfc op list (vrfc compile --emit ops); nothing was changed")
             }
             if let u = overrides.underlay {
                 ops.underlay = u
@@ -57,27 +62,17 @@ public enum OpListLoader {
             }
             if let r = overrides.tableRange { ops.tableRange = r }
         }
+        var problems: [String] = []
         do throws(OpListError) {
             try ops.validate()
         } catch {
-            throw ApplyError(error.problems.map { "error: \($0)" }.joined(separator: "\n") + "\nvrfc-apply: refusing this op list; nothing was changed")
+            problems = error.problems
+        }
+        problems += trust.check(ops)
+        if !problems.isEmpty {
+            throw ApplyError(problems.map { "error: \($0)" }.joined(separator: "\n") + "\nvrfc-apply: refusing this op list; nothing was changed")
         }
         return ops
-    }
-
-    static func describe(_ error: Error) -> String {
-        switch error {
-        case DecodingError.dataCorrupted(let c), DecodingError.typeMismatch(_, let c), DecodingError.valueNotFound(_, let c):
-            return "at \(path(c.codingPath)): \(c.debugDescription)"
-        case DecodingError.keyNotFound(let key, let c):
-            return "at \(path(c.codingPath)): missing '\(key.stringValue)'"
-        default:
-            return "\(error)"
-        }
-    }
-
-    static func path(_ keys: [CodingKey]) -> String {
-        keys.isEmpty ? "top level" : keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
     }
 }
 

@@ -18,16 +18,18 @@ public struct Executor {
     let socket: NetlinkSocket
     let attacher: (any RouterAttacher)?
     let log: CreationLog
+    let clsact: ClsactRecord?
     var indexByName: [String: Int32]
     var nextIndex: Int32
     /// Called after each step, e.g. to print it.
     var onStep: (Step) -> Void
 
     public init(socket: NetlinkSocket, snapshot: KernelSnapshot, attacher: (any RouterAttacher)?, log: CreationLog,
-                onStep: @escaping (Step) -> Void = { _ in }) {
+                clsact: ClsactRecord? = nil, onStep: @escaping (Step) -> Void = { _ in }) {
         self.socket = socket
         self.attacher = attacher
         self.log = log
+        self.clsact = clsact
         self.onStep = onStep
         indexByName = Dictionary(snapshot.links.map { ($0.name, $0.index) }, uniquingKeysWith: { a, _ in a })
         nextIndex = (snapshot.links.map(\.index).max() ?? 0) + 1
@@ -61,14 +63,20 @@ public struct Executor {
             let idx = try index(name, "attaching the router program to \(name)")
             guard let attacher else { return }
             do {
-                try attacher.attach(ifindex: idx, name: name)
+                // Recorded right after the kernel made it, so removing the
+                // attachment later can remove the qdisc too.
+                if try attacher.attach(ifindex: idx, name: name) {
+                    try clsact?.update(adding: ClsactRecord.Entry(index: idx, name: name))
+                }
             } catch {
                 throw NetlinkError("attaching the router program to \(name)", code: nil, detail: "\(error)")
             }
-        case .detach(let name, let index):
+        case .detach(let name, let index, let removeClsact):
             guard let attacher else { return }
             do {
-                try attacher.detach(ifindex: index, name: name)
+                try attacher.detach(ifindex: index, name: name, removeClsact: removeClsact)
+                // Removed, or kept for another filter's sake: either way no longer vrfc's to remove.
+                if removeClsact { try clsact?.update(removing: ClsactRecord.Entry(index: index, name: name)) }
             } catch {
                 throw NetlinkError("detaching the router program from \(name)", code: nil, detail: "\(error)")
             }
@@ -95,9 +103,15 @@ public struct Executor {
         // and the next one is tried.
         let width: Int32 = peer == nil ? 1 : 2
         var attempt = 0
+        // Proof of this creation on the link itself (LoggedLink).
+        let nonce = UInt32.random(in: 1...UInt32.max)
         while true {
-            var logged = [LoggedLink(index: nextIndex, name: spec.name.value)]
-            if let peer { logged.append(LoggedLink(index: nextIndex + 1, name: peer.name.value)) }
+            var logged = [LoggedLink(index: nextIndex, name: spec.name.value, kind: spec.kind.rawValue, nonce: nonce,
+                                     peerIndex: peer == nil ? nil : nextIndex + 1)]
+            if let peer {
+                logged.append(LoggedLink(index: nextIndex + 1, name: peer.name.value, kind: peer.kind.rawValue, nonce: nonce,
+                                         peerIndex: nextIndex))
+            }
             do throws(ApplyError) {
                 try log.append(logged)
             } catch {
@@ -112,7 +126,7 @@ public struct Executor {
             }
             do throws(NetlinkError) {
                 try socket.create(NewLink(index: nextIndex, name: spec.name.value, kind: kind, mtu: UInt32(spec.mtu),
-                                          mac: c.mac, masterIndex: masterIndex))
+                                          mac: c.mac, masterIndex: masterIndex, group: nonce))
                 break
             } catch where error.code == EBUSY && attempt < 16 {
                 attempt += 1
@@ -127,14 +141,17 @@ public struct Executor {
 
     mutating func finish(index: Int32, spec: LinkSpec) throws(NetlinkError) {
         indexByName[spec.name.value] = index
+        // The marker and group 0 land in one request: the link is either
+        // still provably half-made (nonce) or marked.
         let u = LinkUpdate(index: index, alias: Ownership.marker(spec.vrf), addrGenMode: spec.addrGenMode.kernelValue,
-                           bridgePort: spec.bridgePort.map { BridgePortFlags(hairpin: $0.hairpin, learning: $0.learning, neighSuppress: $0.neighSuppress) })
+                           bridgePort: spec.bridgePort.map { BridgePortFlags(hairpin: $0.hairpin, learning: $0.learning, neighSuppress: $0.neighSuppress) },
+                           group: 0)
         try socket.update(u, describing: "creating \(spec.name) (marker, addrgenmode\(spec.bridgePort == nil ? "" : ", bridge port flags"))")
     }
 
     mutating func update(_ c: LinkChanges) throws(NetlinkError) {
         let op = "updating \(c.name)"
-        var u = LinkUpdate(index: c.index, alias: c.alias, mtu: c.mtu, mac: c.mac, addrGenMode: c.addrGenMode?.kernelValue)
+        var u = LinkUpdate(index: c.index, alias: c.alias, mtu: c.mtu, mac: c.mac, addrGenMode: c.addrGenMode?.kernelValue, group: c.group)
         switch c.master {
         case .none?: u.masterIndex = 0
         case .link(let m)?: u.masterIndex = try index(m, "\(op): master \(m)")

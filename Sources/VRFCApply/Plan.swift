@@ -71,11 +71,13 @@ public struct LinkChanges: Sendable, Hashable {
     public var addrGenMode: AddrGenMode?
     public var bridgePort: BridgePortFlags?
     public var alias: String?
+    /// Back to 0 when finishing a half-made link that still carries its creation nonce.
+    public var group: UInt32?
     /// For reports: what each change is from and to.
     public var changes: [Change] = []
 
     public var isEmpty: Bool {
-        mtu == nil && mac == nil && master == nil && addrGenMode == nil && bridgePort == nil && alias == nil
+        mtu == nil && mac == nil && master == nil && addrGenMode == nil && bridgePort == nil && alias == nil && group == nil
     }
 }
 
@@ -88,7 +90,9 @@ public enum Step: Sendable, Hashable {
     case adopt(LinkChanges)
     case up(name: String)
     case attach(name: String)
-    case detach(name: String, index: Int32)
+    /// `removeClsact`: vrfc added the interface's clsact qdisc (its record
+    /// says so), so it goes too unless another filter still uses it.
+    case detach(name: String, index: Int32, removeClsact: Bool)
 
     public var action: String {
         switch self {
@@ -104,7 +108,7 @@ public enum Step: Sendable, Hashable {
 
     public var link: String {
         switch self {
-        case .delete(let name, _, _), .up(let name), .attach(let name), .detach(let name, _): name
+        case .delete(let name, _, _), .up(let name), .attach(let name), .detach(let name, _, _): name
         case .create(let c): c.name
         case .update(let u), .adopt(let u): u.name
         }
@@ -118,7 +122,9 @@ public enum Step: Sendable, Hashable {
         case .adopt(let u): StepReport(action: action, link: link, reason: "matches vrfc's settings exactly", changes: u.changes)
         case .up: StepReport(action: action, link: link)
         case .attach: StepReport(action: action, link: link, reason: "tc router program, clsact ingress")
-        case .detach: StepReport(action: action, link: link, reason: "not listed for the router program any more")
+        case .detach(_, _, let clsact):
+            StepReport(action: action, link: link, reason: "not listed for the router program any more"
+                       + (clsact ? "; the clsact qdisc vrfc added goes too unless another filter uses it" : ""))
         }
     }
 }
@@ -165,9 +171,22 @@ public struct Plan: Sendable {
     /// Set when the attacher exists but could not read the state (e.g. an
     /// unprivileged `plan`): not the same as a build without one.
     public var routerStateUnreadable = false
+    /// Parts of the state that could not be read (an unprivileged plan) and
+    /// that this plan depends on: while there is one, it cannot say "in sync".
+    public var unreadable: [String] = []
+    /// Links that are not vrfc's but are ports of a link vrfc deletes.
+    public var foreignPorts: [ForeignPort] = []
     public var wantedLinks = 0
 
-    public var inSync: Bool { steps.isEmpty && problems.isEmpty }
+    public var complete: Bool { unreadable.isEmpty }
+    public var inSync: Bool { steps.isEmpty && problems.isEmpty && unreadable.isEmpty }
+}
+
+/// A link vrfc does not own, enslaved to one of vrfc's links that a plan
+/// deletes: the deletion would detach it.
+public struct ForeignPort: Codable, Hashable, Sendable {
+    public var port: String
+    public var master: String
 }
 
 /// The machine-readable form of a plan (`plan --json`, `apply --json`).
@@ -178,6 +197,10 @@ public struct PlanReport: Codable, Sendable {
     public var foreign: [ForeignLink]
     public var notes: [String]
     public var routerAttachment: RouterReport
+    /// False when part of the state could not be read; `unreadable` says what.
+    public var complete: Bool
+    public var unreadable: [String]
+    public var foreignPorts: [ForeignPort]
 
     public struct RouterReport: Codable, Sendable {
         public var available: Bool
@@ -191,6 +214,9 @@ public struct PlanReport: Codable, Sendable {
         foreign = plan.foreign
         notes = plan.notes
         routerAttachment = RouterReport(available: plan.routerAvailable, interfaces: plan.routerAttachments)
+        complete = plan.complete
+        unreadable = plan.unreadable
+        foreignPorts = plan.foreignPorts
     }
 }
 

@@ -6,9 +6,13 @@ public struct PlanOptions: Sendable {
     /// Take over foreign links that have vrfc's names and exactly vrfc's
     /// settings (a node the Go network-operator managed) by writing the marker.
     public var adopt: Bool
+    /// Delete vrfc's bridges and VRFs even when foreign links are enslaved
+    /// to them (the deletion detaches those ports).
+    public var force: Bool
 
-    public init(adopt: Bool = false) {
+    public init(adopt: Bool = false, force: Bool = false) {
         self.adopt = adopt
+        self.force = force
     }
 }
 
@@ -49,6 +53,9 @@ struct PlanBuilder {
     var squatters: [String: Link] = [:]
     var underlay: Underlay?
 
+    /// Unmarked links claimed through the creation log: their nonce group goes back to 0.
+    var claimed: [Int32: UInt32] = [:]
+
     enum Fate { case create, keep, adopt }
     var fates: [String: Fate] = [:]
     var early: [Step] = []
@@ -65,6 +72,7 @@ struct PlanBuilder {
 
     mutating func build() -> Plan {
         plan.wantedLinks = ops.links.count
+        plan.problems += snap.stateProblems
         classify()
         resolveUnderlay()
         decideFates()
@@ -117,15 +125,23 @@ struct PlanBuilder {
     // MARK: Ownership
 
     mutating func classify() {
+        var unmarked: [String] = []
         for l in snap.links where Ownership.hasOwnedPrefix(l.name) {
-            // An unmarked link that an interrupted apply logged before creating it is ours.
-            if Ownership.isMarked(l.alias) || (l.alias == nil && snap.logged.contains(LoggedLink(index: l.index, name: l.name))) {
+            // An unmarked link that an interrupted apply logged before creating
+            // it is ours, when it is exactly the link that creation made.
+            let logged = l.alias == nil ? snap.logged.first(where: { $0.matches(l, byIndex: byIndex) }) : nil
+            if l.alias == nil { unmarked.append(l.name) }
+            if Ownership.isMarked(l.alias) || logged != nil {
                 ours[l.name] = l
+                if let logged { claimed[l.index] = logged.nonce }
             } else if wanted[l.name] != nil {
                 squatters[l.name] = l
             } else {
                 plan.foreign.append(ForeignLink(link: l.name, kind: l.kind, why: foreignWhy(l)))
             }
+        }
+        if let why = snap.logUnreadable, !unmarked.isEmpty {
+            plan.unreadable.append("the creation log (\(why)): without it, whether \(unmarked.joined(separator: ", ")) (vrfc's names, no marker) are half-made links of an interrupted apply cannot be told")
         }
     }
 
@@ -230,6 +246,10 @@ struct PlanBuilder {
             u.alias = marker
             u.changes.append(Change("alias", from: l.alias ?? "(none)", to: marker))
         }
+        if let nonce = claimed[l.index], l.group == nonce {
+            u.group = 0
+            u.changes.append(Change("group", from: String(nonce), to: "0"))
+        }
         return u
     }
 
@@ -245,9 +265,24 @@ struct PlanBuilder {
     }
 
     mutating func earlyDelete(_ l: Link, _ reason: String) {
-        guard !earlyIndexes.contains(l.index) else { return }
+        guard !earlyIndexes.contains(l.index), let reason = foreignPortsAllowDeleting(l, reason) else { return }
         early.append(.delete(name: l.name, index: l.index, reason: reason))
         earlyIndexes.insert(l.index)
+    }
+
+    /// Deleting a bridge or VRF detaches every port still enslaved to it.
+    /// Ports that are not vrfc's are reported, and the deletion is refused
+    /// unless `--force`; returns the (possibly extended) reason, or nil when refused.
+    mutating func foreignPortsAllowDeleting(_ l: Link, _ reason: String) -> String? {
+        let ports = snap.links.filter { $0.masterIndex == l.index && ours[$0.name]?.index != $0.index }.map(\.name).sorted()
+        guard !ports.isEmpty else { return reason }
+        plan.foreignPorts += ports.map { ForeignPort(port: $0, master: l.name) }
+        let list = ports.joined(separator: ", ")
+        if options.force {
+            return reason + "; --force: detaches \(list), which \(ports.count == 1 ? "is" : "are") not vrfc's"
+        }
+        plan.problems.append("\(l.name) is to be deleted (\(reason)), but \(list) \(ports.count == 1 ? "is a port" : "are ports") of it and not vrfc's; deleting it would detach \(ports.count == 1 ? "it" : "them"): move \(ports.count == 1 ? "it" : "them") elsewhere first, or rerun with --force")
+        return nil
     }
 
     /// Deleting a veth end deletes its peer too: refuse when that peer is not
@@ -398,7 +433,7 @@ struct PlanBuilder {
             plan.routerAttachments = names
             if let e = snap.routerStateError {
                 plan.routerStateUnreadable = true
-                plan.notes.append("router program state could not be read: \(e)")
+                plan.unreadable.append("the tc router program's state (\(e))")
             }
             return []
         }
@@ -415,7 +450,15 @@ struct PlanBuilder {
         }
         let listed = Set(names)
         for l in snap.links where !listed.contains(l.name) && !earlyIndexes.contains(l.index) {
-            if let s = states[l.index], s != .none { steps.append(.detach(name: l.name, index: l.index)) }
+            // vrfc's links that go at the end take their program with them.
+            if ours[l.name]?.index == l.index && wanted[l.name] == nil { continue }
+            if let s = states[l.index], s != .none {
+                let added = snap.clsactAdded.contains(ClsactRecord.Entry(index: l.index, name: l.name))
+                if let why = snap.clsactRecordUnreadable {
+                    plan.unreadable.append("the clsact record (\(why)): whether vrfc added \(l.name)'s clsact qdisc cannot be told")
+                }
+                steps.append(.detach(name: l.name, index: l.index, removeClsact: added))
+            }
         }
         return steps
     }
@@ -433,8 +476,7 @@ struct PlanBuilder {
                 return (a, l.name) < (b, r.name)
             }
         for l in stale where !gone.contains(l.index) {
-            guard vethDeletionIsSafe(l) else { continue }
-            var reason = "no longer in the op list"
+            guard vethDeletionIsSafe(l), var reason = foreignPortsAllowDeleting(l, "no longer in the op list") else { continue }
             if l.kind == "veth", let peer = l.linkIndex.flatMap({ byIndex[$0] }) {
                 gone.insert(peer.index)
                 reason += "; its peer \(peer.name) goes with it"

@@ -6,6 +6,13 @@ public enum Report {
         if !plan.problems.isEmpty {
             for p in plan.problems { out += "error: \(p)\n" }
             out += "refused: \(plan.problems.count) problem\(plan.problems.count == 1 ? "" : "s"); nothing would be changed\n"
+        } else if !plan.complete {
+            out += "incomplete: part of the state could not be read, so this plan cannot say whether the node is in sync (run it as root):\n"
+            for u in plan.unreadable { out += "  unreadable: \(u)\n" }
+            if !plan.steps.isEmpty {
+                out += "\(plan.steps.count) change\(plan.steps.count == 1 ? "" : "s") pending at least:\n"
+                for s in plan.steps { out += "  \(s.report)\n" }
+            }
         } else if plan.inSync {
             out += "in sync: \(plan.wantedLinks) link\(plan.wantedLinks == 1 ? "" : "s") as the op list wants them; nothing to change\n"
         } else {
@@ -16,16 +23,19 @@ public enum Report {
         return out
     }
 
-    /// Foreign links, notes and the router-program status.
+    /// Foreign links, foreign ports, notes and the router-program status.
     public static func trailer(_ plan: Plan) -> String {
         var out = ""
         for f in plan.foreign {
             out += "left alone: \(f.link) (\(f.kind ?? "no type")): \(f.why)\n"
         }
+        for p in plan.foreignPorts {
+            out += "foreign port: \(p.port) is enslaved to \(p.master), which vrfc deletes; it is not vrfc's\n"
+        }
         for n in plan.notes { out += "note: \(n)\n" }
         if !plan.routerAvailable && !plan.routerAttachments.isEmpty {
             let why = plan.routerStateUnreadable
-                ? "its state could not be read (see the note)"
+                ? "its state could not be read (see above)"
                 : "not available in this build (no tc router attacher linked)"
             out += "router attachment: \(why); not checked or attached on: \(plan.routerAttachments.joined(separator: ", "))\n"
         }

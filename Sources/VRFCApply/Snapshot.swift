@@ -15,31 +15,72 @@ public struct KernelSnapshot: Sendable {
     public var routerStateError: String?
     /// Creations logged by an apply that may have been interrupted.
     public var logged: Set<LoggedLink>
+    /// The interfaces where vrfc added the clsact qdisc.
+    public var clsactAdded: Set<ClsactRecord.Entry>
+    /// State files that could not be read (an unprivileged plan), by what
+    /// they are for; they matter only when the plan needs them.
+    public var logUnreadable: String?
+    public var clsactRecordUnreadable: String?
+    /// State files that are not safe to trust: apply and plan refuse.
+    public var stateProblems: [String]
 
     public init(links: [Link], ipv4Addresses: [Address] = [], ruleTables: Set<UInt32> = [],
                 routerStates: [Int32: RouterAttachState]? = nil, routerStateError: String? = nil,
-                logged: Set<LoggedLink> = []) {
+                logged: Set<LoggedLink> = [], clsactAdded: Set<ClsactRecord.Entry> = []) {
         self.links = links
         self.ipv4Addresses = ipv4Addresses
         self.ruleTables = ruleTables
         self.routerStates = routerStates
         self.routerStateError = routerStateError
         self.logged = logged
+        self.clsactAdded = clsactAdded
+        stateProblems = []
     }
 
-    public static func read(_ socket: NetlinkSocket, attacher: (any RouterAttacher)?, log: CreationLog?) throws(NetlinkError) -> KernelSnapshot {
+    public static func read(_ socket: NetlinkSocket, attacher: (any RouterAttacher)?, log: CreationLog?,
+                            clsact: ClsactRecord? = nil) throws(NetlinkError) -> KernelSnapshot {
         let links = try socket.links()
         var snapshot = KernelSnapshot(links: links, ipv4Addresses: try socket.addresses(family: AF_INET),
-                                      ruleTables: try socket.ruleTables(), logged: log?.entries() ?? [])
+                                      ruleTables: try socket.ruleTables())
+        if let log {
+            do throws(StateFileError) {
+                snapshot.logged = try log.entries()
+            } catch {
+                switch error {
+                case .unreadable(let why): snapshot.logUnreadable = why
+                case .unsafe(let why): snapshot.stateProblems.append("creation log: \(why)")
+                }
+            }
+        }
+        if let clsact {
+            do throws(StateFileError) {
+                snapshot.clsactAdded = try clsact.entries()
+            } catch {
+                switch error {
+                case .unreadable(let why): snapshot.clsactRecordUnreadable = why
+                case .unsafe(let why): snapshot.stateProblems.append("clsact record: \(why)")
+                }
+            }
+        }
         if let attacher {
-            var states: [Int32: RouterAttachState] = [:]
             do {
-                states = try attacher.states(of: links.map { ($0.index, $0.name) })
-                snapshot.routerStates = states
+                snapshot.routerStates = try attacher.states(of: links.map { ($0.index, $0.name) })
             } catch {
                 snapshot.routerStateError = "\(error)"
             }
         }
         return snapshot
+    }
+
+    /// What apply does first: forgets log entries that are resolved (the
+    /// link is gone, marked, or not the one logged) and clsact entries whose
+    /// interface is gone or renamed, so an entry can never claim a link made
+    /// later by someone else.
+    public func compact(log: CreationLog, clsact: ClsactRecord) throws(ApplyError) {
+        let byIndex = Dictionary(links.map { ($0.index, $0) }, uniquingKeysWith: { a, _ in a })
+        let unresolved = logged.filter { e in byIndex[e.index].map { e.matches($0, byIndex: byIndex) } ?? false }
+        if unresolved != logged { try log.retain(unresolved) }
+        let present = clsactAdded.filter { byIndex[$0.index]?.name == $0.name }
+        if present != clsactAdded { try clsact.replace(present) }
     }
 }

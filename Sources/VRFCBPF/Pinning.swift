@@ -46,15 +46,7 @@ enum PinnedMaps {
         let fd = bpf_obj_get(path)
         var compatible = false
         if fd >= 0 {
-            var info = bpf_map_info()
-            var len = UInt32(MemoryLayout<bpf_map_info>.size)
-            if bpf_obj_get_info_by_fd(fd, &info, &len) == 0 {
-                compatible = info.type == bpf_map__type(map).rawValue
-                    && info.key_size == bpf_map__key_size(map)
-                    && info.value_size == bpf_map__value_size(map)
-                    && info.max_entries == bpf_map__max_entries(map)
-                    && info.map_flags == bpf_map__map_flags(map)
-            }
+            compatible = KernelMaps.compatible(fd: fd, with: map)
             close(fd)
         }
         if !compatible && unlink(path) != 0 { throw .pinFailed(path: path, errno: errno) }
@@ -73,5 +65,38 @@ enum PinnedMaps {
             ids.append(info.id)
         }
         return ids
+    }
+}
+
+/// Maps found through the kernel by id rather than by pin.
+enum KernelMaps {
+    static func info(fd: Int32) -> bpf_map_info? {
+        var info = bpf_map_info()
+        var len = UInt32(MemoryLayout<bpf_map_info>.size)
+        return bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info : nil
+    }
+
+    /// Same type, key, value, size and flags as the object's map.
+    static func compatible(fd: Int32, with map: OpaquePointer) -> Bool {
+        guard let info = info(fd: fd) else { return false }
+        return info.type == bpf_map__type(map).rawValue
+            && info.key_size == bpf_map__key_size(map)
+            && info.value_size == bpf_map__value_size(map)
+            && info.max_entries == bpf_map__max_entries(map)
+            && info.map_flags == bpf_map__map_flags(map)
+    }
+
+    /// Opens the maps with these ids, by their kernel name (the caller
+    /// closes the descriptors); ids that are gone are skipped.
+    static func open(ids: [UInt32]) -> [String: Int32] {
+        var fds: [String: Int32] = [:]
+        for id in ids {
+            let fd = bpf_map_get_fd_by_id(id)
+            guard fd >= 0 else { continue }
+            guard let info = info(fd: fd) else { close(fd); continue }
+            let name = cString(tuple: info.name)
+            if fds[name] == nil { fds[name] = fd } else { close(fd) }
+        }
+        return fds
     }
 }

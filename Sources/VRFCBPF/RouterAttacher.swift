@@ -6,13 +6,23 @@ public protocol RouterAttacher {
     /// The states of many interfaces at once (a snapshot asks for all).
     func states(of links: [(ifindex: Int32, name: String)]) throws -> [Int32: RouterAttachState]
     /// Leaves exactly one instance of the current program attached; a stale
-    /// one is replaced without a window where none runs.
-    func attach(ifindex: Int32, name: String) throws
-    /// Removes vrfc's program from the interface; foreign filters stay.
-    func detach(ifindex: Int32, name: String) throws
+    /// one is replaced without a window where none runs. True when this call
+    /// added the clsact qdisc.
+    @discardableResult
+    func attach(ifindex: Int32, name: String) throws -> Bool
+    /// Removes vrfc's program from the interface; foreign filters stay. With
+    /// `removeClsact` (the caller knows it added the qdisc) the clsact qdisc
+    /// goes too, unless some other filter still uses it; true when it went.
+    @discardableResult
+    func detach(ifindex: Int32, name: String, removeClsact: Bool) throws -> Bool
 }
 
 extension RouterAttacher {
+    /// Removes vrfc's program and leaves the clsact qdisc.
+    public func detach(ifindex: Int32, name: String) throws {
+        try detach(ifindex: ifindex, name: name, removeClsact: false)
+    }
+
     public func states(of links: [(ifindex: Int32, name: String)]) throws -> [Int32: RouterAttachState] {
         var result: [Int32: RouterAttachState] = [:]
         for l in links { result[l.ifindex] = try state(ifindex: l.ifindex) }

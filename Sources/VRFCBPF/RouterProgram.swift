@@ -75,7 +75,14 @@ public final class RouterProgram: @unchecked Sendable {
     /// Loads (and so verifies) the program. With `pinDirectory`, maps pinned
     /// there are reused (counters continue), missing ones are created and
     /// pinned, and pins of another layout (an older build) are replaced.
-    public init(object routerObject: RouterObject = .embedded, pinDirectory: String?) throws(BPFError) {
+    ///
+    /// With `reuseMapIDs` (the maps of instances already attached, found
+    /// through the kernel), maps not pinned are taken from those instead of
+    /// created, so every instance keeps counting into one set of maps even
+    /// where pins are lost (`ip netns exec` hides bpffs). Pinning is a
+    /// convenience: when bpffs cannot be prepared the program loads unpinned.
+    public init(object routerObject: RouterObject = .embedded, pinDirectory: String?,
+                reuseMapIDs: [UInt32] = []) throws(BPFError) {
         LibbpfLog.install()
         _ = LibbpfLog.take()
         var opts = bpf_object_open_opts()
@@ -87,8 +94,33 @@ public final class RouterProgram: @unchecked Sendable {
             throw .objectInvalid(reason: errnoName(errno) + "\n" + LibbpfLog.take())
         }
         do throws(BPFError) {
+            var usablePins: String? = nil
             if let dir = pinDirectory {
-                try BPFFS.prepare(directory: dir)
+                do throws(BPFError) {
+                    try BPFFS.prepare(directory: dir)
+                    usablePins = dir
+                } catch {
+                    // No bpffs here (and none mountable): run unpinned; the
+                    // next run finds the maps through the attached instances.
+                }
+            }
+            let pinnedIDs = usablePins.flatMap { PinnedMaps.ids(in: $0) }
+            // Pins win (they are what earlier runs counted into); without
+            // them, the maps of the instances already attached.
+            if pinnedIDs == nil && !reuseMapIDs.isEmpty {
+                let fds = KernelMaps.open(ids: reuseMapIDs)
+                defer { fds.values.forEach { close($0) } }
+                var map = bpf_object__next_map(obj, nil)
+                while let m = map {
+                    let name = String(cString: bpf_map__name(m))
+                    if let fd = fds[name], KernelMaps.compatible(fd: fd, with: m) {
+                        let rc = bpf_map__reuse_fd(m, fd)
+                        if rc != 0 { throw .mapAccess(map: name, operation: "reuse by id", errno: -rc) }
+                    }
+                    map = bpf_object__next_map(obj, m)
+                }
+            }
+            if let dir = usablePins {
                 var map = bpf_object__next_map(obj, nil)
                 while let m = map {
                     let path = dir + "/" + String(cString: bpf_map__name(m))

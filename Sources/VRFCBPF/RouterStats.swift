@@ -131,6 +131,30 @@ public struct RouterStats: Hashable, Sendable, Codable {
         return try read(outcomesFD: fds[0], fibFD: fds[1], source: pinDirectory)
     }
 
+    /// The counters wherever they are: the pinned maps, or when there are
+    /// no pins (a private /sys under `ip netns exec`, or bpffs unmounted),
+    /// the maps of the router instances attached in the calling thread's
+    /// network namespace, found through the kernel.
+    public static func readPinnedOrAttached(pinDirectory: String = defaultPinDirectory) throws(BPFError) -> RouterStats {
+        do throws(BPFError) {
+            return try read(pinDirectory: pinDirectory)
+        } catch {
+            guard case .statsUnavailable = error else { throw error }
+            return try readAttached(orElse: error)
+        }
+    }
+
+    static func readAttached(orElse notPinned: BPFError) throws(BPFError) -> RouterStats {
+        let all = try TCIngress.routerInstances(TCIngress.RouteSocket(interface: "any"))
+        guard let ids = TCRouterAttacher.sharedMaps(all, tag: nil) else { throw notPinned }
+        let fds = KernelMaps.open(ids: ids)
+        defer { fds.values.forEach { close($0) } }
+        guard let outcomes = fds[VRFC_MAP_OUTCOMES], let fib = fds[VRFC_MAP_FIB] else { throw notPinned }
+        let programs = all.values.flatMap { $0 }.filter { $0.info.identity.mapIDs == ids }.map(\.info.id)
+        return try read(outcomesFD: outcomes, fibFD: fib,
+                        source: "maps \(ids.map(String.init).joined(separator: ",")) of the attached program\(programs.count == 1 ? "" : "s") (id \(Set(programs).sorted().map(String.init).joined(separator: ","))); nothing is pinned")
+    }
+
     static func read(outcomesFD: Int32, fibFD: Int32, source: String) throws(BPFError) -> RouterStats {
         let outcomes = try readArray(fd: outcomesFD, map: VRFC_MAP_OUTCOMES, slots: UInt32(VRFC_OUT_SLOTS.rawValue))
         let fib = try readArray(fd: fibFD, map: VRFC_MAP_FIB, slots: UInt32(VRFC_FIB_SLOTS.rawValue))

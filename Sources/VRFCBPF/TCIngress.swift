@@ -26,13 +26,53 @@ enum TCIngress {
         return hook
     }
 
-    /// Adds the clsact qdisc unless there is one.
-    static func ensureClsact(ifindex: Int32, name: String) throws(BPFError) {
+    /// Adds the clsact qdisc unless there is one; true when this call added it.
+    @discardableResult
+    static func ensureClsact(ifindex: Int32, name: String) throws(BPFError) -> Bool {
         var h = hook(ifindex)
         let rc = bpf_tc_hook_create(&h)
         if rc != 0 && -rc != EEXIST {
             throw .tc(operation: "add clsact qdisc" + LibbpfLog.detail(), interface: name, errno: -rc)
         }
+        return rc == 0
+    }
+
+    /// Deletes the clsact qdisc when neither its ingress nor its egress hook
+    /// holds a filter (so nobody else's filter goes with it); true when it
+    /// was deleted or was already gone.
+    static func removeClsactIfEmpty(ifindex: Int32, name: String) throws(BPFError) -> Bool {
+        let socket = try RouteSocket(interface: name)
+        guard try socket.filters(ifindex: ifindex, name: name).isEmpty,
+              try socket.filters(ifindex: ifindex, name: name, parent: clsactEgressParent).isEmpty else { return false }
+        var h = hook(ifindex)
+        h.attach_point = bpf_tc_attach_point(rawValue: BPF_TC_INGRESS.rawValue | BPF_TC_EGRESS.rawValue)
+        let rc = bpf_tc_hook_destroy(&h)
+        if rc != 0 && -rc != ENOENT && -rc != ENODEV && -rc != EINVAL {
+            throw .tc(operation: "delete clsact qdisc" + LibbpfLog.detail(), interface: name, errno: -rc)
+        }
+        return true
+    }
+
+    /// Every vrfc router instance on the clsact ingress hooks of the calling
+    /// thread's network namespace, by ifindex: the kernel's own account of
+    /// what runs where (filter → program id → program info → map ids),
+    /// which needs no pins.
+    static func routerInstances(_ socket: RouteSocket) throws(BPFError) -> [Int32: [(filter: IngressFilter, info: ProgramInfo)]] {
+        var result: [Int32: [(filter: IngressFilter, info: ProgramInfo)]] = [:]
+        for ifindex in try interfacesWithClsact(socket).sorted() {
+            let filters: [IngressFilter]
+            do {
+                filters = try socket.filters(ifindex: ifindex, name: "ifindex \(ifindex)")
+            } catch .interfaceNotFound {
+                continue  // gone since the qdisc dump
+            }
+            for f in filters where f.kind == "bpf" {
+                guard let id = f.programID, let info = try ProgramInfo.read(id: id),
+                      info.identity.name == VRFC_PROG_NAME_STR else { continue }
+                result[ifindex, default: []].append((f, info))
+            }
+        }
+        return result
     }
 
     /// Attaches `programFD` at (priority, handle) in direct-action mode; a
@@ -102,10 +142,10 @@ enum TCIngress {
 
         deinit { close(fd) }
 
-        func filters(ifindex: Int32, name: String) throws(BPFError) -> [IngressFilter] {
+        func filters(ifindex: Int32, name: String, parent: UInt32 = clsactIngressParent) throws(BPFError) -> [IngressFilter] {
             var request = NetlinkWriter()
             request.header(type: UInt16(RTM_GETTFILTER), flags: UInt16(NLM_F_REQUEST | NLM_F_DUMP), seq: 1)
-            request.appendTCMessage(ifindex: ifindex, parent: clsactIngressParent)
+            request.appendTCMessage(ifindex: ifindex, parent: parent)
             var result: [IngressFilter] = []
             try dump(request.finish(), seq: 1, operation: "list filters", interface: name, ifindex: ifindex) { type, body in
                 if type == Int32(RTM_NEWTFILTER), let f = parseFilter(body) { result.append(f) }
@@ -162,6 +202,8 @@ enum TCIngress {
 
     /// TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS): the clsact ingress block.
     static let clsactIngressParent: UInt32 = (UInt32(TC_H_CLSACT) & 0xFFFF_0000) | (UInt32(TC_H_MIN_INGRESS) & 0xFFFF)
+    /// TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS): the clsact egress block.
+    static let clsactEgressParent: UInt32 = (UInt32(TC_H_CLSACT) & 0xFFFF_0000) | (UInt32(TC_H_MIN_EGRESS) & 0xFFFF)
 
     fileprivate static func parseFilter(_ body: ArraySlice<UInt8>) -> IngressFilter? {
         let base = body.startIndex

@@ -8,12 +8,28 @@ public struct AttachedRouter: Hashable, Sendable {
     public var handle: UInt32
     public var programID: UInt32
     public var identity: ProgramIdentity
-    /// This build's program, counting into the pinned maps.
+    /// This build's program, counting into the node's one set of maps.
     public var isCurrent: Bool
+}
+
+/// The loaded program, the probe (loaded only to learn this build's tag)
+/// and the maps the attached instances use when nothing is pinned.
+private struct LoadedState {
+    var program: RouterProgram?
+    var probe: RouterProgram?
+    var attachedMaps: [UInt32]?
 }
 
 /// The real `RouterAttacher`: the embedded router program on clsact
 /// ingress through libbpf, with its maps pinned under `pinDirectory`.
+///
+/// Pins are a convenience, not the truth: what runs where is read from the
+/// kernel (each clsact filter's program id → program info → tag and map
+/// ids). "Current" means this build's tag counting into the node's one set
+/// of maps: the pinned maps when there are pins, otherwise the maps most
+/// attached instances of this build share, which a new load then reuses.
+/// So plan, apply and `bpf stats` agree also where the pins are gone
+/// (`ip netns exec` mounts a private /sys without the host's bpffs).
 ///
 /// Works in the calling thread's network namespace (netlink sockets are
 /// opened per call). The program is loaded on first use and then shared by
@@ -27,7 +43,7 @@ public final class TCRouterAttacher: RouterAttacher, Sendable {
 
     public let object: RouterObject
     public let pinDirectory: String
-    private let loaded = Mutex<(pinned: RouterProgram?, probe: RouterProgram?)>((nil, nil))
+    private let loaded = Mutex<LoadedState>(LoadedState())
 
     public init(object: RouterObject = .embedded, pinDirectory: String = TCRouterAttacher.defaultPinDirectory) {
         self.object = object
@@ -36,25 +52,43 @@ public final class TCRouterAttacher: RouterAttacher, Sendable {
 
     /// The loaded, pinned program (loading it on first use).
     public func program() throws(BPFError) -> RouterProgram {
-        try loaded.withLock { (state) throws(BPFError) -> RouterProgram in
-            if let p = state.pinned { return p }
-            let p = try RouterProgram(object: object, pinDirectory: pinDirectory)
-            state = (p, nil)
-            return p
+        if let p = loaded.withLock({ $0.program }) { return p }
+        var reuse = loaded.withLock { $0.attachedMaps }
+        if reuse == nil && PinnedMaps.ids(in: pinDirectory) == nil {
+            _ = try expectedIdentity(all: TCIngress.routerInstances(TCIngress.RouteSocket(interface: "any")))
+            reuse = loaded.withLock { $0.attachedMaps }
         }
+        let p = try RouterProgram(object: object, pinDirectory: pinDirectory, reuseMapIDs: reuse ?? [])
+        loaded.withLock { $0.program = p; $0.probe = nil }
+        return p
     }
 
-    /// This build's identity with the pinned maps; nil when the maps are not
-    /// pinned yet, so no attached instance can be current.
-    private func expectedIdentity() throws(BPFError) -> ProgramIdentity? {
+    /// This build's identity with the node's maps (pinned, else those the
+    /// attached instances of this build share); nil when there are neither,
+    /// so no attached instance can be current.
+    private func expectedIdentity(all: [Int32: [(filter: IngressFilter, info: ProgramInfo)]]) throws(BPFError) -> ProgramIdentity? {
         try loaded.withLock { (state) throws(BPFError) -> ProgramIdentity? in
-            if let p = state.pinned { return p.identity }
+            if let p = state.program { return p.identity }
             let probe: RouterProgram
             if let p = state.probe { probe = p } else { probe = try RouterProgram(object: object, pinDirectory: nil) }
             state.probe = probe
-            guard let ids = PinnedMaps.ids(in: pinDirectory) else { return nil }
+            if let ids = PinnedMaps.ids(in: pinDirectory) {
+                return ProgramIdentity(name: probe.identity.name, tag: probe.identity.tag, mapIDs: ids)
+            }
+            guard let ids = Self.sharedMaps(all, tag: probe.identity.tag) else { return nil }
+            state.attachedMaps = ids
             return ProgramIdentity(name: probe.identity.name, tag: probe.identity.tag, mapIDs: ids)
         }
+    }
+
+    /// The map set most instances with `tag` use (ties: the lowest ids, so
+    /// every run picks the same); nil when no instance has this tag.
+    static func sharedMaps(_ all: [Int32: [(filter: IngressFilter, info: ProgramInfo)]], tag: [UInt8]?) -> [UInt32]? {
+        var count: [[UInt32]: Int] = [:]
+        for (_, found) in all {
+            for f in found where tag == nil || f.info.identity.tag == tag! { count[f.info.identity.mapIDs, default: 0] += 1 }
+        }
+        return count.max { a, b in a.value != b.value ? a.value < b.value : a.key.lexicographicallyPrecedes(b.key) == false }?.key
     }
 
     // MARK: RouterAttacher
@@ -70,49 +104,48 @@ public final class TCRouterAttacher: RouterAttacher, Sendable {
     }
 
     public func routerStates(of links: [(ifindex: Int32, name: String)]) throws(BPFError) -> [Int32: RouterAttachState] {
-        let socket = try TCIngress.RouteSocket(interface: "any")
-        let withClsact = try TCIngress.interfacesWithClsact(socket)
+        let all = try TCIngress.routerInstances(TCIngress.RouteSocket(interface: "any"))
+        // The probe (which needs BPF privileges) loads only if some instance runs.
+        let expected = all.isEmpty ? nil : try expectedIdentity(all: all)
         var result: [Int32: RouterAttachState] = [:]
-        var expected: ProgramIdentity?? = nil  // loaded only if some interface has clsact
         for l in links {
-            guard withClsact.contains(l.ifindex) else {
-                result[l.ifindex] = RouterAttachState.none
-                continue
-            }
-            if expected == nil { expected = .some(try expectedIdentity()) }
-            let found = try instances(filters: socket.filters(ifindex: l.ifindex, name: l.name), expected: expected!)
-            result[l.ifindex] = found.isEmpty ? RouterAttachState.none : found.count == 1 && found[0].isCurrent ? .current : .stale
+            let found = (all[l.ifindex] ?? []).map { $0.info.identity == expected }
+            result[l.ifindex] = found.isEmpty ? RouterAttachState.none : found == [true] ? .current : .stale
         }
         return result
     }
 
-    public func attach(ifindex: Int32, name: String) throws {
+    @discardableResult
+    public func attach(ifindex: Int32, name: String) throws -> Bool {
         try attachRouter(ifindex: ifindex, name: name)
     }
 
-    public func detach(ifindex: Int32, name: String) throws {
+    @discardableResult
+    public func detach(ifindex: Int32, name: String, removeClsact: Bool) throws -> Bool {
         try detachRouter(ifindex: ifindex, name: name)
+        return removeClsact ? try TCIngress.removeClsactIfEmpty(ifindex: ifindex, name: name) : false
     }
 
     // MARK: Typed-throws implementations
 
     public func routerState(ifindex: Int32) throws(BPFError) -> RouterAttachState {
         let name = try interfaceName(ifindex: ifindex)
-        let found = try instances(ifindex: ifindex, name: name, expected: expectedIdentity())
-        if found.isEmpty { return .none }
-        return found.count == 1 && found[0].isCurrent ? .current : .stale
+        return try routerStates(of: [(ifindex, name)])[ifindex] ?? .none
     }
 
     /// Leaves exactly one current instance at vrfc's slot: nothing happens
     /// when that is already so; an older build at the slot is swapped in
     /// place; instances elsewhere are removed only after the new one runs.
-    public func attachRouter(ifindex: Int32, name: String) throws(BPFError) {
+    /// True when this call added the clsact qdisc (the caller records it, so
+    /// removing the attachment later can remove the qdisc too).
+    @discardableResult
+    public func attachRouter(ifindex: Int32, name: String) throws(BPFError) -> Bool {
         try checkInterface(ifindex: ifindex, name: name)
         let program = try program()
-        try TCIngress.ensureClsact(ifindex: ifindex, name: name)
+        let addedClsact = try TCIngress.ensureClsact(ifindex: ifindex, name: name)
         let filters = try TCIngress.filters(ifindex: ifindex, name: name)
         let ours = try instances(filters: filters, expected: program.identity)
-        if ours.count == 1 && ours[0].isCurrent { return }
+        if ours.count == 1 && ours[0].isCurrent { return addedClsact }
 
         let atSlot = { (p: UInt16, h: UInt32) in p == Self.priority && h == Self.handle }
         if let holder = filters.first(where: { atSlot($0.priority, $0.handle) }),
@@ -133,6 +166,7 @@ public final class TCRouterAttacher: RouterAttacher, Sendable {
             throw .attachUnverified(interface: name, found: after.isEmpty ? "none"
                 : after.map { "\($0.identity) at priority \($0.priority)" }.joined(separator: ", "))
         }
+        return addedClsact
     }
 
     /// Removes every vrfc router instance; other filters and the clsact
@@ -151,7 +185,8 @@ public final class TCRouterAttacher: RouterAttacher, Sendable {
     /// Every vrfc router instance on the interface's ingress hook, in hook
     /// order; `isCurrent` compares with `expected` (nil: none is current).
     public func instances(ifindex: Int32, name: String) throws(BPFError) -> [AttachedRouter] {
-        try instances(ifindex: ifindex, name: name, expected: expectedIdentity())
+        let all = try TCIngress.routerInstances(TCIngress.RouteSocket(interface: name))
+        return try instances(ifindex: ifindex, name: name, expected: all.isEmpty ? nil : expectedIdentity(all: all))
     }
 
     /// Makes the FIB lookup for packets arriving on `ingress` use the

@@ -75,6 +75,8 @@ public struct Link: Hashable, Sendable {
     public var slaveKind: String?
     /// Present when the link is a bridge port.
     public var bridgePort: BridgePortFlags?
+    /// IFLA_GROUP, the device group (`ip link set X group N`); 0 by default.
+    public var group: UInt32 = 0
 
     public var isUp: Bool { flags & UInt32(IFF_UP.rawValue) != 0 }
 
@@ -113,6 +115,7 @@ public struct Link: Hashable, Sendable {
         if let l = a[IFLA_LINK]?.i32(), l != 0, l != index { linkIndex = l }
         linkInOtherNamespace = a[IFLA_LINK_NETNSID] != nil
         if let s = a[IFLA_IFALIAS]?.string, !s.isEmpty { alias = s }
+        group = a[IFLA_GROUP]?.u32() ?? 0
         if let info = a.nested(IFLA_LINKINFO) {
             kind = info[IFLA_INFO_KIND]?.string
             slaveKind = info[IFLA_INFO_SLAVE_KIND]?.string

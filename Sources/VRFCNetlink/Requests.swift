@@ -23,14 +23,21 @@ public struct NewLink: Sendable {
     public var mtu: UInt32
     public var mac: MACAddress?
     public var masterIndex: Int32?
+    /// IFLA_GROUP (not on a veth's peer: libnl sends none there). An
+    /// attribute the kernel takes at creation that nothing else looks at:
+    /// the applier puts a nonce here, so a half-made link proves which
+    /// request made it.
+    public var group: UInt32?
 
-    public init(index: Int32, name: String, kind: Kind, mtu: UInt32, mac: MACAddress? = nil, masterIndex: Int32? = nil) {
+    public init(index: Int32, name: String, kind: Kind, mtu: UInt32, mac: MACAddress? = nil, masterIndex: Int32? = nil,
+                group: UInt32? = nil) {
         self.index = index
         self.name = name
         self.kind = kind
         self.mtu = mtu
         self.mac = mac
         self.masterIndex = masterIndex
+        self.group = group
     }
 
     /// Builds the request with libnl-route's link objects.
@@ -79,6 +86,7 @@ public struct NewLink: Sendable {
         rtnl_link_set_name(link, name)
         rtnl_link_set_ifindex(link, index)
         rtnl_link_set_mtu(link, mtu)
+        if let group { rtnl_link_set_group(link, group) }
         if let master = masterIndex { rtnl_link_set_master(link, master) }
         if let mac {
             guard let addr = mac.bytes.withUnsafeBytes({ nl_addr_build(AF_LLC, $0.baseAddress, 6) }) else {
@@ -118,9 +126,12 @@ public struct LinkUpdate: Sendable {
     /// Applied through the link's current master, so the link must already
     /// be a bridge port when this is sent.
     public var bridgePort: BridgePortFlags?
+    /// IFLA_GROUP; lands in the same request as the alias.
+    public var group: UInt32?
 
     public init(index: Int32, name: String? = nil, alias: String? = nil, mtu: UInt32? = nil, mac: MACAddress? = nil,
-                masterIndex: Int32? = nil, addrGenMode: UInt8? = nil, bridgePort: BridgePortFlags? = nil) {
+                masterIndex: Int32? = nil, addrGenMode: UInt8? = nil, bridgePort: BridgePortFlags? = nil, group: UInt32? = nil) {
+        self.group = group
         self.index = index
         self.name = name
         self.alias = alias
@@ -138,6 +149,7 @@ public struct LinkUpdate: Sendable {
         do throws(NetlinkError) {
             if let name { try b.put(IFLA_IFNAME, string: name) }
             if let alias { try b.put(IFLA_IFALIAS, string: alias) }
+            if let group { try b.put(IFLA_GROUP, u32: group) }
             if let mtu { try b.put(IFLA_MTU, u32: mtu) }
             if let mac { try b.put(IFLA_ADDRESS, bytes: mac.bytes) }
             if let masterIndex { try b.put(IFLA_MASTER, u32: UInt32(bitPattern: masterIndex)) }

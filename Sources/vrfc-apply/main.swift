@@ -9,10 +9,13 @@ import VRFCModel
 import VRFCNetlink
 
 /// Exit codes are a contract for scripts: 0 done / in sync, 1 refused or
-/// failed (nothing changed when refused), 2 usage (VRFCCLI), 3 `plan`: changes pending.
+/// failed (nothing changed when refused), 2 usage (VRFCCLI), 3 `plan`:
+/// changes pending, 4 `plan`: part of the state could not be read, so it
+/// cannot say whether the node is in sync.
 enum Exit {
     static let failed: Int32 = 1
     static let pending: Int32 = 3
+    static let incomplete: Int32 = 4
 }
 
 @main
@@ -27,7 +30,7 @@ struct VRFCApplyCommand: ParsableCommand {
         that carry its marker (alias vrfc:v1:<vrf>); other links are reported, never changed.
 
         Exit status: 0 done or in sync, 1 refused or failed, 2 usage error, \
-        3 (plan) changes pending.
+        3 (plan) changes pending, 4 (plan) part of the state could not be read.
         """,
         subcommands: [Plan.self, Apply.self, BPFCommand.self]
     )
@@ -36,11 +39,20 @@ struct VRFCApplyCommand: ParsableCommand {
 }
 
 struct Inputs: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The node config, as for vrfc compile (default: $OPERATOR_CONFIG or /opt/network-operator/config.yaml).", valueName: "FILE"))
+    @Option(name: .long, help: ArgumentHelp("The node config, as for vrfc compile (default: $OPERATOR_CONFIG or /opt/network-operator/config.yaml). It must be owned by root and not writable by group or others: its bpfInterfaces are the interfaces besides vrfc's own that the tc router may be attached to. With --ops, only that list is read from it.", valueName: "FILE"))
     var config: String?
 
-    @Option(name: .long, help: ArgumentHelp("A ready op list (vrfc compile --emit ops), or '-' for stdin, instead of --config and INPUT.", valueName: "FILE"))
+    @Option(name: .long, help: ArgumentHelp("A ready op list (vrfc compile --emit ops), or '-' for stdin, instead of compiling INPUT.", valueName: "FILE"))
     var ops: String?
+
+    @Option(name: .customLong("bpf-interface"), help: ArgumentHelp("An interface besides vrfc's own links that the tc router may be attached to (repeatable). The op list's router attachments must be vrfc's links, these, or the --config file's bpfInterfaces.", valueName: "IFNAME"))
+    var bpfInterfaces: [String] = []
+
+    @Flag(name: .long, help: "Delete vrfc's bridges and VRFs that are no longer wanted even when interfaces that are not vrfc's are enslaved to them (they are detached).")
+    var force = false
+
+    @Option(name: .customLong("state-dir"), help: ArgumentHelp("Where the creation log and the clsact record live; a root-owned directory of mode 0700 (created so).", valueName: "DIR"))
+    var stateDirectory = StateDirectory.defaultPath
 
     @Option(name: .long, help: ArgumentHelp("Underlay interface whose single IPv4 address is the VTEP address (default: the op list's, dum.underlay).", valueName: "IFNAME"))
     var underlay: String?
@@ -54,7 +66,7 @@ struct Inputs: ParsableArguments {
     @Flag(name: .long, help: "Print the plan as JSON.")
     var json = false
 
-    @Option(name: .long, help: ArgumentHelp("Work in the named network namespace (/run/netns/NAME), like ip -n. Prefer it to `ip netns exec`, which hides the host's bpffs, so the router's pinned counters would not persist.", valueName: "NAME"))
+    @Option(name: .long, help: ArgumentHelp("Work in the named network namespace (/run/netns/NAME), like ip -n. Unlike `ip netns exec`, whose private /sys hides the host's bpffs, it keeps the router's maps pinned (without pins vrfc finds them through the kernel).", valueName: "NAME"))
     var netns: String?
 
     @Option(name: .customLong("bpf-pin-dir"), help: ArgumentHelp("Where the tc router program's maps are pinned (bpffs).", valueName: "DIR"))
@@ -64,8 +76,11 @@ struct Inputs: ParsableArguments {
     var inputs: [String] = []
 
     func validate() throws {
-        if ops != nil && (config != nil || !inputs.isEmpty) {
-            throw ValidationError("pass either --ops FILE or --config FILE with INPUT..., not both")
+        if ops != nil && !inputs.isEmpty {
+            throw ValidationError("pass either --ops FILE or INPUT... (with --config FILE), not both")
+        }
+        for b in bpfInterfaces {
+            do { _ = try InterfaceName(validating: b) } catch { throw ValidationError("--bpf-interface '\(b)': expected \(error.expected)") }
         }
         if ops == nil && inputs.isEmpty {
             throw ValidationError("no op list: pass --ops FILE, or --config FILE and INPUT... (CR files or directories)")
@@ -78,10 +93,28 @@ struct Inputs: ParsableArguments {
         }
     }
 
+    var nodeConfig: String {
+        config ?? ProcessInfo.processInfo.environment["OPERATOR_CONFIG"] ?? "/opt/network-operator/config.yaml"
+    }
+
     var source: OpListSource {
         if let ops { return .file(ops) }
-        return .compile(config: config ?? ProcessInfo.processInfo.environment["OPERATOR_CONFIG"] ?? "/opt/network-operator/config.yaml",
-                        inputs: inputs)
+        return .compile(config: nodeConfig, inputs: inputs)
+    }
+
+    /// What the op list's router attachments may name besides vrfc's links:
+    /// only what root controls (--bpf-interface, the root-owned node config).
+    func trust() -> AttachmentTrust {
+        var t = AttachmentTrust()
+        t.allow(bpfInterfaces.compactMap { try? InterfaceName(validating: $0) }, from: "--bpf-interface")
+        if config != nil || ops == nil {
+            do throws(ApplyError) {
+                t.allow(try AttachmentTrust.nodeConfigBPFInterfaces(nodeConfig), from: nodeConfig)
+            } catch {
+                fail(error.message)
+            }
+        }
+        return t
     }
 
     var overrides: NodeOverrides {
@@ -101,7 +134,7 @@ struct Inputs: ParsableArguments {
 
     func loadOps() throws -> OpList {
         do throws(ApplyError) {
-            return try OpListLoader.load(source, overrides: overrides)
+            return try OpListLoader.load(source, overrides: overrides, trust: trust())
         } catch {
             fail(error.message)
         }
@@ -140,20 +173,30 @@ extension Inputs {
     }
 }
 
-func creationLog(_ socket: NetlinkSocket) -> CreationLog {
-    do throws(NetlinkError) {
-        return CreationLog(namespaceCookie: try socket.namespaceCookie())
-    } catch {
-        fail("\(error)")
+extension Inputs {
+    func creationLog(_ socket: NetlinkSocket) -> CreationLog {
+        do throws(NetlinkError) {
+            return CreationLog(namespaceCookie: try socket.namespaceCookie(), state: StateDirectory(stateDirectory))
+        } catch {
+            fail("\(error)")
+        }
+    }
+
+    func clsactRecord(_ socket: NetlinkSocket) -> ClsactRecord {
+        do throws(NetlinkError) {
+            return ClsactRecord(namespaceCookie: try socket.namespaceCookie(), state: StateDirectory(stateDirectory))
+        } catch {
+            fail("\(error)")
+        }
     }
 }
 
-func snapshotAndPlan(_ socket: NetlinkSocket, _ ops: OpList, adopt: Bool, attacher: any RouterAttacher) -> (KernelSnapshot, VRFCApply.Plan) {
+func snapshotAndPlan(_ socket: NetlinkSocket, _ ops: OpList, _ inputs: Inputs, adopt: Bool, attacher: any RouterAttacher) -> (KernelSnapshot, VRFCApply.Plan) {
     do throws(NetlinkError) {
         var timer = PhaseTimer()
-        let snap = try KernelSnapshot.read(socket, attacher: attacher, log: creationLog(socket))
+        let snap = try KernelSnapshot.read(socket, attacher: attacher, log: inputs.creationLog(socket), clsact: inputs.clsactRecord(socket))
         timer.mark("  read kernel")
-        let plan = Planner.plan(ops, snap, options: PlanOptions(adopt: adopt))
+        let plan = Planner.plan(ops, snap, options: PlanOptions(adopt: adopt, force: inputs.force))
         timer.mark("  plan")
         return (snap, plan)
     } catch {
@@ -164,7 +207,7 @@ func snapshotAndPlan(_ socket: NetlinkSocket, _ ops: OpList, adopt: Bool, attach
 struct Plan: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show what apply would change (needs no privileges).",
-        discussion: "Exit status: 0 in sync, 3 changes pending, 1 refused (apply would change nothing and the messages say why), 2 usage error."
+        discussion: "Exit status: 0 in sync, 3 changes pending, 1 refused (apply would change nothing and the messages say why), 2 usage error, 4 part of the state could not be read (e.g. the tc router's state or the creation log without privileges; the output says what), so the plan cannot say whether the node is in sync."
     )
 
     @OptionGroup var inputs: Inputs
@@ -174,13 +217,14 @@ struct Plan: ParsableCommand {
         inputs.enterNamespace()
         let socket: NetlinkSocket
         do { socket = try NetlinkSocket() } catch { fail("\(error)") }
-        let (_, plan) = snapshotAndPlan(socket, ops, adopt: inputs.adopt, attacher: inputs.routerAttacher())
+        let (_, plan) = snapshotAndPlan(socket, ops, inputs, adopt: inputs.adopt, attacher: inputs.routerAttacher())
         if inputs.json {
             printOut(JSONOutput.encode(PlanReport(plan)))
         } else {
             printOut(Report.text(plan))
         }
         if !plan.problems.isEmpty { throw ExitCode(Exit.failed) }
+        if !plan.complete { throw ExitCode(Exit.incomplete) }
         if !plan.inSync { throw ExitCode(Exit.pending) }
     }
 }
@@ -218,14 +262,22 @@ struct Apply: ParsableCommand {
         let socket: NetlinkSocket
         do { socket = try NetlinkSocket() } catch { fail("\(error)") }
         let attacher = inputs.routerAttacher()
-        let (snap, plan) = snapshotAndPlan(socket, ops, adopt: inputs.adopt, attacher: attacher)
+        let (snap, plan) = snapshotAndPlan(socket, ops, inputs, adopt: inputs.adopt, attacher: attacher)
         timer.mark("read kernel + plan (\(snap.links.count) links)")
-        if !plan.problems.isEmpty {
+        // State entries that are resolved go first, even when the plan is refused.
+        if snap.stateProblems.isEmpty {
+            do throws(ApplyError) {
+                try snap.compact(log: inputs.creationLog(socket), clsact: inputs.clsactRecord(socket))
+            } catch {
+                fail(error.message)
+            }
+        }
+        if !plan.problems.isEmpty || !plan.complete {
             if inputs.json { printOut(JSONOutput.encode(PlanReport(plan))) } else { printOut(Report.text(plan)) }
             throw ExitCode(Exit.failed)
         }
         if plan.inSync {
-            creationLog(socket).remove()  // whatever it lists is marked or gone
+            inputs.creationLog(socket).remove()  // whatever it lists is marked or gone
             if inputs.json { printOut(JSONOutput.encode(PlanReport(plan))) } else { printOut(Report.text(plan)) }
             return
         }
@@ -233,7 +285,8 @@ struct Apply: ParsableCommand {
         if let n = ProcessInfo.processInfo.environment["VRFC_APPLY_EXIT_AFTER_CHANGES"].flatMap(Int.init) {
             socket.exitAfterChanges = n  // tests: end like kill -9 after n kernel changes
         }
-        var executor = Executor(socket: socket, snapshot: snap, attacher: attacher, log: creationLog(socket)) { step in
+        var executor = Executor(socket: socket, snapshot: snap, attacher: attacher, log: inputs.creationLog(socket),
+                                clsact: inputs.clsactRecord(socket)) { step in
             if !json { printOut("  \(step.report)\n") }
         }
         if !json { printOut("applying \(plan.steps.count) change\(plan.steps.count == 1 ? "" : "s"):\n") }
@@ -244,7 +297,7 @@ struct Apply: ParsableCommand {
         }
         timer.mark("execute \(plan.steps.count) steps")
         // Read back: apply is done only when a fresh plan is in sync.
-        let (_, after) = snapshotAndPlan(socket, ops, adopt: false, attacher: attacher)
+        let (_, after) = snapshotAndPlan(socket, ops, inputs, adopt: false, attacher: attacher)
         timer.mark("read back + plan")
         if json {
             printOut(JSONOutput.encode(PlanReport(plan)))
@@ -271,7 +324,10 @@ struct BPFCommand: ParsableCommand {
             abstract: "Print the router's counters per outcome and per FIB lookup result.",
             discussion: """
             The counters are summed over all CPUs from the maps pinned under --pin-dir, \
-            shared by every interface running the program. They survive vrfc-apply runs; \
+            shared by every interface running the program; without pins (e.g. under \
+            `ip netns exec`, whose private /sys hides bpffs), from the maps of the router \
+            instances attached in this network namespace, found through the kernel. \
+            They survive vrfc-apply runs; \
             a reboot, or a build with another counter layout, starts them from zero. \
             Outcomes: routed and routed_neigh were forwarded by the program; pass_* went up \
             the kernel's stack (pass_fib: see the FIB results for why).
@@ -286,7 +342,7 @@ struct BPFCommand: ParsableCommand {
 
         func run() throws {
             do throws(BPFError) {
-                let stats = try RouterStats.read(pinDirectory: pinDirectory)
+                let stats = try RouterStats.readPinnedOrAttached(pinDirectory: pinDirectory)
                 FileHandle.standardOutput.write(Data((json ? stats.json() : stats.table()).utf8))
             } catch {
                 FileHandle.standardError.write(Data("vrfc-apply: \(error)\n".utf8))

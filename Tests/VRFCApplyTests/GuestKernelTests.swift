@@ -47,6 +47,8 @@ import VRFCTestSupport
             .write(to: dir.appendingPathComponent("go.batch"))
         let sessions = try BGPSessions(fixture: fixture, dir: dir)
 
+        // The VRF device of the stack that crs-fewer drops: a foreign port on it blocks its deletion.
+        let goneVRF = try #require(Set(all.links.map(\.name.value)).subtracting(fewer.links.map(\.name.value)).first { $0.hasPrefix("vr.") })
         let d = dir.path, c = fixture.config
         let script = """
         #!/bin/bash
@@ -65,6 +67,10 @@ import VRFCTestSupport
         run apply3 $A apply --config $C $D/crs-fewer; links apply3
         run plan3 $A plan --config $C $D/crs-fewer
         run apply4 $A apply --config $C $D/crs-all; links apply4
+        run port sh -c 'ip link add fp0 type dummy && ip link set fp0 master \(goneVRF)'
+        run ports $A apply --config $C $D/crs-fewer; links ports
+        run forced $A apply --force --config $C $D/crs-fewer; links forced
+        run apply5 $A apply --config $C $D/crs-all
         run none $A apply --config $C $D/crs-none; links none
         run full $A apply --table-range 50-52 --config $C $D/crs-all; links full
         run go ip -batch $D/go.batch; links go
@@ -142,6 +148,17 @@ import VRFCTestSupport
         let a4 = step("apply4")
         #expect(a4.rc == 0, "\(a4)")
         #expect(checkIPLinks(all, try links("apply4"), tables: expectedTables) == [])
+
+        // 4b. A foreign interface enslaved to the VRF device of a stack that
+        //     goes: reported and the deletion refused; --force detaches it.
+        #expect(step("port").rc == 0, "\(step("port"))")
+        let ports = step("ports")
+        #expect(ports.rc == 1 && ports.out.contains("\(goneVRF) is to be deleted") && ports.out.contains("fp0 is a port of it and not vrfc's"), "\(ports)")
+        #expect(try links("ports")[goneVRF] != nil && links("ports")["fp0"]?["master"] as? String == goneVRF)
+        let forced = step("forced")
+        #expect(forced.rc == 0 && forced.out.contains("--force: detaches fp0"), "\(forced)")
+        #expect(try links("forced")[goneVRF] == nil && links("forced")["fp0"] != nil && links("forced")["fp0"]?["master"] == nil)
+        #expect(step("apply5").rc == 0, "\(step("apply5"))")
 
         // 5. No CRs: all of vrfc's links go, the foreign VRF stays.
         #expect(step("none").rc == 0)

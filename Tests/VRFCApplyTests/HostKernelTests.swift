@@ -238,7 +238,7 @@ import VRFCTestSupport
             #expect(Set(try ns.ipLinks().keys) == Set(before.keys))
             // plan needs no privileges at all
             let plan = try ns.exec(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
-                                    "--bounding-set=-all", try applierPath(), "plan", "--ops", file])
+                                    "--bounding-set=-all", try applierPath(), "plan", "--ops", file] + Namespace.operatorFlags)
             #expect(plan.status == 3 && plan.stdout.contains("create  vx.vrf1"), "\(plan)")
         }
     }
@@ -288,9 +288,8 @@ import VRFCTestSupport
     /// mid-transition count: the test insists on several of them.
     @Test func killedAnywhereTheRerunConverges() throws {
         let ops = try compiledOps("fifty-vrfs").withoutVRFDevices
-        var fewer = ops
         let keep = Set(ops.links.prefix(40).map(\.vrf))
-        fewer.links = ops.links.filter { keep.contains($0.vrf) }
+        let fewer = ops.keeping { keep.contains($0) }
         try Namespace.with("kill") { ns in
             try ns.addUnderlay()
             let files = [try ns.file("ops.json", JSONOutput.encode(ops)), try ns.file("fewer.json", JSONOutput.encode(fewer))]
@@ -418,7 +417,7 @@ enum UnderlayCase: String, CaseIterable, Sendable {
 /// deleting, re-creating and repairing.
 @Suite struct CrashPointTests {
     func crashAt(_ ns: Namespace, _ file: String, after k: Int) throws -> CommandResult {
-        try Shell.run(["ip", "netns", "exec", ns.name, try applierPath(), "apply", "--ops", file],
+        try Shell.run(["ip", "netns", "exec", ns.name, try applierPath(), "apply", "--ops", file] + Namespace.operatorFlags,
                       environment: ProcessInfo.processInfo.environment.merging(["VRFC_APPLY_EXIT_AFTER_CHANGES": String(k)]) { $1 })
     }
 
@@ -453,8 +452,7 @@ enum UnderlayCase: String, CaseIterable, Sendable {
     }
 
     @Test func creatingFromEmpty() throws {
-        var empty = try compiledOps("mgmt-vrf").withoutVRFDevices
-        empty.links = []
+        let empty = try compiledOps("mgmt-vrf").withoutVRFDevices.keeping { _ in false }
         try everyCrashPointConverges(from: empty, to: try compiledOps("mgmt-vrf").withoutVRFDevices, tag: "crashc")
     }
 
@@ -464,10 +462,9 @@ enum UnderlayCase: String, CaseIterable, Sendable {
         let base = try compiledOps("route-targets").withoutVRFDevices
         let vrfs = Array(Set(base.links.map(\.vrf))).sorted()
         try #require(vrfs.count >= 4)
-        var start = base
-        start.links = base.links.filter { $0.vrf != vrfs[0] }
-        var target = base
-        target.links = base.links.filter { $0.vrf != vrfs[1] }.map { l in
+        let start = base.keeping { $0 != vrfs[0] }
+        var target = base.keeping { $0 != vrfs[1] }
+        target.links = target.links.map { l in
             var l = l
             if l.vrf == vrfs[2], l.kind == .vxlan { l.vxlan!.vni = 7_000_000 }
             if l.vrf == vrfs[3], l.kind == .bridge { l.mtu = 1500 }

@@ -110,7 +110,9 @@ import VRFCTestSupport
         // An attacher that cannot read the state (unprivileged plan) is not a build without one.
         let unreadable = Planner.plan(o, KernelSnapshot(links: links, ipv4Addresses: addresses, routerStateError: "needs root"))
         #expect(!unreadable.routerAvailable && unreadable.routerStateUnreadable)
-        #expect(Report.text(unreadable).contains("router attachment: its state could not be read (see the note)"))
+        #expect(Report.text(unreadable).contains("router attachment: its state could not be read (see above)"))
+        // ... and such a plan never says "in sync": it says what it could not read.
+        #expect(!unreadable.complete && !unreadable.inSync && Report.text(unreadable).contains("unreadable: the tc router program's state (needs root)"))
         #expect(!Report.text(unreadable).contains("not available in this build"))
     }
 }

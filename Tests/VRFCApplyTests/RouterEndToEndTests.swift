@@ -46,7 +46,8 @@ import VRFCTestSupport
         """
 
     @Test func applyAttachesOneProgramPerInterfaceAndTheRouterCarriesTraffic() throws {
-        // A node with one tenant VRF and one provisioned uplink in bpfInterfaces.
+        // A node with one tenant VRF and one provisioned uplink in bpfInterfaces;
+        // the applier trusts that uplink from the root-owned node config.
         let dir = try TempDir()
         let config = try dir.write("config.yaml", "vnimap:\n  t: 100\nbpfInterfaces: [up0]\n")
         let cr = try dir.write("cr.yaml", """
@@ -66,7 +67,7 @@ import VRFCTestSupport
                     try node.ip("link", "add", "a1", "mtu", "9000", "type", "veth", "peer", "name", "a0", "mtu", "9000", "netns", a.name)
                     try node.ip("link", "add", "up0", "type", "veth", "peer", "name", "b0", "netns", b.name)
 
-                    let first = try node.applyOps(ops)
+                    let first = try node.applyOps(ops, "--config", config)
                     try #require(first.status == 0, "\(first)")
                     for dev in ops.routerAttachments.map(\.value) {
                         #expect(try Self.routerInstances(node, dev) == 1, "\(dev)")
@@ -102,7 +103,7 @@ import VRFCTestSupport
                     #expect(routed >= 10, "the router's own counters account for the pings: \(stats.stdout)")
 
                     // Idempotent with the program in place: nothing to change, still one each.
-                    let again = try node.applyOps(ops)
+                    let again = try node.applyOps(ops, "--config", config)
                     #expect(again.status == 0 && again.stdout.contains("nothing to change"), "\(again)")
                     for dev in ops.routerAttachments.map(\.value) {
                         #expect(try Self.routerInstances(node, dev) == 1, "\(dev) after a second apply")

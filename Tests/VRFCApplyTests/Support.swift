@@ -50,6 +50,12 @@ final class Namespace: @unchecked Sendable {
     var pinDirectory: String { "/sys/fs/bpf/\(name)" }
 
     func delete() {
+        // vrfc-apply's state files of this namespace (named by its cookie).
+        if let cookie = try? NetlinkSocket.open(namespace: name).namespaceCookie() {
+            for file in ["created-netns-\(cookie).log", "clsact-netns-\(cookie).list"] {
+                try? FileManager.default.removeItem(atPath: StateDirectory.defaultPath + "/" + file)
+            }
+        }
         _ = try? Shell.run(["ip", "netns", "delete", name])
         try? FileManager.default.removeItem(at: dir)
         BPFFS.remove(directory: pinDirectory)
@@ -97,9 +103,21 @@ final class Namespace: @unchecked Sendable {
     @discardableResult
     func applier(_ args: [String]) throws -> CommandResult {
         var full = [try applierPath()] + args
-        if ["plan", "apply"].contains(args.first) { full += ["--netns", name, "--bpf-pin-dir", pinDirectory] }
+        if ["plan", "apply"].contains(args.first) {
+            full += ["--netns", name, "--bpf-pin-dir", pinDirectory] + Self.operatorFlags
+        }
         return try Shell.run(full)
     }
+
+    /// The harness plays the node's operator: it allows the router on the
+    /// interfaces the fixtures' node configs list in bpfInterfaces, as a
+    /// systemd unit would with --bpf-interface. Anything else an op list
+    /// names (eth0, lo, the underlay, ...) stays refused.
+    static let operatorFlags: [String] = {
+        var seen: Set<String> = []
+        let names = Fixture.all.flatMap { (try? $0.ir().bpfInterfaces.map(\.value)) ?? [] }.filter { seen.insert($0).inserted }
+        return names.flatMap { ["--bpf-interface", $0] }
+    }()
 
     func applyOps(_ ops: OpList, _ extra: String...) throws -> CommandResult {
         try applier(["apply", "--ops", try file("ops-\(UUID().uuidString.prefix(4)).json", JSONOutput.encode(ops))] + extra)
@@ -142,6 +160,17 @@ func compiledOps(config: String, crs: [String], tableRange: TableRange = .defaul
 }
 
 extension OpList {
+    /// Only the links of `vrfs`, and only their router attachments (plus the
+    /// node's bpfInterfaces), as the compiler would write it for those VRFs:
+    /// an op list may attach the router to its own links, not to another's.
+    func keeping(_ keep: (VRFName) -> Bool) -> OpList {
+        var o = self
+        o.links = links.filter { keep($0.vrf) }
+        let dropped = Set(links.map(\.name.value)).subtracting(o.links.map(\.name.value))
+        o.routerAttachments = routerAttachments.filter { !dropped.contains($0.value) }
+        return o
+    }
+
     /// This machine's kernel has no VRF device (SPEC "Testing"): the host
     /// tests apply every other link of the compiled op list — bridge, VXLAN,
     /// veth pairs with all their settings — and the guest test does the VRFs.

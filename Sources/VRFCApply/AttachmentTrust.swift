@@ -1,0 +1,85 @@
+import Foundation
+import Glibc
+import VRFCDriver
+import VRFCKernel
+import VRFCModel
+
+/// The interfaces besides vrfc's own links that the tc router may be
+/// attached to. The op list cannot widen this: it may come from a file
+/// anyone could have edited, so its `routerAttachments` are checked against
+/// a list the privileged side builds from what only root controls:
+///
+/// - vrfc's own links: the op list's links, whose names validation holds to
+///   vrfc's scheme and which are vrfc's (marked) or make the plan refuse;
+/// - `--bpf-interface IFNAME` on vrfc-apply's command line (e.g. the
+///   systemd unit);
+/// - the `bpfInterfaces` of the node config given with `--config`, which
+///   must be a root-owned file no one else may write, compiled alone
+///   (no CR can add to it).
+public struct AttachmentTrust: Sendable {
+    /// Interface name → where it was allowed (for messages).
+    public private(set) var allowed: [String: String] = [:]
+
+    public init() {}
+
+    public mutating func allow(_ names: [InterfaceName], from source: String) {
+        for n in names where allowed[n.value] == nil { allowed[n.value] = source }
+    }
+
+    /// Problems with the op list's attachments; empty when every one is allowed.
+    public func check(_ ops: OpList) -> [String] {
+        let own = Set(ops.links.map(\.name.value))
+        var problems: [String] = []
+        for a in ops.routerAttachments where !own.contains(a.value) && allowed[a.value] == nil {
+            problems.append("op list: router attachment \(a) is neither one of the op list's links (vrfc's own) nor an interface the node's operator allows (--bpf-interface \(a), or bpfInterfaces in the root-owned node config given with --config); a tampered op list cannot add interfaces")
+        }
+        return problems
+    }
+
+    /// The node config's `bpfInterfaces`, trusted only when root alone can
+    /// have written the file: it is opened once, checked on the open
+    /// descriptor (a regular file owned by root, not writable by group or
+    /// others) and compiled from that descriptor's bytes with no CR, so no
+    /// user-written input reaches the result.
+    ///
+    /// This is the one place vrfc-apply compiles for trust; it is meant to
+    /// move into the unprivileged compile child with the rest of compiling.
+    public static func nodeConfigBPFInterfaces(_ path: String) throws(ApplyError) -> [InterfaceName] {
+        let text = try readRootOwned(path, what: "node config")
+        do throws(Diagnostics) {
+            let ir = try Compiler.ir(.init(config: "-", objects: []), stdin: { text })
+            return ir.bpfInterfaces
+        } catch {
+            let items = error.items.map { d -> Diagnostic in
+                var d = d
+                if d.location.file == "<stdin>" { d.location.file = path }
+                return d
+            }
+            throw ApplyError(items.map(\.description).joined(separator: "\n") + "\nvrfc-apply: the node config \(path) is not valid; nothing was changed")
+        }
+    }
+
+    /// The bytes of a file only root can have written.
+    static func readRootOwned(_ path: String, what: String) throws(ApplyError) -> Data {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else {
+            throw ApplyError("\(path): cannot read the \(what): \(String(cString: strerror(errno))); nothing was changed")
+        }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else {
+            throw ApplyError("\(path): cannot stat the \(what): \(String(cString: strerror(errno))); nothing was changed")
+        }
+        guard st.st_mode & S_IFMT == S_IFREG else {
+            throw ApplyError("\(path): the \(what) is not a regular file; nothing was changed")
+        }
+        if st.st_uid != 0 || st.st_mode & 0o022 != 0 {
+            throw ApplyError("\(path): the \(what) is owned by uid \(st.st_uid) with mode \(String(st.st_mode & 0o777, radix: 8)); vrfc-apply trusts its bpfInterfaces only from a file owned by root and not writable by group or others (chown root \(path); chmod go-w \(path)); nothing was changed")
+        }
+        let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: false)
+        guard let data = try? handle.readToEnd() else {
+            throw ApplyError("\(path): cannot read the \(what); nothing was changed")
+        }
+        return data ?? Data()
+    }
+}

@@ -1,0 +1,451 @@
+import VRFCModel
+
+/// Reads an op list from its JSON text, strictly. The op list is what the
+/// privileged applier executes, and it may come from a file anyone could
+/// have edited, so everything a lenient decoder lets through is refused
+/// here: unknown fields (a typo would silently mean "default"), duplicate
+/// keys (which one wins differs between readers), numbers out of their
+/// type's range (named as such, with their line), nesting deeper than an
+/// op list ever is, and texts over `maxBytes`. Errors carry the line and the
+/// JSON path. A small reader of its own rather than Foundation's: it keeps
+/// key order, duplicates and number literals, which JSONDecoder hides.
+public enum OpListReader {
+    /// 16 MiB: the op list of 50 VRFs is 63 KB, so this allows over 10,000.
+    public static let maxBytes = 16 << 20
+    /// An op list nests four levels (list, link, vxlan); 32 is generous.
+    public static let maxDepth = 32
+    /// Schema problems reported before giving up.
+    static let maxProblems = 20
+
+    public static func decode(_ bytes: [UInt8]) throws(OpListError) -> OpList {
+        guard bytes.count <= maxBytes else {
+            throw OpListError(["op list is larger than \(maxBytes >> 20) MiB (\(bytes.count) bytes); an op list of 10,000 VRFs is about 13 MB"])
+        }
+        var parser = JSONParser(bytes: bytes, maxDepth: maxDepth)
+        let root: JSONNode
+        do throws(JSONParser.Failure) {
+            root = try parser.document()
+        } catch {
+            throw OpListError(["line \(error.line): not valid JSON: \(error.message)"])
+        }
+        var d = Decoder()
+        let ops = d.opList(root)
+        if !d.problems.isEmpty { throw OpListError(Array(d.problems.prefix(maxProblems))) }
+        return ops!
+    }
+}
+
+// MARK: - JSON
+
+/// A JSON value with the line it starts on. Objects keep their keys in
+/// order; numbers keep their literal, so range checks see what was written.
+struct JSONNode {
+    enum Value {
+        case object([(key: String, node: JSONNode)])
+        case array([JSONNode])
+        case string(String)
+        case number(String)
+        case bool(Bool)
+        case null
+    }
+    var value: Value
+    var line: Int
+
+    var typeName: String {
+        switch value {
+        case .object: "an object"
+        case .array: "a list"
+        case .string: "a string"
+        case .number: "a number"
+        case .bool: "a boolean"
+        case .null: "null"
+        }
+    }
+}
+
+/// RFC 8259 JSON, refusing duplicate keys and nesting beyond `maxDepth`.
+struct JSONParser {
+    struct Failure: Error {
+        var line: Int
+        var message: String
+    }
+
+    let bytes: [UInt8]
+    let maxDepth: Int
+    var i = 0
+    var line = 1
+    var depth = 0
+
+    init(bytes: [UInt8], maxDepth: Int) {
+        self.bytes = bytes
+        self.maxDepth = maxDepth
+    }
+
+    mutating func document() throws(Failure) -> JSONNode {
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { i = 3 }  // a UTF-8 byte order mark
+        skipSpace()
+        let v = try value()
+        skipSpace()
+        if i < bytes.count { throw fail("unexpected \(describe(bytes[i])) after the end of the document") }
+        return v
+    }
+
+    func fail(_ message: String) -> Failure { Failure(line: line, message: message) }
+
+    func describe(_ b: UInt8) -> String {
+        b >= 0x21 && b < 0x7F ? "'\(Character(UnicodeScalar(b)))'" : "byte 0x\(String(b, radix: 16))"
+    }
+
+    mutating func skipSpace() {
+        while i < bytes.count {
+            switch bytes[i] {
+            case 0x20, 0x09, 0x0D: i += 1
+            case 0x0A: i += 1; line += 1
+            default: return
+            }
+        }
+    }
+
+    mutating func value() throws(Failure) -> JSONNode {
+        guard i < bytes.count else { throw fail("unexpected end of the document") }
+        let start = line
+        switch bytes[i] {
+        case UInt8(ascii: "{"): return JSONNode(value: try object(), line: start)
+        case UInt8(ascii: "["): return JSONNode(value: try array(), line: start)
+        case UInt8(ascii: "\""): return JSONNode(value: .string(try string()), line: start)
+        case UInt8(ascii: "t"): try literal("true"); return JSONNode(value: .bool(true), line: start)
+        case UInt8(ascii: "f"): try literal("false"); return JSONNode(value: .bool(false), line: start)
+        case UInt8(ascii: "n"): try literal("null"); return JSONNode(value: .null, line: start)
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return JSONNode(value: .number(try number()), line: start)
+        default: throw fail("unexpected \(describe(bytes[i])), expected a value")
+        }
+    }
+
+    mutating func literal(_ word: String) throws(Failure) {
+        let w = Array(word.utf8)
+        guard i + w.count <= bytes.count, Array(bytes[i..<(i + w.count)]) == w else {
+            throw fail("unexpected \(describe(bytes[i])), expected a value")
+        }
+        i += w.count
+    }
+
+    mutating func nest() throws(Failure) {
+        depth += 1
+        if depth > maxDepth { throw fail("nested deeper than \(maxDepth) levels; an op list nests four") }
+    }
+
+    mutating func object() throws(Failure) -> JSONNode.Value {
+        try nest()
+        defer { depth -= 1 }
+        i += 1
+        var members: [(key: String, node: JSONNode)] = []
+        var seen: [String: Int] = [:]
+        skipSpace()
+        if i < bytes.count && bytes[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
+        while true {
+            skipSpace()
+            guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else {
+                throw fail(i < bytes.count ? "unexpected \(describe(bytes[i])), expected a key in quotes" : "unexpected end of the document")
+            }
+            let keyLine = line
+            let key = try string()
+            if let first = seen[key] {
+                throw Failure(line: keyLine, message: "duplicate key \(quoted(key)) (first at line \(first)); each key may appear once")
+            }
+            seen[key] = keyLine
+            skipSpace()
+            guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw fail("expected ':' after the key \(quoted(key))") }
+            i += 1
+            skipSpace()
+            members.append((key, try value()))
+            skipSpace()
+            guard i < bytes.count else { throw fail("unexpected end of the document, expected ',' or '}'") }
+            if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
+            if bytes[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
+            throw fail("unexpected \(describe(bytes[i])), expected ',' or '}'")
+        }
+    }
+
+    mutating func array() throws(Failure) -> JSONNode.Value {
+        try nest()
+        defer { depth -= 1 }
+        i += 1
+        var items: [JSONNode] = []
+        skipSpace()
+        if i < bytes.count && bytes[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
+        while true {
+            skipSpace()
+            items.append(try value())
+            skipSpace()
+            guard i < bytes.count else { throw fail("unexpected end of the document, expected ',' or ']'") }
+            if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
+            if bytes[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
+            throw fail("unexpected \(describe(bytes[i])), expected ',' or ']'")
+        }
+    }
+
+    mutating func number() throws(Failure) -> String {
+        let start = i
+        if bytes[i] == UInt8(ascii: "-") { i += 1 }
+        func digits(_ p: inout JSONParser) -> Int {
+            let s = p.i
+            while p.i < p.bytes.count, p.bytes[p.i] >= 0x30, p.bytes[p.i] <= 0x39 { p.i += 1 }
+            return p.i - s
+        }
+        let intStart = i
+        let n = digits(&self)
+        if n == 0 { throw fail("a number needs digits") }
+        if n > 1 && bytes[intStart] == UInt8(ascii: "0") { throw fail("a number may not have leading zeros") }
+        if i < bytes.count && bytes[i] == UInt8(ascii: ".") {
+            i += 1
+            if digits(&self) == 0 { throw fail("a number needs digits after '.'") }
+        }
+        if i < bytes.count && (bytes[i] == UInt8(ascii: "e") || bytes[i] == UInt8(ascii: "E")) {
+            i += 1
+            if i < bytes.count && (bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-")) { i += 1 }
+            if digits(&self) == 0 { throw fail("a number needs digits in its exponent") }
+        }
+        return String(decoding: bytes[start..<i], as: UTF8.self)
+    }
+
+    mutating func hex4() throws(Failure) -> UInt32 {
+        guard i + 4 <= bytes.count else { throw fail("unexpected end of the document in a \\u escape") }
+        var v: UInt32 = 0
+        for _ in 0..<4 {
+            let c = bytes[i]
+            let d: UInt32
+            switch c {
+            case 0x30...0x39: d = UInt32(c - 0x30)
+            case 0x41...0x46: d = UInt32(c - 0x41 + 10)
+            case 0x61...0x66: d = UInt32(c - 0x61 + 10)
+            default: throw fail("\\u must be followed by four hex digits")
+            }
+            v = v << 4 | d
+            i += 1
+        }
+        return v
+    }
+
+    mutating func string() throws(Failure) -> String {
+        i += 1
+        var out: [UInt8] = []
+        while true {
+            guard i < bytes.count else { throw fail("unexpected end of the document in a string") }
+            let c = bytes[i]
+            if c == UInt8(ascii: "\"") { i += 1; break }
+            if c < 0x20 { throw fail("control character 0x\(String(c, radix: 16)) in a string; write it as an escape") }
+            if c != UInt8(ascii: "\\") { out.append(c); i += 1; continue }
+            i += 1
+            guard i < bytes.count else { throw fail("unexpected end of the document in a string") }
+            let e = bytes[i]
+            i += 1
+            switch e {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(e)
+            case UInt8(ascii: "b"): out.append(0x08)
+            case UInt8(ascii: "f"): out.append(0x0C)
+            case UInt8(ascii: "n"): out.append(0x0A)
+            case UInt8(ascii: "r"): out.append(0x0D)
+            case UInt8(ascii: "t"): out.append(0x09)
+            case UInt8(ascii: "u"):
+                var scalar = try hex4()
+                if (0xD800...0xDBFF).contains(scalar) {
+                    guard i + 2 <= bytes.count, bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u") else {
+                        throw fail("a high surrogate \\u escape must be followed by a low one")
+                    }
+                    i += 2
+                    let low = try hex4()
+                    guard (0xDC00...0xDFFF).contains(low) else { throw fail("a high surrogate \\u escape must be followed by a low one") }
+                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                } else if (0xDC00...0xDFFF).contains(scalar) {
+                    throw fail("a lone low surrogate \\u escape")
+                }
+                out.append(contentsOf: Array(String(Character(UnicodeScalar(scalar)!)).utf8))
+            default:
+                throw fail("unknown escape \\\(Character(UnicodeScalar(e)))")
+            }
+        }
+        guard let s = String(validating: out, as: UTF8.self) else { throw fail("a string that is not UTF-8") }
+        return s
+    }
+}
+
+/// A user-written string in a message: quoted, control characters escaped,
+/// capped, so it can neither forge message lines nor flood the terminal.
+func quoted(_ s: String) -> String {
+    var out = "'"
+    for (n, u) in s.unicodeScalars.enumerated() {
+        if n == 64 { out += "…"; break }
+        switch u {
+        case "'": out += "\\'"
+        case "\\": out += "\\\\"
+        case _ where u.value < 0x20 || u.value == 0x7F || (0x80..<0xA0).contains(u.value):
+            out += "\\u{\(String(u.value, radix: 16))}"
+        default: out.unicodeScalars.append(u)
+        }
+    }
+    return out + "'"
+}
+
+// MARK: - Schema
+
+/// JSON tree → OpList, collecting every problem with its line and path.
+struct Decoder {
+    var problems: [String] = []
+
+    mutating func problem(_ node: JSONNode, _ path: String, _ what: String) {
+        problems.append("line \(node.line): \(path): \(what)")
+    }
+
+    /// The members of an object, after refusing unknown and missing keys.
+    mutating func fields(_ node: JSONNode, _ path: String, required: [String], optional: [String] = []) -> [String: JSONNode]? {
+        guard case .object(let members) = node.value else {
+            problem(node, path, "expected an object, found \(node.typeName)")
+            return nil
+        }
+        var out: [String: JSONNode] = [:]
+        let known = Set(required + optional)
+        for (k, v) in members {
+            if !known.contains(k) {
+                problem(v, path, "unknown field \(quoted(k)); known fields: \((required + optional).joined(separator: ", "))")
+            } else if case .null = v.value, optional.contains(k) {
+                continue  // an absent optional, written out
+            } else {
+                out[k] = v
+            }
+        }
+        for k in required where out[k] == nil {
+            problem(node, path, "missing field '\(k)'")
+        }
+        return out
+    }
+
+    mutating func string(_ node: JSONNode?, _ path: String) -> String? {
+        guard let node else { return nil }
+        guard case .string(let s) = node.value else {
+            problem(node, path, "expected a string, found \(node.typeName)")
+            return nil
+        }
+        return s
+    }
+
+    mutating func bool(_ node: JSONNode?, _ path: String) -> Bool? {
+        guard let node else { return nil }
+        guard case .bool(let b) = node.value else {
+            problem(node, path, "expected true or false, found \(node.typeName)")
+            return nil
+        }
+        return b
+    }
+
+    /// An integer literal within `T`'s range; anything else is named.
+    mutating func integer<T: FixedWidthInteger>(_ node: JSONNode?, _ path: String, _: T.Type) -> T? {
+        guard let node else { return nil }
+        guard case .number(let text) = node.value else {
+            problem(node, path, "expected an integer, found \(node.typeName)")
+            return nil
+        }
+        guard !text.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }) else {
+            problem(node, path, "\(text) is not an integer")
+            return nil
+        }
+        guard let v = T(text) else {
+            problem(node, path, "\(text) is out of range (\(T.min)...\(T.max))")
+            return nil
+        }
+        return v
+    }
+
+    mutating func interfaceName(_ node: JSONNode?, _ path: String) -> InterfaceName? {
+        guard let node, let s = string(node, path) else { return nil }
+        do throws(NameError) {
+            return try InterfaceName(validating: s)
+        } catch {
+            problem(node, path, "\(quoted(s)) is not an interface name: expected \(error.expected)")
+            return nil
+        }
+    }
+
+    mutating func vrfName(_ node: JSONNode?, _ path: String) -> VRFName? {
+        guard let node, let s = string(node, path) else { return nil }
+        do throws(NameError) {
+            return try VRFName(validating: s)
+        } catch {
+            problem(node, path, "\(quoted(s)) is not a VRF name: expected \(error.expected)")
+            return nil
+        }
+    }
+
+    mutating func enumeration<E: RawRepresentable>(_ node: JSONNode?, _ path: String, _ all: [E]) -> E? where E.RawValue == String {
+        guard let node, let s = string(node, path) else { return nil }
+        guard let e = E(rawValue: s) else {
+            problem(node, path, "\(quoted(s)) is not one of \(all.map(\.rawValue).joined(separator: ", "))")
+            return nil
+        }
+        return e
+    }
+
+    mutating func list(_ node: JSONNode?, _ path: String) -> [JSONNode]? {
+        guard let node else { return nil }
+        guard case .array(let items) = node.value else {
+            problem(node, path, "expected a list, found \(node.typeName)")
+            return nil
+        }
+        return items
+    }
+
+    mutating func opList(_ root: JSONNode) -> OpList? {
+        guard let f = fields(root, "top level", required: ["format", "version", "underlay", "tableRange", "links", "routerAttachments"]) else { return nil }
+        let format = string(f["format"], "format")
+        let version = integer(f["version"], "version", Int.self)
+        let underlay = interfaceName(f["underlay"], "underlay")
+        var range: TableRange?
+        if let t = f["tableRange"], let r = fields(t, "tableRange", required: ["first", "last"]),
+           let first = integer(r["first"], "tableRange.first", UInt32.self), let last = integer(r["last"], "tableRange.last", UInt32.self) {
+            range = TableRange(first: first, last: last)
+        }
+        var links: [LinkSpec] = []
+        for (n, l) in (list(f["links"], "links") ?? []).enumerated() {
+            if let spec = link(l, "links[\(n)]") { links.append(spec) }
+        }
+        var attachments: [InterfaceName] = []
+        for (n, a) in (list(f["routerAttachments"], "routerAttachments") ?? []).enumerated() {
+            if let name = interfaceName(a, "routerAttachments[\(n)]") { attachments.append(name) }
+        }
+        guard problems.isEmpty, let format, let version, let underlay, let range else { return nil }
+        var ops = OpList(underlay: underlay, tableRange: range, links: links, routerAttachments: attachments)
+        ops.format = format
+        ops.version = version
+        return ops
+    }
+
+    mutating func link(_ node: JSONNode, _ path: String) -> LinkSpec? {
+        guard let f = fields(node, path, required: ["name", "kind", "vrf", "mtu", "addrGenMode", "macFromUnderlay"],
+                             optional: ["master", "vxlan", "bridgePort", "peer"]) else { return nil }
+        let name = interfaceName(f["name"], path + ".name")
+        let kind: LinkKind? = enumeration(f["kind"], path + ".kind", [.vrf, .bridge, .vxlan, .veth])
+        let vrf = vrfName(f["vrf"], path + ".vrf")
+        let mtu = integer(f["mtu"], path + ".mtu", Int.self)
+        let mode: AddrGenMode? = enumeration(f["addrGenMode"], path + ".addrGenMode", [.eui64, .none])
+        let mac = bool(f["macFromUnderlay"], path + ".macFromUnderlay")
+        let master = interfaceName(f["master"], path + ".master")
+        let peer = interfaceName(f["peer"], path + ".peer")
+        var vxlan: VXLANSettings?
+        if let v = f["vxlan"], let x = fields(v, path + ".vxlan", required: ["vni", "dstPort", "learning", "device"]),
+           let vni = integer(x["vni"], path + ".vxlan.vni", UInt32.self),
+           let port = integer(x["dstPort"], path + ".vxlan.dstPort", UInt16.self),
+           let learning = bool(x["learning"], path + ".vxlan.learning"),
+           let device = interfaceName(x["device"], path + ".vxlan.device") {
+            vxlan = VXLANSettings(vni: vni, dstPort: port, learning: learning, device: device)
+        }
+        var bridgePort: BridgePortSettings?
+        if let b = f["bridgePort"], let x = fields(b, path + ".bridgePort", required: ["hairpin", "neighSuppress", "learning"]),
+           let hairpin = bool(x["hairpin"], path + ".bridgePort.hairpin"),
+           let ns = bool(x["neighSuppress"], path + ".bridgePort.neighSuppress"),
+           let learning = bool(x["learning"], path + ".bridgePort.learning") {
+            bridgePort = BridgePortSettings(hairpin: hairpin, neighSuppress: ns, learning: learning)
+        }
+        guard let name, let kind, let vrf, let mtu, let mode, let mac else { return nil }
+        return LinkSpec(name: name, kind: kind, vrf: vrf, master: master, mtu: mtu, addrGenMode: mode,
+                        macFromUnderlay: mac, vxlan: vxlan, bridgePort: bridgePort, peer: peer)
+    }
+}
