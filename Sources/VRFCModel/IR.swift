@@ -55,9 +55,8 @@ public struct PolicyEntry: Codable, Hashable, Sendable {
     /// FRR's order: read them through `community?.members`); nil for imports.
     public var community: CommunityList?
 
-    /// The communities `set community` writes; the analysis reads them here,
-    /// so a list of communities per CR changes only this accessor.
-    public var communities: [Community] { community.map { [$0] } ?? [] }
+    /// The communities `set community` writes, in FRR's order.
+    public var communities: [Community] { community?.members ?? [] }
 
     /// Route-map entries sit at `spec.seq + 1`: entry 1 is the export maps'
     /// `deny 1 / match tag 20000`, which must stay first.
