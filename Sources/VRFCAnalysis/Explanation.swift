@@ -7,6 +7,7 @@ extension EntryRef {
         switch origin {
         case .fabricTagRule: "entry \(seq) (\(permit ? "permit" : "deny"), fabric tag rule)"
         case .cr(let name, let specSeq): "entry \(seq) (\(permit ? "permit" : "deny"), CR \(name), spec.seq \(specSeq))"
+        case .noEntries: "entry \(seq) (deny, no CR has entries here)"
         case .other: "entry \(seq) (\(permit ? "permit" : "deny"))"
         }
     }

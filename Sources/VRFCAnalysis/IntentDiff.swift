@@ -60,7 +60,7 @@ public struct Attribution: Codable, Sendable, Hashable {
     public var item: String?
     public var field: String?
     public var line: String?
-    /// `fabric tag rule`, `implicit deny` or `undefined route-map`.
+    /// `fabric tag rule`, `no CR entries`, `implicit deny` or `undefined route-map`.
     public var rule: String?
 
     public var text: String {
@@ -77,6 +77,8 @@ public struct Attribution: Codable, Sendable, Hashable {
             cr = name
         } else if case .fabricTagRule? = entry?.origin {
             rule = "fabric tag rule"
+        } else if case .noEntries? = entry?.origin {
+            rule = "no CR entries"
         } else if entry == nil {
             rule = "implicit deny"
         }

@@ -112,6 +112,9 @@ public enum EntryOrigin: Hashable, Sendable {
     case fabricTagRule
     /// A CR's entry at `spec.seq + 1`.
     case cr(name: String, specSeq: Int)
+    /// The match-less `deny 65535` of a map no CR gives an entry: it makes
+    /// the map defined, so a base config's `call` of it denies too.
+    case noEntries
     /// Written by hand (tests, base configs).
     case other
 }
@@ -183,6 +186,8 @@ public struct Policy: Sendable {
     public var maps: [String: RouteMap]
     /// The tag the fabric puts on routes that must not leak back.
     public static let fabricTag: UInt32 = 20000
+    /// The entry that defines a map without CR entries.
+    public static let noEntriesSeq = 65535
 
     public init(maps: [RouteMap]) {
         self.maps = Dictionary(maps.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
@@ -192,20 +197,21 @@ public struct Policy: Sendable {
     /// prefix_lists.mustache): per VRF, direction and family, the export maps
     /// start with the fabric-tag deny, then one permit entry per CR that has
     /// items of that family, at `spec.seq + 1`, matching its prefix-list, with
-    /// `set community` on exports. A map without entries is left undefined.
+    /// `set community` on exports. A map without CR entries ends in a
+    /// match-less `deny 65535`, so every map of a named VRF is defined.
     public init(ir: NodeIR) {
         var maps: [RouteMap] = []
         for vrf in ir.vrfs {
             for direction in Direction.allCases {
                 for family in AddressFamily.allCases {
-                    maps += Self.generated(vrf: vrf, direction: direction, family: family).map { [$0] } ?? []
+                    maps.append(Self.generated(vrf: vrf, direction: direction, family: family))
                 }
             }
         }
         self.init(maps: maps)
     }
 
-    static func generated(vrf: VRF, direction: Direction, family: AddressFamily) -> RouteMap? {
+    static func generated(vrf: VRF, direction: Direction, family: AddressFamily) -> RouteMap {
         var entries: [RouteMapEntry] = []
         if direction == .export {
             entries.append(RouteMapEntry(seq: 1, permit: false, matches: [.tag(fabricTag)], origin: .fabricTagRule))
@@ -221,7 +227,10 @@ public struct Policy: Sendable {
                                          setCommunities: communities.isEmpty ? nil : communities,
                                          origin: .cr(name: entry.source.value, specSeq: entry.seq)))
         }
-        return entries.isEmpty ? nil : RouteMap(name: FRRNames.routeMap(vrf.name, family, direction), entries: entries)
+        if !entries.contains(where: \.permit) {
+            entries.append(RouteMapEntry(seq: Self.noEntriesSeq, permit: false, matches: [], origin: .noEntries))
+        }
+        return RouteMap(name: FRRNames.routeMap(vrf.name, family, direction), entries: entries)
     }
 
     public static func mapName(_ vrf: VRFName, _ direction: Direction, _ family: AddressFamily) -> String {

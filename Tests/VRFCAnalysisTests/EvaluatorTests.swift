@@ -122,9 +122,16 @@ struct EvaluatorSemanticsTests {
         #expect(!permits(policy, "rm_tenant-a_export", "198.51.100.0/25", tag: 20000))
         #expect(permits(policy, "rm_tenant-a_export", "198.51.100.0/25", tag: 20001))
         #expect(policy.decide("rm_tenant-a_export", Route(pfx("198.51.100.0/25"))).communities?.map(\.value) == ["65000:2001"])
-        // No CR of tenant-b has IPv4 imports: the map is undefined, FRR denies.
-        #expect(policy.maps["rm_tenant-b_import"] == nil)
-        #expect(policy.decide("rm_tenant-b_import", Route(pfx("203.0.113.0/25"))).undefinedMap != nil)
+        // No CR of tenant-b has IPv4 imports: the map is still defined, by a
+        // match-less deny 65535, so it denies as a neighbor's map and as a call target.
+        let empty = try #require(policy.maps["rm_tenant-b_import"])
+        #expect(empty.entries.map(\.seq) == [Policy.noEntriesSeq] && empty.entries.allSatisfy { !$0.permit && $0.matches.isEmpty })
+        let d = policy.decide("rm_tenant-b_import", Route(pfx("203.0.113.0/25")))
+        #expect(!d.permitted && d.undefinedMap == nil)
+        let calling = Policy(maps: Array(policy.maps.values) + [
+            RouteMap(name: "base", entries: [RouteMapEntry(seq: 20, permit: true, matches: [], call: "rm_tenant-b_import")]),
+        ])
+        #expect(!permits(calling, "base", "203.0.113.0/25"))
         // The shipped templates name the maps the same way.
         let conf = try Fixture(name: "dual-stack").frr()
         for name in policy.maps.keys { #expect(conf.contains("route-map \(name) "), "\(name) not in the compiled config") }
