@@ -119,6 +119,8 @@ struct Diff: ParsableCommand {
     var newInputs: [String] { Array(sides.drop { $0 != "--" }.dropFirst()) }
 
     func validate() throws {
+        // The captured list swallows --help too: answer it here.
+        if oldInputs.contains(where: { $0 == "--help" || $0 == "-h" }) { throw CleanExit.helpRequest(self) }
         if let option = sides.first(where: { $0.hasPrefix("-") && $0 != "--" && $0 != "-" }) {
             throw ValidationError("'\(option)': options go before the inputs (vrfc diff [OPTIONS] OLD... -- NEW...)")
         }

@@ -79,6 +79,8 @@ struct DiffGoldenTests {
         #expect(late.status == 2 && late.stderr.contains("options go before the inputs"))
         let oneSide = try Shell.run([Repo.executable("vrfc"), "diff", "--config", c.config, c.dir + "/old"])
         #expect(oneSide.status == 2 && oneSide.stderr.contains("then '--'"))
+        let help = try Shell.run([Repo.executable("vrfc"), "diff", "--help"])
+        #expect(help.status == 0 && help.stdout.contains("OLD_INPUT... come before '--'"))
         let two = try Shell.run([Repo.executable("vrfc"), "diff", "--config", c.config, "--json", "--markdown", c.dir + "/old", "--", c.dir + "/new"])
         #expect(two.status == 2)
     }
