@@ -68,6 +68,8 @@ public struct Attribution: Codable, Sendable, Hashable {
         return rule ?? "?"
     }
 
+    init(rule: String) { self.rule = rule }
+
     init(entry: EntryRef?, line: ListLine?) {
         if let ref = line?.item {
             cr = ref.cr
@@ -176,7 +178,12 @@ extension VRFDiff {
             if o == n { continue }
             for family in AddressFamily.allCases {
                 let map = Policy.mapName(name, direction, family)
-                let changes = Self.spaceChanges(map: map, family: family, old: oldPolicy, new: newPolicy)
+                var changes = Self.spaceChanges(map: map, family: family, old: oldPolicy, new: newPolicy)
+                // Everything a removed VRF permitted goes with it: say so, not
+                // that its route-map is undefined.
+                if status == .removed {
+                    for i in changes.indices { changes[i].by = Attribution(rule: "VRF removed") }
+                }
                 if !changes.isEmpty {
                     space.append(SpaceChange(direction: direction.rawValue, family: family.rawValue, changes: changes))
                 }

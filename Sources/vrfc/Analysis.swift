@@ -13,11 +13,10 @@ extension Exit {
 }
 
 /// Compiles inputs to IR, or reports their problems and exits 1.
-func compileIR(config: String, inputs: [String], side: String? = nil) throws -> NodeIR {
+func compileIR(config: String, inputs: [String]) throws -> NodeIR {
     do throws(Diagnostics) {
         return try Compiler.ir(.init(config: config, objects: inputs))
     } catch {
-        if let side { FileHandle.standardError.write(Data("vrfc: the \(side) side does not compile:\n".utf8)) }
         report(error)
         throw ExitCode(Exit.invalidInput)
     }
@@ -120,6 +119,8 @@ struct Diff: ParsableCommand {
     var newInputs: [String] { Array(sides.drop { $0 != "--" }.dropFirst()) }
 
     func validate() throws {
+        // The captured list swallows --help too: answer it here.
+        if oldInputs.contains(where: { $0 == "--help" || $0 == "-h" }) { throw CleanExit.helpRequest(self) }
         if let option = sides.first(where: { $0.hasPrefix("-") && $0 != "--" && $0 != "-" }) {
             throw ValidationError("'\(option)': options go before the inputs (vrfc diff [OPTIONS] OLD... -- NEW...)")
         }
@@ -132,8 +133,23 @@ struct Diff: ParsableCommand {
     }
 
     func run() throws {
-        let old = try compileIR(config: oldConfig ?? config, inputs: oldInputs, side: "old")
-        let new = try compileIR(config: config, inputs: newInputs, side: "new")
+        // The two sides are independent: compile them at the same time.
+        let sides = parallelMap([(oldConfig ?? config, oldInputs), (config, newInputs)]) { side -> Result<NodeIR, Diagnostics> in
+            do throws(Diagnostics) {
+                return .success(try Compiler.ir(.init(config: side.0, objects: side.1)))
+            } catch {
+                return .failure(error)
+            }
+        }
+        var failed = false
+        for (side, result) in zip(["old", "new"], sides) {
+            if case .failure(let diags) = result {
+                FileHandle.standardError.write(Data("vrfc: the \(side) side does not compile:\n".utf8))
+                report(diags)
+                failed = true
+            }
+        }
+        guard !failed, case .success(let old) = sides[0], case .success(let new) = sides[1] else { throw ExitCode(Exit.invalidInput) }
         let diff = Timings.measure("diff") { IntentDiff(old: old, new: new) }
         let data: Data
         if let graph {

@@ -67,6 +67,22 @@ struct DiffGoldenTests {
         let r = try Shell.run([Repo.executable("vrfc"), "diff", "--config", c.config, c.dir + "/old", "--", bad])
         #expect(r.status == 1)
         #expect(r.stderr.contains("the new side does not compile") && r.stderr.contains("bad.yaml:4"))
+        #expect(!r.stderr.contains("the old side does not compile"))
+        // Both sides wrong: both reported.
+        let both = try Shell.run([Repo.executable("vrfc"), "diff", "--config", c.config, bad, "--", bad])
+        #expect(both.status == 1 && both.stderr.contains("the old side does not compile") && both.stderr.contains("the new side does not compile"))
+    }
+
+    @Test func usageErrorsExitTwo() throws {
+        let c = DiffCase(name: "deny-above-permit")
+        let late = try Shell.run([Repo.executable("vrfc"), "diff", "--config", c.config, c.dir + "/old", "--", c.dir + "/new", "--json"])
+        #expect(late.status == 2 && late.stderr.contains("options go before the inputs"))
+        let oneSide = try Shell.run([Repo.executable("vrfc"), "diff", "--config", c.config, c.dir + "/old"])
+        #expect(oneSide.status == 2 && oneSide.stderr.contains("then '--'"))
+        let help = try Shell.run([Repo.executable("vrfc"), "diff", "--help"])
+        #expect(help.status == 0 && help.stdout.contains("OLD_INPUT... come before '--'"))
+        let two = try Shell.run([Repo.executable("vrfc"), "diff", "--config", c.config, "--json", "--markdown", c.dir + "/old", "--", c.dir + "/new"])
+        #expect(two.status == 2)
     }
 }
 
