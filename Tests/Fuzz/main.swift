@@ -12,6 +12,7 @@
 // or reader disagreement fails the run; the case is kept in --out.
 //
 // usage: vrfc-fuzz [--seconds N] [--seed S] [--out DIR] [--timeout S]
+//        vrfc-fuzz --check FILE   (replay one kept file through both readers)
 import Foundation
 import VRFCFrontend
 import VRFCModel
@@ -30,6 +31,14 @@ while let a = args.popFirst() {
     case "--seed": seed = UInt64(args.popFirst() ?? "") ?? seed
     case "--out": outDir = args.popFirst() ?? outDir
     case "--timeout": timeout = Double(args.popFirst() ?? "") ?? timeout
+    case "--check":
+        // Replays one kept file through both readers and prints what each read.
+        let path = args.popFirst() ?? ""
+        guard let text = readText(path) else { print("cannot read \(path)"); exit(2) }
+        print("fast:    \(YAMLReaders.fast(text))")
+        print("libyaml: \(YAMLReaders.libyaml(text))")
+        print("verdict: \(YAMLDifferential.check(text))")
+        exit(0)
     default:
         FileHandle.standardError.write(Data("usage: vrfc-fuzz [--seconds N] [--seed S] [--out DIR] [--timeout S]\n".utf8))
         exit(2)

@@ -174,6 +174,7 @@ import VRFCTestSupport
             // simple keys reach their ':' within 1024 characters
             "{a: 1, \"" + String(repeating: "k", count: 1100) + "\": 2}\n", "\"" + String(repeating: "k", count: 1100) + "\": 1\n",
             "{" + String(repeating: "k", count: 1100) + ": 2}\n",
+            "---\n\"\\ufeffx\"\n",
         ] {
             Self.agree(text)
         }

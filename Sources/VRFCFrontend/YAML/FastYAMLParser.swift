@@ -576,7 +576,8 @@ struct FastYAMLParser {
             return v
         }
         func append(_ scalar: UInt32) throws {
-            guard let u = Unicode.Scalar(scalar) else { throw unsupported("bad escape") }
+            // Yams drops a U+FEFF at the start of a value: leave it to libyaml.
+            guard let u = Unicode.Scalar(scalar), scalar != 0xFEFF else { throw unsupported("bad escape") }
             out += Array(String(Character(u)).utf8)
         }
         switch c {
