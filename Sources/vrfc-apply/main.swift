@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VRFCAgent
 import VRFCApply
 import VRFCBPF
 import VRFCCLI
@@ -29,7 +30,7 @@ struct VRFCApplyCommand: ParsableCommand {
         Exit status: 0 done or in sync, 1 refused or failed, 2 usage error, \
         3 (plan) changes pending.
         """,
-        subcommands: [Plan.self, Apply.self, BPFCommand.self]
+        subcommands: [Plan.self, Apply.self, AgentCommand.self, BPFCommand.self]
     )
 
     static func main() { runWithUsageExit() }
