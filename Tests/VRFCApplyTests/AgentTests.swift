@@ -366,11 +366,13 @@ import VRFCTestSupport
     }
 }
 
-/// The shipped systemd unit: it passes `systemd-analyze verify` (nothing
-/// is started; systemd never runs on this host), and the capability set it
-/// grants is what the agent needs — checked by running the agent with
-/// exactly that bounding set (root without the rest, as systemd does it).
-@Suite struct AgentUnitFileTests {
+/// What dist/ ships for running the agent. The systemd unit passes
+/// `systemd-analyze verify` (nothing is started; systemd never runs on this
+/// host), and the capability set it grants is what the agent needs —
+/// checked by running the agent with exactly that bounding set (root
+/// without the rest, as systemd does it). The DaemonSet example passes the
+/// Kubernetes schema; no cluster is available here to apply it.
+@Suite struct AgentDistTests {
     static let unit = Repo.path("dist/vrfc-agent.service")
 
     /// `CapabilityBoundingSet=` of the unit, as setpriv's list.
@@ -424,5 +426,36 @@ import VRFCTestSupport
             #expect(without.status == 1 && without.stderr.contains("Operation not permitted"), "\(without)")
             #expect(try Self.oneshot(ns, caps: caps, ["--clean"]).status == 0)
         }
+    }
+}
+
+extension AgentDistTests {
+    static let daemonSet = Repo.path("dist/vrfc-agent-daemonset.yaml")
+
+    @Test func theDaemonSetExampleMatchesTheSchemaAndTheUnit() throws {
+        let r = try Shell.run([try Shell.which("kubernetes-validate"), "--strict", Self.daemonSet])
+        #expect(r.status == 0 && (r.stdout + r.stderr).contains("passed for resource daemonset/vrfc-agent"), "\(r)")
+
+        // Its CRs compile, and it grants what the unit grants.
+        let dir = try TempDir()
+        let extract = """
+            import sys, yaml
+            docs = list(yaml.safe_load_all(open(sys.argv[1])))
+            cm = next(d for d in docs if d["kind"] == "ConfigMap")
+            for k, v in cm["data"].items(): open(sys.argv[2] + "/" + k, "w").write(v)
+            ds = next(d for d in docs if d["kind"] == "DaemonSet")
+            c = ds["spec"]["template"]["spec"]["containers"][0]
+            print(" ".join(sorted(x.lower() for x in c["securityContext"]["capabilities"]["add"])))
+            print(" ".join(sorted(m["mountPath"] for m in c["volumeMounts"])))
+            print(ds["spec"]["template"]["spec"]["hostNetwork"])
+            """
+        let out = try Shell.check(["python3", "-c", extract, Self.daemonSet, dir.path]).stdout.split(separator: "\n").map(String.init)
+        try #require(out.count == 3)
+        #expect(out[0] == (try Self.boundingSet()).sorted().joined(separator: " "))
+        #expect(out[1] == "/etc/frr /etc/vrfc/crs /opt/network-operator /run/vrfc /sys/fs/bpf /var/lib/vrfc /var/run/frr")
+        #expect(out[2] == "True")
+        let config = try dir.write("config.yaml", "vnimap:\n  vrf1: 100\n")
+        let compiled = try Shell.run([Repo.executable("vrfc"), "compile", "--config", config, "--emit", "ir", dir.path + "/vrf1.yaml"])
+        #expect(compiled.status == 0, "\(compiled)")
     }
 }
