@@ -484,3 +484,89 @@ extension AgentDistTests {
         #expect(compiled.status == 0, "\(compiled)")
     }
 }
+
+extension AgentDistTests {
+    /// Every system call in the unit's allow list (`SystemCallFilter=`),
+    /// groups expanded by systemd-analyze itself.
+    static func allowedSyscalls() throws -> Set<String> {
+        let text = try #require(readText(unit))
+        let line = try #require(text.split(separator: "\n").first { $0.hasPrefix("SystemCallFilter=") })
+        var allowed: Set<String> = [], seen: Set<String> = []
+        var pending = line.dropFirst("SystemCallFilter=".count).split(separator: " ").map(String.init)
+        let analyze = try Shell.which("systemd-analyze")
+        while let item = pending.popLast() {
+            guard item.hasPrefix("@") else { allowed.insert(item); continue }
+            guard seen.insert(item).inserted else { continue }
+            let out = try Shell.check([analyze, "syscall-filter", item]).stdout
+            for l in out.split(separator: "\n").dropFirst() {
+                let w = l.trimmingCharacters(in: .whitespaces)
+                if w.isEmpty || w.hasPrefix("#") { continue }
+                pending.append(w)
+            }
+        }
+        return allowed
+    }
+
+    /// System calls in an `strace -f -o` file.
+    static func syscalls(inTrace path: String) -> Set<String> {
+        var out: Set<String> = []
+        for line in (readText(path) ?? "").split(separator: "\n") {
+            // "PID  name(args) = result"
+            let fields = line.split(separator: " ", maxSplits: 1)
+            guard fields.count == 2 else { continue }
+            let call = fields[1].drop { $0 == " " }
+            guard let paren = call.firstIndex(of: "(") else { continue }
+            let name = call[..<paren]
+            if !name.isEmpty && name.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "_" }) { out.insert(String(name)) }
+        }
+        return out
+    }
+
+    /// The unit's system-call filter is checked against what the agent (and
+    /// a shell hook, which inherits the filter) really calls: the daemon
+    /// through start, an input change, SIGTERM; `--oneshot`; `--clean`.
+    @Test func theUnitsSystemCallFilterAllowsWhatTheAgentCalls() throws {
+        let allowed = try Self.allowedSyscalls()
+        try #require(allowed.contains("bpf") && allowed.contains("read") && !allowed.contains("kexec_load"), "\(allowed.count) allowed")
+        let ops = try compiledOps("mgmt-vrf").withoutVRFDevices
+        try Namespace.with("ag-sysc") { ns in
+            try ns.addUnderlay()
+            let file = try ns.file("ops.json", JSONOutput.encode(AgentTests.stacks(ops, ["vrf1"])))
+            let hook = try AgentTests.script(ns, "hook.sh", "echo \"$VRFC_HOOK $VRFC_TRIGGER\" >/dev/null")
+            let dir = try TempDir()
+            let strace = try Shell.which("strace"), ip = try Shell.which("ip")
+            // `ip netns exec` (not --netns: the unit runs in the host's
+            // namespace and calls no setns) with a private bpffs, as above.
+            func traced(_ trace: String, _ args: [String]) -> [String] {
+                [ip, "netns", "exec", ns.name, "sh", "-c",
+                 "mount -t bpf bpf /sys/fs/bpf && exec \(strace) -f -qq -o \(trace) \(args.joined(separator: " "))"]
+            }
+            let agentArgs = [try applierPath(), "agent", "--log-format", "json", "--pre-hook", hook, "--post-hook", hook]
+            let daemonTrace = dir.path + "/daemon.trace"
+            let daemon = try AgentProcess(traced(daemonTrace, agentArgs + ["--ops", file, "--debounce", "0", "--interval", "0"]))
+            defer { daemon.kill9() }
+            try daemon.waitForReconcile("start")
+            try replaceFile(file, JSONOutput.encode(ops))
+            try daemon.waitForReconcile("change", where: { Self.changesOf($0) > 0 })
+            // SIGTERM to the agent itself, strace's child.
+            let children = (readText("/proc/\(daemon.pid)/task/\(daemon.pid)/children") ?? "").split(separator: " ").compactMap { Int32($0) }
+            let agentPID = try #require(children.first, "the traced agent's pid")
+            kill(agentPID, SIGTERM)
+            #expect(try daemon.waitForExit(timeout: 60) == 0, "\(daemon.log)")
+
+            let once = try Shell.run(traced(dir.path + "/oneshot.trace", agentArgs + ["--oneshot", "--ops", file]))
+            #expect(once.status == 0, "\(once)")
+            let clean = try Shell.run(traced(dir.path + "/clean.trace", agentArgs + ["--clean"]))
+            #expect(clean.status == 0, "\(clean)")
+            #expect(try ns.links().filter { Ownership.isMarked($0.alias) }.isEmpty)
+
+            var used: Set<String> = []
+            for t in ["daemon", "oneshot", "clean"] { used.formUnion(Self.syscalls(inTrace: dir.path + "/\(t).trace")) }
+            try #require(used.contains("bpf") && used.contains("inotify_add_watch") && used.contains("execve"), "the traces are real: \(used.sorted())")
+            // execve of the agent itself is strace's; everything must be allowed.
+            #expect(used.subtracting(allowed).sorted() == [], "called but not in the unit's SystemCallFilter")
+        }
+    }
+
+    static func changesOf(_ r: [String: String]) -> Int { Int(r["changes"] ?? "") ?? -1 }
+}
