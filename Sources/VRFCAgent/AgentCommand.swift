@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 import VRFCApply
 import VRFCBPF
 import VRFCKernel
@@ -177,7 +178,9 @@ struct AgentSetup: Sendable {
             logger.critical("cannot start", metadata: ["error": .string("\(error)")])
             return AgentExit.failed
         }
-        let reconciler = LinksReconciler(options: reconcilerOptions, thread: thread, logger: logger)
+        // The reconcile behind the seam: today's links-only apply, until the
+        // full reconcile (frr.conf, FRR reload, verify) takes this line.
+        let reconciler: any Reconciler = LinksReconciler(options: reconcilerOptions, thread: thread, logger: logger)
         let agent = Agent(reconciler: reconciler, options: agentOptions, logger: logger)
         let o = agentOptions
 
@@ -213,8 +216,6 @@ struct AgentSetup: Sendable {
         return service.exitCode.load(ordering: .sequentiallyConsistent)
     }
 }
-
-import Synchronization
 
 /// The agent as a ServiceLifecycle service: the group turns SIGTERM/SIGINT
 /// into a graceful shutdown, which becomes the agent's stop request.
