@@ -148,6 +148,10 @@ import VRFCTestSupport
                 try replaceFile(file, JSONOutput.encode(all))
                 try agent.waitForReconcile("change", where: { Self.changes($0) > 0 })
                 #expect(checkIPLinks(all, try ns.ipLinks()) == [])
+                // SIGINT (Ctrl-C) stops it like SIGTERM.
+                agent.signal(SIGINT)
+                #expect(try agent.waitForExit(timeout: 60) == 0, "\(agent.log)")
+                #expect(agent.records.last?["msg"] == "agent stopped", "\(agent.log)")
             }
         }
     }
