@@ -25,7 +25,7 @@ with open(os.path.join(out, "frr.conf"), "w") as f:
 #++{{.VRFs}}
 !
 router bgp 64510
- bgp router-id {{.UnderlayRouterID}}
+ bgp router-id 198.51.100.1
  #++{{.Neighbors}}
  !
  address-family ipv4 unicast

@@ -81,6 +81,33 @@ public struct BaseConfig: Sendable {
     /// ASN of `router bgp N` for the default VRF, when the base config has one.
     public let defaultBGPASN: UInt32?
     let defaultBGPASNLine: Int?
+    /// `bgp router-id` of the default VRF's `router bgp`, else zebra's
+    /// top-level `router-id` / `ip router-id` (which that instance then uses).
+    public let defaultRouterID: RouterIDSetting?
+
+    /// The base config's own `route-map NAME ACTION SEQ` lines.
+    public let routeMapEntries: [RouteMapEntry]
+
+    public struct RouteMapEntry: Sendable, Equatable {
+        public let name: String
+        public let action: String
+        public let seq: Int
+        public let line: Int
+    }
+
+    /// A router-id as the base config writes it, and where.
+    public struct RouterIDSetting: Sendable, Equatable {
+        public enum Value: Sendable, Equatable {
+            case underlayPlaceholder
+            case address(IPv4Address)
+            /// Not an address vrfc can read; FRR judges it at load.
+            case other
+        }
+        public let value: Value
+        public let line: Int
+        /// `bgp router-id` or zebra's `router-id`.
+        public let statement: String
+    }
 
     public init(text: String, file: String) throws(Diagnostics) {
         self.file = file
@@ -91,6 +118,9 @@ public struct BaseConfig: Sendable {
         var tracker = ContextTracker()
         var defaultASN: UInt32? = nil
         var defaultASNLine: Int? = nil
+        var bgpRouterID: RouterIDSetting? = nil
+        var zebraRouterID: RouterIDSetting? = nil
+        var routeMapEntries: [RouteMapEntry] = []
 
         var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         if lines.last == "" { lines.removeLast() }
@@ -126,6 +156,15 @@ public struct BaseConfig: Sendable {
                     defaultASNLine = lineNo
                 }
             }
+            if line.hasPrefix("route-map ") {
+                let words = trimmed.split(whereSeparator: { $0 == " " || $0 == "\t" })
+                if words.count == 4, words[2] == "permit" || words[2] == "deny", let seq = Int(words[3]) {
+                    routeMapEntries.append(RouteMapEntry(name: String(words[1]), action: String(words[2]), seq: seq, line: lineNo))
+                }
+            }
+            if let setting = Self.routerIDSetting(trimmed, line: lineNo, context: tracker.context, indented: line.first == " " || line.first == "\t") {
+                if setting.statement == "bgp router-id" { bgpRouterID = setting } else { zebraRouterID = setting }
+            }
 
             if line.contains("{{") {
                 switch Self.splitPlaceholders(String(line)) {
@@ -151,6 +190,34 @@ public struct BaseConfig: Sendable {
         self.placeholders = placeholders
         self.defaultBGPASN = defaultASN
         self.defaultBGPASNLine = defaultASNLine
+        self.defaultRouterID = bgpRouterID ?? zebraRouterID
+        self.routeMapEntries = routeMapEntries
+    }
+
+    /// `bgp router-id X` in the default VRF's `router bgp`, or zebra's
+    /// `router-id X` / `ip router-id X` for the default VRF at the top level.
+    static func routerIDSetting(_ trimmed: Substring, line: Int, context: Context, indented: Bool) -> RouterIDSetting? {
+        let words = trimmed.split(whereSeparator: { $0 == " " || $0 == "\t" })
+        let statement: String
+        let arg: Substring
+        if context == .bgpDefault, words.count == 3, words[0] == "bgp", words[1] == "router-id" {
+            (statement, arg) = ("bgp router-id", words[2])
+        } else if context == .top, !indented, words.count == 2, words[0] == "router-id" {
+            (statement, arg) = ("router-id", words[1])
+        } else if context == .top, !indented, words.count == 3, words[0] == "ip", words[1] == "router-id" {
+            (statement, arg) = ("router-id", words[2])
+        } else {
+            return nil
+        }
+        let value: RouterIDSetting.Value
+        if let pieces = try? splitPlaceholders(String(arg)).get(), pieces == [.placeholder(.underlayRouterID)] {
+            value = .underlayPlaceholder
+        } else if let address = IPv4Address(parsing: arg) {
+            value = .address(address)
+        } else {
+            value = .other
+        }
+        return RouterIDSetting(value: value, line: line, statement: statement)
     }
 
     /// `#++{{.X}}` or `{{.X}}` alone on a line (surrounding blanks allowed) → "X".

@@ -18,6 +18,10 @@ public enum FRRBackend {
                                     "'router bgp \(asn)' differs from the node config's serverASN \(ir.asn); the dv./vd. sessions are iBGP (remote-as internal) and need one AS",
                                     fix: "set serverASN: \(asn) in the node config, or use router bgp \(ir.asn) here"))
         }
+        if let routerID = ir.routerID, !ir.fullVRFs.isEmpty, base.defaultBGPASN != nil {
+            diags += routerIDConflicts(base, vrfRouterID: routerID)
+        }
+        diags += routeMapConflicts(base, ir)
         if !diags.isEmpty { throw Diagnostics(diags) }
 
         let view = RootView(ir)
@@ -54,5 +58,64 @@ public enum FRRBackend {
             }
         }
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// A base config may add entries to vrfc's route-maps (the names are a
+    /// contract), but not at a sequence number vrfc writes: FRR would merge
+    /// the two entries into one, or the later would replace the other's
+    /// action. The one exception is the match-less `deny 65535` vrfc writes
+    /// into a map without entries: the base's own `deny 65535` (a pattern
+    /// for maps a base config calls) is then the same entry.
+    static func routeMapConflicts(_ base: BaseConfig, _ ir: NodeIR) -> [Diagnostic] {
+        guard !base.routeMapEntries.isEmpty else { return [] }
+        // map name -> seq -> what vrfc writes there
+        var ours: [String: [Int: (action: String, what: String, matchless: Bool)]] = [:]
+        for vrf in ir.vrfs {
+            for dir in FRRNames.Direction.allCases {
+                for family in AddressFamily.allCases {
+                    let name = FRRNames.routeMap(vrf.name, family, dir)
+                    var entries: [Int: (action: String, what: String, matchless: Bool)] = [:]
+                    if dir == .export { entries[1] = ("deny", "its 'deny 1 / match tag 20000'", false) }
+                    let policies = (dir == .import ? vrf.imports : vrf.exports).filter { !$0.items(family).isEmpty }
+                    for p in policies { entries[p.routeMapSeq] = ("permit", "the entry of VRFRouteConfiguration \"\(p.source)\" (spec.seq \(p.seq))", false) }
+                    if policies.isEmpty { entries[65535] = ("deny", "its match-less 'deny 65535' (the map has no entries)", true) }
+                    ours[name] = entries
+                }
+            }
+        }
+        var diags: [Diagnostic] = []
+        for e in base.routeMapEntries {
+            guard let mine = ours[e.name]?[e.seq] else { continue }
+            if mine.matchless && e.action == "deny" { continue }
+            diags.append(Diagnostic(SourceLocation(file: base.file, line: e.line),
+                                    "'route-map \(e.name) \(e.action) \(e.seq)' is an entry vrfc writes too: \(mine.what); FRR would make the two one entry",
+                                    fix: "give the base config's entry a sequence number vrfc does not use in \(e.name)"))
+        }
+        return diags
+    }
+
+    /// Each dv./vd. session is iBGP between the default instance and a VRF
+    /// instance of the same bgpd; FRR refuses an OPEN that carries its own
+    /// BGP identifier (NOTIFICATION "OPEN Message Error/Bad BGP Identifier",
+    /// RFC 6286), so the two ends need different router-ids.
+    static func routerIDConflicts(_ base: BaseConfig, vrfRouterID: IPv4Address) -> [Diagnostic] {
+        let why = "both ends of every dv./vd. session would carry BGP identifier \(vrfRouterID) and FRR refuses such an OPEN (Bad BGP Identifier): the sessions never come up and nothing is leaked"
+        let fix = "give the default instance a router-id of its own with 'bgp router-id ADDRESS' (any IPv4 address unique in your AS, e.g. one reserved per node for it); the VRF instances keep --router-id \(vrfRouterID)"
+        guard let setting = base.defaultRouterID else {
+            return [Diagnostic(SourceLocation(file: base.file, line: base.defaultBGPASNLine),
+                               "the default 'router bgp' sets no 'bgp router-id', so FRR takes zebra's (the highest loopback address, else the highest interface address), which on a node is usually the underlay address --router-id \(vrfRouterID) gives the VRF instances; then \(why)",
+                               fix: fix)]
+        }
+        let place = setting.statement == "router-id" ? "zebra's 'router-id', which the default 'router bgp' uses," : "'bgp router-id' of the default 'router bgp'"
+        switch setting.value {
+        case .underlayPlaceholder:
+            return [Diagnostic(SourceLocation(file: base.file, line: setting.line),
+                               "\(place) is {{.UnderlayRouterID}}, the router-id vrfc writes into every VRF instance (--router-id \(vrfRouterID)); \(why)", fix: fix)]
+        case .address(let a) where a == vrfRouterID:
+            return [Diagnostic(SourceLocation(file: base.file, line: setting.line),
+                               "\(place) is \(a), the router-id vrfc writes into every VRF instance (--router-id); \(why)", fix: fix)]
+        case .address, .other:
+            return []
+        }
     }
 }

@@ -77,7 +77,7 @@ public enum Lowering {
                       bpfInterfaces: config.bpfInterfaces, vrfs: vrfs.sorted(by: VRF.ordered))
     }
 
-    static func policy(_ o: RouteConfiguration, _ items: [PrefixItem], community: Community?) -> PolicyEntry {
+    static func policy(_ o: RouteConfiguration, _ items: [PrefixItem], community: CommunityList?) -> PolicyEntry {
         let sorted = items.sorted { $0.seq < $1.seq }
         return PolicyEntry(source: o.name, seq: o.seq,
                            ipv4: sorted.filter { $0.prefix.family == .ipv4 },

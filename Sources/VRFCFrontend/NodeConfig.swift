@@ -5,6 +5,12 @@ public struct NodeConfig: Sendable, Equatable {
     public static let defaultServerASN: UInt32 = 4_200_065_169
     public static let vniRange: ClosedRange<UInt64> = 1...16_777_215
     public static let keys = ["vnimap", "vrfConfig", "skipVRFConfig", "bpfInterfaces", "serverASN"]
+    /// ASNs no BGP speaker may use as its own.
+    static let reservedASNs: [UInt64: String] = [
+        0: "RFC 7607; FRR refuses it",
+        23456: "AS_TRANS, RFC 6793: 2-byte speakers see it in place of 4-byte ASNs",
+        4_294_967_295: "RFC 7300, last 4-byte ASN; FRR warns 'Reserved AS used'",
+    ]
 
     public struct Mapping: Sendable, Equatable {
         public var vni: UInt32
@@ -93,12 +99,29 @@ public struct NodeConfig: Sendable, Equatable {
 
         if let f = fields["skipVRFConfig"] {
             skip = Self.uniqueList(f, what: "VRF", VRFName.init(validating:))
+            // vrfc would make such a VRF policy-only, the Go operator a full
+            // VRF (it looks at vrfConfig, then vnimap, then skip): ambiguous.
+            if case .sequence(let s) = f.node {
+                for (i, item) in s.items.enumerated() {
+                    guard case .scalar(let text) = item, let name = try? VRFName(validating: text.text) else { continue }
+                    let found = [("vnimap", vnimap[name]), ("vrfConfig", vrfConfig[name])].compactMap { place, m in m.map { (place, $0.location) } }
+                    guard !found.isEmpty else { continue }
+                    let places = found.map { "\($0.0) (\($0.1.file)\($0.1.line.map { ":\($0)" } ?? ""))" }
+                    f.element(i, item).error(
+                        "VRF '\(name)' is in skipVRFConfig and also mapped in \(places.joined(separator: " and "))",
+                        fix: "remove it from skipVRFConfig if vrfc should create the VRF and its BGP instance; remove it from \(found.map(\.0).joined(separator: " and ")) if the node's provisioning creates the VRF and vrfc should write only its route-maps and prefix-lists")
+                }
+            }
         }
         if let f = fields["bpfInterfaces"] {
             bpfInterfaces = Self.uniqueList(f, what: "interface", InterfaceName.init(validating:))
         }
-        if let f = fields["serverASN"], let asn = f.integer(in: 1...4_294_967_295) {
-            serverASN = UInt32(asn)
+        if let f = fields["serverASN"], let asn = f.integer(in: 0...4_294_967_295) {
+            if let why = Self.reservedASNs[asn] {
+                f.error("ASN \(asn) is reserved (\(why))", fix: "use a private ASN such as 64512..65534 or 4200000000..4294967294")
+            } else {
+                serverASN = UInt32(asn)
+            }
         }
     }
 

@@ -19,7 +19,7 @@ public struct RouteConfiguration: Sendable, Equatable {
     public var exports: [PrefixItem]
     public var aggregates: [IPPrefix]
     public var aggregateLocation: SourceLocation?
-    public var community: Community?
+    public var community: CommunityList?
 
     /// Reads every VRFRouteConfiguration in the files: single objects,
     /// multi-document YAML, `List` objects (kubectl's `-o yaml`) and JSON.
@@ -162,7 +162,7 @@ public struct RouteConfiguration: Sendable, Equatable {
                 aggregates.append(p)
             }
         }
-        let community = spec["community"].flatMap { $0.isNull ? nil : $0.validated(Community.init(validating:)) }
+        let community = spec["community"].flatMap { $0.isNull ? nil : $0.validated(CommunityList.init(validating:)) }
 
         guard raw.sink.items.count == errorsBefore, let name, let vrf, let seq else { return nil }
         return RouteConfiguration(

@@ -32,14 +32,15 @@ public struct PolicyEntry: Codable, Hashable, Sendable {
     public var seq: Int
     public var ipv4: [PrefixItem]
     public var ipv6: [PrefixItem]
-    /// Set on exported routes; always nil for imports.
-    public var community: Community?
+    /// `set community` on exported routes (one or more communities, in
+    /// FRR's order: read them through `community?.members`); nil for imports.
+    public var community: CommunityList?
 
     /// Route-map entries sit at `spec.seq + 1`: entry 1 is the export maps'
     /// `deny 1 / match tag 20000`, which must stay first.
     public var routeMapSeq: Int { seq + 1 }
 
-    public init(source: ObjectName, seq: Int, ipv4: [PrefixItem], ipv6: [PrefixItem], community: Community? = nil) {
+    public init(source: ObjectName, seq: Int, ipv4: [PrefixItem], ipv6: [PrefixItem], community: CommunityList? = nil) {
         self.source = source
         self.seq = seq
         self.ipv4 = ipv4

@@ -95,6 +95,51 @@ public struct Community: Hashable, Sendable, CustomStringConvertible {
         value = Self.numericNames[s] ?? s
     }
 
+    /// The 32-bit value FRR stores, by which it orders a `set community` list.
+    public var numeric: UInt32 {
+        if let name = Self.valueOfName[value] { return name }
+        let parts = value.split(separator: ":")
+        return UInt32(parts[0])! << 16 | UInt32(parts[1])!
+    }
+
+    static let valueOfName: [String: UInt32] = Dictionary(uniqueKeysWithValues: numericNames.map { numeric, name in
+        let parts = numeric.split(separator: ":")
+        return (name, UInt32(parts[0])! << 16 | UInt32(parts[1])!)
+    })
+
+    public var description: String { value }
+}
+
+/// `spec.community`: one or more communities separated by single spaces, as
+/// FRR's `set community` takes them. The members are kept in the order FRR
+/// sorts them (ascending 32-bit value, well-known names after `AA:NN`
+/// values below 65535:0), so the generated line is what FRR's running config
+/// shows and a reload sees no difference.
+public struct CommunityList: Hashable, Sendable, CustomStringConvertible {
+    public let members: [Community]
+    /// The `set community` argument: the members in FRR's order.
+    public let value: String
+    public static let rule = "communities separated by single spaces, each listed once and each " + Community.rule
+
+    public init(validating s: String) throws(NameError) {
+        var members: [Community] = []
+        for token in s.split(separator: " ", omittingEmptySubsequences: false) {
+            guard let c = try? Community(validating: String(token)) else { throw NameError(expected: Self.rule) }
+            if let same = members.first(where: { $0 == c }) {
+                throw NameError(expected: same.value == token
+                    ? "each community once ('\(token)' is listed twice)"
+                    : "each community once ('\(token)' is '\(same)', listed before it)")
+            }
+            members.append(c)
+        }
+        self.members = members.sorted { $0.numeric < $1.numeric }
+        value = self.members.map(\.value).joined(separator: " ")
+    }
+
+    public init(_ members: [Community]) throws(NameError) {
+        try self.init(validating: members.map(\.value).joined(separator: " "))
+    }
+
     public var description: String { value }
 }
 
@@ -191,6 +236,7 @@ extension ValidatedString {
 extension VRFName: ValidatedString {}
 extension InterfaceName: ValidatedString {}
 extension Community: ValidatedString {}
+extension CommunityList: ValidatedString {}
 extension RouteTarget: ValidatedString {}
 extension Hostname: ValidatedString {}
 extension ObjectName: ValidatedString {}

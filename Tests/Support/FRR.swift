@@ -12,8 +12,7 @@ public final class FRRInstance: @unchecked Sendable {
 
     /// Output lines of `vtysh -f` that are not errors: vtysh looks for a
     /// per-pathspace vtysh.conf we do not need, and bgpd notes references to
-    /// route-maps defined further down the file (or, for an empty direction,
-    /// nowhere: FRR then denies, which is what an empty list means).
+    /// route-maps defined further down the file.
     public static func isBenign(_ line: Substring) -> Bool {
         line.isEmpty
             || line.hasPrefix("% Can't open configuration file /etc/frr/")

@@ -21,6 +21,15 @@ public enum OracleExpectations {
                 for family in AddressFamily.allCases {
                     let mapName = FRRNames.routeMap(vrf.name, family, dir)
                     let rules = routeMapRules(maps[mapName])
+                    // An undefined map is a no-op under `call`, i.e. permits
+                    // everything: every map of a VRF a CR names must exist,
+                    // and one without entries denies with a match-less entry.
+                    if maps[mapName] == nil {
+                        problems.append("\(mapName) is not defined (a base config's `call \(mapName)` would permit everything)")
+                    } else if !entries.contains(where: { !$0.items(family).isEmpty }),
+                              rules[65535] != Rule(type: "deny", match: [], set: []) {
+                        problems.append("\(mapName) has no entries but no match-less deny 65535: FRR has \(rules)")
+                    }
                     if dir == .export {
                         if let first = rules[1] {
                             if first.type != "deny" || first.match != ["tag 20000"] {
@@ -55,8 +64,35 @@ public enum OracleExpectations {
             for line in lines where !runningLines.contains(line) {
                 problems.append("running-config lacks '\(line)' for VRF \(vrf.name)")
             }
+            // The VRF instance: no duplicate-update suppression, and the
+            // AS-path loop check on vd. (no allowas-in there; only dv. has it).
+            let instance = block(running, "router bgp \(ir.asn) vrf vr.\(vrf.name)")
+            if !instance.contains(" no bgp suppress-duplicates") {
+                problems.append("router bgp \(ir.asn) vrf vr.\(vrf.name) lacks 'no bgp suppress-duplicates'")
+            }
+            if instance.contains(where: { $0.contains("neighbor vd.\(vrf.name) allowas-in") }) {
+                problems.append("router bgp \(ir.asn) vrf vr.\(vrf.name) has allowas-in on vd.\(vrf.name)")
+            }
+            if !runningLines.contains("  neighbor dv.\(vrf.name) allowas-in origin") {
+                problems.append("the default instance lacks 'neighbor dv.\(vrf.name) allowas-in origin'")
+            }
         }
         return problems
+    }
+
+    /// The lines of the top-level block that `header` opens, up to its `exit`.
+    static func block(_ running: String, _ header: String) -> [String] {
+        var out: [String] = []
+        var inside = false
+        for line in running.split(separator: "\n") {
+            if inside {
+                if line == "exit" { break }
+                out.append(String(line))
+            } else if line == header {
+                inside = true
+            }
+        }
+        return out
     }
 
     public struct PrefixEntry: Equatable, CustomStringConvertible {

@@ -43,7 +43,8 @@ public struct RandomNode: Sendable {
     public enum Format: CaseIterable, Sendable { case yaml, list, json }
 
     /// The base config used with generated nodes (its `router bgp` ASN is
-    /// the node's serverASN).
+    /// the node's serverASN; its router-id differs from the VRF instances'
+    /// `--router-id`, or the dv./vd. sessions could not come up).
     public var baseConfig: String {
         """
         hostname {{.Hostname}}
@@ -51,7 +52,7 @@ public struct RandomNode: Sendable {
         #++{{.VRFs}}
         !
         router bgp \(serverASN)
-         bgp router-id {{.UnderlayRouterID}}
+         bgp router-id 198.51.100.1
          #++{{.Neighbors}}
          !
          address-family ipv4 unicast
@@ -108,7 +109,9 @@ public struct RandomNode: Sendable {
                     imports: randomItems(&rng), exports: randomItems(&rng),
                     aggregates: isSkip ? [] : Array(Set((0..<Int.random(in: 0...2, using: &rng)).map { _ in randomPrefix(&rng) }
                         .filter { $0.1 < $0.2 }.map(\.0))).sorted(),
-                    community: Bool.random(using: &rng) ? ["65000:\(Int.random(in: 0...65535, using: &rng))", "no-export", "blackhole"].randomElement(using: &rng)! : nil))
+                    community: Bool.random(using: &rng) ? ["65000:\(Int.random(in: 0...65535, using: &rng))", "no-export", "blackhole",
+                                                           // Several, not in FRR's order: vrfc sorts them as FRR does.
+                                                           "65001:\(Int.random(in: 0...65535, using: &rng)) 65000:1 no-export"].randomElement(using: &rng)! : nil))
             }
         }
         node.crs.shuffle(using: &rng)

@@ -45,6 +45,7 @@ import VRFCTestSupport
         let goFirstTable = 100
         try Data(try ipBatch(all, marker: false, extra: ["--first-table", String(goFirstTable)]).utf8)
             .write(to: dir.appendingPathComponent("go.batch"))
+        let sessions = try BGPSessions(fixture: fixture, dir: dir)
 
         let d = dir.path, c = fixture.config
         let script = """
@@ -70,6 +71,7 @@ import VRFCTestSupport
         run planGo $A plan --config $C $D/crs-all
         run adopt $A apply --adopt --config $C $D/crs-all; links adopt
         run planAdopt $A plan --json --config $C $D/crs-all
+        \(sessions.guestScript(applier: applier))
         echo ok >"$D/finished"
         """
         let scriptURL = dir.appendingPathComponent("guest.sh")
@@ -169,6 +171,147 @@ import VRFCTestSupport
         let pa = step("planAdopt")
         let report = try JSONDecoder().decode(PlanReport.self, from: Data(pa.out.utf8))
         #expect(pa.rc == 0 && report.inSync, "\(pa)")
+
+        // 8./9. Real FRR on the compiled node: sessions up, own-ASN routes refused on vd.
+        sessions.check()
+    }
+}
+
+/// The compiled node in real FRR (zebra+bgpd in a namespace of the guest,
+/// its links made by vrfc-apply): every dv./vd. session must reach
+/// Established, and the same config with the default instance on the VRF
+/// instances' router-id (what the fixtures had before) must not — it loads
+/// without an error, so only a session check can catch it. Then, on the
+/// good node, a route carrying the node's own ASN offered on vd.green must
+/// be refused by the VRF instance (its AS-path loop check; vrfc sets no
+/// allowas-in on vd.), while a plain one is accepted; with allowas-in on
+/// vd. (vrfc's earlier template) the same route gets in, so the check can fail.
+struct BGPSessions {
+    let fixture: Fixture
+    let ir: NodeIR
+    let dir: String
+    /// vrf/peer as `show bgp vrf all summary json` names them.
+    let peers: [String]
+    static let control = "203.0.113.1/32", ownASN = "203.0.113.2/32", probeVRF = "green"
+
+    init(fixture: Fixture, dir: URL) throws {
+        self.fixture = fixture
+        self.dir = dir.path
+        ir = try fixture.ir()
+        peers = ir.fullVRFs.flatMap { ["default/dv.\($0.name)", "vr.\($0.name)/vd.\($0.name)"] }
+        try #require(ir.fullVRFs.contains { $0.name.value == Self.probeVRF }, "the probe VRF's export map permits the probes")
+        let good = try fixture.frr()
+        let rid = try #require(Fixture.options.routerID).description
+        let own = try #require(good.components(separatedBy: "\n").first { $0.hasPrefix(" bgp router-id ") && !$0.hasSuffix(rid) })
+        try #require(good.components(separatedBy: own + "\n").count == 2, "one default-instance router-id line")
+        let bad = good.replacingOccurrences(of: own + "\n", with: " bgp router-id \(rid)\n")
+        try Data(good.utf8).write(to: dir.appendingPathComponent("good.conf"))
+        try Data(bad.utf8).write(to: dir.appendingPathComponent("bad.conf"))
+        try Data(Self.upScript.utf8).write(to: dir.appendingPathComponent("bgp-up.py"))
+    }
+
+    /// Exit 0 when every named vrf/peer is Established in every family listing it.
+    static let upScript = """
+    import json, sys
+    text = "\\n".join(l for l in sys.stdin.read().splitlines() if not l.startswith("%"))
+    try:
+        d = json.loads(text)
+    except ValueError:
+        sys.exit(1)
+    want, seen = set(sys.argv[1:]), {}
+    for vrf, afs in d.items():
+        for af in afs.values():
+            if isinstance(af, dict):
+                for p, s in (af.get("peers") or {}).items():
+                    seen.setdefault(vrf + "/" + p, []).append(s.get("state"))
+    sys.exit(0 if want and all(seen.get(k) and set(seen[k]) == {"Established"} for k in want) else 1)
+    """
+
+    func guestScript(applier: String) -> String {
+        let asn = ir.asn, v = Self.probeVRF
+        return """
+        # 8. Each netns: the compiled links (vrfc-apply) and zebra+bgpd loaded with a config.
+        mkdir -p /var/run/frr && chown frr:frr /var/run/frr
+        bgpnode() {
+          local n=$1 w=/tmp/frr-$1
+          mkdir -p $w && chown frr:frr $w
+          ip netns add $n && ip -n $n link set lo up && ip -n $n link add dum.underlay mtu 9100 type dummy &&
+            ip -n $n address add 192.0.2.129/32 dev dum.underlay && ip -n $n link set dum.underlay up
+          \(applier) apply --netns $n --bpf-pin-dir /sys/fs/bpf/vrfc-$n --config \(fixture.config) $D/crs-all >"$D/$n-apply.out" 2>&1
+          echo $? >"$D/$n-apply.rc"
+          for d in zebra bgpd; do
+            ip netns exec $n /usr/lib/frr/$d -d -N $n -F traditional -i $w/$d.pid --log file:$w/$d.log
+            for i in $(seq 100); do [ -S /var/run/frr/$n/$d.vty ] && break; sleep 0.2; done
+          done
+          vtysh -N $n -f $D/$2 >"$D/$n-load.out" 2>&1; echo $? >"$D/$n-load.rc"
+        }
+        summary() { vtysh -N $1 -d bgpd -c 'show bgp vrf all summary json' 2>/dev/null; }
+        up() { summary $1 | python3 $D/bgp-up.py \(peers.joined(separator: " ")); }
+        bgpnode bgpgood good.conf; bgpnode bgpbad bad.conf
+        t0=$(date +%s); for i in $(seq 100); do up bgpgood && break; [ $(( $(date +%s) - t0 )) -gt 300 ] && break; sleep 3; done
+        echo $(( $(date +%s) - t0 )) >"$D/bgp-up-seconds"
+        # 9. Two routes offered to vr.\(v) on vd.\(v): one plain, one carrying the node's ASN.
+        vtysh -N bgpgood -c 'configure terminal' -c 'router bgp \(asn)' -c 'no bgp network import-check' \\
+          -c 'address-family ipv4 unicast' -c 'network \(Self.control)' -c 'network \(Self.ownASN) route-map vrfc_test_own_asn' \\
+          -c 'exit-address-family' -c 'exit' -c 'route-map vrfc_test_own_asn permit 10' -c 'set as-path prepend \(asn)' >"$D/inject.out" 2>&1
+        rib() { vtysh -N bgpgood -d bgpd -c 'show bgp vrf vr.\(v) ipv4 unicast json' 2>/dev/null; }
+        for i in $(seq 40); do rib | grep -q '"\(Self.control)"' && break; sleep 3; done
+        sleep 5; rib >"$D/rib.json"
+        vtysh -N bgpgood -d bgpd -c 'show bgp ipv4 unicast neighbors dv.\(v) advertised-routes json' >"$D/offered.json" 2>/dev/null
+        vtysh -N bgpgood -c 'configure terminal' -c 'router bgp \(asn) vrf vr.\(v)' -c 'address-family ipv4 unicast' \\
+          -c 'neighbor vd.\(v) allowas-in origin' -c 'end' -c 'clear bgp vrf vr.\(v) vd.\(v) soft in' >>"$D/inject.out" 2>&1
+        for i in $(seq 40); do rib | grep -q '"\(Self.ownASN)"' && break; sleep 3; done
+        rib >"$D/rib-allowas.json"
+        summary bgpgood >"$D/good-summary.json"; summary bgpbad >"$D/bad-summary.json"
+        for n in bgpgood bgpbad; do for d in zebra bgpd; do cp /tmp/frr-$n/$d.log "$D/$n-$d.log"; done; done
+        """
+    }
+
+    func text(_ name: String) -> String { readText("\(dir)/\(name)") ?? "" }
+
+    func json(_ name: String) -> [String: Any] {
+        let t = text(name).split(separator: "\n").filter { !$0.hasPrefix("%") }.joined(separator: "\n")
+        return (try? JSONSerialization.jsonObject(with: Data(t.utf8))) as? [String: Any] ?? [:]
+    }
+
+    /// vrf/peer → state, for the expected peers not Established (in any family).
+    func notEstablished(_ summary: [String: Any]) -> [String: String] {
+        var states: [String: [String]] = [:]
+        for (vrf, afs) in summary {
+            for case let af as [String: Any] in (afs as? [String: Any] ?? [:]).values {
+                for (peer, s) in af["peers"] as? [String: Any] ?? [:] {
+                    states["\(vrf)/\(peer)", default: []].append((s as? [String: Any])?["state"] as? String ?? "?")
+                }
+            }
+        }
+        var out: [String: String] = [:]
+        for p in peers where states[p].map({ Set($0) != ["Established"] }) ?? true {
+            out[p] = states[p]?.joined(separator: ",") ?? "missing"
+        }
+        return out
+    }
+
+    func check() {
+        for n in ["bgpgood", "bgpbad"] {
+            #expect(text("\(n)-apply.rc").hasPrefix("0"), "\(n): vrfc-apply: \(text("\(n)-apply.out"))")
+            let problems = text("\(n)-load.out").split(separator: "\n").filter { !FRRInstance.isBenign($0) }
+            #expect(text("\(n)-load.rc").hasPrefix("0") && problems.isEmpty, "\(n): vtysh -f: \(problems)")
+        }
+        #expect(peers.count == 2 * ir.fullVRFs.count && !peers.isEmpty)
+        let good = notEstablished(json("good-summary.json"))
+        #expect(good.isEmpty, "dv./vd. sessions not Established after \(text("bgp-up-seconds")) s: \(good)\nbgpd: \(text("bgpgood-bgpd.log").suffix(3000))")
+        // Equal router-ids load cleanly but no session ever comes up.
+        let bad = notEstablished(json("bad-summary.json"))
+        #expect(Set(bad.keys) == Set(peers), "with one router-id on both ends every session must stay down: \(bad)")
+        #expect(text("bgpbad-bgpd.log").contains("Bad BGP Identifier"), "FRR says why: \(text("bgpbad-bgpd.log").suffix(2000))")
+
+        func routes(_ name: String, _ key: String = "routes") -> Set<String> { Set((json(name)[key] as? [String: Any] ?? [:]).keys) }
+        let offered = routes("offered.json", "advertisedRoutes")
+        #expect(offered.isSuperset(of: [Self.control, Self.ownASN]), "both probes offered on dv.\(Self.probeVRF): \(offered); \(text("inject.out"))")
+        let rib = routes("rib.json")
+        #expect(rib.contains(Self.control), "the plain route is accepted by vr.\(Self.probeVRF): \(rib)")
+        #expect(!rib.contains(Self.ownASN), "a route carrying the node's own ASN must not be accepted on vd.\(Self.probeVRF): \(rib)")
+        #expect(routes("rib-allowas.json").contains(Self.ownASN), "with allowas-in on vd. it would be accepted (the check can fail): \(routes("rib-allowas.json"))")
     }
 }
 

@@ -111,6 +111,106 @@ import VRFCTestSupport
         }
     }
 
+    // MARK: router-id of the default instance vs. the VRF instances (--router-id)
+
+    /// Renders the dual-stack fixture's IR (full VRFs, --router-id
+    /// 192.0.2.129) into `good` with its `bgp router-id` line replaced.
+    func routerIDMessages(_ line: String?, extra: String = "", vrfs: Bool = true) throws -> [String] {
+        var ir = try Fixture(name: "dual-stack").ir()
+        ir.asn = 64510
+        if !vrfs { ir.vrfs = ir.vrfs.filter { $0.kind != .full } }
+        let text = extra + Self.good.replacingOccurrences(of: " bgp router-id {{.UnderlayRouterID}}\n", with: line.map { $0 + "\n" } ?? "")
+        do throws(Diagnostics) {
+            let out = try FRRBackend.render(ir, base: try BaseConfig(text: text, file: "frr.conf"))
+            #expect(out.contains(" bgp router-id 192.0.2.129\n"), "the VRF instances get --router-id")
+            return []
+        } catch {
+            return error.items.map(\.description)
+        }
+    }
+
+    @Test func defaultInstanceWithTheUnderlayRouterIDIsRefused() throws {
+        let m = try routerIDMessages(" bgp router-id {{.UnderlayRouterID}}")
+        #expect(m.count == 1, "\(m)")
+        #expect(m.first?.hasPrefix("frr.conf:4: error: ") == true, "located at the bgp router-id line: \(m)")
+        #expect(m.first.map { $0.contains("Bad BGP Identifier") && $0.contains("192.0.2.129")
+            && $0.contains("give the default instance a router-id of its own") } == true, "\(m)")
+    }
+
+    @Test func defaultInstanceWithTheSameLiteralRouterIDIsRefused() throws {
+        let m = try routerIDMessages(" bgp router-id 192.0.2.129")
+        #expect(m.count == 1 && m[0].hasPrefix("frr.conf:4: error: ") && m[0].contains("is 192.0.2.129"), "\(m)")
+    }
+
+    @Test func defaultInstanceWithItsOwnRouterIDIsAccepted() throws {
+        #expect(try routerIDMessages(" bgp router-id 198.51.100.1").isEmpty)
+    }
+
+    /// Without `bgp router-id` FRR takes zebra's, typically the underlay
+    /// address on the loopback: refused, at the `router bgp` line.
+    @Test func defaultInstanceWithoutRouterIDIsRefused() throws {
+        let m = try routerIDMessages(nil)
+        #expect(m.count == 1 && m[0].hasPrefix("frr.conf:3: error: ") && m[0].contains("sets no 'bgp router-id'")
+                && m[0].contains("bgp router-id ADDRESS"), "\(m)")
+    }
+
+    /// zebra's top-level router-id is what the default instance then uses.
+    @Test func zebraRouterIDStandsInForAMissingBGPRouterID() throws {
+        #expect(try routerIDMessages(nil, extra: "router-id 198.51.100.7\n").isEmpty)
+        #expect(try routerIDMessages(nil, extra: "ip router-id 198.51.100.7\n").isEmpty)
+        let m = try routerIDMessages(nil, extra: "router-id {{.UnderlayRouterID}}\n")
+        #expect(m.count == 1 && m[0].hasPrefix("frr.conf:1: error: ") && m[0].contains("zebra's 'router-id'"), "\(m)")
+        // The instance's own setting wins over zebra's.
+        #expect(try routerIDMessages(" bgp router-id 198.51.100.1", extra: "router-id {{.UnderlayRouterID}}\n").isEmpty)
+    }
+
+    /// Without full VRFs there is no dv./vd. session to break.
+    @Test func routerIDIsNotCheckedWithoutSessions() throws {
+        #expect(try routerIDMessages(" bgp router-id {{.UnderlayRouterID}}", vrfs: false).isEmpty)
+    }
+
+    @Test func routerIDOfAnotherVRFInstanceIsNotTheDefaultOne() throws {
+        let vrfBlock = "router bgp 64510 vrf mgmt\n bgp router-id {{.UnderlayRouterID}}\nexit\n"
+        #expect(try routerIDMessages(" bgp router-id 198.51.100.1", extra: vrfBlock).isEmpty)
+    }
+
+    // MARK: the base config's own entries in vrfc's route-maps
+
+    /// The dual-stack fixture's output with `lines` added to its base config.
+    func withBaseEntries(_ lines: String) throws -> [String] {
+        let f = Fixture(name: "dual-stack")
+        let text = try #require(readText(f.base)) + lines
+        let ir = try f.ir()
+        do throws(Diagnostics) {
+            _ = try FRRBackend.render(ir, base: try BaseConfig(text: text, file: "frr.conf"))
+            return []
+        } catch {
+            return error.items.map(\.description)
+        }
+    }
+
+    @Test func baseEntryAtASequenceVRFCWritesIsRefused() throws {
+        let lines = try #require(readText(Fixture(name: "dual-stack").base)).split(separator: "\n", omittingEmptySubsequences: false).count
+        // tenant-a imports at spec.seq 10 -> entry 11; every export map has deny 1.
+        var m = try withBaseEntries("route-map rm_tenant-a_import permit 11\n match tag 7\nexit\n")
+        #expect(m.count == 1 && m[0].hasPrefix("frr.conf:\(lines):") && m[0].contains("'route-map rm_tenant-a_import permit 11' is an entry vrfc writes too")
+                && m[0].contains("VRFRouteConfiguration \"tenant-a-services\"") && m[0].contains("spec.seq 10"), "\(m)")
+        m = try withBaseEntries("route-map rm6_tenant-b_export permit 1\nexit\n")
+        #expect(m.count == 1 && m[0].contains("deny 1 / match tag 20000"), "\(m)")
+        // tenant-b has no IPv4 imports: vrfc writes a match-less deny 65535 there.
+        m = try withBaseEntries("route-map rm_tenant-b_import permit 65535\nexit\n")
+        #expect(m.count == 1 && m[0].contains("match-less 'deny 65535'"), "\(m)")
+    }
+
+    @Test func baseEntriesVRFCDoesNotWriteAreAccepted() throws {
+        // The management-VRF pattern: the same match-less deny vrfc writes.
+        #expect(try withBaseEntries("route-map rm_tenant-b_import deny 65535\nexit\n").isEmpty)
+        // Entries at free sequence numbers extend vrfc's maps.
+        #expect(try withBaseEntries("route-map rm_tenant-a_import deny 65535\nexit\nroute-map rm_tenant-a_export permit 500\nexit\n").isEmpty)
+        // Other maps are the base config's own business.
+        #expect(try withBaseEntries("route-map rm_other_import permit 11\nexit\n").isEmpty)
+    }
+
     @Test func templateOverridesReplaceOneSection() throws {
         let dir = try TempDir()
         _ = try dir.write("vrfs.mustache", "{{#fullVRFs}}\nvrf vr.{{name}}\n vni {{vni}}\n exit-vrf\n{{/fullVRFs}}\n")

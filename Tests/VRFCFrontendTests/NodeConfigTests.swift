@@ -91,9 +91,35 @@ import VRFCModel
     }
 
     @Test func serverASNIsValidated() {
-        expectOneError(messages("serverASN: 0"), "serverASN", "1..4294967295")
-        expectOneError(messages("serverASN: 4294967296"), "serverASN")
+        expectOneError(messages("serverASN: 4294967296"), "serverASN", "out of range")
         expectOneError(messages("serverASN: \"64510\""), "without quotes")
+        expectOneError(messages("serverASN: -1"), "serverASN")
+    }
+
+    /// ASNs FRR refuses or warns about ("Reserved AS used") are refused.
+    @Test func reservedServerASNsAreRefused() {
+        expectOneError(messages("serverASN: 0"), "config.yaml:1", "serverASN", "ASN 0 is reserved", "RFC 7607", "private ASN")
+        expectOneError(messages("serverASN: 23456"), "config.yaml:1", "serverASN", "ASN 23456 is reserved", "AS_TRANS")
+        expectOneError(messages("serverASN: 4294967295"), "config.yaml:1", "serverASN", "ASN 4294967295 is reserved", "Reserved AS used")
+    }
+
+    @Test func serverASNsNextToReservedOnesAreAccepted() throws {
+        for asn: UInt32 in [1, 23455, 23457, 65535, 65536, 4_294_967_294] {
+            #expect(try parse("serverASN: \(asn)").get().serverASN == asn)
+        }
+    }
+
+    /// vrfc would make it policy-only, the Go operator a full VRF: refused,
+    /// naming both places and which one to remove for which intent.
+    @Test func mappedAndSkippedVRFIsRefused() {
+        let m = expectOneError(messages("vnimap:\n  vrf1: 100\nskipVRFConfig:\n- vrf2\n- vrf1\n"),
+                               "config.yaml:5", "skipVRFConfig[1]", "VRF 'vrf1' is in skipVRFConfig and also mapped in vnimap (config.yaml:2)",
+                               "remove it from skipVRFConfig if vrfc should create the VRF", "remove it from vnimap if the node's provisioning creates the VRF")
+        #expect(m?.contains("vrfConfig") == false, "\(m ?? "")")
+        expectOneError(messages("vrfConfig:\n  vrf1: {vni: 100}\nskipVRFConfig: [vrf1]\n"),
+                       "config.yaml:3", "also mapped in vrfConfig (config.yaml:2)", "remove it from vrfConfig if")
+        expectOneError(messages("vnimap: {vrf1: 100}\nvrfConfig:\n  vrf1: {vni: 100}\nskipVRFConfig: [vrf1]\n"),
+                       "also mapped in vnimap (config.yaml:1) and vrfConfig (config.yaml:3)", "remove it from vnimap and vrfConfig if")
     }
 
     @Test func moreThanOneDocumentIsRejected() {

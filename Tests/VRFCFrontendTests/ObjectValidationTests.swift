@@ -60,6 +60,34 @@ import VRFCModel
         }
     }
 
+    /// Several communities in one `set community`, written in the order
+    /// FRR's running config shows them (FRR sorts by value).
+    @Test func communityListsAreAcceptedInFRRsOrder() throws {
+        for (given, written) in [("65000:200 65000:100", "65000:100 65000:200"),
+                                 ("no-export 65000:100", "65000:100 no-export"),
+                                 ("65535:65281 blackhole 0:0 65001:1", "internet 65001:1 blackhole no-export"),
+                                 ("local-AS no-advertise no-export", "no-export no-advertise local-AS"),
+                                 // Read back from FRR 8.4's running config after `set community` in this input order.
+                                 ("graceful-shutdown accept-own llgr-stale no-llgr accept-own-nexthop no-peer route-filter-v6 route-filter-v4 route-filter-translated-v6 route-filter-translated-v4 65535:1000",
+                                  "graceful-shutdown accept-own route-filter-translated-v4 route-filter-v4 route-filter-translated-v6 route-filter-v6 llgr-stale no-llgr accept-own-nexthop 65535:1000 no-peer")] {
+            let entry = try #require(try ir(cr(spec: "vrf: vrf1\nseq: 10\ncommunity: \"\(given)\"")).vrfs.first?.exports.first)
+            #expect(entry.community?.value == written, "\(given)")
+            #expect(entry.community?.members.map(\.value) == written.split(separator: " ").map(String.init))
+        }
+    }
+
+    @Test func communityListsAreStrict() {
+        for bad in ["65000:100  65000:200", " 65000:100", "65000:100 ", "65000:100\t65000:200", "65000:100 additive",
+                    "65000:100 none", "65000:100 65536:1", "65000:100,65000:200"] {
+            expectOneError(errors(cr(spec: "vrf: vrf1\nseq: 10\ncommunity: \"\(bad)\"")), "spec.community", "is not valid",
+                           "separated by single spaces")
+        }
+        expectOneError(errors(cr(spec: "vrf: vrf1\nseq: 10\ncommunity: \"65000:1 65000:2 65000:1\"")),
+                       "spec.community", "each community once", "'65000:1' is listed twice")
+        expectOneError(errors(cr(spec: "vrf: vrf1\nseq: 10\ncommunity: \"no-export 65535:65281\"")),
+                       "spec.community", "'65535:65281' is 'no-export', listed before it")
+    }
+
     @Test func unquotedCommunityIsReadAsWritten() throws {
         // YAML 1.1 would make 65000:100 a base-60 number; vrfc keeps the text.
         let entry = try #require(try ir(cr(spec: "vrf: vrf1\nseq: 10\ncommunity: 65000:100")).vrfs.first?.exports.first)

@@ -85,6 +85,22 @@ import Testing
         #expect((try? Community(validating: "65535:65281"))?.value == "no-export")
     }
 
+    /// `spec.community` lists: typed members in FRR's order (by 32-bit value).
+    @Test func communityLists() throws {
+        let list = try CommunityList(validating: "no-export 65000:2 65000:1")
+        #expect(list.value == "65000:1 65000:2 no-export")
+        #expect(list.members == [try Community(validating: "65000:1"), try Community(validating: "65000:2"), try Community(validating: "no-export")])
+        #expect(list.members.map(\.numeric) == [65000 << 16 | 1, 65000 << 16 | 2, 0xFFFF_FF01])
+        #expect(try CommunityList(list.members) == list)
+        for bad in ["", " ", "65000:1  65000:2", "65000:1 65000:1", "no-export 65535:65281", "65000:1 additive", "65000:1\n65000:2"] {
+            #expect((try? CommunityList(validating: bad)) == nil, "\(bad.debugDescription)")
+        }
+        // Decoding an IR re-validates, and reads the list back in FRR's order.
+        let decoded = try JSONDecoder().decode([CommunityList].self, from: Data(#"["65000:2 65000:1"]"#.utf8))
+        #expect(decoded.first?.value == "65000:1 65000:2")
+        #expect(throws: (any Error).self) { try JSONDecoder().decode([CommunityList].self, from: Data(#"["65000:1 x"]"#.utf8)) }
+    }
+
     @Test func routeTargets() {
         for good in ["1:4294967295", "65536:65535", "192.0.2.1:0"] { #expect((try? RouteTarget(validating: good)) != nil, "\(good)") }
         for bad in ["0:1", "65536:65536", "192.0.2.1:65536", "192.0.02.1:1", "x:1", "1:"] { #expect((try? RouteTarget(validating: bad)) == nil, "\(bad)") }
