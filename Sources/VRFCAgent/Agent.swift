@@ -12,6 +12,8 @@ final class Inbox: Sendable {
         var changes = 0
         var firstChange: String?
         var stopped = false
+        /// SIGHUP: reconcile now, without waiting for the window or the timer.
+        var now = false
         /// Bumped by every post, so a wait never misses one made before it.
         var generation = 0
         var waiter: CheckedContinuation<Void, Never>?
@@ -31,6 +33,16 @@ final class Inbox: Sendable {
 
     func stop() { post { $0.stopped = true } }
 
+    func reconcileNow() { post { $0.now = true } }
+
+    /// Takes a pending SIGHUP request.
+    func takeNow() -> Bool {
+        state.withLock { s in
+            defer { s.now = false }
+            return s.now
+        }
+    }
+
     private func post(_ update: (inout State) -> Void) {
         let w = state.withLock { s -> CheckedContinuation<Void, Never>? in
             update(&s)
@@ -48,6 +60,7 @@ final class Inbox: Sendable {
             copy.changes = s.changes
             copy.firstChange = s.firstChange
             copy.stopped = s.stopped
+            copy.now = s.now
             copy.generation = s.generation
             return copy
         }
@@ -126,6 +139,12 @@ public final class Agent: Sendable {
         self.logger = logger
     }
 
+    /// SIGHUP: reconcile at once (changes pending in the window stay pending).
+    public func requestReconcile() {
+        logger.info("SIGHUP: reconciling now")
+        inbox.reconcileNow()
+    }
+
     /// Called by the input watcher.
     public func inputChanged(_ what: String) {
         logger.debug("input changed", metadata: ["event": .string(what)])
@@ -149,6 +168,11 @@ public final class Agent: Sendable {
         while true {
             let s = inbox.snapshot
             if s.stopped { break }
+            if s.now && inbox.takeNow() {
+                _ = await reconcileOnce(.signal)
+                nextTimer = options.interval.map { clock.now + $0 }
+                continue
+            }
             let windowEnd = s.windowStart.map { $0 + options.debounce }
             if let end = windowEnd, end <= clock.now {
                 let (count, first) = inbox.takeChanges()

@@ -31,13 +31,13 @@ public struct AgentCommand: ParsableCommand {
         held at the last valid inputs seen by this agent (repaired towards them if it drifts).
 
         Hooks (--pre-hook, --post-hook) are executables run before and after each \
-        reconcile with VRFC_HOOK (pre|post) and VRFC_TRIGGER (start|change|timer|oneshot|clean); \
+        reconcile with VRFC_HOOK (pre|post) and VRFC_TRIGGER (start|change|timer|signal|oneshot|clean); \
         the post hook also gets VRFC_RESULT (ok|invalid|failed|stopped|skipped), VRFC_CHANGES, \
         VRFC_ERROR and VRFC_DURATION_MS. A pre hook that fails (non-zero exit, signal or \
         timeout) vetoes that reconcile: nothing is changed, the result is 'skipped' and the \
         next trigger tries again. A failing post hook is logged and changes nothing.
 
-        SIGTERM/SIGINT: the agent stops between steps. A reconcile that has started changing \
+        SIGHUP: reconcile now. SIGTERM/SIGINT: the agent stops between steps. A reconcile that has started changing \
         the kernel finishes first (a few netlink requests); one that has not is abandoned.
 
         Exit status: 0 stopped by a signal, or --oneshot/--clean succeeded; 1 --oneshot/--clean \
@@ -201,6 +201,15 @@ struct AgentSetup: Sendable {
             // Watching starts before the first reconcile, so no change slips between them.
             watcher!.start()
         }
+        // SIGHUP reconciles at once (the daemon only; ignored otherwise).
+        signal(SIGHUP, SIG_IGN)
+        var hup: (any DispatchSourceSignal)?
+        if mode == .daemon {
+            hup = DispatchSource.makeSignalSource(signal: SIGHUP)
+            hup!.setEventHandler { agent.requestReconcile() }
+            hup!.resume()  // a source is released only once resumed: Dispatch traps otherwise
+        }
+        defer { hup?.cancel() }
 
         let service = AgentService(agent: agent, mode: mode)
         let group = ServiceGroup(configuration: .init(

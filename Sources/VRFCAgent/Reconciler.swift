@@ -8,6 +8,8 @@ public enum Trigger: String, Sendable, CaseIterable {
     case change
     /// The periodic timer: repairs drift nobody announced (a deleted link).
     case timer
+    /// SIGHUP.
+    case signal
     /// `--oneshot`.
     case oneshot
     /// `--clean`.

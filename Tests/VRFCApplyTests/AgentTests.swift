@@ -173,6 +173,22 @@ import VRFCTestSupport
         }
     }
 
+    @Test func sighupReconcilesAtOnce() throws {
+        let ops = try compiledOps("mgmt-vrf").withoutVRFDevices
+        try Namespace.with("ag-hup") { ns in
+            try ns.addUnderlay()
+            let file = try ns.file("ops.json", JSONOutput.encode(ops))
+            try ns.withAgent(["--ops", file, "--debounce", "300", "--interval", "0"]) { agent in
+                #expect(try agent.waitForReconcile("start")["result"] == "ok")
+                try ns.ip("link", "del", "vx.vrf2")
+                agent.signal(SIGHUP)
+                let r = try agent.waitForReconcile("signal")
+                #expect(r["result"] == "ok" && Self.changes(r) > 0, "\(agent.log)")
+                #expect(checkIPLinks(ops, try ns.ipLinks()) == [])
+            }
+        }
+    }
+
     @Test func cleanLeavesNoLinkOrAttachmentOfVrfc() throws {
         let ops = try compiledOps("mgmt-vrf").withoutVRFDevices
         try #require(ops.routerAttachments.contains { $0.value == "br.mgmt_vrf" })
