@@ -51,12 +51,12 @@ public enum Hook {
         posix_spawnattr_init(&attr)
         defer { posix_spawnattr_destroy(&attr) }
         posix_spawnattr_setpgroup(&attr, 0)
-        // The agent ignores SIGTERM/SIGINT through its signal handling; the hook must not inherit that.
+        // The agent ignores SIGTERM/SIGINT/SIGHUP (it handles them through
+        // Dispatch) and SIGPIPE; ignored signals survive exec, so the hook
+        // gets the defaults back.
         var defaults = sigset_t()
         sigemptyset(&defaults)
-        sigaddset(&defaults, SIGTERM)
-        sigaddset(&defaults, SIGINT)
-        sigaddset(&defaults, SIGPIPE)
+        for sig in [SIGTERM, SIGINT, SIGHUP, SIGPIPE] { sigaddset(&defaults, sig) }
         posix_spawnattr_setsigdefault(&attr, &defaults)
         var none = sigset_t()
         sigemptyset(&none)

@@ -353,6 +353,13 @@ import VRFCTestSupport
             #expect(l.count == 2 && l[0] == "pre pre oneshot" && l[1].hasPrefix("post post oneshot ok \(n) "), "\(l)")
             #expect(checkIPLinks(ops, try ns.ipLinks()) == [])
 
+            // A hook gets SIGTERM, SIGINT and SIGHUP back at their defaults (the agent ignores them).
+            let sigFile = try ns.file("sig.txt", "")
+            let sig = try Self.script(ns, "sig.sh", "grep SigIgn /proc/$$/status > \(sigFile)")
+            #expect(try ns.runAgent(["--oneshot", "--ops", file, "--pre-hook", sig]).status == 0)
+            let ignored = UInt64((readText(sigFile) ?? "").split(separator: "\t").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "", radix: 16)
+            #expect(ignored.map { $0 & (1 << (SIGHUP - 1) | 1 << (SIGINT - 1) | 1 << (SIGTERM - 1)) == 0 } == true, "SigIgn \(readText(sigFile) ?? "")")
+
             // The daemon: start, then a change (an invalid one), each between its hooks.
             try Data().write(to: URL(fileURLWithPath: marks))
             try ns.withAgent(["--ops", file, "--debounce", "0", "--interval", "0", "--pre-hook", pre, "--post-hook", post]) { agent in
