@@ -15,6 +15,7 @@
 //   CNetlink / VRFCNetlink — libnl-route-3 access to links
 //   CBPF / VRFCBPF         — libbpf: the tc router program (bpf/router.c)
 //   VRFCApply              — plan/apply: op list vs live kernel
+//   VRFCAgent              — the node agent: inotify, debounce, timer, hooks
 //   vrfc-apply             — the small privileged applier
 import PackageDescription
 
@@ -27,6 +28,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         .target(name: "VRFCModel"),
@@ -53,9 +56,15 @@ let package = Package(
         .target(name: "VRFCNetlink", dependencies: ["CNetlink", "VRFCModel"]),
         .target(name: "VRFCBPF", dependencies: ["CBPF", "VRFCModel"], plugins: ["EmbedRouterObject"]),
         .target(name: "VRFCApply", dependencies: ["VRFCDriver", "VRFCKernel", "VRFCNetlink", "VRFCBPF"]),
+        // The node agent: watches the inputs and reconciles through the Reconciler seam.
+        .target(name: "VRFCAgent", dependencies: [
+            "VRFCApply", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         .executableTarget(
             name: "vrfc-apply",
-            dependencies: ["VRFCApply", "VRFCCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["VRFCApply", "VRFCAgent", "VRFCCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         // Build-time embedding of templates/*.mustache so the binary carries its defaults.
@@ -76,7 +85,7 @@ let package = Package(
         .testTarget(name: "VRFCFrontendTests", dependencies: ["VRFCFrontend", "VRFCDriver", "VRFCTestSupport"]),
         .testTarget(name: "VRFCFRRTests", dependencies: ["VRFCDriver", "VRFCFRR", "VRFCTestSupport"]),
         .testTarget(name: "FRROracleTests", dependencies: ["VRFCDriver", "VRFCTestSupport"]),
-        .testTarget(name: "VRFCApplyTests", dependencies: ["VRFCApply", "VRFCBPF", "VRFCTestSupport"]),
+        .testTarget(name: "VRFCApplyTests", dependencies: ["VRFCApply", "VRFCAgent", "VRFCBPF", "VRFCTestSupport"]),
         .testTarget(name: "VRFCAnalysisTests", dependencies: ["VRFCAnalysis", "VRFCDriver", "VRFCTestSupport"]),
         .testTarget(name: "VRFCBPFTests", dependencies: ["VRFCBPF", "VRFCBPFTestSupport"]),
     ]

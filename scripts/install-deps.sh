@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs what vrfc's build and tests need on Debian 12 (as root), and only
 # what is missing: FRR (the oracle), iproute2, libnl/libbpf/libsystemd for the
-# kernel shim, bpftool, iperf3, gobgpd, graphviz (vrfc graph --format svg|png), and the Debian kernel + qemu +
-# virtme-ng for the VRF tests in a guest.
+# kernel shim, bpftool, iperf3, gobgpd, graphviz (vrfc graph --format svg|png),
+# the Debian kernel + qemu + virtme-ng for the VRF tests in a guest,
+# systemd-analyze (never started on the host), strace and kubernetes-validate
+# for the agent's unit and DaemonSet example.
 set -euo pipefail
 
 PKGS=(frr frr-pythontools gobgpd graphviz iproute2 iperf3 pkg-config python3 python3-pip
       libnl-route-3-dev libbpf-dev libsystemd-dev linux-libc-dev bpftool
-      linux-image-amd64 qemu-system-x86 busybox-static)
+      linux-image-amd64 qemu-system-x86 busybox-static systemd strace)
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -32,6 +34,11 @@ if ! command -v vng >/dev/null 2>&1; then
     # Debian's own python3 marks its site-packages as externally managed.
     python3 -m pip install -q virtme-ng 2>/dev/null \
         || python3 -m pip install -q --break-system-packages virtme-ng
+fi
+if ! command -v kubernetes-validate >/dev/null 2>&1; then
+    echo "install-deps: installing kubernetes-validate from PyPI" >&2
+    python3 -m pip install -q kubernetes-validate==1.37.0 2>/dev/null \
+        || python3 -m pip install -q --break-system-packages kubernetes-validate==1.37.0
 fi
 # pyenv shims need a rehash before a new console script is on PATH.
 command -v pyenv >/dev/null 2>&1 && pyenv rehash || true

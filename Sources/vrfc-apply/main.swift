@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VRFCAgent
 import VRFCApply
 import VRFCBPF
 import VRFCCLI
@@ -32,7 +33,7 @@ struct VRFCApplyCommand: ParsableCommand {
         Exit status: 0 done or in sync, 1 refused or failed, 2 usage error, \
         3 (plan) changes pending, 4 (plan) part of the state could not be read.
         """,
-        subcommands: [Plan.self, Apply.self, BPFCommand.self]
+        subcommands: [Plan.self, Apply.self, AgentCommand.self, BPFCommand.self]
     )
 
     static func main() { runWithUsageExit() }

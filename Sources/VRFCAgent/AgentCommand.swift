@@ -1,0 +1,268 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+import VRFCApply
+import VRFCBPF
+import VRFCKernel
+import VRFCModel
+
+/// Exit statuses of the agent (vrfc-apply's contract: 2 is a usage error).
+enum AgentExit {
+    static let failed: Int32 = 1
+}
+
+/// `vrfc-apply agent`: keeps the node converged (see `discussion`).
+public struct AgentCommand: ParsableCommand {
+    public init() {}
+
+    public static let configuration = CommandConfiguration(
+        commandName: "agent",
+        abstract: "Keep the node converged: reconcile at start, on input changes and periodically (needs CAP_NET_ADMIN).",
+        discussion: """
+        Watches the node config, the CR inputs (files and directories, recursively, \
+        including a ConfigMap mount's ..data symlink swap) and the base config with \
+        inotify. Changes within --debounce seconds of the first one make one reconcile; \
+        --interval reconciles also without changes (repairing, e.g., a deleted link). \
+        A reconcile is today's `vrfc-apply apply` (links and router attachments).
+
+        Invalid inputs never tear anything down: every error is logged and the node is \
+        held at the last valid inputs seen by this agent (repaired towards them if it drifts).
+
+        Hooks (--pre-hook, --post-hook) are executables run before and after each \
+        reconcile with VRFC_HOOK (pre|post) and VRFC_TRIGGER (start|change|timer|signal|oneshot|clean); \
+        the post hook also gets VRFC_RESULT (ok|invalid|failed|stopped|skipped), VRFC_CHANGES, \
+        VRFC_ERROR and VRFC_DURATION_MS. A pre hook that fails (non-zero exit, signal or \
+        timeout) vetoes that reconcile: nothing is changed, the result is 'skipped' and the \
+        next trigger tries again. A failing post hook is logged and changes nothing.
+
+        SIGHUP: reconcile now. SIGTERM/SIGINT: the agent stops between steps. A reconcile that has started changing \
+        the kernel finishes first (a few netlink requests); one that has not is abandoned.
+
+        Exit status: 0 stopped by a signal, or --oneshot/--clean succeeded; 1 --oneshot/--clean \
+        failed (invalid input, refused or failed apply, a failing pre hook) or the agent could \
+        not start; 2 usage error.
+        """
+    )
+
+    @Option(name: .long, help: ArgumentHelp("The node config (default: $OPERATOR_CONFIG or /opt/network-operator/config.yaml).", valueName: "FILE"))
+    var config: String?
+
+    @Option(name: .long, help: ArgumentHelp("A ready op list (vrfc compile --emit ops), watched, instead of --config and INPUT.", valueName: "FILE"))
+    var ops: String?
+
+    @Option(name: .long, help: ArgumentHelp("The node's base frr.conf (hinted) or frr.conf.tpl: watched; used once the reconcile writes FRR's config.", valueName: "FILE"))
+    var template: String?
+
+    @Option(name: .long, help: ArgumentHelp("Underlay interface whose single IPv4 address is the VTEP address (default dum.underlay).", valueName: "IFNAME"))
+    var underlay: String?
+
+    @Option(name: .customLong("table-range"), help: ArgumentHelp("Routing tables for new VRFs (default 50-79).", valueName: "FIRST-LAST"))
+    var tableRange: String?
+
+    @Flag(name: .long, help: "Take over links that match vrfc's settings exactly but lack its marker (see apply --help).")
+    var adopt = false
+
+    @Option(name: .long, help: ArgumentHelp("Work in the named network namespace (/run/netns/NAME), like ip -n.", valueName: "NAME"))
+    var netns: String?
+
+    @Option(name: .customLong("bpf-pin-dir"), help: ArgumentHelp("Where the tc router program's maps are pinned (bpffs).", valueName: "DIR"))
+    var bpfPinDirectory = TCRouterAttacher.defaultPinDirectory
+
+    @Option(name: .long, help: ArgumentHelp("Seconds from the first input change to the reconcile that takes in every change made meanwhile (0: at once).", valueName: "SECONDS"))
+    var debounce: Double = 30
+
+    @Option(name: .long, help: ArgumentHelp("Seconds after a reconcile before the next one without changes (0: never).", valueName: "SECONDS"))
+    var interval: Double = 60
+
+    @Option(name: .customLong("pre-hook"), help: ArgumentHelp("Executable run before each reconcile; failing vetoes it.", valueName: "PATH"))
+    var preHook: String?
+
+    @Option(name: .customLong("post-hook"), help: ArgumentHelp("Executable run after each reconcile, with its outcome in the environment.", valueName: "PATH"))
+    var postHook: String?
+
+    @Option(name: .customLong("hook-timeout"), help: ArgumentHelp("Seconds a hook may run before it (and its process group) is killed.", valueName: "SECONDS"))
+    var hookTimeout: Double = 30
+
+    @Flag(name: .long, help: "Reconcile once and exit with its status (cron, init containers).")
+    var oneshot = false
+
+    @Flag(name: .long, help: "Remove every link and router attachment vrfc owns, then exit.")
+    var clean = false
+
+    @Option(name: .customLong("log-format"), help: ArgumentHelp("Log lines on stderr: text (key=value) or json.", valueName: "FORMAT"))
+    var logFormat: String = "text"
+
+    @Option(name: .customLong("log-level"), help: ArgumentHelp("trace, debug, info, notice, warning, error or critical.", valueName: "LEVEL"))
+    var logLevel: String = "info"
+
+    @Argument(help: ArgumentHelp("VRFRouteConfiguration files or directories, as for vrfc compile.", valueName: "INPUT"))
+    var inputs: [String] = []
+
+    var configPath: String {
+        config ?? ProcessInfo.processInfo.environment["OPERATOR_CONFIG"] ?? "/opt/network-operator/config.yaml"
+    }
+
+    public func validate() throws {
+        if oneshot && clean { throw ValidationError("pass --oneshot or --clean, not both") }
+        if ops != nil && (config != nil || !inputs.isEmpty) {
+            throw ValidationError("pass either --ops FILE or --config FILE with INPUT..., not both")
+        }
+        if ops == nil && inputs.isEmpty && !clean {
+            throw ValidationError("no inputs: pass --config FILE and INPUT... (CR files or directories), or --ops FILE")
+        }
+        if ops == "-" || inputs.contains("-") {
+            throw ValidationError("'-' (stdin): the agent reads its inputs again at every reconcile; pass files or directories")
+        }
+        if let u = underlay {
+            do { _ = try InterfaceName(validating: u) } catch { throw ValidationError("--underlay '\(u)': expected \(error.expected)") }
+        }
+        if let r = tableRange, TableRange(parsing: r) == nil {
+            throw ValidationError("--table-range '\(r)': expected \(TableRange.rule)")
+        }
+        for (name, v) in [("--debounce", debounce), ("--interval", interval), ("--hook-timeout", hookTimeout)] where !(v.isFinite && v >= 0 && v <= 86_400) {
+            throw ValidationError("\(name) \(v): expected seconds from 0 to 86400")
+        }
+        if hookTimeout == 0 { throw ValidationError("--hook-timeout 0: a hook needs some time; expected seconds above 0") }
+        for hook in [preHook, postHook].compactMap({ $0 }) {
+            if let why = Hook.check(hook) { throw ValidationError("hook \(why)") }
+        }
+        if LineLogHandler.Format(rawValue: logFormat) == nil { throw ValidationError("--log-format '\(logFormat)': expected text or json") }
+        if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("--log-level '\(logLevel)': expected one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))") }
+    }
+
+    public func run() throws {
+        let format = LineLogHandler.Format(rawValue: logFormat)!, level = Logger.Level(rawValue: logLevel)!
+        LoggingSystem.bootstrap { LineLogHandler(label: $0, format: format, level: level) }
+        var logger = Logger(label: "vrfc-agent")
+        if let netns { logger[metadataKey: "netns"] = .string(netns) }
+        guard Privileges.hasNetAdmin() else {
+            logger.critical("the agent needs CAP_NET_ADMIN (run it as root or grant the capability); nothing was changed")
+            throw ExitCode(AgentExit.failed)
+        }
+        let setup = AgentSetup(
+            reconcilerOptions: .init(
+                source: ops.map { .file($0) } ?? .compile(config: configPath, inputs: inputs),
+                overrides: NodeOverrides(underlay: underlay.flatMap { try? InterfaceName(validating: $0) },
+                                         tableRange: tableRange.flatMap { TableRange(parsing: $0) }),
+                adopt: adopt, pinDirectory: bpfPinDirectory,
+                stepDelay: ProcessInfo.processInfo.environment["VRFC_AGENT_STEP_DELAY_MS"].flatMap(Int.init).map { .milliseconds($0) }),
+            agentOptions: AgentOptions(
+                debounce: seconds(debounce), interval: interval == 0 ? nil : seconds(interval),
+                preHook: preHook, postHook: postHook, hookTimeout: seconds(hookTimeout)),
+            netns: netns,
+            watched: (ops.map { [$0] } ?? [configPath] + inputs) + (template.map { [$0] } ?? []),
+            mode: clean ? .clean : oneshot ? .oneshot : .daemon)
+        let log = logger
+        let code = blockingAsync { await setup.run(log) }
+        if code != 0 { throw ExitCode(code) }
+    }
+
+    func seconds(_ s: Double) -> Duration { .nanoseconds(Int64((s * 1e9).rounded())) }
+}
+
+/// Everything the agent needs, taken from the command line before going async.
+struct AgentSetup: Sendable {
+    var reconcilerOptions: LinksReconciler.Options
+    var agentOptions: AgentOptions
+    var netns: String?
+    var watched: [String]
+    var mode: AgentService.Mode
+
+    func run(_ logger: Logger) async -> Int32 {
+        let thread: KernelThread
+        do {
+            thread = try KernelThread(namespace: netns)
+        } catch {
+            logger.critical("cannot start", metadata: ["error": .string("\(error)")])
+            return AgentExit.failed
+        }
+        // The reconcile behind the seam: today's links-only apply, until the
+        // full reconcile (frr.conf, FRR reload, verify) takes this line.
+        let reconciler: any Reconciler = LinksReconciler(options: reconcilerOptions, thread: thread, logger: logger)
+        let agent = Agent(reconciler: reconciler, options: agentOptions, logger: logger)
+        let o = agentOptions
+
+        var watcher: InputWatcher?
+        if mode == .daemon {
+            do throws(WatchError) {
+                watcher = try InputWatcher(paths: watched) { agent.inputChanged($0) }
+            } catch {
+                logger.critical("cannot watch the inputs", metadata: ["error": .string(error.description)])
+                return AgentExit.failed
+            }
+            logger.info("agent started", metadata: [
+                "inputs": .array(watched.map { .string($0) }),
+                "watching": .array(watcher!.watchedDirectories.map { .string($0) }),
+                "debounce": "\(o.debounce)", "interval": .string(o.interval.map { "\($0)" } ?? "off"),
+                "pre_hook": .string(o.preHook ?? ""), "post_hook": .string(o.postHook ?? ""),
+            ])
+            // Watching starts before the first reconcile, so no change slips between them.
+            watcher!.start()
+        }
+        // SIGHUP reconciles at once (the daemon only; ignored otherwise).
+        signal(SIGHUP, SIG_IGN)
+        var hup: (any DispatchSourceSignal)?
+        if mode == .daemon {
+            hup = DispatchSource.makeSignalSource(signal: SIGHUP)
+            hup!.setEventHandler { agent.requestReconcile() }
+            hup!.resume()  // a source is released only once resumed: Dispatch traps otherwise
+        }
+        defer { hup?.cancel() }
+
+        let service = AgentService(agent: agent, mode: mode)
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            logger.critical("agent failed", metadata: ["error": .string("\(error)")])
+            return AgentExit.failed
+        }
+        watcher?.stop()
+        return service.exitCode.load(ordering: .sequentiallyConsistent)
+    }
+}
+
+/// The agent as a ServiceLifecycle service: the group turns SIGTERM/SIGINT
+/// into a graceful shutdown, which becomes the agent's stop request.
+final class AgentService: Service, Sendable {
+    enum Mode: Sendable { case daemon, oneshot, clean }
+    let agent: Agent
+    let mode: Mode
+    let exitCode = Atomic<Int32>(0)
+
+    init(agent: Agent, mode: Mode) {
+        self.agent = agent
+        self.mode = mode
+    }
+
+    func run() async throws {
+        await withGracefulShutdownHandler {
+            switch mode {
+            case .daemon:
+                await agent.run()
+            case .oneshot, .clean:
+                let outcome = await agent.reconcileOnce(mode == .clean ? .clean : .oneshot)
+                exitCode.store(outcome.succeeded ? 0 : AgentExit.failed, ordering: .sequentiallyConsistent)
+            }
+        } onGracefulShutdown: { [agent] in
+            agent.requestStop()
+        }
+    }
+}
+
+/// Runs async work from the synchronous command (the root command stays a
+/// plain ParsableCommand) and waits for it on this thread.
+func blockingAsync(_ body: @escaping @Sendable () async -> Int32) -> Int32 {
+    let done = DispatchSemaphore(value: 0)
+    let result = Atomic<Int32>(0)
+    Task.detached {
+        result.store(await body(), ordering: .sequentiallyConsistent)
+        done.signal()
+    }
+    done.wait()
+    return result.load(ordering: .sequentiallyConsistent)
+}

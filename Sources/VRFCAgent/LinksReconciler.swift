@@ -1,0 +1,140 @@
+import Foundation
+import Logging
+import VRFCApply
+import VRFCBPF
+import VRFCKernel
+import VRFCModel
+import VRFCNetlink
+
+/// Today's reconcile: what `vrfc-apply apply` does (compile the inputs, plan
+/// against the live kernel, execute, read back until a fresh plan is in
+/// sync), links and router attachments only, built from the same library
+/// parts. The full reconcile (links down, frr.conf, FRR reload, verify,
+/// links up) replaces it behind the same `Reconciler` seam.
+///
+/// Everything kernel-facing runs on one `KernelThread` inside the managed
+/// namespace; `lastGood` and the attacher are touched only there.
+public final class LinksReconciler: Reconciler, @unchecked Sendable {
+    public struct Options: Sendable {
+        public var source: OpListSource
+        public var overrides: NodeOverrides
+        public var adopt: Bool
+        public var pinDirectory: String
+        /// Tests only (VRFC_AGENT_STEP_DELAY_MS): a pause after each kernel
+        /// change, so a signal can land while a plan is being executed.
+        public var stepDelay: Duration?
+
+        public init(source: OpListSource, overrides: NodeOverrides = NodeOverrides(), adopt: Bool = false,
+                    pinDirectory: String = TCRouterAttacher.defaultPinDirectory, stepDelay: Duration? = nil) {
+            self.source = source
+            self.overrides = overrides
+            self.adopt = adopt
+            self.pinDirectory = pinDirectory
+            self.stepDelay = stepDelay
+        }
+    }
+
+    let options: Options
+    let thread: KernelThread
+    /// Each kernel change is logged as it is made.
+    let logger: Logger
+    /// One attacher for the agent's life: the program is loaded (and
+    /// verified) once, not at every periodic reconcile.
+    let attacher: TCRouterAttacher
+    /// The last op list compiled from valid inputs: what the node is held
+    /// at while the inputs are invalid.
+    private var lastGood: OpList?
+
+    public init(options: Options, thread: KernelThread, logger: Logger) {
+        self.options = options
+        self.thread = thread
+        self.logger = logger
+        attacher = TCRouterAttacher(pinDirectory: options.pinDirectory)
+    }
+
+    public func reconcile(_ trigger: Trigger, stop: StopRequest) async -> ReconcileOutcome {
+        await thread.run { self.reconcileOnThread(stop, trigger) }
+    }
+
+    public func clean(stop: StopRequest) async -> ReconcileOutcome {
+        await thread.run { self.cleanOnThread(stop) }
+    }
+
+    func reconcileOnThread(_ stop: StopRequest, _ trigger: Trigger) -> ReconcileOutcome {
+        var inputError: String?
+        let ops: OpList
+        do throws(ApplyError) {
+            ops = try OpListLoader.load(options.source, overrides: options.overrides)
+            lastGood = ops
+        } catch {
+            inputError = error.message
+            guard let good = lastGood else {
+                // Nothing valid seen yet: leave the node exactly as it is.
+                return ReconcileOutcome(result: .invalid, error: error.message)
+            }
+            ops = good
+        }
+        if stop.isRequested { return ReconcileOutcome(result: .stopped) }
+        var outcome = apply(ops, stop: stop, trigger: trigger)
+        if let inputError, outcome.result == .ok {
+            outcome.result = .invalid
+            outcome.error = inputError
+        }
+        return outcome
+    }
+
+    func cleanOnThread(_ stop: StopRequest) -> ReconcileOutcome {
+        let none = OpList(underlay: KernelBackend.defaultUnderlay, tableRange: .default, links: [], routerAttachments: [])
+        let outcome = apply(none, stop: stop, trigger: .clean)
+        if outcome.result == .ok {
+            lastGood = nil
+            // No interface runs the program any more: its pinned maps go too.
+            BPFFS.remove(directory: options.pinDirectory)
+        }
+        return outcome
+    }
+
+    /// Plan, execute, read back: the sequence of `vrfc-apply apply`.
+    func apply(_ ops: OpList, stop: StopRequest, trigger: Trigger) -> ReconcileOutcome {
+        func failed(_ message: String) -> ReconcileOutcome { ReconcileOutcome(result: .failed, error: message) }
+        let lock: ApplyLock
+        do throws(ApplyError) { lock = try ApplyLock() } catch { return failed(error.message) }
+        defer { withExtendedLifetime(lock) {} }
+        do throws(NetlinkError) {
+            let socket = try NetlinkSocket()
+            let log = CreationLog(namespaceCookie: try socket.namespaceCookie())
+            let snap = try KernelSnapshot.read(socket, attacher: attacher, log: log)
+            let plan = Planner.plan(ops, snap, options: PlanOptions(adopt: options.adopt))
+            if !plan.problems.isEmpty {
+                return failed(plan.problems.map { "error: \($0)" }.joined(separator: "\n") + "\nrefused; nothing was changed")
+            }
+            if plan.inSync {
+                log.remove()  // whatever it lists is marked or gone
+                return ReconcileOutcome(result: .ok)
+            }
+            // The last point where stopping changes nothing.
+            if stop.isRequested { return ReconcileOutcome(result: .stopped) }
+            let delay = options.stepDelay.map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 }
+            var done = 0
+            var executor = Executor(socket: socket, snapshot: snap, attacher: attacher, log: log) { [logger] step in
+                done += 1
+                logger.info("changed", metadata: ["trigger": .string(trigger.rawValue), "step": .string(step.report.description)])
+                if let delay { Thread.sleep(forTimeInterval: delay) }
+            }
+            do throws(ApplyError) {
+                try executor.run(plan)
+            } catch {
+                return ReconcileOutcome(result: .failed, changes: done, error: error.message)
+            }
+            // Done only when a fresh plan is in sync.
+            let after = Planner.plan(ops, try KernelSnapshot.read(socket, attacher: attacher, log: log))
+            if !after.inSync {
+                return ReconcileOutcome(result: .failed, changes: done,
+                                        error: "after applying, the kernel still differs from the op list:\n" + Report.text(after))
+            }
+            return ReconcileOutcome(result: .ok, changes: done)
+        } catch {
+            return failed("\(error)")
+        }
+    }
+}
