@@ -61,6 +61,9 @@ public struct AgentCommand: ParsableCommand {
     @Option(name: .customLong("table-range"), help: ArgumentHelp("Routing tables for new VRFs (default 50-79).", valueName: "FIRST-LAST"))
     var tableRange: String?
 
+    @Option(name: .customLong("bpf-interface"), help: ArgumentHelp("An interface besides vrfc's own links that the tc router may be attached to (repeatable), as for apply.", valueName: "IFNAME"))
+    var bpfInterfaces: [String] = []
+
     @Flag(name: .long, help: "Take over links that match vrfc's settings exactly but lack its marker (see apply --help).")
     var adopt = false
 
@@ -112,6 +115,9 @@ public struct AgentCommand: ParsableCommand {
         if ops == nil && inputs.isEmpty && !clean {
             throw ValidationError("no inputs: pass --config FILE and INPUT... (CR files or directories), or --ops FILE")
         }
+        for b in bpfInterfaces {
+            do { _ = try InterfaceName(validating: b) } catch { throw ValidationError("--bpf-interface '\(b)': expected \(error.expected)") }
+        }
         if ops == "-" || inputs.contains("-") {
             throw ValidationError("'-' (stdin): the agent reads its inputs again at every reconcile; pass files or directories")
         }
@@ -146,7 +152,10 @@ public struct AgentCommand: ParsableCommand {
                 source: ops.map { .file($0) } ?? .compile(config: configPath, inputs: inputs),
                 overrides: NodeOverrides(underlay: underlay.flatMap { try? InterfaceName(validating: $0) },
                                          tableRange: tableRange.flatMap { TableRange(parsing: $0) }),
-                adopt: adopt, pinDirectory: bpfPinDirectory,
+                adopt: adopt,
+                bpfInterfaces: bpfInterfaces.compactMap { try? InterfaceName(validating: $0) },
+                trustedNodeConfig: config != nil || ops == nil ? configPath : nil,
+                pinDirectory: bpfPinDirectory,
                 stepDelay: ProcessInfo.processInfo.environment["VRFC_AGENT_STEP_DELAY_MS"].flatMap(Int.init).map { .milliseconds($0) }),
             agentOptions: AgentOptions(
                 debounce: seconds(debounce), interval: interval == 0 ? nil : seconds(interval),

@@ -19,16 +19,23 @@ public final class LinksReconciler: Reconciler, @unchecked Sendable {
         public var source: OpListSource
         public var overrides: NodeOverrides
         public var adopt: Bool
+        /// `--bpf-interface`: interfaces besides vrfc's links the router may be attached to.
+        public var bpfInterfaces: [InterfaceName]
+        /// The node config whose `bpfInterfaces` are trusted too (root-owned), if any.
+        public var trustedNodeConfig: String?
         public var pinDirectory: String
         /// Tests only (VRFC_AGENT_STEP_DELAY_MS): a pause after each kernel
         /// change, so a signal can land while a plan is being executed.
         public var stepDelay: Duration?
 
         public init(source: OpListSource, overrides: NodeOverrides = NodeOverrides(), adopt: Bool = false,
+                    bpfInterfaces: [InterfaceName] = [], trustedNodeConfig: String? = nil,
                     pinDirectory: String = TCRouterAttacher.defaultPinDirectory, stepDelay: Duration? = nil) {
             self.source = source
             self.overrides = overrides
             self.adopt = adopt
+            self.bpfInterfaces = bpfInterfaces
+            self.trustedNodeConfig = trustedNodeConfig
             self.pinDirectory = pinDirectory
             self.stepDelay = stepDelay
         }
@@ -64,7 +71,8 @@ public final class LinksReconciler: Reconciler, @unchecked Sendable {
         var inputError: String?
         let ops: OpList
         do throws(ApplyError) {
-            ops = try OpListLoader.load(options.source, overrides: options.overrides)
+            let trust = try AttachmentTrust.of(bpfInterfaces: options.bpfInterfaces, nodeConfig: options.trustedNodeConfig)
+            ops = try OpListLoader.load(options.source, overrides: options.overrides, trust: trust)
             lastGood = ops
         } catch {
             inputError = error.message

@@ -26,6 +26,16 @@ public struct AttachmentTrust: Sendable {
         for n in names where allowed[n.value] == nil { allowed[n.value] = source }
     }
 
+    /// The trust of one invocation: `--bpf-interface` names, plus the node
+    /// config's `bpfInterfaces` when the node config is given or the op
+    /// list is compiled from it (read at each call: the file may change).
+    public static func of(bpfInterfaces: [InterfaceName], nodeConfig: String?) throws(ApplyError) -> AttachmentTrust {
+        var t = AttachmentTrust()
+        t.allow(bpfInterfaces, from: "--bpf-interface")
+        if let nodeConfig { t.allow(try nodeConfigBPFInterfaces(nodeConfig), from: nodeConfig) }
+        return t
+    }
+
     /// Problems with the op list's attachments; empty when every one is allowed.
     public func check(_ ops: OpList) -> [String] {
         let own = Set(ops.links.map(\.name.value))

@@ -106,16 +106,12 @@ struct Inputs: ParsableArguments {
     /// What the op list's router attachments may name besides vrfc's links:
     /// only what root controls (--bpf-interface, the root-owned node config).
     func trust() -> AttachmentTrust {
-        var t = AttachmentTrust()
-        t.allow(bpfInterfaces.compactMap { try? InterfaceName(validating: $0) }, from: "--bpf-interface")
-        if config != nil || ops == nil {
-            do throws(ApplyError) {
-                t.allow(try AttachmentTrust.nodeConfigBPFInterfaces(nodeConfig), from: nodeConfig)
-            } catch {
-                fail(error.message)
-            }
+        do throws(ApplyError) {
+            return try AttachmentTrust.of(bpfInterfaces: bpfInterfaces.compactMap { try? InterfaceName(validating: $0) },
+                                          nodeConfig: config != nil || ops == nil ? nodeConfig : nil)
+        } catch {
+            fail(error.message)
         }
-        return t
     }
 
     var overrides: NodeOverrides {

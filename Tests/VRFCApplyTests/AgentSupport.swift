@@ -149,7 +149,9 @@ final class AgentProcess: @unchecked Sendable {
 extension Namespace {
     /// `vrfc-apply agent` for this namespace, JSON logs.
     func agentArgs(_ args: [String]) throws -> [String] {
-        [try applierPath(), "agent", "--netns", name, "--bpf-pin-dir", pinDirectory, "--log-format", "json"] + args
+        // As for plan/apply, the harness plays the operator who allows the
+        // fixtures' bpfInterfaces (TestNamespace.operatorFlags).
+        [try applierPath(), "agent", "--netns", name, "--bpf-pin-dir", pinDirectory, "--log-format", "json"] + Self.operatorFlags + args
     }
 
     /// Starts an agent; `body` runs with it and the agent is killed afterwards if still running.

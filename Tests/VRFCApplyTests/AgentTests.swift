@@ -373,7 +373,7 @@ import VRFCTestSupport
                 #expect(d.count == 5, "\(d)")
                 #expect(d.first == "pre pre start" && d.dropFirst().first?.hasPrefix("post post start ok 0 ") == true, "\(d)")
                 #expect(d.dropFirst(2).first == "pre pre change" && d.dropFirst(3).first?.hasPrefix("post post change invalid 0 ") == true, "\(d)")
-                #expect(d.last?.hasPrefix("error ") == true && d.last?.contains("op list") == true, "\(d)")
+                #expect(d.last?.hasPrefix("error ") == true && d.last?.contains("not valid JSON") == true, "\(d)")
             }
         }
     }
@@ -453,7 +453,7 @@ import VRFCTestSupport
     static func oneshot(_ ns: Namespace, caps: [String], _ args: [String]) throws -> CommandResult {
         let bounding = (["-all"] + caps.map { "+" + $0 }).joined(separator: ",")
         let command = "mount -t bpf bpf /sys/fs/bpf && exec setpriv --bounding-set \(bounding) \(try applierPath()) agent --log-format json --bpf-pin-dir /sys/fs/bpf/vrfc "
-            + args.joined(separator: " ")
+            + (Namespace.operatorFlags + args).joined(separator: " ")
         return try ns.exec(["sh", "-c", command])
     }
 
@@ -568,7 +568,7 @@ extension AgentDistTests {
                 [ip, "netns", "exec", ns.name, "sh", "-c",
                  "mount -t bpf bpf /sys/fs/bpf && exec \(strace) -f -qq -o \(trace) \(args.joined(separator: " "))"]
             }
-            let agentArgs = [try applierPath(), "agent", "--log-format", "json", "--pre-hook", hook, "--post-hook", hook]
+            let agentArgs = [try applierPath(), "agent", "--log-format", "json", "--pre-hook", hook, "--post-hook", hook] + Namespace.operatorFlags
             let daemonTrace = dir.path + "/daemon.trace"
             let daemon = try AgentProcess(traced(daemonTrace, agentArgs + ["--ops", file, "--debounce", "0", "--interval", "0"]))
             defer { daemon.kill9() }
