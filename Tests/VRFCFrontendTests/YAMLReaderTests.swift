@@ -6,22 +6,6 @@ import VRFCTestSupport
 /// The fast YAML reader must read every document exactly as libyaml (via
 /// Yams) does, or decline and let Yams read it.
 @Suite struct YAMLReaderTests {
-    /// Equal trees; the line of an empty (null) value is where each parser
-    /// happens to look, so it is not compared.
-    static func same(_ a: YNode, _ b: YNode) -> Bool {
-        switch (a, b) {
-        case (.scalar(let x), .scalar(let y)):
-            return x.text == y.text && x.style == y.style && (x.isNull || x.line == y.line)
-        case (.mapping(let x), .mapping(let y)):
-            return x.line == y.line && x.pairs.count == y.pairs.count
-                && zip(x.pairs, y.pairs).allSatisfy { $0.key.text == $1.key.text && $0.key.style == $1.key.style && same($0.value, $1.value) }
-        case (.sequence(let x), .sequence(let y)):
-            return x.line == y.line && x.items.count == y.items.count && zip(x.items, y.items).allSatisfy { same($0, $1) }
-        default:
-            return false
-        }
-    }
-
     /// JSON writes characters beyond U+FFFF as escaped UTF-16 surrogate
     /// pairs, which libyaml refuses; the fast reader reads them as the
     /// character. When libyaml refuses such a text, the reference is the
@@ -47,7 +31,7 @@ import VRFCTestSupport
         case (.success(let f), .success(let r)):
             let nonNull = { (docs: [YNode]) in docs.filter { if case .scalar(let s) = $0 { return !s.isNull }; return true } }
             let (fd, rd) = (nonNull(f), nonNull(r))
-            #expect(fd.count == rd.count && zip(fd, rd).allSatisfy { same($0, $1) },
+            #expect(fd.count == rd.count && zip(fd, rd).allSatisfy { YAMLDifferential.same($0, $1) },
                     "fast and libyaml differ on:\n\(text)\nfast: \(fd)\nlibyaml: \(rd)", sourceLocation: sourceLocation)
         case (.failure(.unsupported), _):
             break  // declined: Yams reads it, which is always right
