@@ -66,7 +66,7 @@ public struct Executor {
                 // Recorded right after the kernel made it, so removing the
                 // attachment later can remove the qdisc too.
                 if try attacher.attach(ifindex: idx, name: name) {
-                    try clsact?.update(adding: ClsactRecord.Entry(index: idx, name: name))
+                    try clsact?.add(ClsactRecord.Entry(index: idx, name: name))
                 }
             } catch {
                 throw NetlinkError("attaching the router program to \(name)", code: nil, detail: "\(error)")

@@ -280,6 +280,15 @@ public final class ClsactRecord {
         }
     }
 
+    /// One appended line per qdisc vrfc adds (no rewrite: an apply may add hundreds).
+    public func add(_ entry: Entry) throws(ApplyError) {
+        do throws(StateFileError) {
+            try state.append(name, "\(entry.index) \(entry.name)\n")
+        } catch {
+            throw ApplyError("cannot write the clsact record: \(error)")
+        }
+    }
+
     public func update(adding: Entry? = nil, removing: Entry? = nil) throws(ApplyError) {
         var current: Set<Entry>
         do throws(StateFileError) {
