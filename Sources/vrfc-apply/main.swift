@@ -108,20 +108,6 @@ struct Inputs: ParsableArguments {
     }
 }
 
-/// `VRFC_APPLY_TIMING=1`: phase durations on stderr (for benchmarks).
-struct PhaseTimer {
-    let enabled = ProcessInfo.processInfo.environment["VRFC_APPLY_TIMING"] == "1"
-    var last = DispatchTime.now()
-
-    mutating func mark(_ phase: String) {
-        guard enabled else { return }
-        let now = DispatchTime.now()
-        let ms = Double(now.uptimeNanoseconds - last.uptimeNanoseconds) / 1e6
-        FileHandle.standardError.write(Data("timing: \(phase) \(String(format: "%.1f", ms)) ms\n".utf8))
-        last = now
-    }
-}
-
 func fail(_ message: String, code: Int32 = Exit.failed) -> Never {
     FileHandle.standardError.write(Data(("vrfc-apply: " + message + "\n").utf8))
     exit(code)
@@ -140,27 +126,6 @@ extension Inputs {
     }
 }
 
-func creationLog(_ socket: NetlinkSocket) -> CreationLog {
-    do throws(NetlinkError) {
-        return CreationLog(namespaceCookie: try socket.namespaceCookie())
-    } catch {
-        fail("\(error)")
-    }
-}
-
-func snapshotAndPlan(_ socket: NetlinkSocket, _ ops: OpList, adopt: Bool, attacher: any RouterAttacher) -> (KernelSnapshot, VRFCApply.Plan) {
-    do throws(NetlinkError) {
-        var timer = PhaseTimer()
-        let snap = try KernelSnapshot.read(socket, attacher: attacher, log: creationLog(socket))
-        timer.mark("  read kernel")
-        let plan = Planner.plan(ops, snap, options: PlanOptions(adopt: adopt))
-        timer.mark("  plan")
-        return (snap, plan)
-    } catch {
-        fail("reading the kernel's state: \(error)")
-    }
-}
-
 struct Plan: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show what apply would change (needs no privileges).",
@@ -172,9 +137,13 @@ struct Plan: ParsableCommand {
     func run() throws {
         let ops = try inputs.loadOps()
         inputs.enterNamespace()
-        let socket: NetlinkSocket
-        do { socket = try NetlinkSocket() } catch { fail("\(error)") }
-        let (_, plan) = snapshotAndPlan(socket, ops, adopt: inputs.adopt, attacher: inputs.routerAttacher())
+        let plan: VRFCApply.Plan
+        do throws(ApplyError) {
+            let session = try LinkSession(ops: ops, adopt: inputs.adopt, attacher: inputs.routerAttacher(), exclusive: false)
+            plan = try session.snapshotAndPlan().1
+        } catch {
+            fail(error.message)
+        }
         if inputs.json {
             printOut(JSONOutput.encode(PlanReport(plan)))
         } else {
@@ -212,48 +181,34 @@ struct Apply: ParsableCommand {
         let ops = try inputs.loadOps()
         timer.mark("op list")
         inputs.enterNamespace()
-        let lock: ApplyLock
-        do { lock = try ApplyLock() } catch { fail(error.message) }
-        defer { withExtendedLifetime(lock) {} }
-        let socket: NetlinkSocket
-        do { socket = try NetlinkSocket() } catch { fail("\(error)") }
-        let attacher = inputs.routerAttacher()
-        let (snap, plan) = snapshotAndPlan(socket, ops, adopt: inputs.adopt, attacher: attacher)
-        timer.mark("read kernel + plan (\(snap.links.count) links)")
-        if !plan.problems.isEmpty {
-            if inputs.json { printOut(JSONOutput.encode(PlanReport(plan))) } else { printOut(Report.text(plan)) }
-            throw ExitCode(Exit.failed)
-        }
-        if plan.inSync {
-            creationLog(socket).remove()  // whatever it lists is marked or gone
-            if inputs.json { printOut(JSONOutput.encode(PlanReport(plan))) } else { printOut(Report.text(plan)) }
-            return
-        }
         let json = inputs.json
-        if let n = ProcessInfo.processInfo.environment["VRFC_APPLY_EXIT_AFTER_CHANGES"].flatMap(Int.init) {
-            socket.exitAfterChanges = n  // tests: end like kill -9 after n kernel changes
-        }
-        var executor = Executor(socket: socket, snapshot: snap, attacher: attacher, log: creationLog(socket)) { step in
-            if !json { printOut("  \(step.report)\n") }
-        }
-        if !json { printOut("applying \(plan.steps.count) change\(plan.steps.count == 1 ? "" : "s"):\n") }
+        let outcome: LinkApplyOutcome
         do throws(ApplyError) {
-            try executor.run(plan)
+            let session = try LinkSession(ops: ops, adopt: inputs.adopt, attacher: inputs.routerAttacher(), exclusive: true)
+            outcome = try LinkApply.run(session, announce: { plan in
+                if !json { printOut("applying \(plan.steps.count) change\(plan.steps.count == 1 ? "" : "s"):\n") }
+            }, onStep: { step in
+                if !json { printOut("  \(step.report)\n") }
+            })
         } catch {
             fail(error.message)
         }
-        timer.mark("execute \(plan.steps.count) steps")
-        // Read back: apply is done only when a fresh plan is in sync.
-        let (_, after) = snapshotAndPlan(socket, ops, adopt: false, attacher: attacher)
-        timer.mark("read back + plan")
-        if json {
-            printOut(JSONOutput.encode(PlanReport(plan)))
-        } else {
-            printOut("done: \(plan.steps.count) change\(plan.steps.count == 1 ? "" : "s") applied; links brought up at the end (FRR reload not wired yet)\n")
-            printOut(Report.trailer(after))
-        }
-        if !after.inSync {
-            fail("after applying, the kernel still differs from the op list:\n" + Report.text(after))
+        switch outcome {
+        case .refused(let plan):
+            if json { printOut(JSONOutput.encode(PlanReport(plan))) } else { printOut(Report.text(plan)) }
+            throw ExitCode(Exit.failed)
+        case .inSync(let plan):
+            if json { printOut(JSONOutput.encode(PlanReport(plan))) } else { printOut(Report.text(plan)) }
+        case .applied(let plan, let after):
+            if json {
+                printOut(JSONOutput.encode(PlanReport(plan)))
+            } else {
+                printOut("done: \(plan.steps.count) change\(plan.steps.count == 1 ? "" : "s") applied; links brought up at the end (FRR reload not wired yet)\n")
+                printOut(Report.trailer(after))
+            }
+            if !after.inSync {
+                fail("after applying, the kernel still differs from the op list:\n" + Report.text(after))
+            }
         }
     }
 }
