@@ -31,16 +31,19 @@ let package = Package(
         .target(name: "VRFCFrontend", dependencies: ["VRFCModel", "Yams"]),
         .target(
             name: "VRFCFRR",
-            dependencies: ["VRFCModel"],
+            dependencies: ["VRFCModel", "VRFCBundle"],
             plugins: ["EmbedTemplates"]
         ),
         .target(name: "VRFCKernel", dependencies: ["VRFCModel"]),
-        .target(name: "VRFCDriver", dependencies: ["VRFCModel", "VRFCFrontend", "VRFCFRR", "VRFCKernel"]),
+        // What crosses the privilege boundary: the compile bundle and the FRR
+        // config structure both sides read (no YAML, no templates).
+        .target(name: "VRFCBundle", dependencies: ["VRFCModel", "VRFCKernel"]),
+        .target(name: "VRFCDriver", dependencies: ["VRFCModel", "VRFCFrontend", "VRFCFRR", "VRFCKernel", "VRFCBundle"]),
         // The command-line conventions both executables share.
         .target(name: "VRFCCLI", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "vrfc",
-            dependencies: ["VRFCDriver", "VRFCCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["VRFCDriver", "VRFCBundle", "VRFCCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         // Kernel shim.
@@ -49,7 +52,10 @@ let package = Package(
         .systemLibrary(name: "CBPF", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev"])]),
         .target(name: "VRFCNetlink", dependencies: ["CNetlink", "VRFCModel"]),
         .target(name: "VRFCBPF", dependencies: ["CBPF", "VRFCModel"], plugins: ["EmbedRouterObject"]),
-        .target(name: "VRFCApply", dependencies: ["VRFCDriver", "VRFCKernel", "VRFCNetlink", "VRFCBPF"]),
+        // The privileged side links no YAML reader and no template engine: it runs
+        // `vrfc compile` as an unprivileged child (CSpawn) and reads its bundle.
+        .target(name: "CSpawn"),
+        .target(name: "VRFCApply", dependencies: ["VRFCBundle", "VRFCKernel", "VRFCNetlink", "VRFCBPF", "CSpawn"]),
         .executableTarget(
             name: "vrfc-apply",
             dependencies: ["VRFCApply", "VRFCCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]

@@ -3,7 +3,6 @@ import Foundation
 import VRFCApply
 import VRFCBPF
 import VRFCCLI
-import VRFCDriver
 import VRFCKernel
 import VRFCModel
 import VRFCNetlink
@@ -42,6 +41,9 @@ struct Inputs: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("A ready op list (vrfc compile --emit ops), or '-' for stdin, instead of --config and INPUT.", valueName: "FILE"))
     var ops: String?
 
+    @Option(name: .long, help: ArgumentHelp("A ready bundle (vrfc compile --emit bundle: op list, frr.conf, IR) instead of --config and INPUT.", valueName: "FILE"))
+    var bundle: String?
+
     @Option(name: .long, help: ArgumentHelp("Underlay interface whose single IPv4 address is the VTEP address (default: the op list's, dum.underlay).", valueName: "IFNAME"))
     var underlay: String?
 
@@ -60,14 +62,26 @@ struct Inputs: ParsableArguments {
     @Option(name: .customLong("bpf-pin-dir"), help: ArgumentHelp("Where the tc router program's maps are pinned (bpffs).", valueName: "DIR"))
     var bpfPinDirectory = TCRouterAttacher.defaultPinDirectory
 
+    @Option(name: .customLong("compile-user"), help: ArgumentHelp("The unprivileged account that compiles the inputs when vrfc-apply runs as root (vrfc next to vrfc-apply, as a child without capabilities).", valueName: "USER"))
+    var compileUser = CompileRequest.defaultUser
+
+    @Option(name: .long, help: ArgumentHelp("Router-id of the generated BGP instances and {{.UnderlayRouterID}} (as for vrfc compile).", valueName: "IPV4"))
+    var routerID: String?
+
+    @Option(name: .long, help: ArgumentHelp("Value of {{.Hostname}} in the base config (as for vrfc compile).", valueName: "NAME"))
+    var hostname: String?
+
+    @Option(name: .long, help: ArgumentHelp("Directory of section templates replacing the shipped ones (as for vrfc compile).", valueName: "DIR"))
+    var templates: String?
+
     @Argument(help: ArgumentHelp("VRFRouteConfiguration files or directories, as for vrfc compile.", valueName: "INPUT"))
     var inputs: [String] = []
 
     func validate() throws {
-        if ops != nil && (config != nil || !inputs.isEmpty) {
-            throw ValidationError("pass either --ops FILE or --config FILE with INPUT..., not both")
+        if [ops != nil, bundle != nil, config != nil || !inputs.isEmpty].filter({ $0 }).count > 1 {
+            throw ValidationError("pass one of --ops FILE, --bundle FILE, or --config FILE with INPUT...")
         }
-        if ops == nil && inputs.isEmpty {
+        if ops == nil && bundle == nil && inputs.isEmpty {
             throw ValidationError("no op list: pass --ops FILE, or --config FILE and INPUT... (CR files or directories)")
         }
         if let u = underlay {
@@ -80,8 +94,13 @@ struct Inputs: ParsableArguments {
 
     var source: OpListSource {
         if let ops { return .file(ops) }
-        return .compile(config: config ?? ProcessInfo.processInfo.environment["OPERATOR_CONFIG"] ?? "/opt/network-operator/config.yaml",
-                        inputs: inputs)
+        if let bundle { return .bundle(bundle) }
+        return .compile(compileRequest)
+    }
+
+    var compileRequest: CompileRequest {
+        CompileRequest(config: config ?? ProcessInfo.processInfo.environment["OPERATOR_CONFIG"] ?? "/opt/network-operator/config.yaml",
+                       inputs: inputs, hostname: hostname, routerID: routerID, templates: templates, user: compileUser)
     }
 
     var overrides: NodeOverrides {
@@ -173,10 +192,32 @@ struct Apply: ParsableCommand {
 
     @OptionGroup var inputs: Inputs
 
+    @Option(name: .customLong("frr-config"), help: ArgumentHelp("Also write this frr.conf and reload FRR, between creating the links (down) and bringing them up.", valueName: "PATH"))
+    var frrConfig: String?
+
+    @Option(name: .long, help: ArgumentHelp("With --frr-config: the hinted base config (default: the file at --frr-config while it has hint lines, else the base kept in --state-dir).", valueName: "FILE"))
+    var template: String?
+
+    @Option(name: .long, help: ArgumentHelp("With --frr-config: frr-reload (FRR's frr-reload.py), delta (vrfc's own difference from the config FRR runs, one vtysh -f) or none (write only). Default: delta where vrfc knows what FRR runs, else frr-reload.", valueName: "frr-reload|delta|none"))
+    var reload: ReloadStrategy?
+
+    @Option(name: .customLong("state-dir"), help: ArgumentHelp("Where the last known good frr.conf, its IR and the base config are kept (root only, 0700).", valueName: "DIR"))
+    var stateDir = KeptState.defaultDirectory
+
+    @Option(name: .customLong("frr-pathspace"), help: ArgumentHelp("Talk to the FRR started with -N NAME (vtysh -N NAME), e.g. a second instance.", valueName: "NAME"))
+    var frrPathspace: String?
+
+    func validate() throws {
+        if frrConfig == nil && (template != nil || reload != nil || frrPathspace != nil) {
+            throw ValidationError("--template, --reload and --frr-pathspace go with --frr-config PATH")
+        }
+    }
+
     func run() throws {
         guard Privileges.hasNetAdmin() else {
             fail("apply needs CAP_NET_ADMIN (run it as root); nothing was changed. 'vrfc-apply plan' shows the changes without privileges")
         }
+        if let frrConfig { return try reconcile(frrConfig) }
         var timer = PhaseTimer()
         let ops = try inputs.loadOps()
         timer.mark("op list")
@@ -209,6 +250,38 @@ struct Apply: ParsableCommand {
             if !after.inSync {
                 fail("after applying, the kernel still differs from the op list:\n" + Report.text(after))
             }
+        }
+    }
+}
+
+extension ReloadStrategy: ExpressibleByArgument {}
+
+extension Apply {
+    /// `apply --frr-config`: the whole node, links and FRR (Reconcile).
+    func reconcile(_ frrConfig: String) throws {
+        inputs.enterNamespace()
+        let options = ReconcileOptions(frrConfig: frrConfig, template: template, stateDirectory: stateDir, reload: reload,
+                                       frr: FRRControl(pathspace: frrPathspace), adopt: inputs.adopt, overrides: inputs.overrides)
+        let source: BundleSource = inputs.bundle.map { .file($0) } ?? .compile(inputs.compileRequest)
+        var run = Reconcile(options: options, source: source, attacher: inputs.routerAttacher()) { line in
+            printOut(line + "\n")
+        }
+        let outcome: ReconcileOutcome
+        do throws(ApplyError) {
+            outcome = try run.run()
+        } catch {
+            fail(error.message)
+        }
+        switch outcome {
+        case .refused(let plan):
+            printOut(Report.text(plan))
+            throw ExitCode(Exit.failed)
+        case .done(let after):
+            printOut(Report.trailer(after))
+            if !after.inSync {
+                fail("after applying, the kernel still differs from the op list:\n" + Report.text(after))
+            }
+            printOut("done\n")
         }
     }
 }
