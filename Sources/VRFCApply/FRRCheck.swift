@@ -6,17 +6,19 @@ public enum FRRCheck {
     /// A delta from the compile may only say what the new file says, or
     /// take back (`no ` + the command) what the file FRR runs says: each
     /// line must be a command of `newConfig`, or `no ` and a command of
-    /// `running`. So a delta can do nothing a full load of the new file
-    /// would not do.
+    /// `running`, or a block header of `running` (entering a block FRR
+    /// runs, to take something out of it, changes nothing by itself). So a
+    /// delta can do nothing a full load of the new file would not do.
     public static func delta(_ script: String, newConfig: String, running: String) -> [String] {
-        let new = FRRConfigTree.commands(newConfig)
-        let old = FRRConfigTree.commands(running)
+        let runningTree = FRRConfigTree(running)
+        let new = FRRConfigTree.commands(newConfig).union(runningTree.entries.filter(\.hasChildren).map(\.text))
+        let old = Set(runningTree.entries.map(\.text))
         var problems: [String] = []
         for (i, raw) in script.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = raw.trimmingCharacters(in: .whitespaces)
             if line.isEmpty || new.contains(line) { continue }
             if line.hasPrefix("no "), old.contains(String(line.dropFirst(3))) { continue }
-            problems.append("delta line \(i + 1) '\(escape(line))' is neither a command of the new frr.conf nor 'no ' and a command FRR runs")
+            problems.append("delta line \(i + 1) '\(escape(line))' is neither a command of the new frr.conf, nor 'no ' and a command FRR runs, nor a block FRR runs")
             if problems.count >= 10 { break }
         }
         return problems

@@ -11,7 +11,7 @@ public enum ReloadStrategy: String, CaseIterable, Sendable {
     /// vrfc's own: the compile's delta from the kept IR, one `vtysh -f`.
     case delta
     /// Write frr.conf only; the operator reloads.
-    case none
+    case writeOnly = "none"
 }
 
 /// Where the reconcile's bundle comes from.
@@ -150,13 +150,13 @@ public struct Reconcile {
             }
             timer.mark("write frr.conf")
             log("reload: \(strategy.rawValue) (\(why))")
-            if strategy == .none {
+            if strategy == .writeOnly {
                 log("reload: none requested; FRR has not been told, so nothing is recorded as running")
             } else {
                 try reloadAndVerify(strategy, config: config, bundle: bundle, good: good, state: state, onDisk: onDisk)
             }
         }
-        if strategy != .none || (onDisk == config && good == config) {
+        if strategy != .writeOnly || (onDisk == config && good == config) {
             try state.recordGood(config: config, ir: irData, base: base)
             try ConfigFile.write(opsData, to: state.directory + "/frr.conf.good.ops.json", owner: nil, mode: 0o600)
         }
@@ -193,7 +193,7 @@ public struct Reconcile {
 
     func chooseStrategy(bundle: CompileBundle, config: String, good: String?, onDisk: String?) -> (ReloadStrategy, String) {
         let requested = options.reload
-        if requested == .none { return (.none, "requested") }
+        if requested == .writeOnly { return (.writeOnly, "requested") }
         if requested == .frrReload { return (.frrReload, "requested") }
         var doubt: String? = nil
         if good == nil {

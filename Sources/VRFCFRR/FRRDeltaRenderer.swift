@@ -62,6 +62,17 @@ public enum FRRDeltaRenderer {
             current = path
         }
 
+        // A VRF that goes first gives up its VNI, while its BGP instance
+        // still exists to hear of it (zebra tells bgpd the L3VNI is gone;
+        // without the instance bgpd logs an error), then the instance goes,
+        // then the VRF.
+        var vniFirst = 0
+        for e in old.entries where e.path.count == 1 && e.path[0].hasPrefix("vrf ") && e.text.hasPrefix("vni ")
+            && removed.contains(.init(path: [], text: e.path[0])) {
+            enter(e.path)
+            out.append(indent(1) + "no " + e.text)
+            vniFirst += 1
+        }
         let removals = old.entries.reversed().filter { removed.contains($0.key) && !underRemovedBlock($0) }
         let routeMapsFirst = removals.filter { $0.path.isEmpty && $0.text.hasPrefix("route-map ") }
             + removals.filter { !($0.path.isEmpty && $0.text.hasPrefix("route-map ")) }
@@ -84,7 +95,7 @@ public enum FRRDeltaRenderer {
             if e.hasChildren { current = e.path + [e.text] }
         }
         let script = out.isEmpty ? "" : out.joined(separator: "\n") + "\n"
-        return FRRDelta(basisDigest: basisDigest, script: script, removals: routeMapsFirst.count, additions: additions.count)
+        return FRRDelta(basisDigest: basisDigest, script: script, removals: vniFirst + routeMapsFirst.count, additions: additions.count)
     }
 
     static func indent(_ depth: Int) -> String { String(repeating: " ", count: depth) }

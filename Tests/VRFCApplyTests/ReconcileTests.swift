@@ -1,0 +1,396 @@
+import Foundation
+import Testing
+import VRFCApply
+import VRFCBundle
+import VRFCDriver
+import VRFCKernel
+import VRFCModel
+import VRFCNetlink
+import VRFCTestSupport
+
+/// `vrfc-apply apply --frr-config` against real zebra and bgpd (their own
+/// namespace and pathspace) and real links (a namespace of their own).
+/// This kernel has no VRF device, so these runs take a bundle compiled by
+/// the real `vrfc compile --emit bundle` with the `vr.` links left out of
+/// its op list (`withoutVRFDevices`); `childCompile...` runs the whole path
+/// through the unprivileged compile on a node without links.
+@Suite(.serialized) struct ReconcileTests {
+    /// Every kind of change, one after the other, for both strategies.
+    /// After each: FRR holds what the IR asks for (`OracleExpectations`,
+    /// derived from the IR, not from the text), the links match the op list
+    /// and are up, stale ones are gone; after each `delta`, FRR's running
+    /// config equals that of a fresh FRR that loaded the new file whole.
+    @Test(arguments: ["delta", "frr-reload"])
+    func everyKindOfChangeConverges(strategy: String) throws {
+        try ReconcileNode.with("chg") { node in
+            node.crs = ["red-a": cr("red-a", "red", 10, imports: ["203.0.113.0/24 le 32"], exports: ["198.51.100.0/24"], community: "65000:1"),
+                        "red-b": cr("red-b", "red", 20, imports: ["2001:db8:1::/48"], exports: ["2001:db8:2::/48"]),
+                        "blue-a": cr("blue-a", "blue", 10, imports: ["203.0.113.128/25"], exports: ["198.51.100.64/26"], aggregates: ["198.51.100.0/24"]),
+                        "green-a": cr("green-a", "green", 10, imports: ["203.0.113.64/26"], exports: [])]
+            var r = try node.apply(reload: strategy == "delta" ? nil : strategy)
+            try node.expectConverged(r, strategy: "frr-reload", step: "first apply")
+
+            let steps: [(String, (ReconcileNode) -> Void)] = [
+                ("prefix added", { $0.crs["red-a"] = cr("red-a", "red", 10, imports: ["203.0.113.0/24 le 32", "192.0.2.0/28"], exports: ["198.51.100.0/24"], community: "65000:1") }),
+                ("prefix removed", { $0.crs["red-a"] = cr("red-a", "red", 10, imports: ["192.0.2.0/28"], exports: ["198.51.100.0/24"], community: "65000:1") }),
+                ("community changed", { $0.crs["red-a"] = cr("red-a", "red", 10, imports: ["192.0.2.0/28"], exports: ["198.51.100.0/24"], community: "65000:2") }),
+                ("aggregate changed", { $0.crs["blue-a"] = cr("blue-a", "blue", 10, imports: ["203.0.113.128/25"], exports: ["198.51.100.64/26"], aggregates: ["198.51.100.0/25", "2001:db8:9::/48"]) }),
+                ("route target changed", { $0.routeTargets["red"] = "65000:999" }),
+                ("VRF added", { $0.crs["yellow-a"] = cr("yellow-a", "yellow", 10, imports: ["2001:db8:ee::/48"], exports: ["2001:db8:ff::/48"]) }),
+                ("CR removed", { $0.crs["red-b"] = nil }),
+                ("VRF removed", { $0.crs["green-a"] = nil }),
+            ]
+            for (name, change) in steps {
+                change(node)
+                r = try node.apply(reload: strategy == "delta" ? nil : strategy)
+                try node.expectConverged(r, strategy: strategy, step: name)
+            }
+
+            // No-op: nothing written, nothing reloaded.
+            let before = try FileManager.default.attributesOfItem(atPath: node.conf)[.modificationDate] as? Date
+            r = try node.apply(reload: strategy == "delta" ? nil : strategy)
+            #expect(r.status == 0 && r.stdout.contains("frr.conf: unchanged; FRR runs it; not reloaded"), "no-op: \(r)")
+            #expect(!r.stdout.contains("reload:"), "no-op must not reload: \(r)")
+            let after = try FileManager.default.attributesOfItem(atPath: node.conf)[.modificationDate] as? Date
+            #expect(before == after, "no-op rewrote frr.conf")
+        }
+    }
+
+    /// A config that passes `vtysh --dryrun` but that FRR refuses at load
+    /// (a prefix-list `ge` below the prefix length, through a template
+    /// override): rolled back, the old config still running, the links as
+    /// they were, exit 1 with the reason.
+    @Test(arguments: ["delta", "frr-reload"])
+    func aConfigFRRRejectsIsRolledBack(strategy: String) throws {
+        try ReconcileNode.with("rej") { node in
+            node.crs = ["red-a": cr("red-a", "red", 10, imports: ["203.0.113.0/24"], exports: ["198.51.100.0/24"])]
+            try node.expectConverged(try node.apply(reload: strategy == "delta" ? nil : strategy), strategy: "frr-reload", step: "first apply")
+            let goodIR = try node.ir(), goodOps = try node.expectedOps(), goodConf = try String(contentsOfFile: node.conf, encoding: .utf8)
+
+            let badDir = node.dir + "/bad-templates"
+            try FileManager.default.createDirectory(atPath: badDir, withIntermediateDirectories: true)
+            try """
+                {{#prefixLists}}
+                {{#items}}
+                {{family}} prefix-list {{list}} seq {{seq}} {{action}} {{prefix}} ge 1
+                {{/items}}
+                {{/prefixLists}}
+
+                """.write(toFile: badDir + "/prefix_lists.mustache", atomically: true, encoding: .utf8)
+            node.crs["blue-a"] = cr("blue-a", "blue", 10, imports: ["203.0.113.128/25"], exports: ["198.51.100.64/26"])
+            let r = try node.apply(reload: strategy == "delta" ? nil : strategy, templates: badDir)
+            #expect(r.status == 1, "\(r)")
+            #expect(r.stderr.contains("rolled back"), "\(r)")
+            #expect(try String(contentsOfFile: node.conf, encoding: .utf8) == goodConf, "frr.conf is not the last good one")
+            #expect(try OracleExpectations.verify(goodIR, in: node.frr) == [], "the old config is not running")
+            #expect(try node.linkProblems(goodOps) == [], "links do not match the config FRR runs")
+            // And the node recovers with good input.
+            node.crs["blue-a"] = nil
+            try node.expectConverged(try node.apply(reload: strategy == "delta" ? nil : strategy), strategy: "any", step: "after the rollback", checkLogs: false)
+        }
+    }
+
+    @Test func frrNotRunningChangesNothing() throws {
+        try ReconcileNode.with("stop") { node in
+            node.crs = ["red-a": cr("red-a", "red", 10, imports: ["203.0.113.0/24"], exports: ["198.51.100.0/24"])]
+            try node.expectConverged(try node.apply(reload: nil), strategy: "frr-reload", step: "first apply")
+            let conf = try String(contentsOfFile: node.conf, encoding: .utf8)
+            let links = identities(try node.ns.links())
+            node.frr.killDaemons()
+            node.crs["blue-a"] = cr("blue-a", "blue", 10, imports: ["203.0.113.128/25"], exports: [])
+            let r = try node.apply(reload: nil)
+            #expect(r.status == 1 && r.stderr.contains("FRR does not answer") && r.stderr.contains("nothing was changed"), "\(r)")
+            #expect(try String(contentsOfFile: node.conf, encoding: .utf8) == conf)
+            #expect(identities(try node.ns.links()) == links, "links changed although FRR is down")
+        }
+    }
+
+    /// kill -9 after frr.conf was written, while FRR is being reloaded;
+    /// the rerun does not trust a delta (the file is not what vrfc last
+    /// verified), reloads the whole file and converges.
+    @Test func killedBetweenWriteAndReloadTheRerunConverges() throws {
+        try ReconcileNode.with("kill") { node in
+            node.crs = ["red-a": cr("red-a", "red", 10, imports: ["203.0.113.0/24"], exports: ["198.51.100.0/24"])]
+            try node.expectConverged(try node.apply(reload: nil), strategy: "frr-reload", step: "first apply")
+            let old = try String(contentsOfFile: node.conf, encoding: .utf8)
+            node.crs["blue-a"] = cr("blue-a", "blue", 10, imports: ["203.0.113.128/25"], exports: ["198.51.100.64/26"])
+            let args = try node.applyArguments(reload: "frr-reload", withNetns: true)
+            let killed = try killWhen(args) { (try? String(contentsOfFile: node.conf, encoding: .utf8)).map { $0 != old } ?? false }
+            #expect(killed, "vrfc-apply finished before frr.conf changed on disk")
+            let r = try node.apply(reload: nil)
+            #expect(r.stdout.contains("not the config vrfc last verified"), "the rerun must not trust a delta: \(r)")
+            try node.expectConverged(r, strategy: "frr-reload", step: "rerun after kill -9")
+        }
+    }
+
+    /// The whole path through the unprivileged compile: a node with only
+    /// policy VRFs (no links), its hinted frr.conf used in place on the
+    /// first run and kept as the base afterwards, then a delta.
+    @Test func childCompileUsesTheHintedFileOnceAndKeepsItAsBase() throws {
+        try ReconcileNode.with("child", policyOnly: true) { node in
+            let hinted = try String(contentsOfFile: node.conf, encoding: .utf8)
+            node.crs = ["mgmt-a": cr("mgmt-a", "mgmt_vrf", 10, imports: ["203.0.113.0/24"], exports: ["198.51.100.0/24"])]
+            var r = try node.applyThroughChild()
+            #expect(r.status == 0 && r.stdout.contains("reload: frr-reload"), "\(r)")
+            #expect(try OracleExpectations.verify(try node.ir(), in: node.frr) == [])
+            #expect(try String(contentsOfFile: node.state + "/base.conf", encoding: .utf8) == hinted, "the hinted file is kept as the base")
+            #expect(!(try String(contentsOfFile: node.conf, encoding: .utf8)).contains("#++{{."), "frr.conf is vrfc's output now")
+
+            node.crs["mgmt-a"] = cr("mgmt-a", "mgmt_vrf", 10, imports: ["203.0.113.0/24", "192.0.2.0/28"], exports: ["198.51.100.0/24"], community: "65000:7")
+            r = try node.applyThroughChild()
+            #expect(r.status == 0 && r.stdout.contains("reload: delta"), "\(r)")
+            #expect(try OracleExpectations.verify(try node.ir(), in: node.frr) == [])
+            try node.expectSameAsFullLoad(step: "child delta")
+        }
+    }
+
+    /// The compile runs as nobody: CRs only root can read are out of its reach.
+    @Test func theCompileRunsWithoutPrivileges() throws {
+        try ReconcileNode.with("priv", policyOnly: true) { node in
+            node.crs = ["mgmt-a": cr("mgmt-a", "mgmt_vrf", 10, imports: ["203.0.113.0/24"], exports: [])]
+            try node.writeInputs()
+            chmod(node.crDir, 0o700)
+            let r = try node.applyThroughChild(writing: false)
+            #expect(r.status == 1, "\(r)")
+            #expect(r.stderr.contains("cannot list the directory") && r.stderr.contains("did not compile"), "\(r)")
+            #expect(!FileManager.default.fileExists(atPath: node.state + "/frr.conf.good"))
+        }
+    }
+
+    /// vrfc-apply links no YAML reader and no template engine; vrfc does
+    /// (the same check finds them there, so it can see them).
+    @Test func theApplierLinksNoYAMLAndNoTemplates() throws {
+        let forbidden = ["4Yams", "yaml_parser_", "12VRFCFrontend", "7VRFCFRR", "11TemplateSet", "14FastYAMLParser"]
+        func hits(_ binary: String) throws -> [String] {
+            let symbols = try Shell.check(["nm", binary]).stdout
+            return forbidden.filter { symbols.contains($0) }
+        }
+        #expect(try hits(try applierPath()) == [], "vrfc-apply must not link these")
+        #expect(try hits(Repo.executable("vrfc")).count == forbidden.count, "vrfc should link all of them (the check must see them)")
+    }
+
+    @Test func aTamperedDeltaIsRefused() {
+        let running = "route-map rm_a_export permit 11\n match ip address prefix-list pl_a_10_export\nip prefix-list pl_a_10_export seq 1 permit 198.51.100.0/24\n"
+        let new = "route-map rm_a_export permit 11\n match ip address prefix-list pl_a_10_export\nip prefix-list pl_a_10_export seq 1 permit 198.51.100.0/25\n"
+        let honest = "no ip prefix-list pl_a_10_export seq 1 permit 198.51.100.0/24\nip prefix-list pl_a_10_export seq 1 permit 198.51.100.0/25\n"
+        #expect(FRRCheck.delta(honest, newConfig: new, running: running) == [])
+        #expect(FRRCheck.delta("route-map rm_a_export permit 11\n no match ip address prefix-list pl_a_10_export\n", newConfig: new, running: running) == [],
+                "entering a block FRR runs to take something out")
+        for bad in ["no router bgp 64510\n", "route-map rm_a_export permit 12\n", "interface eth0\n shutdown\n", "ip prefix-list x seq 1 permit 0.0.0.0/0\n", "no no ip prefix-list pl_a_10_export seq 1 permit 198.51.100.0/24\n"] {
+            #expect(!FRRCheck.delta(bad, newConfig: new, running: running).isEmpty, "accepted: \(bad)")
+        }
+    }
+}
+
+// MARK: - Scenario support
+
+func cr(_ name: String, _ vrf: String, _ seq: Int, imports: [String], exports: [String],
+        aggregates: [String] = [], community: String? = nil) -> String {
+    func items(_ list: [String]) -> String {
+        list.isEmpty ? " []\n" : "\n" + list.map { item -> String in
+            let parts = item.split(separator: " ")
+            var s = "  - cidr: \(parts[0])\n    action: permit\n"
+            if parts.count == 3 { s += "    \(parts[1]): \(parts[2])\n" }
+            return s
+        }.joined()
+    }
+    var y = """
+        apiVersion: network.schiff.telekom.de/v1alpha1
+        kind: VRFRouteConfiguration
+        metadata:
+          name: \(name)
+        spec:
+          vrf: \(vrf)
+          seq: \(seq)
+
+        """
+    y += "  import:" + items(imports) + "  export:" + items(exports)
+    if !aggregates.isEmpty { y += "  aggregate: [\(aggregates.joined(separator: ", "))]\n" }
+    if let community { y += "  community: \"\(community)\"\n" }
+    return y
+}
+
+/// One node: links in `ns`, FRR in `frr`, its frr.conf, state directory,
+/// node config and CRs in a directory of their own.
+final class ReconcileNode: @unchecked Sendable {
+    let ns: Namespace
+    let frr: FRRInstance
+    let dir: String
+    let policyOnly: Bool
+    var crs: [String: String] = [:]
+    var routeTargets = ["red": "65000:310", "blue": "192.0.2.1:301", "green": "65000:399", "yellow": "65000:400"]
+
+    var conf: String { dir + "/frr.conf" }
+    var state: String { dir + "/state" }
+    var crDir: String { dir + "/crs" }
+    var config: String { dir + "/config.yaml" }
+    var base: String { Fixture(name: "route-targets").base }
+
+    static func with(_ tag: String, policyOnly: Bool = false, _ body: (ReconcileNode) throws -> Void) throws {
+        try Namespace.with(tag) { ns in
+            let frr = try FRRInstance(tag: tag)
+            defer { frr.stop() }
+            let node = try ReconcileNode(ns: ns, frr: frr, policyOnly: policyOnly)
+            defer { try? FileManager.default.removeItem(atPath: node.dir) }
+            try body(node)
+        }
+    }
+
+    init(ns: Namespace, frr: FRRInstance, policyOnly: Bool) throws {
+        self.ns = ns
+        self.frr = frr
+        self.policyOnly = policyOnly
+        dir = NSTemporaryDirectory() + "vrfc-rec-" + UUID().uuidString.prefix(8).lowercased()
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        chmod(dir, 0o755)
+        try ns.addUnderlay()
+        // The node boots FRR with its hinted base config (hints are comments);
+        // hostname and router-id placeholders filled as the node's provisioning would.
+        let hinted = try String(contentsOfFile: base, encoding: .utf8)
+            .replacingOccurrences(of: "{{.Hostname}}", with: "node-a")
+            .replacingOccurrences(of: "{{.UnderlayRouterID}}", with: "192.0.2.129")
+        try hinted.write(toFile: conf, atomically: true, encoding: .utf8)
+    }
+
+    func writeInputs() throws {
+        try? FileManager.default.removeItem(atPath: crDir)
+        try FileManager.default.createDirectory(atPath: crDir, withIntermediateDirectories: true)
+        for (name, text) in crs { try text.write(toFile: "\(crDir)/\(name).yaml", atomically: true, encoding: .utf8) }
+        var c = "serverASN: 64510\n"
+        if policyOnly {
+            c += "skipVRFConfig: [mgmt_vrf]\n"
+        } else {
+            c += "vrfConfig:\n" + routeTargets.sorted { $0.key < $1.key }.enumerated().map { i, kv in
+                "  \(kv.key): {vni: \(300 + i), rt: \"\(kv.value)\"}\n"
+            }.joined()
+        }
+        try c.write(toFile: config, atomically: true, encoding: .utf8)
+    }
+
+    func ir() throws -> NodeIR {
+        try writeInputs()
+        return try Compiler.ir(.init(config: config, objects: [crDir], options: Fixture.options))
+    }
+
+    func expectedOps() throws -> OpList { Compiler.ops(try ir()).withoutVRFDevices }
+
+    /// The bundle as `vrfc compile --emit bundle` prints it (with the IR FRR
+    /// runs, when there is one), minus the VRF devices this kernel lacks.
+    func bundle(templates: String? = nil) throws -> String {
+        try writeInputs()
+        var args = [Repo.executable("vrfc"), "compile", "--emit", "bundle", "--config", config, "--template", base,
+                    "--hostname", "node-a", "--router-id", "192.0.2.129"]
+        let kept = state + "/frr.conf.good.ir.json"
+        if FileManager.default.fileExists(atPath: kept) { args += ["--running-ir", kept] }
+        if let templates { args += ["--templates", templates] }
+        let out = try Shell.check(args + [crDir]).stdout
+        var b = try JSONDecoder().decode(CompileBundle.self, from: Data(out.utf8))
+        b.ops = b.ops.withoutVRFDevices
+        return try ns.file("bundle-\(UUID().uuidString.prefix(4)).json", JSONOutput.encode(b))
+    }
+
+    func applyArguments(reload: String?, templates: String? = nil, withNetns: Bool = false) throws -> [String] {
+        var args = ["apply", "--bundle", try bundle(templates: templates), "--frr-config", conf, "--state-dir", state,
+                    "--frr-pathspace", frr.name]
+        if withNetns { args += ["--netns", ns.name, "--bpf-pin-dir", ns.pinDirectory] }
+        if let reload { args += ["--reload", reload] }
+        return args
+    }
+
+    func apply(reload: String?, templates: String? = nil) throws -> CommandResult {
+        try ns.applier(try applyArguments(reload: reload, templates: templates))
+    }
+
+    func applyThroughChild(writing: Bool = true) throws -> CommandResult {
+        if writing { try writeInputs() }
+        return try ns.applier(["apply", "--config", config, "--frr-config", conf, "--state-dir", state,
+                               "--frr-pathspace", frr.name, "--hostname", "node-a", "--router-id", "192.0.2.129", crDir])
+    }
+
+    /// Links vs the op list: every wanted link as wanted and up, and no
+    /// other link of vrfc's left.
+    func linkProblems(_ ops: OpList) throws -> [String] {
+        let links = try ns.links()
+        var problems = checkNetlinkLinks(ops, links)
+        let wanted = Set(ops.links.map(\.name.value))
+        for l in links where Ownership.hasOwnedPrefix(l.name) && !wanted.contains(l.name) {
+            problems.append("\(l.name) is still there")
+        }
+        return problems
+    }
+
+    func expectConverged(_ r: CommandResult, strategy: String, step: String, checkLogs: Bool = true) throws {
+        #expect(r.status == 0, "\(step): \(r)")
+        if strategy != "any" {
+            #expect(r.stdout.contains("reload: \(strategy) ("), "\(step): expected reload \(strategy): \(r.stdout)")
+            #expect(r.stdout.contains("verified: FRR runs the new config"), "\(step): \(r.stdout)")
+        } else {
+            #expect(r.stdout.contains("verified: FRR runs the new config") || r.stdout.contains("frr.conf: unchanged; FRR runs it"), "\(step): \(r.stdout)")
+        }
+        #expect(try OracleExpectations.verify(try ir(), in: frr) == [], "\(step)")
+        #expect(try linkProblems(try expectedOps()) == [], "\(step)")
+        if checkLogs {
+            // This kernel has no VRF device, so bgpd's VRF instances have no
+            // VRF id and bgpd cannot match a removed L3VNI to its instance
+            // (it logs so even when the VNI goes while the instance exists).
+            let tolerated = { (line: String) in
+                line.contains("does not exist") || line.contains("Cannot process L3VNI")
+            }
+            #expect(frr.logErrors().filter { !tolerated($0) } == [], "\(step): FRR logged errors")
+        }
+        if strategy == "delta" { try expectSameAsFullLoad(step: step) }
+    }
+
+    /// FRR after the delta runs what a fresh FRR runs after loading the new
+    /// file whole (compared as sets of commands in their blocks: FRR prints
+    /// some lists in creation order).
+    func expectSameAsFullLoad(step: String) throws {
+        let reference = try FRRInstance(tag: "ref")
+        defer { reference.stop() }
+        let load = try reference.load(conf)
+        #expect(load.clean, "\(step): the reference FRR did not load frr.conf cleanly: \(load.problems)")
+        let mine = FRRConfigTree(try frr.show("show running-config")).keys
+        let theirs = FRRConfigTree(try reference.show("show running-config")).keys
+        // Not config: the hostname, and zebra's echo of the kernel's forwarding
+        // switches (frr-reload.py turns them on, as the file does not say "no").
+        let notConfig = { (k: FRRConfigTree.Key) in k.text.hasPrefix("hostname ") || k.text.hasSuffix("ip forwarding") || k.text.hasSuffix("ipv6 forwarding") }
+        let onlyMine = mine.subtracting(theirs).filter { !notConfig($0) }
+        let onlyTheirs = theirs.subtracting(mine).filter { !notConfig($0) }
+        #expect(onlyMine.isEmpty && onlyTheirs.isEmpty,
+                "\(step): after the delta FRR runs \(onlyMine.map { ($0.path + [$0.text]).joined(separator: " > ") }) more and \(onlyTheirs.map { ($0.path + [$0.text]).joined(separator: " > ") }) less than a full load")
+    }
+}
+
+/// Starts vrfc-apply in a process group of its own and kills the whole
+/// group with SIGKILL as soon as `condition` holds. True if it was killed
+/// (rather than finishing first).
+func killWhen(_ args: [String], _ condition: () throws -> Bool) throws -> Bool {
+    var attr = posix_spawnattr_t()
+    posix_spawnattr_init(&attr)
+    defer { posix_spawnattr_destroy(&attr) }
+    posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETPGROUP))
+    posix_spawnattr_setpgroup(&attr, 0)
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+    let full = [try applierPath()] + args
+    let cArgs = full.map { strdup($0) } + [nil]
+    defer { cArgs.forEach { free($0) } }
+    var pid: pid_t = 0
+    guard posix_spawn(&pid, full[0], &actions, &attr, cArgs, environ) == 0 else { throw SetupError("cannot start vrfc-apply") }
+    var killed = false
+    var status: Int32 = 0
+    while true {
+        if try condition() {
+            kill(-pid, SIGKILL)
+            killed = true
+            break
+        }
+        if waitpid(pid, &status, WNOHANG) == pid { return false }
+        usleep(500)
+    }
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    return killed
+}
