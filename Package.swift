@@ -76,7 +76,7 @@ let package = Package(
         .testTarget(name: "VRFCFrontendTests", dependencies: ["VRFCFrontend", "VRFCDriver", "VRFCTestSupport"]),
         .testTarget(name: "VRFCFRRTests", dependencies: ["VRFCDriver", "VRFCFRR", "VRFCTestSupport"]),
         .testTarget(name: "FRROracleTests", dependencies: ["VRFCDriver", "VRFCTestSupport"]),
-        .testTarget(name: "VRFCApplyTests", dependencies: ["VRFCApply", "VRFCBPF", "VRFCTestSupport"]),
+        .testTarget(name: "VRFCApplyTests", dependencies: ["VRFCApply", "VRFCBPF", "VRFCBundle", "VRFCFRR", "VRFCTestSupport"]),
         .testTarget(name: "VRFCBPFTests", dependencies: ["VRFCBPF", "VRFCBPFTestSupport"]),
     ]
 )

@@ -34,7 +34,7 @@ public enum FRRCheck {
         let frameKeys = frame.map { FRRConfigTree($0).keys } ?? []
         var problems: [String] = []
         let newTree = FRRConfigTree(config)
-        for e in newTree.entries where !frameKeys.contains(e.key) && !runningKeys.contains(e.key) && !isImplicit(e) {
+        for e in newTree.entries where !frameKeys.contains(e.key) && !runningKeys.contains(e.key) && !isImplicit(e, runningKeys) {
             problems.append("FRR does not run '\(describe(e.key))'")
         }
         if let previous {
@@ -46,13 +46,26 @@ public enum FRRCheck {
         return problems
     }
 
+    /// `show vrf vni json` (zebra) as VRF name → VNI.
+    public static func vrfVNIs(json: String) -> [String: Int] {
+        guard let obj = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
+              let vrfs = obj["vrfs"] as? [[String: Any]] else { return [:] }
+        var out: [String: Int] = [:]
+        for v in vrfs {
+            if let name = v["vrf"] as? String, let vni = v["vni"] as? Int { out[name] = vni }
+        }
+        return out
+    }
+
     /// Commands FRR applies but does not print because they are its
-    /// default: IPv4 unicast is activated by default in a VRF's BGP
-    /// instance, so `neighbor X activate` there never shows.
-    static func isImplicit(_ e: FRRConfigTree.Entry) -> Bool {
-        e.path.count == 2 && e.path[0].hasPrefix("router bgp ") && e.path[0].contains(" vrf ")
-            && e.path[1] == "address-family ipv4 unicast"
+    /// default: a BGP instance without `no bgp default ipv4-unicast` (every
+    /// VRF instance vrfc generates, and base configs that keep the default)
+    /// activates IPv4 unicast neighbors by itself, so `neighbor X activate`
+    /// in its IPv4 unicast family never shows.
+    static func isImplicit(_ e: FRRConfigTree.Entry, _ running: Set<FRRConfigTree.Key>) -> Bool {
+        e.path.count == 2 && e.path[0].hasPrefix("router bgp ") && e.path[1] == "address-family ipv4 unicast"
             && e.text.hasPrefix("neighbor ") && e.text.hasSuffix(" activate")
+            && !running.contains(.init(path: [e.path[0]], text: "no bgp default ipv4-unicast"))
     }
 
     static func describe(_ key: FRRConfigTree.Key) -> String {

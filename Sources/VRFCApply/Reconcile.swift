@@ -135,7 +135,7 @@ public struct Reconcile {
         let irData = Data(JSONOutput.encode(bundle.ir).utf8)
         let opsData = Data(JSONOutput.encode(ops).utf8)
         if onDisk == config && good == config {
-            let problems = try verify(config, frame: bundle.frame, previous: nil)
+            let problems = try verify(config, frame: bundle.frame, previous: nil, ir: bundle.ir)
             if problems.isEmpty {
                 log("frr.conf: unchanged; FRR runs it; not reloaded")
             } else {
@@ -230,7 +230,7 @@ public struct Reconcile {
             }
             timer.mark("reload (delta)")
             if failure.isEmpty {
-                let problems = try verify(config, frame: bundle.frame, previous: good)
+                let problems = try verify(config, frame: bundle.frame, previous: good, ir: bundle.ir)
                 timer.mark("verify")
                 if problems.isEmpty {
                     log("verified: FRR runs the new config")
@@ -244,7 +244,7 @@ public struct Reconcile {
         timer.mark("reload (frr-reload)")
         failure = r.status == 0 ? "" : "frr-reload.py failed: \(r.summary)"
         if failure.isEmpty {
-            let problems = try verify(config, frame: bundle.frame, previous: good)
+            let problems = try verify(config, frame: bundle.frame, previous: good, ir: bundle.ir)
             timer.mark("verify")
             if problems.isEmpty {
                 log("verified: FRR runs the new config")
@@ -255,9 +255,23 @@ public struct Reconcile {
         try rollback(failure, state: state, good: good, onDisk: onDisk, frame: bundle.frame, ops: bundle.ops)
     }
 
-    func verify(_ config: String, frame: String?, previous: String?) throws(ApplyError) -> [String] {
+    func verify(_ config: String, frame: String?, previous: String?, ir: NodeIR) throws(ApplyError) -> [String] {
         let running = try frr.show("show running-config")
-        return FRRCheck.verify(running: running, config: config, frame: frame, previous: previous)
+        var problems = FRRCheck.verify(running: running, config: config, frame: frame, previous: previous)
+        // zebra's own view of the VRFs' L3VNIs: every full VRF with its VNI.
+        // (State is not checked: the links are still down at this point.)
+        let full = ir.vrfs.filter { $0.kind == .full }
+        if !full.isEmpty {
+            let text = try frr.show("show vrf vni json", daemon: "zebra")
+            let listed = FRRCheck.vrfVNIs(json: text)
+            for vrf in full {
+                let name = LinkNames(vrf.name).vrf.value
+                if listed[name] != vrf.vni.map(Int.init) {
+                    problems.append("zebra's 'show vrf vni' lists \(name) with VNI \(listed[name].map(String.init) ?? "none"), not \(vrf.vni.map(String.init) ?? "none")")
+                }
+            }
+        }
+        return problems
     }
 
     /// Puts back the last known good frr.conf (or, on a first run, the file

@@ -175,15 +175,20 @@ struct Plan: ParsableCommand {
 
 struct Apply: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Change the kernel's links to match the op list (needs CAP_NET_ADMIN).",
+        abstract: "Change the kernel's links to match the op list, and with --frr-config write frr.conf and reload FRR (needs CAP_NET_ADMIN).",
         discussion: """
         Order: delete links that must be re-created (type or VXLAN settings changed, or \
         their VNI moves to another VRF); create missing links (down, with every setting; each creation is logged first in \
         /run/vrfc so an interrupted run's links are recognised) and fix attributes, masters first; attach the tc router program; bring the links \
         up; delete vrfc's links that are no longer wanted.
 
-        Bringing links up belongs after the FRR reload (SPEC); until the reload is wired \
-        into vrfc-apply, apply brings them up itself at the end of the run.
+        With --frr-config PATH the run is the whole reconcile: compile (as an unprivileged \
+        child) → vtysh --dryrun on the new frr.conf → links created and fixed, down → \
+        frr.conf written atomically → FRR reloaded (--reload; default delta where vrfc knows \
+        what FRR runs, else frr-reload) → FRR verified to run it → links up → links no \
+        longer wanted deleted. A failed reload or verification restores the last known \
+        good frr.conf (kept in --state-dir) and its links, and exits 1. Without \
+        --frr-config, links are brought up at the end of the run.
 
         Safe to interrupt: a rerun converges. A second apply changes nothing.
         Exit status: 0 done (or nothing to do), 1 refused or failed, 2 usage error.
@@ -244,7 +249,7 @@ struct Apply: ParsableCommand {
             if json {
                 printOut(JSONOutput.encode(PlanReport(plan)))
             } else {
-                printOut("done: \(plan.steps.count) change\(plan.steps.count == 1 ? "" : "s") applied; links brought up at the end (FRR reload not wired yet)\n")
+                printOut("done: \(plan.steps.count) change\(plan.steps.count == 1 ? "" : "s") applied; links brought up at the end (no --frr-config: FRR not touched)\n")
                 printOut(Report.trailer(after))
             }
             if !after.inSync {

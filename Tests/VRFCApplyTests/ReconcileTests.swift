@@ -3,6 +3,7 @@ import Testing
 import VRFCApply
 import VRFCBundle
 import VRFCDriver
+import VRFCFRR
 import VRFCKernel
 import VRFCModel
 import VRFCNetlink
@@ -167,6 +168,30 @@ import VRFCTestSupport
         }
         #expect(try hits(try applierPath()) == [], "vrfc-apply must not link these")
         #expect(try hits(Repo.executable("vrfc")).count == forbidden.count, "vrfc should link all of them (the check must see them)")
+    }
+
+    /// For every fixture: no delta from a node to itself, and every line of
+    /// the deltas to a node without its last VRF, without one CR's export
+    /// entry, and back, passes the privileged side's line check.
+    @Test func deltasOfEveryFixturePassTheLineCheck() throws {
+        for fixture in Fixture.all {
+            let ir = try fixture.ir()
+            let base = try Compiler.baseConfig(fixture.base)
+            var fewer = ir
+            fewer.vrfs.removeLast()
+            var lessPolicy = ir
+            if let i = lessPolicy.vrfs.firstIndex(where: { !$0.exports.isEmpty }) { lessPolicy.vrfs[i].exports.removeFirst() }
+            #expect(try FRRDeltaRenderer.delta(from: ir, to: ir, base: base).isEmpty, "\(fixture)")
+            for (a, b) in [(ir, fewer), (fewer, ir), (ir, lessPolicy), (lessPolicy, ir)] {
+                let d = try FRRDeltaRenderer.delta(from: a, to: b, base: base)
+                let old = try Compiler.frr(a, base: base, templates: .shipped), new = try Compiler.frr(b, base: base, templates: .shipped)
+                #expect(!d.isEmpty, "\(fixture): a change gives a delta")
+                #expect(d.basisDigest == Digest.fnv1a64(old), "\(fixture): the basis is the old file")
+                #expect(FRRCheck.delta(d.script, newConfig: new, running: old) == [], "\(fixture)\n\(d.script)")
+                #expect(!d.script.split(separator: "\n").contains { $0.trimmingCharacters(in: .whitespaces).hasPrefix("exit") },
+                        "\(fixture): no exit (each would commit)")
+            }
+        }
     }
 
     @Test func aTamperedDeltaIsRefused() {
