@@ -55,7 +55,9 @@ let package = Package(
         // The privileged side links no YAML reader and no template engine: it runs
         // `vrfc compile` as an unprivileged child (CSpawn) and reads its bundle.
         .target(name: "CSpawn"),
-        .target(name: "VRFCApply", dependencies: ["VRFCBundle", "VRFCKernel", "VRFCNetlink", "VRFCBPF", "CSpawn"]),
+        // libsystemd's sd-bus: the reload through systemd's D-Bus API.
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        .target(name: "VRFCApply", dependencies: ["VRFCBundle", "VRFCKernel", "VRFCNetlink", "VRFCBPF", "CSpawn", "CSystemd"]),
         .executableTarget(
             name: "vrfc-apply",
             dependencies: ["VRFCApply", "VRFCCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]

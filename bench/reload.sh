@@ -22,6 +22,7 @@
 #   VRFS=30 REPEAT=3 REPEAT_FULL=2 bench/reload.sh
 #   SCRATCH=.build-x                      another build directory
 #   NO_BUILD=1                            the release binaries as they are
+#   VRFC_APPLY_TIMING=1 TIMING_LOG=FILE   vrfc-apply's phase times into FILE
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=/opt/swift/usr/bin:$PATH
@@ -50,6 +51,7 @@ cleanup() {
     rm -rf "/var/run/frr/$NAME" "/sys/fs/bpf/$NAME" "$W"
 }
 trap cleanup EXIT
+trap "exit 1" TERM INT
 
 ip netns add "$NAME"
 ip -n "$NAME" link set lo up
@@ -68,18 +70,18 @@ done
 python3 bench/gen-node.py "$W/node" "$VRFS" "$CRS" "$ITEMS" >/dev/null
 # The variants of the CR file: one prefix more in one CR, another community
 # on one CR, and the last VRF's CRs gone.
-python3 - "$W/node" "$VRFS" <<'EOF'
+python3 - "$W/node" "$VRFS" "$CRS" <<'EOF'
 import re, sys
-d, vrfs = sys.argv[1], int(sys.argv[2])
+d, vrfs, crs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 docs = open(f"{d}/crs.yaml").read().split("---\n")
-mid, last = f"v{vrfs // 2:05d}", f"v{vrfs - 1:05d}"
+mid, last, cr = f"v{vrfs // 2:05d}", f"v{vrfs - 1:05d}", min(3, crs - 1)
 def variant(name, docs):
     open(f"{d}/crs-{name}.yaml", "w").write("---\n".join(docs))
 variant("base", docs)
 prefix = [x.replace("  import:\n", "  import:\n  - {cidr: 192.0.2.240/28, action: permit, seq: 100000}\n", 1)
-          if f"name: {mid}-cr3\n" in x else x for x in docs]
+          if f"name: {mid}-cr{cr}\n" in x else x for x in docs]
 variant("prefix", prefix)
-community = [x.replace('community: "64510:3"', 'community: "64510:999"') if f"name: {mid}-cr3\n" in x else x for x in docs]
+community = [x.replace(f'community: "64510:{cr}"', 'community: "64510:999"') if f"name: {mid}-cr{cr}\n" in x else x for x in docs]
 variant("community", community)
 variant("novrf", [x for x in docs if f"vrf: {last}\n" not in x])
 EOF
@@ -112,14 +114,17 @@ EOF
         --frr-pathspace "$NAME" --netns "$NAME" --bpf-pin-dir "/sys/fs/bpf/$NAME" --reload "$reload" > "$W/apply.out" 2>&1 \
         || { cat "$W/apply.out" >&2; exit 1; }
     t3=$(now)
-    grep -q "reload: $expect (" "$W/apply.out" || { echo "expected reload $expect:" >&2; cat "$W/apply.out" >&2; exit 1; }
+    if [ -n "${TIMING_LOG:-}" ]; then { echo "== $reload compile $(( (t1 - t0) / 1000000 )) ms"; grep "timing:" "$W/apply.out" || true; } >> "$TIMING_LOG"; fi
+    if ! grep -q "reload: $expect (" "$W/apply.out" || grep -q "falling back" "$W/apply.out"; then
+        echo "expected reload $expect, without falling back:" >&2; cat "$W/apply.out" >&2; kill $$; exit 1
+    fi
     echo $(( (t1 - t0 + t3 - t2) / 1000000 ))
 }
 
 floor() {
     local t0 t1
     t0=$(now)
-    vtysh -N "$NAME" -f "$1" > "$W/floor.out" 2>&1 || { cat "$W/floor.out" >&2; exit 1; }
+    vtysh -N "$NAME" -f "$1" > "$W/floor.out" 2>&1 || { cat "$W/floor.out" >&2; kill $$; exit 1; }
     t1=$(now)
     echo $(( (t1 - t0) / 1000000 ))
 }

@@ -7,7 +7,8 @@ public enum FRRCheck {
     /// take back (`no ` + the command) what the file FRR runs says: each
     /// line must be a command of `newConfig`, or `no ` and a command of
     /// `running`, or a block header of `running` (entering a block FRR
-    /// runs, to take something out of it, changes nothing by itself). So a
+    /// runs, to take something out of it, changes nothing by itself), or a
+    /// word that leaves a block (`exit`, `exit-address-family`, ...). So a
     /// delta can do nothing a full load of the new file would not do.
     public static func delta(_ script: String, newConfig: String, running: String) -> [String] {
         let runningTree = FRRConfigTree(running)
@@ -16,7 +17,7 @@ public enum FRRCheck {
         var problems: [String] = []
         for (i, raw) in script.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = raw.trimmingCharacters(in: .whitespaces)
-            if line.isEmpty || new.contains(line) { continue }
+            if line.isEmpty || new.contains(line) || FRRConfigTree.closers.contains(Substring(line)) { continue }
             if line.hasPrefix("no "), old.contains(String(line.dropFirst(3))) { continue }
             problems.append("delta line \(i + 1) '\(escape(line))' is neither a command of the new frr.conf, nor 'no ' and a command FRR runs, nor a block FRR runs")
             if problems.count >= 10 { break }

@@ -6,6 +6,8 @@ import VRFCModel
 
 /// How FRR is told about a new frr.conf.
 public enum ReloadStrategy: String, CaseIterable, Sendable {
+    /// systemd's ReloadUnit("frr.service") over D-Bus, waiting for the job.
+    case systemd
     /// FRR's own frr-reload.py: reads the running config, diffs, applies.
     case frrReload = "frr-reload"
     /// vrfc's own: the compile's delta from the kept IR, one `vtysh -f`.
@@ -34,6 +36,8 @@ public struct ReconcileOptions: Sendable {
     public var frr: FRRControl
     public var adopt: Bool
     public var overrides: NodeOverrides
+    /// The unit `--reload systemd` reloads.
+    public var systemdUnit = "frr.service"
 
     public init(frrConfig: String, template: String? = nil, stateDirectory: String = KeptState.defaultDirectory,
                 reload: ReloadStrategy? = nil, frr: FRRControl = FRRControl(), adopt: Bool = false,
@@ -77,6 +81,20 @@ public struct Reconcile {
     }
 
     var frr: FRRControl { options.frr }
+
+    /// The whole-file reload: systemd's where systemd runs the node's FRR
+    /// (not for a second FRR with its own pathspace), else frr-reload.py.
+    var fullReload: ReloadStrategy {
+        if options.reload == .systemd { return .systemd }
+        if options.reload == .frrReload { return .frrReload }
+        return FileManager.default.fileExists(atPath: "/run/systemd/system") && frr.pathspace == nil ? .systemd : .frrReload
+    }
+
+    func reloadWhole(_ strategy: ReloadStrategy, rundir: String) -> String? {
+        if strategy == .systemd { return SystemdReload.reload(unit: options.systemdUnit) }
+        let r = frr.frrReload(options.frrConfig, rundir: rundir)
+        return r.status == 0 ? nil : "frr-reload.py failed: \(r.summary)"
+    }
 
     public mutating func run() throws(ApplyError) -> ReconcileOutcome {
         if let why = frr.unreachable() { throw ApplyError("\(why); nothing was changed") }
@@ -140,7 +158,7 @@ public struct Reconcile {
                 log("frr.conf: unchanged; FRR runs it; not reloaded")
             } else {
                 log("frr.conf: unchanged, but FRR's running config differs (\(problems[0])); reloading it whole")
-                try reloadAndVerify(.frrReload, config: config, bundle: bundle, good: good, state: state, onDisk: onDisk)
+                try reloadAndVerify(fullReload, config: config, bundle: bundle, good: good, state: state, onDisk: onDisk)
             }
         } else {
             if onDisk != config {
@@ -194,7 +212,7 @@ public struct Reconcile {
     func chooseStrategy(bundle: CompileBundle, config: String, good: String?, onDisk: String?) -> (ReloadStrategy, String) {
         let requested = options.reload
         if requested == .writeOnly { return (.writeOnly, "requested") }
-        if requested == .frrReload { return (.frrReload, "requested") }
+        if requested == .frrReload || requested == .systemd { return (requested!, "requested") }
         var doubt: String? = nil
         if good == nil {
             doubt = "no kept config: FRR's running config is unknown to vrfc"
@@ -209,7 +227,7 @@ public struct Reconcile {
             if !problems.isEmpty { doubt = "the delta does not check out: \(problems[0])" }
         }
         if let doubt {
-            return (.frrReload, (requested == .delta ? "delta requested, but " : "default; no delta: ") + doubt)
+            return (fullReload, (requested == .delta ? "delta requested, but " : "default; no delta: ") + doubt)
         }
         let d = bundle.delta!
         return (.delta, "\(requested == .delta ? "requested" : "default"): \(d.removals) removal\(d.removals == 1 ? "" : "s"), \(d.additions) addition\(d.additions == 1 ? "" : "s") from the config FRR runs")
@@ -240,9 +258,9 @@ public struct Reconcile {
             }
             log("delta failed (\(failure)); falling back to a full reload")
         }
-        let r = frr.frrReload(options.frrConfig, rundir: state.directory)
-        timer.mark("reload (frr-reload)")
-        failure = r.status == 0 ? "" : "frr-reload.py failed: \(r.summary)"
+        let whole = strategy == .delta ? fullReload : strategy
+        failure = reloadWhole(whole, rundir: state.directory) ?? ""
+        timer.mark("reload (\(whole.rawValue))")
         if failure.isEmpty {
             let problems = try verify(config, frame: bundle.frame, previous: good, ir: bundle.ir)
             timer.mark("verify")
@@ -284,8 +302,7 @@ public struct Reconcile {
         if let restore {
             let attrs = ConfigFile.attributes(of: options.frrConfig)
             try ConfigFile.write(Data(restore.utf8), to: options.frrConfig, owner: (attrs.uid, attrs.gid), mode: attrs.mode)
-            let r = frr.frrReload(options.frrConfig, rundir: state.directory)
-            if r.status != 0 { notes.append("reloading the restored config failed too: \(r.summary)") }
+            if let why = reloadWhole(fullReload, rundir: state.directory) { notes.append("reloading the restored config failed too: \(why)") }
         }
         // The links FRR's config refers to: the kept op list, or none on a first run.
         var restoreOps = OpList(underlay: ops.underlay, tableRange: ops.tableRange, links: [], routerAttachments: [])

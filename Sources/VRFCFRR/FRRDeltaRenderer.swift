@@ -42,9 +42,10 @@ public enum FRRDeltaRenderer {
     /// hoisted before what refers to them. Every command is preceded by the
     /// full path of block headers it belongs in: vtysh climbs out of the
     /// current node by itself, but would otherwise enter a nested node
-    /// (`address-family`) of the wrong block. No `exit` is written: FRR
-    /// commits a transaction at every `exit` from a route-map entry, and
-    /// one batch without them is one commit.
+    /// (`address-family`) of the wrong block, so every other block is closed
+    /// (`exit-address-family`, `exit`, `exit-vrf`) before the next. A
+    /// route-map entry is never left with `exit`: FRR commits a transaction
+    /// at every `exit` from one, and one batch without them is one commit.
     public static func script(old: FRRConfigTree, new: FRRConfigTree, basisDigest: String) -> FRRDelta {
         let oldKeys = old.keys, newKeys = new.keys
         let removed = oldKeys.subtracting(newKeys)
@@ -55,11 +56,26 @@ public enum FRRDeltaRenderer {
             return false
         }
         var out: [String] = []
-        var current: [String]? = nil
+        var current: [String] = []
         func enter(_ path: [String]) {
             guard path != current else { return }
+            leave()
             for (depth, header) in path.enumerated() { out.append(indent(depth) + header) }
             current = path
+        }
+        // Back to the top before anything else: vtysh would otherwise look
+        // a command up in the node it is in first, and some exist there with
+        // another meaning (`no vrf NAME` inside `router bgp` is a VNC command
+        // of bgpd). A route-map entry is left without `exit`, which would
+        // commit a transaction; nothing inside it shadows a top-level command.
+        func leave() {
+            guard let top = current.first, !top.hasPrefix("route-map ") else { current = []; return }
+            for (depth, header) in current.enumerated().reversed() {
+                let closer = header.hasPrefix("address-family ") ? "exit-address-family"
+                    : (depth == 0 && header.hasPrefix("vrf ")) ? "exit-vrf" : "exit"
+                out.append(indent(depth) + closer)
+            }
+            current = []
         }
 
         // A VRF that goes first gives up its VNI, while its BGP instance
@@ -94,6 +110,7 @@ public enum FRRDeltaRenderer {
             out.append(indent(e.path.count) + e.text)
             if e.hasChildren { current = e.path + [e.text] }
         }
+        leave()
         let script = out.isEmpty ? "" : out.joined(separator: "\n") + "\n"
         return FRRDelta(basisDigest: basisDigest, script: script, removals: vniFirst + routeMapsFirst.count, additions: additions.count)
     }

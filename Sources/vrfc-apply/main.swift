@@ -203,7 +203,7 @@ struct Apply: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("With --frr-config: the hinted base config (default: the file at --frr-config while it has hint lines, else the base kept in --state-dir).", valueName: "FILE"))
     var template: String?
 
-    @Option(name: .long, help: ArgumentHelp("With --frr-config: frr-reload (FRR's frr-reload.py), delta (vrfc's own difference from the config FRR runs, one vtysh -f) or none (write only). Default: delta where vrfc knows what FRR runs, else frr-reload.", valueName: "frr-reload|delta|none"))
+    @Option(name: .long, help: ArgumentHelp("With --frr-config: systemd (ReloadUnit frr.service over D-Bus, waiting for the job's result), frr-reload (FRR's frr-reload.py), delta (vrfc's own difference from the config FRR runs, one vtysh -f) or none (write only). Default: delta where vrfc knows what FRR runs, else systemd on systemd hosts, else frr-reload.", valueName: "systemd|frr-reload|delta|none"))
     var reload: ReloadStrategy?
 
     @Option(name: .customLong("state-dir"), help: ArgumentHelp("Where the last known good frr.conf, its IR and the base config are kept (root only, 0700).", valueName: "DIR"))

@@ -124,6 +124,43 @@ import VRFCTestSupport
         }
     }
 
+    /// `--reload systemd` against a real dbus-daemon (a system-type bus of
+    /// the test's own) and a stand-in for systemd's manager
+    /// (Tests/systemd-standin/standin.c, sd-bus), whose frr.service reload
+    /// runs frr-reload.py as the real unit's ExecReload does. A reload job
+    /// that ends "failed" is a failed reload: rolled back.
+    @Test func systemdReloadWaitsForTheJobAndFailsOnItsResult() throws {
+        try ReconcileNode.with("sysd") { node in
+            let failOnce = node.dir + "/fail-next-reload"
+            let bus = try SystemBusStandIn(dir: node.dir, unit: "frr.service", command: ["/bin/sh", "-c",
+                "if [ -e \(failOnce) ]; then rm \(failOnce); exit 1; fi; exec /usr/bin/python3 /usr/lib/frr/frr-reload.py --reload --stdout --pathspace \(node.frr.name) \(node.conf)"])
+            defer { bus.stop() }
+            let env = ["DBUS_SYSTEM_BUS_ADDRESS": bus.address]
+            node.crs = ["red-a": cr("red-a", "red", 10, imports: ["203.0.113.0/24"], exports: ["198.51.100.0/24"])]
+            try node.expectConverged(try node.apply(reload: "systemd", environment: env), strategy: "systemd", step: "first apply")
+            node.crs["blue-a"] = cr("blue-a", "blue", 10, imports: ["203.0.113.128/25"], exports: ["198.51.100.64/26"])
+            try node.expectConverged(try node.apply(reload: "systemd", environment: env), strategy: "systemd", step: "VRF added")
+            #expect(bus.jobs() == 2, "two reload jobs")
+
+            let goodIR = try node.ir(), goodConf = try String(contentsOfFile: node.conf, encoding: .utf8)
+            try "".write(toFile: failOnce, atomically: true, encoding: .utf8)
+            node.crs["green-a"] = cr("green-a", "green", 10, imports: ["203.0.113.64/26"], exports: [])
+            let r = try node.apply(reload: "systemd", environment: env)
+            #expect(r.status == 1 && r.stderr.contains("ended 'failed'") && r.stderr.contains("rolled back"), "\(r)")
+            node.crs["green-a"] = nil
+            #expect(try String(contentsOfFile: node.conf, encoding: .utf8) == goodConf)
+            #expect(try OracleExpectations.verify(goodIR, in: node.frr) == [])
+            #expect(try node.linkProblems(try node.expectedOps()) == [])
+
+            // A unit systemd does not know is an error, not a success.
+            let missing = try SystemBusStandIn(dir: node.dir + "/other", unit: "other.service", command: ["/bin/true"])
+            defer { missing.stop() }
+            node.crs["green-a"] = cr("green-a", "green", 10, imports: ["203.0.113.64/26"], exports: [])
+            let m = try node.apply(reload: "systemd", environment: ["DBUS_SYSTEM_BUS_ADDRESS": missing.address])
+            #expect(m.status == 1 && m.stderr.contains("NoSuchUnit"), "\(m)")
+        }
+    }
+
     /// The whole path through the unprivileged compile: a node with only
     /// policy VRFs (no links), its hinted frr.conf used in place on the
     /// first run and kept as the base afterwards, then a delta.
@@ -139,7 +176,7 @@ import VRFCTestSupport
 
             node.crs["mgmt-a"] = cr("mgmt-a", "mgmt_vrf", 10, imports: ["203.0.113.0/24", "192.0.2.0/28"], exports: ["198.51.100.0/24"], community: "65000:7")
             r = try node.applyThroughChild()
-            #expect(r.status == 0 && r.stdout.contains("reload: delta"), "\(r)")
+            #expect(r.status == 0 && r.stdout.contains("reload: delta") && !r.stdout.contains("falling back"), "\(r)")
             #expect(try OracleExpectations.verify(try node.ir(), in: node.frr) == [])
             try node.expectSameAsFullLoad(step: "child delta")
         }
@@ -185,11 +222,15 @@ import VRFCTestSupport
             for (a, b) in [(ir, fewer), (fewer, ir), (ir, lessPolicy), (lessPolicy, ir)] {
                 let d = try FRRDeltaRenderer.delta(from: a, to: b, base: base)
                 let old = try Compiler.frr(a, base: base, templates: .shipped), new = try Compiler.frr(b, base: base, templates: .shipped)
-                #expect(!d.isEmpty, "\(fixture): a change gives a delta")
+                #expect(d.isEmpty == (old == new), "\(fixture): a delta exactly when frr.conf changes")
                 #expect(d.basisDigest == Digest.fnv1a64(old), "\(fixture): the basis is the old file")
                 #expect(FRRCheck.delta(d.script, newConfig: new, running: old) == [], "\(fixture)\n\(d.script)")
-                #expect(!d.script.split(separator: "\n").contains { $0.trimmingCharacters(in: .whitespaces).hasPrefix("exit") },
-                        "\(fixture): no exit (each would commit)")
+                // No `exit` out of a route-map entry: each would commit a transaction.
+                var inRouteMap = false
+                for line in d.script.split(separator: "\n") {
+                    if !line.hasPrefix(" ") && line != "exit" && line != "exit-vrf" { inRouteMap = line.hasPrefix("route-map ") }
+                    #expect(!(inRouteMap && line == "exit"), "\(fixture): exit after a route-map entry\n\(d.script)")
+                }
             }
         }
     }
@@ -322,8 +363,10 @@ final class ReconcileNode: @unchecked Sendable {
         return args
     }
 
-    func apply(reload: String?, templates: String? = nil) throws -> CommandResult {
-        try ns.applier(try applyArguments(reload: reload, templates: templates))
+    func apply(reload: String?, templates: String? = nil, environment: [String: String] = [:]) throws -> CommandResult {
+        if environment.isEmpty { return try ns.applier(try applyArguments(reload: reload, templates: templates)) }
+        let args = [try applierPath()] + (try applyArguments(reload: reload, templates: templates, withNetns: true))
+        return try Shell.run(args, environment: ProcessInfo.processInfo.environment.merging(environment) { $1 })
     }
 
     func applyThroughChild(writing: Bool = true) throws -> CommandResult {
@@ -349,6 +392,7 @@ final class ReconcileNode: @unchecked Sendable {
         if strategy != "any" {
             #expect(r.stdout.contains("reload: \(strategy) ("), "\(step): expected reload \(strategy): \(r.stdout)")
             #expect(r.stdout.contains("verified: FRR runs the new config"), "\(step): \(r.stdout)")
+            #expect(!r.stdout.contains("falling back"), "\(step): the reload fell back: \(r.stdout)")
         } else {
             #expect(r.stdout.contains("verified: FRR runs the new config") || r.stdout.contains("frr.conf: unchanged; FRR runs it"), "\(step): \(r.stdout)")
         }
@@ -384,6 +428,90 @@ final class ReconcileNode: @unchecked Sendable {
         #expect(onlyMine.isEmpty && onlyTheirs.isEmpty,
                 "\(step): after the delta FRR runs \(onlyMine.map { ($0.path + [$0.text]).joined(separator: " > ") }) more and \(onlyTheirs.map { ($0.path + [$0.text]).joined(separator: " > ") }) less than a full load")
     }
+}
+
+/// A real dbus-daemon with a system-type bus of its own, and the systemd
+/// stand-in (Tests/systemd-standin/standin.c, compiled here with cc and
+/// libsystemd) owning org.freedesktop.systemd1 on it.
+final class SystemBusStandIn: @unchecked Sendable {
+    let dir: String
+    let address: String
+    private var daemonPID: pid_t = 0
+    private var standinPID: pid_t = 0
+
+    init(dir: String, unit: String, command: [String]) throws {
+        self.dir = dir
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        _ = try Shell.which("dbus-daemon")
+        let socket = dir + "/system_bus_socket"
+        address = "unix:path=" + socket
+        try """
+            <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+             "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+            <busconfig>
+              <type>system</type>
+              <listen>\(address)</listen>
+              <auth>EXTERNAL</auth>
+              <policy context="default">
+                <allow user="*"/>
+                <allow own="*"/>
+                <allow send_type="method_call"/>
+                <allow receive_type="method_call"/>
+                <allow send_type="method_return"/>
+                <allow send_type="error"/>
+                <allow send_type="signal"/>
+                <allow receive_type="method_return"/>
+                <allow receive_type="error"/>
+                <allow receive_type="signal"/>
+              </policy>
+            </busconfig>
+
+            """.write(toFile: dir + "/bus.conf", atomically: true, encoding: .utf8)
+        let d = try Shell.check(["dbus-daemon", "--config-file=\(dir)/bus.conf", "--fork", "--print-pid"])
+        guard let pid = pid_t(d.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) else { throw SetupError("dbus-daemon printed no pid: \(d)") }
+        daemonPID = pid
+        let binary = dir + "/standin"
+        do {
+            try Shell.check(["cc", "-o", binary, Repo.path("Tests/systemd-standin/standin.c"), "-lsystemd"])
+            standinPID = try spawnBackground([binary, address, unit] + command, output: dir + "/standin.out")
+            for _ in 0..<100 where !(readText(dir + "/standin.out") ?? "").contains("ready") { usleep(50_000) }
+            guard (readText(dir + "/standin.out") ?? "").contains("ready") else {
+                throw SetupError("the systemd stand-in did not come up: \(readText(dir + "/standin.out") ?? "")")
+            }
+        } catch {
+            stop()
+            throw error
+        }
+    }
+
+    /// Reload jobs the stand-in has finished.
+    func jobs() -> Int { (readText(dir + "/standin.out") ?? "").components(separatedBy: "job ").count - 1 }
+
+    func stop() {
+        for pid in [standinPID, daemonPID] where pid > 0 {
+            kill(pid, SIGTERM)
+            var status: Int32 = 0
+            _ = waitpid(pid, &status, WNOHANG)
+        }
+        standinPID = 0
+        daemonPID = 0
+    }
+}
+
+/// Starts a program in the background with stdout and stderr to a file.
+func spawnBackground(_ args: [String], output: String) throws -> pid_t {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    posix_spawn_file_actions_adddup2(&actions, 1, 2)
+    let cArgs = args.map { strdup($0) } + [nil]
+    defer { cArgs.forEach { free($0) } }
+    var pid: pid_t = 0
+    let rc = posix_spawn(&pid, args[0], &actions, nil, cArgs, environ)
+    guard rc == 0 else { throw SetupError("cannot start \(args[0]): \(String(cString: strerror(rc)))") }
+    return pid
 }
 
 /// Starts vrfc-apply in a process group of its own and kills the whole
