@@ -6,14 +6,17 @@
 //   VRFCFrontend — YAML/JSON inputs → validation → IR
 //   VRFCFRR      — IR → hinted frr.conf (Mustache-syntax templates from templates/)
 //   VRFCKernel   — IR → kernel op list (pure Swift)
+//   VRFCBundle   — the compile bundle and FRR config structure both sides share
 //   VRFCDriver   — the pipeline as one call, shared by both executables
 //   vrfc         — the CLI; links no system C library
 //
 // The kernel shim, the only code linking system C libraries, is separate:
 //   CNetlink / VRFCNetlink — libnl-route-3 access to links
 //   CBPF / VRFCBPF         — libbpf: the tc router program (bpf/router.c)
-//   VRFCApply              — plan/apply: op list vs live kernel
-//   vrfc-apply             — the small privileged applier
+//   CSpawn                 — the unprivileged compile child (privilege separation)
+//   CSystemd               — libsystemd sd-bus: FRR reload through systemd
+//   VRFCApply              — plan/apply: op list vs live kernel; frr.conf, reload, verify
+//   vrfc-apply             — the small privileged applier; links no YAML reader, no templates
 import PackageDescription
 
 let package = Package(

@@ -31,10 +31,10 @@ public enum FRRCheck {
     /// (not generated, and partly not echoed by FRR, e.g. `frr version`).
     public static func verify(running: String, config: String, frame: String?, previous: String?) -> [String] {
         let runningKeys = FRRConfigTree(running).keys
-        let newKeys = FRRConfigTree(config).keys
+        let newTree = FRRConfigTree(config)
+        let newKeys = newTree.keys
         let frameKeys = frame.map { FRRConfigTree($0).keys } ?? []
         var problems: [String] = []
-        let newTree = FRRConfigTree(config)
         for e in newTree.entries where !frameKeys.contains(e.key) && !runningKeys.contains(e.key) && !isImplicit(e, runningKeys) {
             problems.append("FRR does not run '\(describe(e.key))'")
         }

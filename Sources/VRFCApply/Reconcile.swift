@@ -150,10 +150,10 @@ public struct Reconcile {
         timer.mark("links before the reload")
 
         // 5. frr.conf and the reload.
-        let irData = Data(JSONOutput.encode(bundle.ir).utf8)
+        let irData = Data(bundle.irJSON.utf8)
         let opsData = Data(JSONOutput.encode(ops).utf8)
         if onDisk == config && good == config {
-            let problems = try verify(config, frame: bundle.frame, previous: nil, ir: bundle.ir)
+            let problems = try verify(config, frame: bundle.frame, previous: nil, ops: bundle.ops)
             if problems.isEmpty {
                 log("frr.conf: unchanged; FRR runs it; not reloaded")
             } else {
@@ -248,7 +248,7 @@ public struct Reconcile {
             }
             timer.mark("reload (delta)")
             if failure.isEmpty {
-                let problems = try verify(config, frame: bundle.frame, previous: good, ir: bundle.ir)
+                let problems = try verify(config, frame: bundle.frame, previous: good, ops: bundle.ops)
                 timer.mark("verify")
                 if problems.isEmpty {
                     log("verified: FRR runs the new config")
@@ -262,7 +262,7 @@ public struct Reconcile {
         failure = reloadWhole(whole, rundir: state.directory) ?? ""
         timer.mark("reload (\(whole.rawValue))")
         if failure.isEmpty {
-            let problems = try verify(config, frame: bundle.frame, previous: good, ir: bundle.ir)
+            let problems = try verify(config, frame: bundle.frame, previous: good, ops: bundle.ops)
             timer.mark("verify")
             if problems.isEmpty {
                 log("verified: FRR runs the new config")
@@ -273,20 +273,18 @@ public struct Reconcile {
         try rollback(failure, state: state, good: good, onDisk: onDisk, frame: bundle.frame, ops: bundle.ops)
     }
 
-    func verify(_ config: String, frame: String?, previous: String?, ir: NodeIR) throws(ApplyError) -> [String] {
+    func verify(_ config: String, frame: String?, previous: String?, ops: OpList) throws(ApplyError) -> [String] {
         let running = try frr.show("show running-config")
         var problems = FRRCheck.verify(running: running, config: config, frame: frame, previous: previous)
         // zebra's own view of the VRFs' L3VNIs: every full VRF with its VNI.
         // (State is not checked: the links are still down at this point.)
-        let full = ir.vrfs.filter { $0.kind == .full }
-        if !full.isEmpty {
+        // The VNIs come from the op list's VXLAN links (one per full VRF).
+        let wanted = ops.links.compactMap { l in l.vxlan.map { (LinkNames(l.vrf).vrf.value, Int($0.vni)) } }
+        if !wanted.isEmpty {
             let text = try frr.show("show vrf vni json", daemon: "zebra")
             let listed = FRRCheck.vrfVNIs(json: text)
-            for vrf in full {
-                let name = LinkNames(vrf.name).vrf.value
-                if listed[name] != vrf.vni.map(Int.init) {
-                    problems.append("zebra's 'show vrf vni' lists \(name) with VNI \(listed[name].map(String.init) ?? "none"), not \(vrf.vni.map(String.init) ?? "none")")
-                }
+            for (name, vni) in wanted where listed[name] != vni {
+                problems.append("zebra's 'show vrf vni' lists \(name) with VNI \(listed[name].map(String.init) ?? "none"), not \(vni)")
             }
         }
         return problems

@@ -12,7 +12,10 @@ public struct CompileBundle: Codable, Sendable {
     public static let currentFormat = "vrfc-bundle/1"
 
     public var format: String
-    public var ir: NodeIR
+    /// The IR as `vrfc compile --emit ir` prints it. The privileged side
+    /// only keeps it (the next compile's `--running-ir`) and never decodes
+    /// it: that would cost a second validation of every item, and parsing.
+    public var irJSON: String
     public var ops: OpList
     /// The node's frr.conf; nil when no base config was given (links only).
     public var frrConf: String?
@@ -26,7 +29,7 @@ public struct CompileBundle: Codable, Sendable {
 
     public init(ir: NodeIR, ops: OpList, frrConf: String?, frame: String?, delta: FRRDelta?) {
         format = Self.currentFormat
-        self.ir = ir
+        self.irJSON = JSONOutput.encode(ir)
         self.ops = ops
         self.frrConf = frrConf
         self.frame = frame

@@ -36,20 +36,30 @@ public struct FRRConfigTree: Sendable {
         var entries: [Entry] = []
         // (indentation, index into entries) of the open block headers.
         var stack: [(Int, Int)] = []
-        for raw in text.split(separator: "\n", omittingEmptySubsequences: true) {
-            let line = raw.hasSuffix("\r") ? raw.dropLast() : raw
-            let indent = line.prefix { $0 == " " }.count
-            let body = line.dropFirst(indent).drop { $0 == " " || $0 == "\t" }
-            let trimmed = body.reversed().drop { $0 == " " || $0 == "\t" }
-            let command = Substring(String(trimmed.reversed()))
-            if command.isEmpty || command.hasPrefix("!") || command.hasPrefix("#") || Self.closers.contains(command) {
-                continue
+        // Byte-level: a node's running config is tens of thousands of lines.
+        var text = text
+        text.withUTF8 { bytes in
+            var lineStart = 0
+            let n = bytes.count
+            while lineStart < n {
+                var lineEnd = lineStart
+                while lineEnd < n && bytes[lineEnd] != 0x0A { lineEnd += 1 }
+                var start = lineStart
+                while start < lineEnd && bytes[start] == 0x20 { start += 1 }
+                let indent = start - lineStart
+                while start < lineEnd && (bytes[start] == 0x20 || bytes[start] == 0x09) { start += 1 }
+                var end = lineEnd
+                while end > start && (bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 || bytes[end - 1] == 0x0D) { end -= 1 }
+                lineStart = lineEnd + 1
+                if start == end || bytes[start] == UInt8(ascii: "!") || bytes[start] == UInt8(ascii: "#") { continue }
+                let command = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
+                if Self.closers.contains(Substring(command)) { continue }
+                while let top = stack.last, top.0 >= indent { stack.removeLast() }
+                let path = stack.map { entries[$0.1].text }
+                if let top = stack.last { entries[top.1].hasChildren = true }
+                entries.append(Entry(path: path, text: command, hasChildren: false))
+                stack.append((indent, entries.count - 1))
             }
-            while let top = stack.last, top.0 >= indent { stack.removeLast() }
-            let path = stack.map { entries[$0.1].text }
-            if let top = stack.last { entries[top.1].hasChildren = true }
-            entries.append(Entry(path: path, text: String(command), hasChildren: false))
-            stack.append((indent, entries.count - 1))
         }
         self.entries = entries
     }
