@@ -22,6 +22,7 @@
 #   VRFS=30 REPEAT=3 REPEAT_FULL=2 bench/reload.sh
 #   SCRATCH=.build-x                      another build directory
 #   NO_BUILD=1                            the release binaries as they are
+#   CHANGES="prefix novrf"                some of the changes only
 #   VRFC_APPLY_TIMING=1 TIMING_LOG=FILE   vrfc-apply's phase times into FILE
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -78,7 +79,8 @@ mid, last, cr = f"v{vrfs // 2:05d}", f"v{vrfs - 1:05d}", min(3, crs - 1)
 def variant(name, docs):
     open(f"{d}/crs-{name}.yaml", "w").write("---\n".join(docs))
 variant("base", docs)
-prefix = [x.replace("  import:\n", "  import:\n  - {cidr: 192.0.2.240/28, action: permit, seq: 100000}\n", 1)
+# Appended with a seq of its own, so no other item's (default) seq moves.
+prefix = [x.replace("  export:\n", "  - {cidr: 192.0.2.240/28, action: permit, seq: 100000}\n  export:\n", 1)
           if f"name: {mid}-cr{cr}\n" in x else x for x in docs]
 variant("prefix", prefix)
 community = [x.replace(f'community: "64510:{cr}"', 'community: "64510:999"') if f"name: {mid}-cr{cr}\n" in x else x for x in docs]
@@ -129,7 +131,7 @@ floor() {
     echo $(( (t1 - t0) / 1000000 ))
 }
 
-echo "node: $VRFS VRFs x $CRS CRs x $ITEMS+$ITEMS items; machine: $(nproc) cores (shared), $(uname -r), FRR $(vtysh --help 2>&1 | head -1 | awk '{print $NF}' || true)"
+echo "node: $VRFS VRFs x $CRS CRs x $ITEMS+$ITEMS items; machine: $(nproc) cores (shared), $(uname -r), FRR $(dpkg-query -W -f='${Version}' frr 2>/dev/null || echo '?')"
 set_crs base
 # First load: frr.conf written (no reload), loaded with one vtysh -f (without
 # `exit` after route-map entries it loads in linear time), then one reconcile
@@ -152,7 +154,7 @@ t=$(reconcile frr-reload frr-reload); echo "first reconcile (frr-reload.py, no c
 declare -A R
 record() { R[$1]="${R[$1]:-} $2"; }
 
-for change in prefix community novrf; do
+for change in ${CHANGES:-prefix community novrf}; do
     fwd=$change; rev="$change-back"
     for i in $(seq "$REPEAT"); do
         set_crs "$change"; record "delta:$fwd" "$(reconcile delta delta)"; cp "$W/last.vtysh" "$W/fwd.vtysh"

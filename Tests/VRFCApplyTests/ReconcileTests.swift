@@ -487,11 +487,14 @@ final class SystemBusStandIn: @unchecked Sendable {
     /// Reload jobs the stand-in has finished.
     func jobs() -> Int { (readText(dir + "/standin.out") ?? "").components(separatedBy: "job ").count - 1 }
 
+    /// SIGKILL: the test process may hold SIGTERM blocked, and its children
+    /// inherit that mask. The stand-in is our child (reaped); the daemon
+    /// forked away from us.
     func stop() {
         for pid in [standinPID, daemonPID] where pid > 0 {
-            kill(pid, SIGTERM)
+            kill(pid, SIGKILL)
             var status: Int32 = 0
-            _ = waitpid(pid, &status, WNOHANG)
+            _ = waitpid(pid, &status, 0)
         }
         standinPID = 0
         daemonPID = 0
