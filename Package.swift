@@ -8,15 +8,18 @@
 //   VRFCKernel   — IR → kernel op list (pure Swift)
 //   VRFCAnalysis — FRR's prefix-list/route-map semantics on the IR: one
 //                  evaluator for vrfc diff, explain and graph (pure Swift)
+//   VRFCBundle   — the compile bundle and FRR config structure both sides share
 //   VRFCDriver   — the pipeline as one call, shared by both executables
 //   vrfc         — the CLI; links no system C library
 //
 // The kernel shim, the only code linking system C libraries, is separate:
 //   CNetlink / VRFCNetlink — libnl-route-3 access to links
 //   CBPF / VRFCBPF         — libbpf: the tc router program (bpf/router.c)
-//   VRFCApply              — plan/apply: op list vs live kernel
+//   CSpawn                 — the unprivileged compile child (privilege separation)
+//   CSystemd               — libsystemd sd-bus: FRR reload through systemd
+//   VRFCApply              — plan/apply: op list vs live kernel; frr.conf, reload, verify
 //   VRFCAgent              — the node agent: inotify, debounce, timer, hooks
-//   vrfc-apply             — the small privileged applier
+//   vrfc-apply             — the small privileged applier; links no YAML reader, no templates
 import PackageDescription
 
 let package = Package(
@@ -36,17 +39,20 @@ let package = Package(
         .target(name: "VRFCFrontend", dependencies: ["VRFCModel", "Yams"]),
         .target(
             name: "VRFCFRR",
-            dependencies: ["VRFCModel"],
+            dependencies: ["VRFCModel", "VRFCBundle"],
             plugins: ["EmbedTemplates"]
         ),
         .target(name: "VRFCKernel", dependencies: ["VRFCModel"]),
         .target(name: "VRFCAnalysis", dependencies: ["VRFCModel"]),
-        .target(name: "VRFCDriver", dependencies: ["VRFCModel", "VRFCFrontend", "VRFCFRR", "VRFCKernel"]),
+        // What crosses the privilege boundary: the compile bundle and the FRR
+        // config structure both sides read (no YAML, no templates).
+        .target(name: "VRFCBundle", dependencies: ["VRFCModel", "VRFCKernel"]),
+        .target(name: "VRFCDriver", dependencies: ["VRFCModel", "VRFCFrontend", "VRFCFRR", "VRFCKernel", "VRFCBundle"]),
         // The command-line conventions both executables share.
         .target(name: "VRFCCLI", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "vrfc",
-            dependencies: ["VRFCDriver", "VRFCAnalysis", "VRFCCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["VRFCDriver", "VRFCAnalysis", "VRFCBundle", "VRFCCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         // Kernel shim.
@@ -55,7 +61,12 @@ let package = Package(
         .systemLibrary(name: "CBPF", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev"])]),
         .target(name: "VRFCNetlink", dependencies: ["CNetlink", "VRFCModel"]),
         .target(name: "VRFCBPF", dependencies: ["CBPF", "VRFCModel"], plugins: ["EmbedRouterObject"]),
-        .target(name: "VRFCApply", dependencies: ["VRFCDriver", "VRFCKernel", "VRFCNetlink", "VRFCBPF"]),
+        // The privileged side links no YAML reader and no template engine: it runs
+        // `vrfc compile` as an unprivileged child (CSpawn) and reads its bundle.
+        .target(name: "CSpawn"),
+        // libsystemd's sd-bus: the reload through systemd's D-Bus API.
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        .target(name: "VRFCApply", dependencies: ["VRFCBundle", "VRFCKernel", "VRFCNetlink", "VRFCBPF", "CSpawn", "CSystemd"]),
         // The node agent: watches the inputs and reconciles through the Reconciler seam.
         .target(name: "VRFCAgent", dependencies: [
             "VRFCApply", .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -85,7 +96,7 @@ let package = Package(
         .testTarget(name: "VRFCFrontendTests", dependencies: ["VRFCFrontend", "VRFCDriver", "VRFCTestSupport"]),
         .testTarget(name: "VRFCFRRTests", dependencies: ["VRFCDriver", "VRFCFRR", "VRFCTestSupport"]),
         .testTarget(name: "FRROracleTests", dependencies: ["VRFCDriver", "VRFCTestSupport"]),
-        .testTarget(name: "VRFCApplyTests", dependencies: ["VRFCApply", "VRFCAgent", "VRFCBPF", "VRFCTestSupport"]),
+        .testTarget(name: "VRFCApplyTests", dependencies: ["VRFCApply", "VRFCAgent", "VRFCBPF", "VRFCBundle", "VRFCFRR", "VRFCTestSupport"]),
         .testTarget(name: "VRFCAnalysisTests", dependencies: ["VRFCAnalysis", "VRFCDriver", "VRFCTestSupport"]),
         .testTarget(name: "VRFCBPFTests", dependencies: ["VRFCBPF", "VRFCBPFTestSupport"]),
     ]

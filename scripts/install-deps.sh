@@ -4,12 +4,14 @@
 # kernel shim, bpftool, iperf3, gobgpd, graphviz (vrfc graph --format svg|png),
 # the Debian kernel + qemu + virtme-ng for the VRF tests in a guest,
 # systemd-analyze (never started on the host), strace and kubernetes-validate
-# for the agent's unit and DaemonSet example.
+# for the agent's unit and DaemonSet example, and dbus-daemon + gcc for the
+# test of the reload through systemd's D-Bus API.
 set -euo pipefail
 
 PKGS=(frr frr-pythontools gobgpd graphviz iproute2 iperf3 pkg-config python3 python3-pip
       libnl-route-3-dev libbpf-dev libsystemd-dev linux-libc-dev bpftool
-      linux-image-amd64 qemu-system-x86 busybox-static systemd strace)
+      linux-image-amd64 qemu-system-x86 busybox-static systemd strace
+      dbus-daemon gcc binutils)   # the systemd-reload test: a private bus and its stand-in; nm
 
 missing=()
 for p in "${PKGS[@]}"; do

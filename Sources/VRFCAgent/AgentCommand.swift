@@ -52,8 +52,41 @@ public struct AgentCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("A ready op list (vrfc compile --emit ops), watched, instead of --config and INPUT.", valueName: "FILE"))
     var ops: String?
 
-    @Option(name: .long, help: ArgumentHelp("The node's base frr.conf (hinted) or frr.conf.tpl: watched; used once the reconcile writes FRR's config.", valueName: "FILE"))
+    @Option(name: .long, help: ArgumentHelp("A ready bundle (vrfc compile --emit bundle), watched, instead of --config and INPUT (with --frr-config).", valueName: "FILE"))
+    var bundle: String?
+
+    @Option(name: .long, help: ArgumentHelp("With --frr-config: the node's hinted base frr.conf or frr.conf.tpl (watched); default as for apply.", valueName: "FILE"))
     var template: String?
+
+    @Option(name: .customLong("frr-config"), help: ArgumentHelp("Reconcile FRR too (as apply --frr-config): write this frr.conf, reload, verify, between links down and links up.", valueName: "PATH"))
+    var frrConfig: String?
+
+    @Option(name: .long, help: ArgumentHelp("With --frr-config: systemd, frr-reload, delta or none (default as for apply).", valueName: "STRATEGY"))
+    var reload: ReloadStrategy?
+
+    @Option(name: .customLong("state-dir"), help: ArgumentHelp("With --frr-config: where the last known good frr.conf, its IR and the base config are kept.", valueName: "DIR"))
+    var stateDir = KeptState.defaultDirectory
+
+    @Option(name: .customLong("frr-pathspace"), help: ArgumentHelp("With --frr-config: the FRR started with -N NAME.", valueName: "NAME"))
+    var frrPathspace: String?
+
+    @Option(name: .customLong("compile-user"), help: ArgumentHelp("The unprivileged account that compiles the inputs (as for apply).", valueName: "USER"))
+    var compileUser = CompileRequest.defaultUser
+
+    @Option(name: .long, help: ArgumentHelp("Router-id of the generated BGP instances (as for vrfc compile).", valueName: "IPV4"))
+    var routerID: String?
+
+    @Option(name: .long, help: ArgumentHelp("Value of {{.Hostname}} (as for vrfc compile).", valueName: "NAME"))
+    var hostname: String?
+
+    @Option(name: .long, help: ArgumentHelp("Directory of section templates replacing the shipped ones (as for vrfc compile).", valueName: "DIR"))
+    var templates: String?
+
+    @Flag(name: .long, help: "Delete vrfc's bridges and VRFs even when foreign interfaces are enslaved to them (as for apply).")
+    var force = false
+
+    @Option(name: .customLong("run-dir"), help: ArgumentHelp("Where the creation log and the clsact record live (as for apply).", valueName: "DIR"))
+    var runDirectory = StateDirectory.defaultPath
 
     @Option(name: .long, help: ArgumentHelp("Underlay interface whose single IPv4 address is the VTEP address (default dum.underlay).", valueName: "IFNAME"))
     var underlay: String?
@@ -109,11 +142,23 @@ public struct AgentCommand: ParsableCommand {
 
     public func validate() throws {
         if oneshot && clean { throw ValidationError("pass --oneshot or --clean, not both") }
-        if ops != nil && (config != nil || !inputs.isEmpty) {
+        if [ops != nil, bundle != nil, !inputs.isEmpty].filter({ $0 }).count > 1 {
+            throw ValidationError("pass one of --ops FILE, --bundle FILE, or INPUT... (with --config FILE)")
+        }
+        if ops != nil && config != nil {
             throw ValidationError("pass either --ops FILE or --config FILE with INPUT..., not both")
         }
-        if ops == nil && inputs.isEmpty && !clean {
+        if ops == nil && bundle == nil && inputs.isEmpty && !clean {
             throw ValidationError("no inputs: pass --config FILE and INPUT... (CR files or directories), or --ops FILE")
+        }
+        if frrConfig != nil && ops != nil {
+            throw ValidationError("--frr-config needs the inputs or a bundle (--ops carries no frr.conf)")
+        }
+        if bundle != nil && frrConfig == nil {
+            throw ValidationError("--bundle goes with --frr-config PATH")
+        }
+        if frrConfig == nil && (reload != nil || frrPathspace != nil) {
+            throw ValidationError("--reload and --frr-pathspace go with --frr-config PATH")
         }
         for b in bpfInterfaces {
             do { _ = try InterfaceName(validating: b) } catch { throw ValidationError("--bpf-interface '\(b)': expected \(error.expected)") }
@@ -147,21 +192,38 @@ public struct AgentCommand: ParsableCommand {
             logger.critical("the agent needs CAP_NET_ADMIN (run it as root or grant the capability); nothing was changed")
             throw ExitCode(AgentExit.failed)
         }
+        let overrides = NodeOverrides(underlay: underlay.flatMap { try? InterfaceName(validating: $0) },
+                                      tableRange: tableRange.flatMap { TableRange(parsing: $0) })
+        let allowed = bpfInterfaces.compactMap { try? InterfaceName(validating: $0) }
+        let trusted = config != nil || !inputs.isEmpty ? configPath : nil
+        let request = CompileRequest(config: configPath, inputs: inputs, hostname: hostname, routerID: routerID,
+                                     templates: templates, user: compileUser)
+        let choice: ReconcilerChoice
+        if let frrConfig {
+            var r = ReconcileOptions(frrConfig: frrConfig, template: template, stateDirectory: stateDir, reload: reload,
+                                     frr: FRRControl(pathspace: frrPathspace), adopt: adopt, overrides: overrides)
+            r.force = force
+            r.runDirectory = runDirectory
+            choice = .frr(.init(reconcile: r, source: bundle.map { .file($0) } ?? .compile(request),
+                                nodeConfig: bundle == nil || config != nil ? configPath : nil, compileUser: compileUser,
+                                bpfInterfaces: allowed, trustedNodeConfig: trusted, pinDirectory: bpfPinDirectory))
+        } else {
+            var links = LinksReconciler.Options(
+                source: ops.map { .file($0) } ?? .compile(request), overrides: overrides, adopt: adopt,
+                bpfInterfaces: allowed, trustedNodeConfig: trusted, pinDirectory: bpfPinDirectory,
+                stepDelay: ProcessInfo.processInfo.environment["VRFC_AGENT_STEP_DELAY_MS"].flatMap(Int.init).map { .milliseconds($0) })
+            links.force = force
+            links.runDirectory = runDirectory
+            links.compileUser = compileUser
+            choice = .links(links)
+        }
         let setup = AgentSetup(
-            reconcilerOptions: .init(
-                source: ops.map { .file($0) } ?? .compile(config: configPath, inputs: inputs),
-                overrides: NodeOverrides(underlay: underlay.flatMap { try? InterfaceName(validating: $0) },
-                                         tableRange: tableRange.flatMap { TableRange(parsing: $0) }),
-                adopt: adopt,
-                bpfInterfaces: bpfInterfaces.compactMap { try? InterfaceName(validating: $0) },
-                trustedNodeConfig: config != nil || ops == nil ? configPath : nil,
-                pinDirectory: bpfPinDirectory,
-                stepDelay: ProcessInfo.processInfo.environment["VRFC_AGENT_STEP_DELAY_MS"].flatMap(Int.init).map { .milliseconds($0) }),
+            reconciler: choice,
             agentOptions: AgentOptions(
                 debounce: seconds(debounce), interval: interval == 0 ? nil : seconds(interval),
                 preHook: preHook, postHook: postHook, hookTimeout: seconds(hookTimeout)),
             netns: netns,
-            watched: (ops.map { [$0] } ?? [configPath] + inputs) + (template.map { [$0] } ?? []),
+            watched: (ops.map { [$0] } ?? bundle.map { [$0] } ?? [configPath] + inputs) + (template.map { [$0] } ?? []),
             mode: clean ? .clean : oneshot ? .oneshot : .daemon)
         let log = logger
         let code = blockingAsync { await setup.run(log) }
@@ -172,8 +234,15 @@ public struct AgentCommand: ParsableCommand {
 }
 
 /// Everything the agent needs, taken from the command line before going async.
+enum ReconcilerChoice: Sendable {
+    /// Links and router attachments only (no --frr-config).
+    case links(LinksReconciler.Options)
+    /// The whole node: links and FRR.
+    case frr(FRRReconciler.Options)
+}
+
 struct AgentSetup: Sendable {
-    var reconcilerOptions: LinksReconciler.Options
+    var reconciler: ReconcilerChoice
     var agentOptions: AgentOptions
     var netns: String?
     var watched: [String]
@@ -187,9 +256,12 @@ struct AgentSetup: Sendable {
             logger.critical("cannot start", metadata: ["error": .string("\(error)")])
             return AgentExit.failed
         }
-        // The reconcile behind the seam: today's links-only apply, until the
-        // full reconcile (frr.conf, FRR reload, verify) takes this line.
-        let reconciler: any Reconciler = LinksReconciler(options: reconcilerOptions, thread: thread, logger: logger)
+        // The reconcile behind the seam: the whole node with --frr-config, else links only.
+        let reconciler: any Reconciler
+        switch self.reconciler {
+        case .links(let o): reconciler = LinksReconciler(options: o, thread: thread, logger: logger)
+        case .frr(let o): reconciler = FRRReconciler(options: o, thread: thread, logger: logger)
+        }
         let agent = Agent(reconciler: reconciler, options: agentOptions, logger: logger)
         let o = agentOptions
 
@@ -275,3 +347,6 @@ func blockingAsync(_ body: @escaping @Sendable () async -> Int32) -> Int32 {
     done.wait()
     return result.load(ordering: .sequentiallyConsistent)
 }
+
+// `--reload` for both `apply` and `agent` (vrfc-apply imports this module).
+extension ReloadStrategy: ExpressibleByArgument {}

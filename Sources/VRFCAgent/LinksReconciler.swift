@@ -23,6 +23,12 @@ public final class LinksReconciler: Reconciler, @unchecked Sendable {
         public var bpfInterfaces: [InterfaceName]
         /// The node config whose `bpfInterfaces` are trusted too (root-owned), if any.
         public var trustedNodeConfig: String?
+        /// Delete vrfc's bridges and VRFs even with foreign ports enslaved.
+        public var force = false
+        /// The creation log and clsact record (`--run-dir`).
+        public var runDirectory = StateDirectory.defaultPath
+        /// Who compiles the inputs (the unprivileged child).
+        public var compileUser = CompileRequest.defaultUser
         public var pinDirectory: String
         /// Tests only (VRFC_AGENT_STEP_DELAY_MS): a pause after each kernel
         /// change, so a signal can land while a plan is being executed.
@@ -71,7 +77,8 @@ public final class LinksReconciler: Reconciler, @unchecked Sendable {
         var inputError: String?
         let ops: OpList
         do throws(ApplyError) {
-            let trust = try AttachmentTrust.of(bpfInterfaces: options.bpfInterfaces, nodeConfig: options.trustedNodeConfig)
+            let trust = try AttachmentTrust.of(bpfInterfaces: options.bpfInterfaces, nodeConfig: options.trustedNodeConfig,
+                                               compileUser: options.compileUser)
             ops = try OpListLoader.load(options.source, overrides: options.overrides, trust: trust)
             lastGood = ops
         } catch {
@@ -102,47 +109,39 @@ public final class LinksReconciler: Reconciler, @unchecked Sendable {
         return outcome
     }
 
-    /// Plan, execute, read back: the sequence of `vrfc-apply apply`.
+    /// Plan, execute, read back: the sequence of `vrfc-apply apply`
+    /// (VRFCApply's LinkSession), with a stop point before the first change.
     func apply(_ ops: OpList, stop: StopRequest, trigger: Trigger) -> ReconcileOutcome {
-        func failed(_ message: String) -> ReconcileOutcome { ReconcileOutcome(result: .failed, error: message) }
-        let lock: ApplyLock
-        do throws(ApplyError) { lock = try ApplyLock() } catch { return failed(error.message) }
-        defer { withExtendedLifetime(lock) {} }
-        do throws(NetlinkError) {
-            let socket = try NetlinkSocket()
-            let log = CreationLog(namespaceCookie: try socket.namespaceCookie())
-            let snap = try KernelSnapshot.read(socket, attacher: attacher, log: log)
-            let plan = Planner.plan(ops, snap, options: PlanOptions(adopt: options.adopt))
-            if !plan.problems.isEmpty {
-                return failed(plan.problems.map { "error: \($0)" }.joined(separator: "\n") + "\nrefused; nothing was changed")
+        func failed(_ message: String, changes: Int = 0) -> ReconcileOutcome { ReconcileOutcome(result: .failed, changes: changes, error: message) }
+        var done = 0
+        do throws(ApplyError) {
+            let session = try LinkSession(ops: ops, adopt: options.adopt, force: options.force, attacher: attacher,
+                                          runDirectory: options.runDirectory, exclusive: true)
+            let (snap, plan) = try session.snapshotAndPlan()
+            try session.compact(snap)
+            if !LinkSession.executable(plan) {
+                return failed(Report.text(plan) + "refused; nothing was changed")
             }
             if plan.inSync {
-                log.remove()  // whatever it lists is marked or gone
+                try session.creationLog().remove()  // whatever it lists is marked or gone
                 return ReconcileOutcome(result: .ok)
             }
             // The last point where stopping changes nothing.
             if stop.isRequested { return ReconcileOutcome(result: .stopped) }
             let delay = options.stepDelay.map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 }
-            var done = 0
-            var executor = Executor(socket: socket, snapshot: snap, attacher: attacher, log: log) { [logger] step in
+            try session.execute(plan, snapshot: snap) { [logger] step in
                 done += 1
                 logger.info("changed", metadata: ["trigger": .string(trigger.rawValue), "step": .string(step.report.description)])
                 if let delay { Thread.sleep(forTimeInterval: delay) }
             }
-            do throws(ApplyError) {
-                try executor.run(plan)
-            } catch {
-                return ReconcileOutcome(result: .failed, changes: done, error: error.message)
-            }
             // Done only when a fresh plan is in sync.
-            let after = Planner.plan(ops, try KernelSnapshot.read(socket, attacher: attacher, log: log))
+            let (_, after) = try session.snapshotAndPlan(adopt: false)
             if !after.inSync {
-                return ReconcileOutcome(result: .failed, changes: done,
-                                        error: "after applying, the kernel still differs from the op list:\n" + Report.text(after))
+                return failed("after applying, the kernel still differs from the op list:\n" + Report.text(after), changes: done)
             }
             return ReconcileOutcome(result: .ok, changes: done)
         } catch {
-            return failed("\(error)")
+            return failed(error.message, changes: done)
         }
     }
 }

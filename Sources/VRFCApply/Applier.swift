@@ -1,6 +1,6 @@
 import Foundation
 import VRFCBPF
-import VRFCDriver
+import VRFCBundle
 import VRFCKernel
 import VRFCModel
 import VRFCNetlink
@@ -8,8 +8,11 @@ import VRFCNetlink
 /// Where the op list comes from: the same inputs as `vrfc compile`, or a
 /// ready op list from `vrfc compile --emit ops`.
 public enum OpListSource: Sendable {
-    case compile(config: String, inputs: [String])
+    /// Compiled by the unprivileged `vrfc compile` child.
+    case compile(CompileRequest)
     case file(String)
+    /// The op list of a bundle file (`vrfc compile --emit bundle`).
+    case bundle(String)
 }
 
 /// Node-side overrides of the op list's symbolic values.
@@ -23,6 +26,16 @@ public struct NodeOverrides: Sendable {
     }
 }
 
+extension NodeOverrides {
+    public func apply(to ops: inout OpList) {
+        if let u = underlay {
+            ops.underlay = u
+            for i in ops.links.indices where ops.links[i].vxlan != nil { ops.links[i].vxlan!.device = u }
+        }
+        if let r = tableRange { ops.tableRange = r }
+    }
+}
+
 public enum OpListLoader {
     /// Compiles or reads the op list, applies the overrides and validates
     /// the result: whatever its origin, an op list that fails validation is
@@ -33,16 +46,16 @@ public enum OpListLoader {
     public static func load(_ source: OpListSource, overrides: NodeOverrides, trust: AttachmentTrust) throws(ApplyError) -> OpList {
         var ops: OpList
         switch source {
-        case .compile(let config, let inputs):
-            do throws(Diagnostics) {
-                let ir = try Compiler.ir(.init(config: config, objects: inputs))
-                ops = Compiler.ops(ir, options: .init(underlay: overrides.underlay ?? KernelBackend.defaultUnderlay,
-                                                      tableRange: overrides.tableRange ?? .default))
-            } catch {
-                let n = error.items.count
-                throw ApplyError(error.items.map(\.description).joined(separator: "\n")
-                                 + "\nvrfc-apply: \(n) input error\(n == 1 ? "" : "s"); nothing was changed")
+        case .compile(var request):
+            request.underlay = overrides.underlay?.value
+            request.tableRange = overrides.tableRange?.description
+            ops = try CompileChild.run(request).ops
+        case .bundle(let path):
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw ApplyError("\(path): cannot read the bundle; nothing was changed")
             }
+            ops = try CompileChild.decode(data, from: path).ops
+            overrides.apply(to: &ops)
         case .file(let path):
             // FileHandle reads pipes too (`--ops <(vrfc compile ...)`), not only
             // files; never more than the size cap plus one byte.
@@ -56,12 +69,14 @@ public enum OpListLoader {
                 throw ApplyError(error.problems.map { "\(path): \($0)" }.joined(separator: "\n")
                                  + "\nvrfc-apply: \(path) is not a valid vrfc op list (vrfc compile --emit ops); nothing was changed")
             }
-            if let u = overrides.underlay {
-                ops.underlay = u
-                for i in ops.links.indices where ops.links[i].vxlan != nil { ops.links[i].vxlan!.device = u }
-            }
-            if let r = overrides.tableRange { ops.tableRange = r }
+            overrides.apply(to: &ops)
         }
+        return try validated(ops, trust: trust)
+    }
+
+    /// Whatever its origin, an op list that fails validation, or attaches
+    /// the router beyond what `trust` allows, is never executed.
+    public static func validated(_ ops: OpList, trust: AttachmentTrust) throws(ApplyError) -> OpList {
         var problems: [String] = []
         do throws(OpListError) {
             try ops.validate()

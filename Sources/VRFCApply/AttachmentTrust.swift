@@ -1,6 +1,5 @@
 import Foundation
 import Glibc
-import VRFCDriver
 import VRFCKernel
 import VRFCModel
 
@@ -29,10 +28,11 @@ public struct AttachmentTrust: Sendable {
     /// The trust of one invocation: `--bpf-interface` names, plus the node
     /// config's `bpfInterfaces` when the node config is given or the op
     /// list is compiled from it (read at each call: the file may change).
-    public static func of(bpfInterfaces: [InterfaceName], nodeConfig: String?) throws(ApplyError) -> AttachmentTrust {
+    public static func of(bpfInterfaces: [InterfaceName], nodeConfig: String?,
+                          compileUser: String = CompileRequest.defaultUser) throws(ApplyError) -> AttachmentTrust {
         var t = AttachmentTrust()
         t.allow(bpfInterfaces, from: "--bpf-interface")
-        if let nodeConfig { t.allow(try nodeConfigBPFInterfaces(nodeConfig), from: nodeConfig) }
+        if let nodeConfig { t.allow(try nodeConfigBPFInterfaces(nodeConfig, compileUser: compileUser), from: nodeConfig) }
         return t
     }
 
@@ -49,24 +49,17 @@ public struct AttachmentTrust: Sendable {
     /// The node config's `bpfInterfaces`, trusted only when root alone can
     /// have written the file: it is opened once, checked on the open
     /// descriptor (a regular file owned by root, not writable by group or
-    /// others) and compiled from that descriptor's bytes with no CR, so no
-    /// user-written input reaches the result.
-    ///
-    /// This is the one place vrfc-apply compiles for trust; it is meant to
-    /// move into the unprivileged compile child with the rest of compiling.
-    public static func nodeConfigBPFInterfaces(_ path: String) throws(ApplyError) -> [InterfaceName] {
+    /// others), and those bytes are compiled by the unprivileged compile
+    /// child with no CR at all, so no user-written input reaches the result.
+    /// With no VRFs the op list's router attachments are exactly the node
+    /// config's `bpfInterfaces`.
+    public static func nodeConfigBPFInterfaces(_ path: String, compileUser: String = CompileRequest.defaultUser) throws(ApplyError) -> [InterfaceName] {
         let text = try readRootOwned(path, what: "node config")
-        do throws(Diagnostics) {
-            let ir = try Compiler.ir(.init(config: "-", objects: []), stdin: { text })
-            return ir.bpfInterfaces
-        } catch {
-            let items = error.items.map { d -> Diagnostic in
-                var d = d
-                if d.location.file == "<stdin>" { d.location.file = path }
-                return d
-            }
-            throw ApplyError(items.map(\.description).joined(separator: "\n") + "\nvrfc-apply: the node config \(path) is not valid; nothing was changed")
+        let bundle = try CompileChild.run(CompileRequest(config: path, configText: text, inputs: [], user: compileUser))
+        guard bundle.ops.links.isEmpty else {
+            throw ApplyError("\(path): compiled without CRs, the node config yields links; refusing to trust its bpfInterfaces; nothing was changed")
         }
+        return bundle.ops.routerAttachments
     }
 
     /// The bytes of a file only root can have written.

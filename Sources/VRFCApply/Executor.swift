@@ -6,7 +6,13 @@ import VRFCNetlink
 
 public struct ApplyError: Error, Sendable, CustomStringConvertible {
     public let message: String
-    public init(_ message: String) { self.message = message }
+    /// The inputs did not compile: nothing was changed, and the node stays
+    /// on the last intent it ran (the agent reports this as "invalid").
+    public let isInputError: Bool
+    public init(_ message: String, isInputError: Bool = false) {
+        self.message = message
+        self.isInputError = isInputError
+    }
     public var description: String { message }
 }
 

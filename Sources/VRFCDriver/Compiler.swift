@@ -2,6 +2,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import VRFCBundle
 import VRFCFRR
 import VRFCFrontend
 import VRFCKernel
@@ -76,51 +77,40 @@ public enum Compiler {
     public static func ops(_ ir: NodeIR, options: KernelBackend.Options = .init()) -> OpList {
         KernelBackend.ops(ir, options: options)
     }
-}
 
-/// Deterministic JSON for `--emit ir|ops` and golden files.
-public enum JSONOutput {
-    public static func encode<T: Encodable>(_ value: T) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        // Encoding our own value types cannot fail.
-        let data = try! encoder.encode(value)
-        return compactEmpty(String(decoding: data, as: UTF8.self)) + "\n"
+    /// Everything one reconcile on the node needs (`--emit bundle`): IR, op
+    /// list, frr.conf when a base config is given, and with `running` (the
+    /// IR FRR runs) the delta from that config to the new one. A running
+    /// IR that no longer renders with this base config gives no delta: the
+    /// node then reloads the whole file.
+    public static func bundle(_ ir: NodeIR, base: BaseConfig?, templates: TemplateSet, running: NodeIR?,
+                              kernel: KernelBackend.Options) throws(Diagnostics) -> CompileBundle {
+        let ops = KernelBackend.ops(ir, options: kernel)
+        guard let base else { return CompileBundle(ir: ir, ops: ops, frrConf: nil, frame: nil, delta: nil) }
+        let conf = try frr(ir, base: base, templates: templates)
+        var bare = ir
+        bare.vrfs = []
+        let frame = try frr(bare, base: base, templates: templates)
+        var delta: FRRDelta? = nil
+        if let running {
+            let start = Timings.now()
+            delta = try? FRRDeltaRenderer.delta(from: running, to: ir, base: base, templates: templates)
+            Timings.report("delta", since: start)
+        }
+        return CompileBundle(ir: ir, ops: ops, frrConf: conf, frame: frame, delta: delta)
     }
 
-    /// Foundation prints an empty array as "[", a blank line and "]";
-    /// golden files read better with "[]". JSON strings never hold a raw
-    /// line break, so a bracket, blanks only, and its closer are always
-    /// an empty container.
-    static func compactEmpty(_ json: String) -> String {
-        var out: [UInt8] = []
-        let b = Array(json.utf8)
-        out.reserveCapacity(b.count)
-        var i = 0
-        while i < b.count {
-            let c = b[i]
-            if c == UInt8(ascii: "[") || c == UInt8(ascii: "{") {
-                let close = c == UInt8(ascii: "[") ? UInt8(ascii: "]") : UInt8(ascii: "}")
-                var j = i + 1
-                while j < b.count, b[j] == 0x20 || b[j] == 0x0A { j += 1 }
-                if j < b.count, b[j] == close {
-                    out += [c, close]
-                    i = j + 1
-                    continue
-                }
-            }
-            if c == UInt8(ascii: "\"") {
-                // Copy a string verbatim, escapes included.
-                var j = i + 1
-                while j < b.count, b[j] != UInt8(ascii: "\"") { j += b[j] == UInt8(ascii: "\\") ? 2 : 1 }
-                out += b[i...min(j, b.count - 1)]
-                i = j + 1
-                continue
-            }
-            out.append(c)
-            i += 1
+    /// Reads an IR printed by `--emit ir` (or kept by vrfc-apply); decoding
+    /// re-validates every name.
+    public static func readIR(_ path: String) throws(Diagnostics) -> NodeIR {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw Diagnostics([Diagnostic(SourceLocation(file: path), "cannot read the IR file")])
         }
-        return String(decoding: out, as: UTF8.self)
+        do {
+            return try JSONDecoder().decode(NodeIR.self, from: data)
+        } catch {
+            throw Diagnostics([Diagnostic(SourceLocation(file: path), "not a vrfc IR (vrfc compile --emit ir): \(error)")])
+        }
     }
 }
 

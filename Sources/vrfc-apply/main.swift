@@ -4,7 +4,6 @@ import VRFCAgent
 import VRFCApply
 import VRFCBPF
 import VRFCCLI
-import VRFCDriver
 import VRFCKernel
 import VRFCModel
 import VRFCNetlink
@@ -40,11 +39,14 @@ struct VRFCApplyCommand: ParsableCommand {
 }
 
 struct Inputs: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The node config, as for vrfc compile (default: $OPERATOR_CONFIG or /opt/network-operator/config.yaml). It must be owned by root and not writable by group or others: its bpfInterfaces are the interfaces besides vrfc's own that the tc router may be attached to. With --ops, only that list is read from it.", valueName: "FILE"))
+    @Option(name: .long, help: ArgumentHelp("The node config, as for vrfc compile (default: $OPERATOR_CONFIG or /opt/network-operator/config.yaml). It must be owned by root and not writable by group or others: its bpfInterfaces are the interfaces besides vrfc's own that the tc router may be attached to. With --ops or --bundle, only that list is read from it.", valueName: "FILE"))
     var config: String?
 
     @Option(name: .long, help: ArgumentHelp("A ready op list (vrfc compile --emit ops), or '-' for stdin, instead of compiling INPUT.", valueName: "FILE"))
     var ops: String?
+
+    @Option(name: .long, help: ArgumentHelp("A ready bundle (vrfc compile --emit bundle: op list, frr.conf, IR) instead of compiling INPUT.", valueName: "FILE"))
+    var bundle: String?
 
     @Option(name: .customLong("bpf-interface"), help: ArgumentHelp("An interface besides vrfc's own links that the tc router may be attached to (repeatable). The op list's router attachments must be vrfc's links, these, or the --config file's bpfInterfaces.", valueName: "IFNAME"))
     var bpfInterfaces: [String] = []
@@ -52,8 +54,8 @@ struct Inputs: ParsableArguments {
     @Flag(name: .long, help: "Delete vrfc's bridges and VRFs that are no longer wanted even when interfaces that are not vrfc's are enslaved to them (they are detached).")
     var force = false
 
-    @Option(name: .customLong("state-dir"), help: ArgumentHelp("Where the creation log and the clsact record live; a root-owned directory of mode 0700 (created so).", valueName: "DIR"))
-    var stateDirectory = StateDirectory.defaultPath
+    @Option(name: .customLong("run-dir"), help: ArgumentHelp("Where the creation log and the clsact record live (tmpfs: they describe this boot's links); a root-owned directory of mode 0700 (created so).", valueName: "DIR"))
+    var runDirectory = StateDirectory.defaultPath
 
     @Option(name: .long, help: ArgumentHelp("Underlay interface whose single IPv4 address is the VTEP address (default: the op list's, dum.underlay).", valueName: "IFNAME"))
     var underlay: String?
@@ -73,17 +75,29 @@ struct Inputs: ParsableArguments {
     @Option(name: .customLong("bpf-pin-dir"), help: ArgumentHelp("Where the tc router program's maps are pinned (bpffs).", valueName: "DIR"))
     var bpfPinDirectory = TCRouterAttacher.defaultPinDirectory
 
+    @Option(name: .customLong("compile-user"), help: ArgumentHelp("The unprivileged account that compiles the inputs when vrfc-apply runs as root (vrfc next to vrfc-apply, as a child without capabilities).", valueName: "USER"))
+    var compileUser = CompileRequest.defaultUser
+
+    @Option(name: .long, help: ArgumentHelp("Router-id of the generated BGP instances and {{.UnderlayRouterID}} (as for vrfc compile).", valueName: "IPV4"))
+    var routerID: String?
+
+    @Option(name: .long, help: ArgumentHelp("Value of {{.Hostname}} in the base config (as for vrfc compile).", valueName: "NAME"))
+    var hostname: String?
+
+    @Option(name: .long, help: ArgumentHelp("Directory of section templates replacing the shipped ones (as for vrfc compile).", valueName: "DIR"))
+    var templates: String?
+
     @Argument(help: ArgumentHelp("VRFRouteConfiguration files or directories, as for vrfc compile.", valueName: "INPUT"))
     var inputs: [String] = []
 
     func validate() throws {
-        if ops != nil && !inputs.isEmpty {
-            throw ValidationError("pass either --ops FILE or INPUT... (with --config FILE), not both")
+        if [ops != nil, bundle != nil, !inputs.isEmpty].filter({ $0 }).count > 1 {
+            throw ValidationError("pass one of --ops FILE, --bundle FILE, or INPUT... (with --config FILE)")
         }
         for b in bpfInterfaces {
             do { _ = try InterfaceName(validating: b) } catch { throw ValidationError("--bpf-interface '\(b)': expected \(error.expected)") }
         }
-        if ops == nil && inputs.isEmpty {
+        if ops == nil && bundle == nil && inputs.isEmpty {
             throw ValidationError("no op list: pass --ops FILE, or --config FILE and INPUT... (CR files or directories)")
         }
         if let u = underlay {
@@ -94,21 +108,28 @@ struct Inputs: ParsableArguments {
         }
     }
 
+    var source: OpListSource {
+        if let ops { return .file(ops) }
+        if let bundle { return .bundle(bundle) }
+        return .compile(compileRequest)
+    }
+
     var nodeConfig: String {
         config ?? ProcessInfo.processInfo.environment["OPERATOR_CONFIG"] ?? "/opt/network-operator/config.yaml"
     }
 
-    var source: OpListSource {
-        if let ops { return .file(ops) }
-        return .compile(config: nodeConfig, inputs: inputs)
+    var compileRequest: CompileRequest {
+        CompileRequest(config: nodeConfig, inputs: inputs, hostname: hostname, routerID: routerID, templates: templates, user: compileUser)
     }
 
     /// What the op list's router attachments may name besides vrfc's links:
-    /// only what root controls (--bpf-interface, the root-owned node config).
+    /// only what root controls (--bpf-interface, the root-owned node config,
+    /// compiled alone by the unprivileged child).
     func trust() -> AttachmentTrust {
         do throws(ApplyError) {
             return try AttachmentTrust.of(bpfInterfaces: bpfInterfaces.compactMap { try? InterfaceName(validating: $0) },
-                                          nodeConfig: config != nil || ops == nil ? nodeConfig : nil)
+                                          nodeConfig: config != nil || !inputs.isEmpty ? nodeConfig : nil,
+                                          compileUser: compileUser)
         } catch {
             fail(error.message)
         }
@@ -138,20 +159,6 @@ struct Inputs: ParsableArguments {
     }
 }
 
-/// `VRFC_APPLY_TIMING=1`: phase durations on stderr (for benchmarks).
-struct PhaseTimer {
-    let enabled = ProcessInfo.processInfo.environment["VRFC_APPLY_TIMING"] == "1"
-    var last = DispatchTime.now()
-
-    mutating func mark(_ phase: String) {
-        guard enabled else { return }
-        let now = DispatchTime.now()
-        let ms = Double(now.uptimeNanoseconds - last.uptimeNanoseconds) / 1e6
-        FileHandle.standardError.write(Data("timing: \(phase) \(String(format: "%.1f", ms)) ms\n".utf8))
-        last = now
-    }
-}
-
 func fail(_ message: String, code: Int32 = Exit.failed) -> Never {
     FileHandle.standardError.write(Data(("vrfc-apply: " + message + "\n").utf8))
     exit(code)
@@ -168,36 +175,9 @@ extension Inputs {
     func routerAttacher() -> any RouterAttacher {
         TCRouterAttacher(pinDirectory: bpfPinDirectory)
     }
-}
 
-extension Inputs {
-    func creationLog(_ socket: NetlinkSocket) -> CreationLog {
-        do throws(NetlinkError) {
-            return CreationLog(namespaceCookie: try socket.namespaceCookie(), state: StateDirectory(stateDirectory))
-        } catch {
-            fail("\(error)")
-        }
-    }
-
-    func clsactRecord(_ socket: NetlinkSocket) -> ClsactRecord {
-        do throws(NetlinkError) {
-            return ClsactRecord(namespaceCookie: try socket.namespaceCookie(), state: StateDirectory(stateDirectory))
-        } catch {
-            fail("\(error)")
-        }
-    }
-}
-
-func snapshotAndPlan(_ socket: NetlinkSocket, _ ops: OpList, _ inputs: Inputs, adopt: Bool, attacher: any RouterAttacher) -> (KernelSnapshot, VRFCApply.Plan) {
-    do throws(NetlinkError) {
-        var timer = PhaseTimer()
-        let snap = try KernelSnapshot.read(socket, attacher: attacher, log: inputs.creationLog(socket), clsact: inputs.clsactRecord(socket))
-        timer.mark("  read kernel")
-        let plan = Planner.plan(ops, snap, options: PlanOptions(adopt: adopt, force: inputs.force))
-        timer.mark("  plan")
-        return (snap, plan)
-    } catch {
-        fail("reading the kernel's state: \(error)")
+    func session(_ ops: OpList, exclusive: Bool) throws(ApplyError) -> LinkSession {
+        try LinkSession(ops: ops, adopt: adopt, force: force, attacher: routerAttacher(), runDirectory: runDirectory, exclusive: exclusive)
     }
 }
 
@@ -212,9 +192,12 @@ struct Plan: ParsableCommand {
     func run() throws {
         let ops = try inputs.loadOps()
         inputs.enterNamespace()
-        let socket: NetlinkSocket
-        do { socket = try NetlinkSocket() } catch { fail("\(error)") }
-        let (_, plan) = snapshotAndPlan(socket, ops, inputs, adopt: inputs.adopt, attacher: inputs.routerAttacher())
+        let plan: VRFCApply.Plan
+        do throws(ApplyError) {
+            plan = try inputs.session(ops, exclusive: false).snapshotAndPlan().1
+        } catch {
+            fail(error.message)
+        }
         if inputs.json {
             printOut(JSONOutput.encode(PlanReport(plan)))
         } else {
@@ -228,15 +211,20 @@ struct Plan: ParsableCommand {
 
 struct Apply: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Change the kernel's links to match the op list (needs CAP_NET_ADMIN).",
+        abstract: "Change the kernel's links to match the op list, and with --frr-config write frr.conf and reload FRR (needs CAP_NET_ADMIN).",
         discussion: """
         Order: delete links that must be re-created (type or VXLAN settings changed, or \
         their VNI moves to another VRF); create missing links (down, with every setting; each creation is logged first in \
         /run/vrfc so an interrupted run's links are recognised) and fix attributes, masters first; attach the tc router program; bring the links \
         up; delete vrfc's links that are no longer wanted.
 
-        Bringing links up belongs after the FRR reload (SPEC); until the reload is wired \
-        into vrfc-apply, apply brings them up itself at the end of the run.
+        With --frr-config PATH the run is the whole reconcile: compile (as an unprivileged \
+        child) → vtysh --dryrun on the new frr.conf → links created and fixed, down → \
+        frr.conf written atomically → FRR reloaded (--reload; default delta where vrfc knows \
+        what FRR runs, else frr-reload) → FRR verified to run it → links up → links no \
+        longer wanted deleted. A failed reload or verification restores the last known \
+        good frr.conf (kept in --state-dir) and its links, and exits 1. Without \
+        --frr-config, links are brought up at the end of the run.
 
         Safe to interrupt: a rerun converges. A second apply changes nothing.
         Exit status: 0 done (or nothing to do), 1 refused or failed, 2 usage error.
@@ -245,65 +233,98 @@ struct Apply: ParsableCommand {
 
     @OptionGroup var inputs: Inputs
 
+    @Option(name: .customLong("frr-config"), help: ArgumentHelp("Also write this frr.conf and reload FRR, between creating the links (down) and bringing them up.", valueName: "PATH"))
+    var frrConfig: String?
+
+    @Option(name: .long, help: ArgumentHelp("With --frr-config: the hinted base config (default: the file at --frr-config while it has hint lines, else the base kept in --state-dir).", valueName: "FILE"))
+    var template: String?
+
+    @Option(name: .long, help: ArgumentHelp("With --frr-config: systemd (ReloadUnit frr.service over D-Bus, waiting for the job's result), frr-reload (FRR's frr-reload.py), delta (vrfc's own difference from the config FRR runs, one vtysh -f) or none (write only). Default: delta where vrfc knows what FRR runs, else systemd on systemd hosts, else frr-reload.", valueName: "systemd|frr-reload|delta|none"))
+    var reload: ReloadStrategy?
+
+    @Option(name: .customLong("state-dir"), help: ArgumentHelp("Where the last known good frr.conf, its IR and the base config are kept (root only, 0700).", valueName: "DIR"))
+    var stateDir = KeptState.defaultDirectory
+
+    @Option(name: .customLong("frr-pathspace"), help: ArgumentHelp("Talk to the FRR started with -N NAME (vtysh -N NAME), e.g. a second instance.", valueName: "NAME"))
+    var frrPathspace: String?
+
+    func validate() throws {
+        if frrConfig == nil && (template != nil || reload != nil || frrPathspace != nil) {
+            throw ValidationError("--template, --reload and --frr-pathspace go with --frr-config PATH")
+        }
+    }
+
     func run() throws {
         guard Privileges.hasNetAdmin() else {
             fail("apply needs CAP_NET_ADMIN (run it as root); nothing was changed. 'vrfc-apply plan' shows the changes without privileges")
         }
+        if let frrConfig { return try reconcile(frrConfig) }
         var timer = PhaseTimer()
         let ops = try inputs.loadOps()
         timer.mark("op list")
         inputs.enterNamespace()
-        let lock: ApplyLock
-        do { lock = try ApplyLock() } catch { fail(error.message) }
-        defer { withExtendedLifetime(lock) {} }
-        let socket: NetlinkSocket
-        do { socket = try NetlinkSocket() } catch { fail("\(error)") }
-        let attacher = inputs.routerAttacher()
-        let (snap, plan) = snapshotAndPlan(socket, ops, inputs, adopt: inputs.adopt, attacher: attacher)
-        timer.mark("read kernel + plan (\(snap.links.count) links)")
-        // State entries that are resolved go first, even when the plan is refused.
-        if snap.stateProblems.isEmpty {
-            do throws(ApplyError) {
-                try snap.compact(log: inputs.creationLog(socket), clsact: inputs.clsactRecord(socket))
-            } catch {
-                fail(error.message)
-            }
-        }
-        if !plan.problems.isEmpty || !plan.complete {
-            if inputs.json { printOut(JSONOutput.encode(PlanReport(plan))) } else { printOut(Report.text(plan)) }
-            throw ExitCode(Exit.failed)
-        }
-        if plan.inSync {
-            inputs.creationLog(socket).remove()  // whatever it lists is marked or gone
-            if inputs.json { printOut(JSONOutput.encode(PlanReport(plan))) } else { printOut(Report.text(plan)) }
-            return
-        }
         let json = inputs.json
-        if let n = ProcessInfo.processInfo.environment["VRFC_APPLY_EXIT_AFTER_CHANGES"].flatMap(Int.init) {
-            socket.exitAfterChanges = n  // tests: end like kill -9 after n kernel changes
-        }
-        var executor = Executor(socket: socket, snapshot: snap, attacher: attacher, log: inputs.creationLog(socket),
-                                clsact: inputs.clsactRecord(socket)) { step in
-            if !json { printOut("  \(step.report)\n") }
-        }
-        if !json { printOut("applying \(plan.steps.count) change\(plan.steps.count == 1 ? "" : "s"):\n") }
+        let outcome: LinkApplyOutcome
         do throws(ApplyError) {
-            try executor.run(plan)
+            let session = try inputs.session(ops, exclusive: true)
+            outcome = try LinkApply.run(session, announce: { plan in
+                if !json { printOut("applying \(plan.steps.count) change\(plan.steps.count == 1 ? "" : "s"):\n") }
+            }, onStep: { step in
+                if !json { printOut("  \(step.report)\n") }
+            })
         } catch {
             fail(error.message)
         }
-        timer.mark("execute \(plan.steps.count) steps")
-        // Read back: apply is done only when a fresh plan is in sync.
-        let (_, after) = snapshotAndPlan(socket, ops, inputs, adopt: false, attacher: attacher)
-        timer.mark("read back + plan")
-        if json {
-            printOut(JSONOutput.encode(PlanReport(plan)))
-        } else {
-            printOut("done: \(plan.steps.count) change\(plan.steps.count == 1 ? "" : "s") applied; links brought up at the end (FRR reload not wired yet)\n")
-            printOut(Report.trailer(after))
+        switch outcome {
+        case .refused(let plan):
+            if json { printOut(JSONOutput.encode(PlanReport(plan))) } else { printOut(Report.text(plan)) }
+            throw ExitCode(Exit.failed)
+        case .inSync(let plan):
+            if json { printOut(JSONOutput.encode(PlanReport(plan))) } else { printOut(Report.text(plan)) }
+        case .applied(let plan, let after):
+            if json {
+                printOut(JSONOutput.encode(PlanReport(plan)))
+            } else {
+                printOut("done: \(plan.steps.count) change\(plan.steps.count == 1 ? "" : "s") applied; links brought up at the end (no --frr-config: FRR not touched)\n")
+                printOut(Report.trailer(after))
+            }
+            if !after.inSync {
+                fail("after applying, the kernel still differs from the op list:\n" + Report.text(after))
+            }
         }
-        if !after.inSync {
-            fail("after applying, the kernel still differs from the op list:\n" + Report.text(after))
+    }
+}
+
+
+extension Apply {
+    /// `apply --frr-config`: the whole node, links and FRR (Reconcile).
+    func reconcile(_ frrConfig: String) throws {
+        inputs.enterNamespace()
+        var options = ReconcileOptions(frrConfig: frrConfig, template: template, stateDirectory: stateDir, reload: reload,
+                                       frr: FRRControl(pathspace: frrPathspace), adopt: inputs.adopt, overrides: inputs.overrides)
+        options.trust = inputs.trust()
+        options.force = inputs.force
+        options.runDirectory = inputs.runDirectory
+        let source: BundleSource = inputs.bundle.map { .file($0) } ?? .compile(inputs.compileRequest)
+        var run = Reconcile(options: options, source: source, attacher: inputs.routerAttacher()) { line in
+            printOut(line + "\n")
+        }
+        let outcome: VRFCApply.ReconcileOutcome
+        do throws(ApplyError) {
+            outcome = try run.run()
+        } catch {
+            fail(error.message)
+        }
+        switch outcome {
+        case .refused(let plan):
+            printOut(Report.text(plan))
+            throw ExitCode(Exit.failed)
+        case .done(let after):
+            printOut(Report.trailer(after))
+            if !after.inSync {
+                fail("after applying, the kernel still differs from the op list:\n" + Report.text(after))
+            }
+            printOut("done\n")
         }
     }
 }

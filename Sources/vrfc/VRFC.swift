@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VRFCBundle
 import VRFCCLI
 import VRFCDriver
 import VRFCFRR
@@ -78,8 +79,11 @@ struct Compile: ParsableCommand {
     @Option(name: .shortAndLong, help: ArgumentHelp("Write the output to FILE atomically (not at all when anything is invalid) instead of stdout.", valueName: "FILE"))
     var output: String?
 
-    @Option(name: .long, help: ArgumentHelp("What to produce: frr (frr.conf), ir (the IR as JSON) or ops (the kernel op list as JSON).", valueName: "frr|ir|ops"))
+    @Option(name: .long, help: ArgumentHelp("What to produce: frr (frr.conf), ir (the IR as JSON), ops (the kernel op list as JSON) or bundle (IR, op list, frr.conf when --template is given, and with --running-ir the delta: what vrfc-apply reads from its unprivileged compile).", valueName: "frr|ir|ops|bundle"))
     var emit: Emit = .frr
+
+    @Option(name: .customLong("running-ir"), help: ArgumentHelp("With --emit bundle: the IR of the config FRR runs; the bundle then carries the FRR commands from that config to the new one.", valueName: "FILE"))
+    var runningIR: String?
 
     @Option(name: .long, help: ArgumentHelp("Compare the output with GOLDEN instead of printing it; print a unified diff and exit 1 when they differ.", valueName: "GOLDEN"))
     var check: String?
@@ -94,12 +98,15 @@ struct Compile: ParsableCommand {
     var inputs: [String] = []
 
     enum Emit: String, ExpressibleByArgument, CaseIterable {
-        case frr, ir, ops
+        case frr, ir, ops, bundle
     }
 
     func validate() throws {
         if emit == .frr && template == nil {
             throw ValidationError("--emit frr needs the base config: pass --template FILE")
+        }
+        if runningIR != nil && (emit != .bundle || template == nil) {
+            throw ValidationError("--running-ir is for --emit bundle with --template FILE")
         }
         if output != nil && check != nil {
             throw ValidationError("--check compares instead of writing: pass either -o or --check, not both")
@@ -153,6 +160,13 @@ struct Compile: ParsableCommand {
                 let kernel = KernelBackend.Options(underlay: try! InterfaceName(validating: underlay),
                                                    tableRange: TableRange(parsing: tableRange)!)
                 text = JSONOutput.encode(Compiler.ops(ir, options: kernel))
+            case .bundle:
+                let kernel = KernelBackend.Options(underlay: try! InterfaceName(validating: underlay),
+                                                   tableRange: TableRange(parsing: tableRange)!)
+                let base = try template.map { p throws(Diagnostics) in try Compiler.baseConfig(p) }
+                let running = try runningIR.map { p throws(Diagnostics) in try Compiler.readIR(p) }
+                text = JSONOutput.encode(try Compiler.bundle(ir, base: base, templates: try TemplateSet(overrides: templates),
+                                                             running: running, kernel: kernel))
             case .frr:
                 let base = try Compiler.baseConfig(template!)
                 let set = try TemplateSet(overrides: templates)

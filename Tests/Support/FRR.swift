@@ -112,6 +112,17 @@ public final class FRRInstance: @unchecked Sendable {
         ["zebra", "bgpd"].map { readText("\(dir)/\($0).log") ?? "" }.joined(separator: "\n")
     }
 
+    /// Ends the daemons (SIGKILL) but keeps the namespace and pathspace:
+    /// FRR "not running" as a node would see it.
+    public func killDaemons() {
+        for daemon in ["bgpd", "zebra"] {
+            if let text = readText("\(dir)/\(daemon).pid"), let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+                kill(pid, SIGKILL)
+                for _ in 0..<40 where kill(pid, 0) == 0 { usleep(50_000) }
+            }
+        }
+    }
+
     public func stop() {
         guard started else { return }
         started = false

@@ -212,11 +212,11 @@ import VRFCTestSupport
             try ns.addUnderlay()
             let before = try ns.ipLinks()
             for (d, why) in [(symlinked, "is a symbolic link or not a directory"), (foreign, "owned by uid 65534")] {
-                let r = try ns.applyOps(ops, "--state-dir", d)
+                let r = try ns.applyOps(ops, "--run-dir", d)
                 #expect(r.status == 1 && r.stdout.contains(why), "\(d)\n\(r)")
                 #expect(Set(try ns.ipLinks().keys) == Set(before.keys), "\(d): nothing may change")
             }
-            let r = try ns.applyOps(ops, "--state-dir", open)
+            let r = try ns.applyOps(ops, "--run-dir", open)
             #expect(r.status == 0, "\(r)")
             let mode = try FileManager.default.attributesOfItem(atPath: open)[.posixPermissions] as? Int
             #expect(mode == 0o700, "a root-owned state directory is tightened to 0700, is \(String(mode ?? 0, radix: 8))")

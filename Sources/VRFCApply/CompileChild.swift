@@ -1,0 +1,211 @@
+import CSpawn
+import Foundation
+import VRFCBundle
+import VRFCKernel
+import VRFCModel
+
+/// What the unprivileged compile is asked for.
+public struct CompileRequest: Sendable {
+    public var config: String
+    /// The node config's bytes, handed over instead of the child reading
+    /// `config` itself (the bytes vrfc-apply has already checked).
+    public var configText: Data?
+    public var inputs: [String]
+    /// The base config's text (handed over, so the child needs no access to
+    /// vrfc's state directory); nil for links only.
+    public var baseConfig: String?
+    /// The IR FRR runs, as kept: the child then adds the delta.
+    public var runningIR: Data?
+    public var hostname: String?
+    public var routerID: String?
+    public var templates: String?
+    public var underlay: String?
+    public var tableRange: String?
+    /// Who the child runs as when vrfc-apply runs as root.
+    public var user: String
+
+    public static let defaultUser = "nobody"
+
+    public init(config: String, configText: Data? = nil, inputs: [String], baseConfig: String? = nil, runningIR: Data? = nil,
+                hostname: String? = nil, routerID: String? = nil, templates: String? = nil,
+                underlay: String? = nil, tableRange: String? = nil, user: String = CompileRequest.defaultUser) {
+        self.config = config
+        self.configText = configText
+        self.inputs = inputs
+        self.baseConfig = baseConfig
+        self.runningIR = runningIR
+        self.hostname = hostname
+        self.routerID = routerID
+        self.templates = templates
+        self.underlay = underlay
+        self.tableRange = tableRange
+        self.user = user
+    }
+}
+
+/// Privilege separation: the CRs Kubernetes users write are parsed by
+/// `vrfc compile`, run as a child with a dropped uid/gid, no capabilities,
+/// `no_new_privs` and a clean environment; vrfc-apply reads one bundle
+/// (`CompileBundle`) from its stdout and parses nothing else of the user's.
+public enum CompileChild {
+    /// `vrfc` next to vrfc-apply's own executable, and only if nobody but
+    /// root (or the user running vrfc-apply) can replace it: vrfc-apply
+    /// runs it with the inputs of a privileged run.
+    public static func executable() throws(ApplyError) -> String {
+        guard let own = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else {
+            throw ApplyError("cannot find vrfc-apply's own executable (/proc/self/exe) to locate vrfc next to it")
+        }
+        let dir = (own as NSString).deletingLastPathComponent
+        let path = dir + "/vrfc"
+        try checkOwnership(dir, directory: true)
+        try checkOwnership(path, directory: false)
+        return path
+    }
+
+    static func checkOwnership(_ path: String, directory: Bool) throws(ApplyError) {
+        var st = stat()
+        guard lstat(path, &st) == 0 else {
+            throw ApplyError("\(path): \(String(cString: strerror(errno))); vrfc-apply runs the vrfc next to it to compile inputs (install both together), or pass --ops")
+        }
+        let kind = st.st_mode & S_IFMT
+        guard kind == (directory ? S_IFDIR : S_IFREG) else {
+            throw ApplyError("\(path) is not a \(directory ? "directory" : "regular file (a symlink is refused)"); refusing to run it")
+        }
+        let me = geteuid()
+        guard st.st_uid == 0 || st.st_uid == me else {
+            throw ApplyError("\(path) is owned by uid \(st.st_uid), not root: refusing to run it")
+        }
+        guard st.st_mode & 0o022 == 0 else {
+            throw ApplyError("\(path) is writable by group or others (mode \(String(st.st_mode & 0o7777, radix: 8))): refusing to run it")
+        }
+    }
+
+    public static func run(_ request: CompileRequest) throws(ApplyError) -> CompileBundle {
+        let vrfc = try executable()
+        let drop = geteuid() == 0
+        var uid: uid_t = 0, gid: gid_t = 0
+        if drop {
+            guard let pw = getpwnam(request.user) else {
+                throw ApplyError("compile user '\(request.user)' does not exist; pass --compile-user USER (an unprivileged account)")
+            }
+            uid = pw.pointee.pw_uid
+            gid = pw.pointee.pw_gid
+            guard uid != 0 else { throw ApplyError("compile user '\(request.user)' is root; pass an unprivileged account") }
+        }
+
+        // Files the child needs from vrfc-apply: a private directory owned by the child's user.
+        var handoff: String? = nil
+        defer { if let handoff { try? FileManager.default.removeItem(atPath: handoff) } }
+        var args = [vrfc, "compile", "--emit", "bundle"]
+        var inputs = request.inputs.map { $0 == "-" ? $0 : absolute($0) }
+        if request.configText == nil { args += ["--config", request.config == "-" ? "-" : absolute(request.config)] }
+        if request.baseConfig != nil || request.runningIR != nil || request.configText != nil || inputs.isEmpty {
+            var template = Array("/tmp/vrfc-handoff.XXXXXX".utf8CString)
+            guard let dir = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }).map({ String(cString: $0) }) else {
+                throw ApplyError("cannot create a directory for the compile's inputs: \(String(cString: strerror(errno)))")
+            }
+            handoff = dir
+            func put(_ name: String, _ data: Data) throws(ApplyError) -> String {
+                let path = dir + "/" + name
+                guard FileManager.default.createFile(atPath: path, contents: data, attributes: [.posixPermissions: 0o400]) else {
+                    throw ApplyError("cannot write \(path) for the compile")
+                }
+                if drop { _ = chown(path, uid, gid) }
+                return path
+            }
+            if let base = request.baseConfig { args += ["--template", try put("base.conf", Data(base.utf8))] }
+            if let ir = request.runningIR { args += ["--running-ir", try put("running.ir.json", ir)] }
+            if let text = request.configText { args += ["--config", try put("config.yaml", text)] }
+            // No CR at all (the trust compile, --clean): an empty directory is the one input.
+            if inputs.isEmpty {
+                let none = dir + "/no-crs"
+                guard mkdir(none, 0o500) == 0 else { throw ApplyError("cannot create \(none) for the compile") }
+                if drop { _ = chown(none, uid, gid) }
+                inputs = [none]
+            }
+            if drop { _ = chown(dir, uid, gid) }
+            chmod(dir, 0o500)
+        }
+        if let h = request.hostname { args += ["--hostname", h] }
+        if let r = request.routerID { args += ["--router-id", r] }
+        if let t = request.templates { args += ["--templates", absolute(t)] }
+        if let u = request.underlay { args += ["--underlay", u] }
+        if let r = request.tableRange { args += ["--table-range", r] }
+        args += ["--"] + inputs
+
+        var env = ["PATH=/usr/bin:/bin", "LANG=C.UTF-8"]
+        if let t = ProcessInfo.processInfo.environment["VRFC_TIMINGS"] { env.append("VRFC_TIMINGS=\(t)") }
+
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { throw ApplyError("cannot create a pipe for the compile: \(String(cString: strerror(errno)))") }
+        let cArgs = args.map { strdup($0) } + [nil]
+        let cEnv = env.map { strdup($0) } + [nil]
+        defer { (cArgs + cEnv).forEach { free($0) } }
+        var err: Int32 = 0
+        var stage: UnsafePointer<CChar>? = nil
+        let pid = vrfc_spawn_unprivileged(vrfc, cArgs, cEnv, drop ? 1 : 0, uid, gid, request.inputs.contains("-") || request.config == "-" ? 1 : 0, fds[1], &err, &stage)
+        close(fds[1])
+        guard pid > 0 else {
+            close(fds[0])
+            throw ApplyError("cannot start the unprivileged compile (\(vrfc)): \(stage.map { String(cString: $0) } ?? "?"): \(String(cString: strerror(err)))")
+        }
+        var output = Data()
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        let limit = 1 << 30
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fds[0], $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            output.append(contentsOf: buffer[..<n])
+            if output.count > limit {
+                kill(pid, SIGKILL)
+                break
+            }
+        }
+        close(fds[0])
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let code: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        if output.count > limit {
+            throw ApplyError("the compile's output exceeds \(limit) bytes; nothing was changed")
+        }
+        guard code == 0 else {
+            // vrfc has printed every input error on stderr (shared with ours).
+            throw ApplyError("the inputs did not compile (vrfc compile exited \(code)); nothing was changed", isInputError: true)
+        }
+        return try decode(output, from: "the compile")
+    }
+
+    /// Decodes and checks a bundle, from the child or from a file.
+    public static func decode(_ data: Data, from origin: String) throws(ApplyError) -> CompileBundle {
+        let bundle: CompileBundle
+        do {
+            bundle = try JSONDecoder().decode(CompileBundle.self, from: data)
+        } catch {
+            throw ApplyError("\(origin): not a vrfc bundle (vrfc compile --emit bundle): \(describe(error)); nothing was changed")
+        }
+        guard bundle.format == CompileBundle.currentFormat else {
+            throw ApplyError("\(origin): bundle format '\(bundle.format)', this vrfc-apply reads \(CompileBundle.currentFormat); nothing was changed")
+        }
+        return bundle
+    }
+
+    /// Where in the bundle a decoding error is, in JSON-path words.
+    static func describe(_ error: Error) -> String {
+        func path(_ keys: [CodingKey]) -> String {
+            keys.isEmpty ? "top level" : keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+        }
+        switch error {
+        case DecodingError.dataCorrupted(let c), DecodingError.typeMismatch(_, let c), DecodingError.valueNotFound(_, let c):
+            return "at \(path(c.codingPath)): \(c.debugDescription)"
+        case DecodingError.keyNotFound(let key, let c):
+            return "at \(path(c.codingPath)): missing '\(key.stringValue)'"
+        default:
+            return "\(error)"
+        }
+    }
+
+    static func absolute(_ path: String) -> String {
+        path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+    }
+}

@@ -1,0 +1,142 @@
+import Foundation
+import VRFCBPF
+import VRFCKernel
+import VRFCNetlink
+
+/// `VRFC_APPLY_TIMING=1`: phase durations on stderr (for benchmarks).
+public struct PhaseTimer {
+    public let enabled = ProcessInfo.processInfo.environment["VRFC_APPLY_TIMING"] == "1"
+    var last = DispatchTime.now()
+
+    public init() {}
+
+    public mutating func mark(_ phase: String) {
+        guard enabled else { return }
+        let now = DispatchTime.now()
+        let ms = Double(now.uptimeNanoseconds - last.uptimeNanoseconds) / 1e6
+        FileHandle.standardError.write(Data("timing: \(phase) \(String(format: "%.1f", ms)) ms\n".utf8))
+        last = now
+    }
+}
+
+/// One run against the kernel's links: the socket, the router program and,
+/// for changes, the per-namespace lock. The caller enters the network
+/// namespace first; every socket opened here lives in it.
+public final class LinkSession {
+    public let ops: OpList
+    public let adopt: Bool
+    /// Delete vrfc's bridges and VRFs even with foreign ports enslaved.
+    public let force: Bool
+    public let socket: NetlinkSocket
+    public let attacher: any RouterAttacher
+    /// Where the creation log and the clsact record live (`--run-dir`).
+    public let runDirectory: StateDirectory
+    private let lock: ApplyLock?
+
+    /// `exclusive` takes the apply lock (apply); plan runs without it.
+    public init(ops: OpList, adopt: Bool, force: Bool = false, attacher: any RouterAttacher,
+                runDirectory: String = StateDirectory.defaultPath, exclusive: Bool) throws(ApplyError) {
+        self.ops = ops
+        self.adopt = adopt
+        self.force = force
+        self.attacher = attacher
+        self.runDirectory = StateDirectory(runDirectory)
+        lock = exclusive ? try ApplyLock() : nil
+        do throws(NetlinkError) {
+            socket = try NetlinkSocket()
+        } catch {
+            throw ApplyError("\(error)")
+        }
+    }
+
+    public func creationLog() throws(ApplyError) -> CreationLog {
+        do throws(NetlinkError) {
+            return CreationLog(namespaceCookie: try socket.namespaceCookie(), state: runDirectory)
+        } catch {
+            throw ApplyError("\(error)")
+        }
+    }
+
+    /// Which clsact qdiscs vrfc added (the kernel does not record it).
+    public func clsactRecord() throws(ApplyError) -> ClsactRecord {
+        do throws(NetlinkError) {
+            return ClsactRecord(namespaceCookie: try socket.namespaceCookie(), state: runDirectory)
+        } catch {
+            throw ApplyError("\(error)")
+        }
+    }
+
+    /// Reads the kernel and plans against it; `adopt` only on the first plan
+    /// of a run (a read-back must not adopt anything).
+    public func snapshotAndPlan(adopt: Bool? = nil) throws(ApplyError) -> (KernelSnapshot, Plan) {
+        let log = try creationLog(), clsact = try clsactRecord()
+        do throws(NetlinkError) {
+            var timer = PhaseTimer()
+            let snap = try KernelSnapshot.read(socket, attacher: attacher, log: log, clsact: clsact)
+            timer.mark("  read kernel")
+            let plan = Planner.plan(ops, snap, options: PlanOptions(adopt: adopt ?? self.adopt, force: force))
+            timer.mark("  plan")
+            return (snap, plan)
+        } catch {
+            throw ApplyError("reading the kernel's state: \(error)")
+        }
+    }
+
+    /// Runs `steps` of `plan` (all of them by default) against the snapshot
+    /// the plan was made from.
+    /// Drops the state entries (creation log, clsact record) the snapshot
+    /// shows resolved; first thing of a changing run, even a refused one.
+    public func compact(_ snapshot: KernelSnapshot) throws(ApplyError) {
+        guard snapshot.stateProblems.isEmpty else { return }
+        try snapshot.compact(log: try creationLog(), clsact: try clsactRecord())
+    }
+
+    /// A plan that may be executed: no problems, and every part of the state it
+    /// depends on was read.
+    public static func executable(_ plan: Plan) -> Bool { plan.problems.isEmpty && plan.complete }
+
+    public func execute(_ plan: Plan, snapshot: KernelSnapshot, onStep: @escaping (Step) -> Void) throws(ApplyError) {
+        if let n = ProcessInfo.processInfo.environment["VRFC_APPLY_EXIT_AFTER_CHANGES"].flatMap(Int.init) {
+            socket.exitAfterChanges = n  // tests: end like kill -9 after n kernel changes
+        }
+        var executor = Executor(socket: socket, snapshot: snapshot, attacher: attacher, log: try creationLog(),
+                                clsact: try clsactRecord(), onStep: onStep)
+        try executor.run(plan)
+    }
+
+    deinit { withExtendedLifetime(lock) {} }
+}
+
+/// The outcome of a links-only apply.
+public enum LinkApplyOutcome {
+    /// The plan has problems or is incomplete; nothing was changed.
+    case refused(Plan)
+    /// Nothing to change.
+    case inSync(Plan)
+    /// `plan` was executed; `after` is the read-back.
+    case applied(plan: Plan, after: Plan)
+}
+
+/// `vrfc-apply apply` without FRR: lock, snapshot, plan, execute, read back.
+public enum LinkApply {
+    /// `announce` is told the plan before execution starts, `onStep` each step.
+    public static func run(_ session: LinkSession, announce: (Plan) -> Void = { _ in },
+                           onStep: @escaping (Step) -> Void = { _ in }) throws(ApplyError) -> LinkApplyOutcome {
+        var timer = PhaseTimer()
+        let (snap, plan) = try session.snapshotAndPlan()
+        timer.mark("read kernel + plan (\(snap.links.count) links)")
+        try session.compact(snap)
+        if !LinkSession.executable(plan) { return .refused(plan) }
+        if plan.inSync {
+            try session.creationLog().remove()  // whatever it lists is marked or gone
+            return .inSync(plan)
+        }
+        announce(plan)
+        try session.execute(plan, snapshot: snap, onStep: onStep)
+        timer.mark("execute \(plan.steps.count) steps")
+        // Read back: apply is done only when a fresh plan is in sync.
+        let (_, after) = try session.snapshotAndPlan(adopt: false)
+        timer.mark("read back + plan")
+        return .applied(plan: plan, after: after)
+    }
+}

@@ -1,0 +1,344 @@
+import Foundation
+import VRFCBPF
+import VRFCBundle
+import VRFCKernel
+import VRFCModel
+
+/// How FRR is told about a new frr.conf.
+public enum ReloadStrategy: String, CaseIterable, Sendable {
+    /// systemd's ReloadUnit("frr.service") over D-Bus, waiting for the job.
+    case systemd
+    /// FRR's own frr-reload.py: reads the running config, diffs, applies.
+    case frrReload = "frr-reload"
+    /// vrfc's own: the compile's delta from the kept IR, one `vtysh -f`.
+    case delta
+    /// Write frr.conf only; the operator reloads.
+    case writeOnly = "none"
+}
+
+/// Where the reconcile's bundle comes from.
+public enum BundleSource: Sendable {
+    /// The unprivileged `vrfc compile` child (inputs on the command line).
+    case compile(CompileRequest)
+    /// A ready bundle file (`vrfc compile --emit bundle`).
+    case file(String)
+}
+
+public struct ReconcileOptions: Sendable {
+    /// The frr.conf FRR reads.
+    public var frrConfig: String
+    /// An explicit base config; else the hinted frr.conf on first run and
+    /// the kept base afterwards.
+    public var template: String?
+    public var stateDirectory: String
+    /// nil: detected at run time.
+    public var reload: ReloadStrategy?
+    public var frr: FRRControl
+    public var adopt: Bool
+    public var overrides: NodeOverrides
+    /// What the router may be attached to besides vrfc's links.
+    public var trust = AttachmentTrust()
+    /// Delete vrfc's bridges and VRFs even with foreign ports enslaved.
+    public var force = false
+    /// The creation log and clsact record (tmpfs; `--run-dir`).
+    public var runDirectory = StateDirectory.defaultPath
+    /// The unit `--reload systemd` reloads.
+    public var systemdUnit = "frr.service"
+
+    public init(frrConfig: String, template: String? = nil, stateDirectory: String = KeptState.defaultDirectory,
+                reload: ReloadStrategy? = nil, frr: FRRControl = FRRControl(), adopt: Bool = false,
+                overrides: NodeOverrides = NodeOverrides()) {
+        self.frrConfig = frrConfig
+        self.template = template
+        self.stateDirectory = stateDirectory
+        self.reload = reload
+        self.frr = frr
+        self.adopt = adopt
+        self.overrides = overrides
+    }
+}
+
+public enum ReconcileOutcome {
+    /// The link plan has problems; nothing was changed.
+    case refused(Plan)
+    /// Done; `after` is the links' read-back.
+    case done(after: Plan)
+}
+
+/// One reconcile of a node, in the order that keeps traffic safe:
+/// compile (unprivileged child) → check the new frr.conf with
+/// `vtysh --dryrun` → create and fix links, down → write frr.conf → reload
+/// FRR → verify FRR runs it → bring links up → delete links no longer
+/// wanted. A reload or verification that fails restores the last known
+/// good frr.conf and its links and ends with an error.
+public struct Reconcile {
+    public let options: ReconcileOptions
+    public let source: BundleSource
+    public let attacher: any RouterAttacher
+    /// Progress lines for the operator.
+    public let log: (String) -> Void
+    var timer = PhaseTimer()
+
+    public init(options: ReconcileOptions, source: BundleSource, attacher: any RouterAttacher, log: @escaping (String) -> Void) {
+        self.options = options
+        self.source = source
+        self.attacher = attacher
+        self.log = log
+    }
+
+    var frr: FRRControl { options.frr }
+
+    /// The whole-file reload: systemd's where systemd runs the node's FRR
+    /// (not for a second FRR with its own pathspace), else frr-reload.py.
+    var fullReload: ReloadStrategy {
+        if options.reload == .systemd { return .systemd }
+        if options.reload == .frrReload { return .frrReload }
+        return FileManager.default.fileExists(atPath: "/run/systemd/system") && frr.pathspace == nil ? .systemd : .frrReload
+    }
+
+    func reloadWhole(_ strategy: ReloadStrategy, rundir: String) -> String? {
+        if strategy == .systemd { return SystemdReload.reload(unit: options.systemdUnit) }
+        let r = frr.frrReload(options.frrConfig, rundir: rundir)
+        return r.status == 0 ? nil : "frr-reload.py failed: \(r.summary)"
+    }
+
+    public mutating func run() throws(ApplyError) -> ReconcileOutcome {
+        if let why = frr.unreachable() { throw ApplyError("\(why); nothing was changed") }
+        let lock = try ApplyLock()
+        defer { withExtendedLifetime(lock) {} }
+        let state = try KeptState(directory: options.stateDirectory)
+        let good = state.goodConfig
+        let onDisk = FileManager.default.contents(atPath: options.frrConfig).map { String(decoding: $0, as: UTF8.self) }
+
+        // 1. Compile.
+        var base: String? = nil
+        var bundle: CompileBundle
+        switch source {
+        case .compile(var request):
+            base = try chooseBase(state: state, onDisk: onDisk)
+            request.baseConfig = base
+            request.runningIR = good == nil ? nil : state.goodIR
+            request.underlay = options.overrides.underlay?.value
+            request.tableRange = options.overrides.tableRange?.description
+            bundle = try CompileChild.run(request)
+        case .file(let path):
+            guard let data = FileManager.default.contents(atPath: path) else { throw ApplyError("\(path): cannot read the bundle; nothing was changed") }
+            bundle = try CompileChild.decode(data, from: path)
+            options.overrides.apply(to: &bundle.ops)
+        }
+        timer.mark("compile")
+        let ops = try OpListLoader.validated(bundle.ops, trust: options.trust)
+        guard let config = bundle.frrConf else {
+            throw ApplyError("the bundle has no frr.conf (compile it with --template BASE); nothing was changed")
+        }
+
+        // 2. FRR must accept the file before anything changes.
+        let candidate = try state.scratch("frr.conf.candidate", config)
+        let dry = frr.dryRun(candidate)
+        guard dry.status == 0 else {
+            throw ApplyError("FRR refuses the new frr.conf (vtysh --dryrun -f \(candidate)): \(dry.summary)\nnothing was changed")
+        }
+        timer.mark("vtysh --dryrun")
+
+        // 3. How to reload.
+        let (strategy, why) = chooseStrategy(bundle: bundle, config: config, good: good, onDisk: onDisk)
+
+        // 4. Links: create and fix, down; nothing is brought up or deleted yet.
+        let session = try LinkSession(ops: ops, adopt: options.adopt, force: options.force, attacher: attacher,
+                                      runDirectory: options.runDirectory, exclusive: false)
+        let (snap, plan) = try session.snapshotAndPlan()
+        try session.compact(snap)
+        if !LinkSession.executable(plan) { return .refused(plan) }
+        let before = Self.beforeFRR(plan)
+        if !before.steps.isEmpty {
+            log("links: \(before.steps.count) change\(before.steps.count == 1 ? "" : "s") before the reload (new links stay down):")
+            let log = self.log
+            try session.execute(before, snapshot: snap) { log("  \($0.report)") }
+        }
+        timer.mark("links before the reload")
+
+        // 5. frr.conf and the reload.
+        let irData = Data(bundle.irJSON.utf8)
+        let opsData = Data(JSONOutput.encode(ops).utf8)
+        if onDisk == config && good == config {
+            let problems = try verify(config, frame: bundle.frame, previous: nil, ops: bundle.ops)
+            if problems.isEmpty {
+                log("frr.conf: unchanged; FRR runs it; not reloaded")
+            } else {
+                log("frr.conf: unchanged, but FRR's running config differs (\(problems[0])); reloading it whole")
+                try reloadAndVerify(fullReload, config: config, bundle: bundle, good: good, state: state, onDisk: onDisk)
+            }
+        } else {
+            if onDisk != config {
+                let attrs = ConfigFile.attributes(of: options.frrConfig)
+                try ConfigFile.write(Data(config.utf8), to: options.frrConfig, owner: (attrs.uid, attrs.gid), mode: attrs.mode)
+                log("frr.conf: written \(options.frrConfig) (\(config.utf8.count) bytes)")
+            }
+            timer.mark("write frr.conf")
+            log("reload: \(strategy.rawValue) (\(why))")
+            if strategy == .writeOnly {
+                log("reload: none requested; FRR has not been told, so nothing is recorded as running")
+            } else {
+                try reloadAndVerify(strategy, config: config, bundle: bundle, good: good, state: state, onDisk: onDisk)
+            }
+        }
+        if strategy != .writeOnly || (onDisk == config && good == config) {
+            try state.recordGood(config: config, ir: irData, base: base)
+            try ConfigFile.write(opsData, to: state.directory + "/frr.conf.good.ops.json", owner: nil, mode: 0o600)
+        }
+
+        // 6. Links up, stale links deleted, read back.
+        let (snap2, plan2) = try session.snapshotAndPlan(adopt: false)
+        if !plan2.steps.isEmpty {
+            log("links: \(plan2.steps.count) change\(plan2.steps.count == 1 ? "" : "s") after the reload:")
+            let log = self.log
+            try session.execute(plan2, snapshot: snap2) { log("  \($0.report)") }
+        }
+        try session.creationLog().remove()
+        let (_, after) = try session.snapshotAndPlan(adopt: false)
+        timer.mark("links after the reload")
+        return .done(after: after)
+    }
+
+    /// The base config: `--template`; else the file at --frr-config while
+    /// it still holds vrfc's hint lines (first run, or a new base an
+    /// operator put there); else the base kept from an earlier run.
+    func chooseBase(state: KeptState, onDisk: String?) throws(ApplyError) -> String {
+        if let t = options.template {
+            guard let data = FileManager.default.contents(atPath: t) else { throw ApplyError("\(t): cannot read the base config; nothing was changed") }
+            return String(decoding: data, as: UTF8.self)
+        }
+        if let onDisk, Self.hasHints(onDisk) { return onDisk }
+        if let kept = state.base { return kept }
+        throw ApplyError("\(options.frrConfig) has no vrfc hint lines (#++{{.VRFs}} ...) and no base config is kept in \(state.directory): pass the hinted base config with --template FILE; nothing was changed")
+    }
+
+    static func hasHints(_ text: String) -> Bool {
+        text.split(separator: "\n").contains { $0.drop { $0 == " " }.hasPrefix("#++{{.") }
+    }
+
+    func chooseStrategy(bundle: CompileBundle, config: String, good: String?, onDisk: String?) -> (ReloadStrategy, String) {
+        let requested = options.reload
+        if requested == .writeOnly { return (.writeOnly, "requested") }
+        if requested == .frrReload || requested == .systemd { return (requested!, "requested") }
+        var doubt: String? = nil
+        if good == nil {
+            doubt = "no kept config: FRR's running config is unknown to vrfc"
+        } else if bundle.delta == nil {
+            doubt = "the compile gave no delta from the kept IR"
+        } else if onDisk != good {
+            doubt = "\(options.frrConfig) is not the config vrfc last verified (changed or not yet loaded)"
+        } else if Digest.fnv1a64(good!) != bundle.delta!.basisDigest {
+            doubt = "the kept IR does not render to the kept config (base config or templates changed)"
+        } else {
+            let problems = FRRCheck.delta(bundle.delta!.script, newConfig: config, running: good!)
+            if !problems.isEmpty { doubt = "the delta does not check out: \(problems[0])" }
+        }
+        if let doubt {
+            return (fullReload, (requested == .delta ? "delta requested, but " : "default; no delta: ") + doubt)
+        }
+        let d = bundle.delta!
+        return (.delta, "\(requested == .delta ? "requested" : "default"): \(d.removals) removal\(d.removals == 1 ? "" : "s"), \(d.additions) addition\(d.additions == 1 ? "" : "s") from the config FRR runs")
+    }
+
+    /// Reloads, verifies, and on failure falls back (delta → full reload)
+    /// or rolls back.
+    mutating func reloadAndVerify(_ strategy: ReloadStrategy, config: String, bundle: CompileBundle, good: String?,
+                                  state: KeptState, onDisk: String?) throws(ApplyError) {
+        var failure: String
+        if strategy == .delta, let delta = bundle.delta {
+            if delta.isEmpty {
+                failure = ""
+            } else {
+                let file = try state.scratch("frr.delta", delta.script)
+                let r = frr.load(file)
+                failure = r.status == 0 ? "" : "vtysh -f \(file) failed: \(r.summary)"
+            }
+            timer.mark("reload (delta)")
+            if failure.isEmpty {
+                let problems = try verify(config, frame: bundle.frame, previous: good, ops: bundle.ops)
+                timer.mark("verify")
+                if problems.isEmpty {
+                    log("verified: FRR runs the new config")
+                    return
+                }
+                failure = "after the delta, " + problems.prefix(3).joined(separator: "; ")
+            }
+            log("delta failed (\(failure)); falling back to a full reload")
+        }
+        let whole = strategy == .delta ? fullReload : strategy
+        failure = reloadWhole(whole, rundir: state.directory) ?? ""
+        timer.mark("reload (\(whole.rawValue))")
+        if failure.isEmpty {
+            let problems = try verify(config, frame: bundle.frame, previous: good, ops: bundle.ops)
+            timer.mark("verify")
+            if problems.isEmpty {
+                log("verified: FRR runs the new config")
+                return
+            }
+            failure = "after the reload, " + problems.prefix(5).joined(separator: "; ")
+        }
+        try rollback(failure, state: state, good: good, onDisk: onDisk, frame: bundle.frame, ops: bundle.ops)
+    }
+
+    func verify(_ config: String, frame: String?, previous: String?, ops: OpList) throws(ApplyError) -> [String] {
+        let running = try frr.show("show running-config")
+        var problems = FRRCheck.verify(running: running, config: config, frame: frame, previous: previous)
+        // zebra's own view of the VRFs' L3VNIs: every full VRF with its VNI.
+        // (State is not checked: the links are still down at this point.)
+        // The VNIs come from the op list's VXLAN links (one per full VRF).
+        let wanted = ops.links.compactMap { l in l.vxlan.map { (LinkNames(l.vrf).vrf.value, Int($0.vni)) } }
+        if !wanted.isEmpty {
+            let text = try frr.show("show vrf vni json", daemon: "zebra")
+            let listed = FRRCheck.vrfVNIs(json: text)
+            for (name, vni) in wanted where listed[name] != vni {
+                problems.append("zebra's 'show vrf vni' lists \(name) with VNI \(listed[name].map(String.init) ?? "none"), not \(vni)")
+            }
+        }
+        return problems
+    }
+
+    /// Puts back the last known good frr.conf (or, on a first run, the file
+    /// that was there), reloads it, and makes the links match it; then
+    /// fails with the reason.
+    func rollback(_ reason: String, state: KeptState, good: String?, onDisk: String?, frame: String?, ops: OpList) throws(ApplyError) -> Never {
+        log("rolling back: \(reason)")
+        let restore = good ?? onDisk
+        var notes: [String] = []
+        if let restore {
+            let attrs = ConfigFile.attributes(of: options.frrConfig)
+            try ConfigFile.write(Data(restore.utf8), to: options.frrConfig, owner: (attrs.uid, attrs.gid), mode: attrs.mode)
+            if let why = reloadWhole(fullReload, rundir: state.directory) { notes.append("reloading the restored config failed too: \(why)") }
+        }
+        // The links FRR's config refers to: the kept op list, or none on a first run.
+        var restoreOps = OpList(underlay: ops.underlay, tableRange: ops.tableRange, links: [], routerAttachments: [])
+        if good != nil, let data = state.read(state.directory + "/frr.conf.good.ops.json"),
+           let kept = try? OpListReader.decode(Array(data)), (try? kept.validate()) != nil {
+            restoreOps = kept
+        }
+        do throws(ApplyError) {
+            let session = try LinkSession(ops: restoreOps, adopt: false, force: options.force, attacher: attacher,
+                                          runDirectory: options.runDirectory, exclusive: false)
+            let (snap, plan) = try session.snapshotAndPlan()
+            if LinkSession.executable(plan), !plan.steps.isEmpty {
+                let log = self.log
+                try session.execute(plan, snapshot: snap) { log("  rollback: \($0.report)") }
+            }
+        } catch {
+            notes.append("restoring the links failed: \(error.message)")
+        }
+        let what = good != nil ? "the last known good frr.conf and its links are back" : "the previous frr.conf is back and vrfc's links are removed"
+        throw ApplyError("\(reason)\nrolled back: \(what)" + notes.map { "\n" + $0 }.joined())
+    }
+
+    /// The steps that go before FRR is reloaded: everything but bringing
+    /// links up and deleting the links no longer wanted (the deletions at
+    /// the end of a plan), which wait until FRR runs the new config.
+    public static func beforeFRR(_ plan: Plan) -> Plan {
+        var steps = plan.steps.filter { if case .up = $0 { false } else { true } }
+        while let last = steps.last, case .delete = last { steps.removeLast() }
+        var p = plan
+        p.steps = steps
+        return p
+    }
+}

@@ -1,0 +1,93 @@
+import CSystemd
+import Foundation
+
+/// `systemctl reload frr` without systemctl: `ReloadUnit(unit, "replace")`
+/// on systemd's manager over the system bus (sd-bus), then waiting for that
+/// job's `JobRemoved` signal. The job's result is the reload's outcome:
+/// anything but "done" is a failure (systemd runs the unit's ExecReload,
+/// for FRR frr-reload.py, and reports how it ended). The bus is the one
+/// `DBUS_SYSTEM_BUS_ADDRESS` names, else systemd's own.
+public enum SystemdReload {
+    static let service = "org.freedesktop.systemd1"
+    static let path = "/org/freedesktop/systemd1"
+    static let manager = "org.freedesktop.systemd1.Manager"
+
+    /// Results of finished jobs by job object path, filled by the signal handler.
+    final class Jobs {
+        var results: [String: String] = [:]
+    }
+
+    /// nil when the reload job ended "done"; otherwise why not.
+    public static func reload(unit: String, timeout: Double = 600) -> String? {
+        var bus: OpaquePointer? = nil
+        var r = sd_bus_open_system(&bus)
+        guard r >= 0, let bus else { return "cannot connect to the system bus: \(String(cString: strerror(-r)))" }
+        defer { sd_bus_flush_close_unref(bus) }
+
+        let jobs = Jobs()
+        let box = Unmanaged.passRetained(jobs)
+        defer { box.release() }
+        // Listen before asking, so the signal cannot come before the match.
+        r = sd_bus_match_signal(bus, nil, service, path, manager, "JobRemoved", { message, userdata, _ in
+            guard let message, let userdata else { return 0 }
+            var id: UInt32 = 0
+            var job: UnsafePointer<CChar>? = nil, unitName: UnsafePointer<CChar>? = nil, result: UnsafePointer<CChar>? = nil
+            guard sd_bus_message_read_basic(message, CChar(UInt8(ascii: "u")), &id) >= 0,
+                  sd_bus_message_read_basic(message, CChar(UInt8(ascii: "o")), &job) >= 0,
+                  sd_bus_message_read_basic(message, CChar(UInt8(ascii: "s")), &unitName) >= 0,
+                  sd_bus_message_read_basic(message, CChar(UInt8(ascii: "s")), &result) >= 0,
+                  let job, let result else { return 0 }
+            Unmanaged<Jobs>.fromOpaque(userdata).takeUnretainedValue().results[String(cString: job)] = String(cString: result)
+            return 0
+        }, box.toOpaque())
+        guard r >= 0 else { return "cannot listen for systemd's JobRemoved: \(String(cString: strerror(-r)))" }
+        // Without a subscriber systemd may not send job signals at all.
+        if let why = call(bus, "Subscribe", args: [], reply: nil) { return why }
+
+        var job: String? = nil
+        if let why = call(bus, "ReloadUnit", args: [unit, "replace"], reply: &job) { return why }
+        guard let job else { return "ReloadUnit(\(unit)) returned no job" }
+        let deadline = Date().addingTimeInterval(timeout)
+        while jobs.results[job] == nil {
+            let p = sd_bus_process(bus, nil)
+            if p < 0 { return "reading the system bus: \(String(cString: strerror(-p)))" }
+            if p > 0 { continue }
+            let left = deadline.timeIntervalSinceNow
+            if left <= 0 { return "systemd's reload job \(job) for \(unit) did not finish within \(Int(timeout)) s" }
+            let w = sd_bus_wait(bus, UInt64(min(left, 1) * 1e6))
+            if w < 0 && w != -EINTR { return "waiting on the system bus: \(String(cString: strerror(-w)))" }
+        }
+        let result = jobs.results[job]!
+        return result == "done" ? nil : "systemd's reload job for \(unit) ended '\(result)' (see journalctl -u \(unit))"
+    }
+
+    /// A manager method with string arguments; `reply` receives the object
+    /// path it returns, when asked for.
+    static func call(_ bus: OpaquePointer, _ method: String, args: [String], reply: UnsafeMutablePointer<String?>?) -> String? {
+        var m: OpaquePointer? = nil
+        var r = sd_bus_message_new_method_call(bus, &m, service, path, manager, method)
+        guard r >= 0, let m else { return "\(method): \(String(cString: strerror(-r)))" }
+        defer { sd_bus_message_unref(m) }
+        for a in args {
+            r = a.withCString { sd_bus_message_append_basic(m, CChar(UInt8(ascii: "s")), $0) }
+            guard r >= 0 else { return "\(method): \(String(cString: strerror(-r)))" }
+        }
+        var error = sd_bus_error()
+        var answer: OpaquePointer? = nil
+        r = sd_bus_call(bus, m, 60_000_000, &error, &answer)
+        defer {
+            sd_bus_error_free(&error)
+            if let answer { sd_bus_message_unref(answer) }
+        }
+        guard r >= 0 else {
+            let name = error.name.map { String(cString: $0) } ?? ""
+            let text = error.message.map { String(cString: $0) } ?? String(cString: strerror(-r))
+            return "systemd \(method)(\(args.joined(separator: ", "))): \(text)\(name.isEmpty ? "" : " (\(name))")"
+        }
+        if let reply, let answer {
+            var p: UnsafePointer<CChar>? = nil
+            if sd_bus_message_read_basic(answer, CChar(UInt8(ascii: "o")), &p) >= 0, let p { reply.pointee = String(cString: p) }
+        }
+        return nil
+    }
+}

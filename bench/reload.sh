@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# Benchmark (not a test): latency from a changed CR file to FRR running the
+# change, per reload strategy, on a synthetic node (bench/gen-node.py; 100
+# VRFs x 10 CRs x 20+20 items, about 55,000 frr.conf lines by default).
+#
+# One real zebra + bgpd in a namespace of their own (pathspace -N), the
+# node's links in the same namespace. For each change, REPEAT times:
+#   delta       vrfc compile --emit bundle (with the kept IR) + vrfc-apply
+#               apply --reload delta (the delta in one vtysh -f, then the
+#               verification against show running-config, links up)
+#   frr-reload  the same with --reload frr-reload (FRR's frr-reload.py)
+#   floor       the delta's lines by hand in one `vtysh -f`, nothing else
+# Changes: one prefix added to a CR, one CR's community changed, one VRF
+# removed (all its CRs), one VRF added (the reverse). Each forward change is
+# followed by its reverse, so every measurement starts from the same node.
+# The clock runs from copying the changed file into place until the command
+# returns; compile and apply are timed separately and summed, leaving out
+# the benchmark's own step between them (this kernel has no VRF device, so
+# the vr. links are taken out of the bundle's op list, as in the tests).
+#
+#   bench/reload.sh                       defaults
+#   VRFS=30 REPEAT=3 REPEAT_FULL=2 bench/reload.sh
+#   SCRATCH=.build-x                      another build directory
+#   NO_BUILD=1                            the release binaries as they are
+#   CHANGES="prefix novrf"                some of the changes only
+#   VRFC_APPLY_TIMING=1 TIMING_LOG=FILE   vrfc-apply's phase times into FILE
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH=/opt/swift/usr/bin:$PATH
+VRFS=${VRFS:-100}
+CRS=${CRS:-10}
+ITEMS=${ITEMS:-20}
+REPEAT=${REPEAT:-5}
+REPEAT_FULL=${REPEAT_FULL:-3}
+SCRATCH=${SCRATCH:-.build}
+
+[ "$(id -u)" = 0 ] || { echo "bench/reload.sh needs root (namespaces, FRR daemons)" >&2; exit 1; }
+if [ -z "${NO_BUILD:-}" ]; then   # NO_BUILD=1: use the release binaries as they are
+    swift build -c release --static-swift-stdlib --scratch-path "$SCRATCH" --product vrfc-apply >/dev/null
+    swift build -c release --static-swift-stdlib --scratch-path "$SCRATCH" --product vrfc >/dev/null
+fi
+BIN="$PWD/$SCRATCH/release"
+
+NAME="vrfcb-$$"
+W=$(mktemp -d /tmp/vrfc-reload-bench.XXXXXX)
+chmod 755 "$W"
+FRRPIDS=()
+cleanup() {
+    for p in "${FRRPIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    sleep 0.5
+    ip netns del "$NAME" 2>/dev/null || true
+    rm -rf "/var/run/frr/$NAME" "/sys/fs/bpf/$NAME" "$W"
+}
+trap cleanup EXIT
+trap "exit 1" TERM INT
+
+ip netns add "$NAME"
+ip -n "$NAME" link set lo up
+ip -n "$NAME" link add dum.underlay mtu 9100 type veth peer name ul.peer mtu 9100
+ip -n "$NAME" address add 192.0.2.129/32 dev dum.underlay
+mkdir -p "$W/frr" && chown frr:frr "$W/frr"
+for d in zebra bgpd; do
+    extra=()
+    [ "$d" = bgpd ] && extra=(-p 0)
+    ip netns exec "$NAME" /usr/lib/frr/$d -d -N "$NAME" -F traditional -i "$W/frr/$d.pid" \
+        --log "file:$W/frr/$d.log" "${extra[@]}"
+    for _ in $(seq 100); do [ -S "/var/run/frr/$NAME/$d.vty" ] && break; sleep 0.05; done
+    FRRPIDS+=("$(cat "$W/frr/$d.pid")")
+done
+
+python3 bench/gen-node.py "$W/node" "$VRFS" "$CRS" "$ITEMS" >/dev/null
+# The variants of the CR file: one prefix more in one CR, another community
+# on one CR, and the last VRF's CRs gone.
+python3 - "$W/node" "$VRFS" "$CRS" <<'EOF'
+import re, sys
+d, vrfs, crs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+docs = open(f"{d}/crs.yaml").read().split("---\n")
+mid, last, cr = f"v{vrfs // 2:05d}", f"v{vrfs - 1:05d}", min(3, crs - 1)
+def variant(name, docs):
+    open(f"{d}/crs-{name}.yaml", "w").write("---\n".join(docs))
+variant("base", docs)
+# Appended with a seq of its own, so no other item's (default) seq moves.
+prefix = [x.replace("  export:\n", "  - {cidr: 192.0.2.240/28, action: permit, seq: 100000}\n  export:\n", 1)
+          if f"name: {mid}-cr{cr}\n" in x else x for x in docs]
+variant("prefix", prefix)
+community = [x.replace(f'community: "64510:{cr}"', 'community: "64510:999"') if f"name: {mid}-cr{cr}\n" in x else x for x in docs]
+variant("community", community)
+variant("novrf", [x for x in docs if f"vrf: {last}\n" not in x])
+EOF
+sed -e 's/{{.Hostname}}/node-bench/' -e 's/{{.UnderlayRouterID}}/192.0.2.129/' "$W/node/frr.conf" > "$W/frr.conf"
+mkdir "$W/crs"
+
+now() { date +%s%N; }
+set_crs() { cp "$W/node/crs-$1.yaml" "$W/crs/.new" && mv "$W/crs/.new" "$W/crs/crs.yaml"; }
+
+# reconcile RELOAD EXPECT: compile + apply; prints the milliseconds and keeps
+# the bundle's delta script in $W/last.vtysh.
+reconcile() {
+    local reload=$1 expect=$2 t0 t1 t2 t3 running=()
+    [ -f "$W/state/frr.conf.good.ir.json" ] && running=(--running-ir "$W/state/frr.conf.good.ir.json")
+    t0=$(now)
+    "$BIN/vrfc" compile --emit bundle --config "$W/node/config.yaml" --template "$W/node/frr.conf" \
+        --hostname node-bench --router-id 192.0.2.129 --table-range 1000-1999 "${running[@]}" "$W/crs" > "$W/bundle.json"
+    t1=$(now)
+    python3 - "$W/bundle.json" "$W/bundle-novrf.json" "$W/last.vtysh" <<'EOF'
+import json, sys
+b = json.load(open(sys.argv[1]))
+for l in b["ops"]["links"]:
+    if l.get("master", "").startswith("vr."): del l["master"]
+b["ops"]["links"] = [l for l in b["ops"]["links"] if l["kind"] != "vrf"]
+json.dump(b, open(sys.argv[2], "w"))
+open(sys.argv[3], "w").write((b.get("delta") or {}).get("script", ""))
+EOF
+    t2=$(now)
+    "$BIN/vrfc-apply" apply --bundle "$W/bundle-novrf.json" --frr-config "$W/frr.conf" --state-dir "$W/state" \
+        --frr-pathspace "$NAME" --netns "$NAME" --bpf-pin-dir "/sys/fs/bpf/$NAME" --reload "$reload" > "$W/apply.out" 2>&1 \
+        || { cat "$W/apply.out" >&2; exit 1; }
+    t3=$(now)
+    if [ -n "${TIMING_LOG:-}" ]; then { echo "== $reload compile $(( (t1 - t0) / 1000000 )) ms"; grep "timing:" "$W/apply.out" || true; } >> "$TIMING_LOG"; fi
+    if ! grep -q "reload: $expect (" "$W/apply.out" || grep -q "falling back" "$W/apply.out"; then
+        echo "expected reload $expect, without falling back:" >&2; cat "$W/apply.out" >&2; kill $$; exit 1
+    fi
+    echo $(( (t1 - t0 + t3 - t2) / 1000000 ))
+}
+
+floor() {
+    local t0 t1
+    t0=$(now)
+    vtysh -N "$NAME" -f "$1" > "$W/floor.out" 2>&1 || { cat "$W/floor.out" >&2; kill $$; exit 1; }
+    t1=$(now)
+    echo $(( (t1 - t0) / 1000000 ))
+}
+
+echo "node: $VRFS VRFs x $CRS CRs x $ITEMS+$ITEMS items; machine: $(nproc) cores (shared), $(uname -r), FRR $(dpkg-query -W -f='${Version}' frr 2>/dev/null || echo '?')"
+set_crs base
+# First load: frr.conf written (no reload), loaded with one vtysh -f (without
+# `exit` after route-map entries it loads in linear time), then one reconcile
+# so vrfc records what FRR runs.
+"$BIN/vrfc" compile --emit bundle --config "$W/node/config.yaml" --template "$W/node/frr.conf" \
+    --hostname node-bench --router-id 192.0.2.129 --table-range 1000-1999 "$W/crs" > "$W/bundle.json"
+python3 -c '
+import json, sys
+b = json.load(open(sys.argv[1]))
+for l in b["ops"]["links"]:
+    if l.get("master", "").startswith("vr."): del l["master"]
+b["ops"]["links"] = [l for l in b["ops"]["links"] if l["kind"] != "vrf"]
+json.dump(b, open(sys.argv[2], "w"))' "$W/bundle.json" "$W/bundle-novrf.json"
+"$BIN/vrfc-apply" apply --bundle "$W/bundle-novrf.json" --frr-config "$W/frr.conf" --state-dir "$W/state" \
+    --frr-pathspace "$NAME" --netns "$NAME" --bpf-pin-dir "/sys/fs/bpf/$NAME" --reload none > /dev/null
+echo "frr.conf: $(wc -l < "$W/frr.conf") lines"
+t=$(floor "$W/frr.conf"); echo "first load (vtysh -f frr.conf): $t ms"
+t=$(reconcile frr-reload frr-reload); echo "first reconcile (frr-reload.py, no change): $t ms"
+
+declare -A R
+record() { R[$1]="${R[$1]:-} $2"; }
+
+for change in ${CHANGES:-prefix community novrf}; do
+    fwd=$change; rev="$change-back"
+    for i in $(seq "$REPEAT"); do
+        set_crs "$change"; record "delta:$fwd" "$(reconcile delta delta)"; cp "$W/last.vtysh" "$W/fwd.vtysh"
+        set_crs base; record "delta:$rev" "$(reconcile delta delta)"; cp "$W/last.vtysh" "$W/rev.vtysh"
+        record "floor:$fwd" "$(floor "$W/fwd.vtysh")"
+        record "floor:$rev" "$(floor "$W/rev.vtysh")"
+    done
+    for i in $(seq "$REPEAT_FULL"); do
+        set_crs "$change"; record "frr-reload:$fwd" "$(reconcile frr-reload frr-reload)"
+        set_crs base; record "frr-reload:$rev" "$(reconcile frr-reload frr-reload)"
+    done
+    echo "done: $change ($(wc -l < "$W/fwd.vtysh") forward delta lines, $(wc -l < "$W/rev.vtysh") back)" >&2
+done
+
+for k in "${!R[@]}"; do echo "$k ${R[$k]}"; done | python3 -c '
+import sys
+rows = {}
+for line in sys.stdin:
+    key, *vals = line.split()
+    rows[key] = sorted(int(v) for v in vals)
+def pct(v, p):
+    return v[min(len(v) - 1, int(round(p / 100 * (len(v) - 1))))]
+def cell(k):
+    v = rows.get(k)
+    return "-" if not v else f"{pct(v, 50) / 1000:.2f} / {pct(v, 95) / 1000:.2f}"
+print("| change | delta p50 / p95 (s) | frr-reload.py p50 / p95 (s) | floor: one vtysh -f p50 / p95 (s) | frr-reload / delta | delta / floor |")
+print("|---|---|---|---|---|---|")
+names = [("prefix", "one prefix added to a CR"), ("prefix-back", "that prefix removed"),
+         ("community", "one CR community changed"), ("community-back", "changed back"),
+         ("novrf", "one VRF removed"), ("novrf-back", "one VRF added")]
+for key, label in names:
+    d, f, fl = rows.get("delta:" + key), rows.get("frr-reload:" + key), rows.get("floor:" + key)
+    r1 = f"{pct(f, 50) / pct(d, 50):.1f}x" if d and f else "-"
+    r2 = f"{pct(d, 50) / pct(fl, 50):.2f}x" if d and fl else "-"
+    cells = [cell(s + ":" + key) for s in ("delta", "frr-reload", "floor")]
+    print("| " + " | ".join([label] + cells + [r1, r2]) + " |")
+'
