@@ -23,6 +23,7 @@ import VRFCModel
     }
 
     @Test func starsThatAreNoAliasesAreRead() throws {
+        #expect((try? YAMLDocuments.parseWithYams("\u{FEFF}'*A'\n").get()) == [.scalar(YScalar("*A", .singleQuoted, line: 1))])
         let docs = try YAMLDocuments.parseWithYams("a: '*x'\nb: &y c\nc: \"*\"\nd: a*b\ne: |\n  *bold*\n# *c\n").get()
         guard case .mapping(let m) = docs.first else { Issue.record("\(docs)"); return }
         #expect(m.pairs.map { $0.value } == [

@@ -65,8 +65,8 @@ enum YAMLDocuments {
         var stars: Set<Position> = []
         var line = 1, column = 1
         var previous: Unicode.Scalar? = nil
-        for (k, u) in text.unicodeScalars.enumerated() {
-            if k == 0 && u == "\u{FEFF}" { continue }
+        // A leading BOM is a character of column 1 to libyaml (as Yams calls it).
+        for u in text.unicodeScalars {
             switch u {
             case "\n" where previous == "\r":
                 break
