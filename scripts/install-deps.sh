@@ -2,12 +2,12 @@
 # Installs what vrfc's build and tests need on Debian 12 (as root), and only
 # what is missing: FRR (the oracle), iproute2, libnl/libbpf/libsystemd for the
 # kernel shim, bpftool, iperf3, gobgpd, and the Debian kernel + qemu +
-# virtme-ng for the VRF tests in a guest.
+# virtme-ng for the VRF tests in a guest; ping and PyYAML for the lab.
 set -euo pipefail
 
 PKGS=(frr frr-pythontools gobgpd iproute2 iperf3 pkg-config python3 python3-pip
       libnl-route-3-dev libbpf-dev libsystemd-dev linux-libc-dev bpftool
-      linux-image-amd64 qemu-system-x86 busybox-static)
+      linux-image-amd64 qemu-system-x86 busybox-static iputils-ping python3-yaml)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -43,15 +43,18 @@ fi
 OUT=$(mktemp -d /tmp/vrfc-lab.XXXXXX)
 echo "lab.sh: kernel $KERNEL, output in $OUT"
 start=$SECONDS
+# The guest runs a copy: bash reads a script as it goes, so editing
+# lab/guest.sh during a run must not change the running lab.
+cp lab/guest.sh "$OUT/guest.sh"
 ENVS="LAB_REPO=$REPO LAB_OUT=$OUT LAB_BIN=$BIN LAB_KEEP=$KEEP"
 if [ $KEEP = 1 ]; then
     vng -r "$KERNEL" --disable-microvm --disable-kvm --memory 2G --cpus 2 --rwdir "$OUT" \
-        -- "env $ENVS $REPO/lab/guest.sh" || true
+        -- "env $ENVS $OUT/guest.sh" || true
 else
     # No terminal needed: the guest's console is copied to console.log; a hung guest is
     # killed (by its PID) after 30 minutes.
     timeout --signal=KILL 1800 vng -r "$KERNEL" --disable-microvm --disable-kvm --memory 2G --cpus 2 \
-        --rwdir "$OUT" -- "env $ENVS $REPO/lab/guest.sh" </dev/null 2>&1 | tee "$OUT/console.log" || true
+        --rwdir "$OUT" -- "env $ENVS $OUT/guest.sh" </dev/null 2>&1 | tee "$OUT/console.log" || true
     [ -f "$OUT/lab.log" ] || { echo "lab.sh: the guest did not start the lab; console:"; tail -n 40 "$OUT/console.log"; }
 fi
 echo "lab.sh: phases:"
