@@ -313,7 +313,7 @@ issue15_control() {
     if $CHECK sessions "$CURRENT" --timeout 30; then
         echo "the session check passed although both ends share one router-id"; return 1
     fi
-    grep -h "Bad BGP Identifier" $RUN/node-bgpd.log | tail -n 2
+    grep -h "Bad BGP Identifier" $RUN/node-bgpd.log | tail -n 2 | grep . || { echo "no Bad BGP Identifier in bgpd's log"; return 1; }
     vtysh -N node -c 'configure terminal' -c 'router bgp 64510' -c "bgp router-id 198.51.100.254" >/dev/null
     $CHECK sessions "$CURRENT" --timeout 180
 }
