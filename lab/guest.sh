@@ -18,6 +18,7 @@ APPLY=$BIN/vrfc-apply
 CONFIG=$LAB/node/config.yaml
 ROUTER_ID=192.0.2.129
 mkdir -p "$RUN"; chown frr:frr "$RUN"   # the daemons write pid files and logs there
+exec 7<&0 8>&1   # the terminal, for --keep's shell
 exec > >(tee -a "$OUT/lab.log") 2>&1
 
 LAB_T0=$EPOCHREALTIME
@@ -332,7 +333,7 @@ The lab is up. Namespaces: node (FRR pathspace 'node'), leaf (pathspace
 Files: $RUN (configs, daemon logs), $OUT (lab log, dumps).
 Leave the shell (exit) to power the guest off.
 EOF
-    cd $RUN && bash -i </dev/console >/dev/console 2>&1
+    cd $RUN && bash -i <&7 >&8 2>&8
 }
 
 # ------------------------------------------------------------------ the run
