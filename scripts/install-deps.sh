@@ -4,14 +4,15 @@
 # kernel shim, bpftool, iperf3, gobgpd, graphviz (vrfc graph --format svg|png),
 # the Debian kernel + qemu + virtme-ng for the VRF tests in a guest,
 # systemd-analyze (never started on the host), strace and kubernetes-validate
-# for the agent's unit and DaemonSet example, and dbus-daemon + gcc for the
-# test of the reload through systemd's D-Bus API.
+# for the agent's unit and DaemonSet example, dbus-daemon + gcc for the
+# test of the reload through systemd's D-Bus API, and ping and PyYAML for the lab.
 set -euo pipefail
 
 PKGS=(frr frr-pythontools gobgpd graphviz iproute2 iperf3 pkg-config python3 python3-pip
       libnl-route-3-dev libbpf-dev libsystemd-dev linux-libc-dev bpftool
       linux-image-amd64 qemu-system-x86 busybox-static systemd strace
-      dbus-daemon gcc binutils)   # the systemd-reload test: a private bus and its stand-in; nm
+      dbus-daemon gcc binutils    # the systemd-reload test: a private bus and its stand-in; nm
+      iputils-ping python3-yaml)  # the lab
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -3,12 +3,16 @@
 # as root), builds everything, and runs every test target: unit and golden
 # tests, FRR as the oracle (zebra+bgpd in network namespaces), the applier
 # against this kernel and against a Debian kernel under virtme-ng, and the
-# tc router program on real packets. Tests that cannot set up their
-# environment fail; none is skipped.
+# tc router program on real packets; then the end-to-end lab
+# (scripts/lab.sh). Tests that cannot set up their environment fail; none is
+# skipped. Arguments go to `swift test`; the lab runs either way.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "test.sh: run as root (network namespaces, FRR daemons, BPF)" >&2; exit 1; }
 scripts/install-deps.sh
 export PATH=/opt/swift/usr/bin:$PATH
 swift build --build-tests
-swift test --skip-build "$@"
+status=0
+swift test --skip-build "$@" || status=$?
+scripts/lab.sh || status=$?
+exit $status
