@@ -19,7 +19,7 @@ static const char *const stages[] = {
 
 pid_t vrfc_spawn_unprivileged(const char *path, char *const argv[], char *const envp[],
                               int drop, uid_t uid, gid_t gid, int keep_stdin, int stdout_fd,
-                              int *errno_out, const char **stage_out) {
+                              int stderr_fd, int *errno_out, const char **stage_out) {
     int report[2];
     *errno_out = 0;
     *stage_out = NULL;
@@ -43,6 +43,7 @@ pid_t vrfc_spawn_unprivileged(const char *path, char *const argv[], char *const 
         if (null_fd < 0) goto fail;
         stage = 2;
         if ((!keep_stdin && dup2(null_fd, 0) < 0) || dup2(stdout_fd, 1) < 0) goto fail;
+        if (stderr_fd >= 0 && dup2(stderr_fd, 2) < 0) goto fail;
         if (report[1] <= 2) goto fail;
         /* Everything but 0-2 and the report pipe: nothing of the privileged
            side (netlink sockets, locks, state files) reaches the child. */

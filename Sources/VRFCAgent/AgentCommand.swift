@@ -205,7 +205,7 @@ public struct AgentCommand: ParsableCommand {
             r.force = force
             r.runDirectory = runDirectory
             choice = .frr(.init(reconcile: r, source: bundle.map { .file($0) } ?? .compile(request),
-                                nodeConfig: bundle == nil || config != nil ? configPath : nil, compileUser: compileUser,
+                                cleanRequest: bundle == nil || config != nil ? request : nil, compileUser: compileUser,
                                 bpfInterfaces: allowed, trustedNodeConfig: trusted, pinDirectory: bpfPinDirectory))
         } else {
             var links = LinksReconciler.Options(

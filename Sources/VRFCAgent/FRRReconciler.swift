@@ -15,19 +15,20 @@ public final class FRRReconciler: Reconciler, @unchecked Sendable {
         public var reconcile: ReconcileOptions
         /// The inputs, or a ready bundle.
         public var source: BundleSource
-        /// `--clean` compiles the node config with no CR at all: a frr.conf
-        /// without generated sections and no links.
-        public var nodeConfig: String?
+        /// `--clean` compiles the node config with no CR at all (this
+        /// request, its inputs empty): a frr.conf without generated sections
+        /// and no links.
+        public var cleanRequest: CompileRequest?
         public var compileUser: String
         public var bpfInterfaces: [InterfaceName]
         public var trustedNodeConfig: String?
         public var pinDirectory: String
 
-        public init(reconcile: ReconcileOptions, source: BundleSource, nodeConfig: String?, compileUser: String,
+        public init(reconcile: ReconcileOptions, source: BundleSource, cleanRequest: CompileRequest?, compileUser: String,
                     bpfInterfaces: [InterfaceName], trustedNodeConfig: String?, pinDirectory: String) {
             self.reconcile = reconcile
             self.source = source
-            self.nodeConfig = nodeConfig
+            self.cleanRequest = cleanRequest.map { var r = $0; r.inputs = []; return r }
             self.compileUser = compileUser
             self.bpfInterfaces = bpfInterfaces
             self.trustedNodeConfig = trustedNodeConfig
@@ -52,10 +53,9 @@ public final class FRRReconciler: Reconciler, @unchecked Sendable {
     }
 
     public func clean(stop: StopRequest) async -> ReconcileOutcome {
-        guard let config = options.nodeConfig else {
+        guard let none = options.cleanRequest else {
             return ReconcileOutcome(result: .failed, error: "--clean with --frr-config compiles the node config without CRs: pass --config FILE")
         }
-        let none = CompileRequest(config: config, inputs: [], user: options.compileUser)
         let outcome = await thread.run { self.run(.compile(none), trigger: .clean, stop: stop) }
         if outcome.result == .ok { BPFFS.remove(directory: options.pinDirectory) }
         return outcome
@@ -66,9 +66,13 @@ public final class FRRReconciler: Reconciler, @unchecked Sendable {
         // outside it (it runs links down → reload → links up as one step).
         if stop.isRequested { return ReconcileOutcome(result: .stopped) }
         var options = options.reconcile
+        var source = source
         do throws(ApplyError) {
-            options.trust = try AttachmentTrust.of(bpfInterfaces: self.options.bpfInterfaces,
-                                                   nodeConfig: self.options.trustedNodeConfig, compileUser: self.options.compileUser)
+            let (trust, text) = try AttachmentTrust.read(bpfInterfaces: self.options.bpfInterfaces,
+                                                         nodeConfig: self.options.trustedNodeConfig, compileUser: self.options.compileUser)
+            options.trust = trust
+            // The inputs are compiled from the very bytes the trust was read from.
+            if case .compile(let r) = source { source = .compile(r.withConfig(text, readFrom: self.options.trustedNodeConfig)) }
         } catch {
             return ReconcileOutcome(result: .invalid, error: error.message)
         }

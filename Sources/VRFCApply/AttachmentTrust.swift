@@ -28,12 +28,17 @@ public struct AttachmentTrust: Sendable {
     /// The trust of one invocation: `--bpf-interface` names, plus the node
     /// config's `bpfInterfaces` when the node config is given or the op
     /// list is compiled from it (read at each call: the file may change).
-    public static func of(bpfInterfaces: [InterfaceName], nodeConfig: String?,
-                          compileUser: String = CompileRequest.defaultUser) throws(ApplyError) -> AttachmentTrust {
+    /// Also returns the node config's bytes as read and checked, so the
+    /// compile of the op list can take the very same bytes (no window in
+    /// which the file changes between the two).
+    public static func read(bpfInterfaces: [InterfaceName], nodeConfig: String?,
+                            compileUser: String = CompileRequest.defaultUser) throws(ApplyError) -> (AttachmentTrust, Data?) {
         var t = AttachmentTrust()
         t.allow(bpfInterfaces, from: "--bpf-interface")
-        if let nodeConfig { t.allow(try nodeConfigBPFInterfaces(nodeConfig, compileUser: compileUser), from: nodeConfig) }
-        return t
+        guard let nodeConfig else { return (t, nil) }
+        let text = try readRootOwned(nodeConfig, what: "node config")
+        t.allow(try nodeConfigBPFInterfaces(text, path: nodeConfig, compileUser: compileUser), from: nodeConfig)
+        return (t, text)
     }
 
     /// Problems with the op list's attachments; empty when every one is allowed.
@@ -49,12 +54,11 @@ public struct AttachmentTrust: Sendable {
     /// The node config's `bpfInterfaces`, trusted only when root alone can
     /// have written the file: it is opened once, checked on the open
     /// descriptor (a regular file owned by root, not writable by group or
-    /// others), and those bytes are compiled by the unprivileged compile
+    /// others; `readRootOwned`), and those bytes are compiled by the unprivileged compile
     /// child with no CR at all, so no user-written input reaches the result.
     /// With no VRFs the op list's router attachments are exactly the node
     /// config's `bpfInterfaces`.
-    public static func nodeConfigBPFInterfaces(_ path: String, compileUser: String = CompileRequest.defaultUser) throws(ApplyError) -> [InterfaceName] {
-        let text = try readRootOwned(path, what: "node config")
+    static func nodeConfigBPFInterfaces(_ text: Data, path: String, compileUser: String) throws(ApplyError) -> [InterfaceName] {
         let bundle = try CompileChild.run(CompileRequest(config: path, configText: text, inputs: [], user: compileUser))
         guard bundle.ops.links.isEmpty else {
             throw ApplyError("\(path): compiled without CRs, the node config yields links; refusing to trust its bpfInterfaces; nothing was changed")

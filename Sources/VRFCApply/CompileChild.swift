@@ -6,6 +6,15 @@ import VRFCModel
 
 /// What the unprivileged compile is asked for.
 public struct CompileRequest: Sendable {
+    /// The same request, compiling `text` (already read and checked) as
+    /// its node config when `config` names `path`.
+    public func withConfig(_ text: Data?, readFrom path: String?) -> CompileRequest {
+        guard let text, let path, config == path else { return self }
+        var r = self
+        r.configText = text
+        return r
+    }
+
     public var config: String
     /// The node config's bytes, handed over instead of the child reading
     /// `config` itself (the bytes vrfc-apply has already checked).
@@ -143,7 +152,17 @@ public enum CompileChild {
         defer { (cArgs + cEnv).forEach { free($0) } }
         var err: Int32 = 0
         var stage: UnsafePointer<CChar>? = nil
-        let pid = vrfc_spawn_unprivileged(vrfc, cArgs, cEnv, drop ? 1 : 0, uid, gid, request.inputs.contains("-") || request.config == "-" ? 1 : 0, fds[1], &err, &stage)
+        // The child's messages (every input error, located) go to an
+        // unlinked file, read back once it has exited: the caller reports them
+        // (apply on stderr, the agent in its log), and no pipe can fill up.
+        var errTemplate = Array("/tmp/vrfc-compile-stderr.XXXXXX".utf8CString)
+        let errFD = errTemplate.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        if errFD >= 0 { _ = fcntl(errFD, F_SETFD, FD_CLOEXEC) }
+        guard errFD >= 0 else { throw ApplyError("cannot create a file for the compile's messages: \(String(cString: strerror(errno)))") }
+        errTemplate.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+        defer { close(errFD) }
+        let pid = vrfc_spawn_unprivileged(vrfc, cArgs, cEnv, drop ? 1 : 0, uid, gid, request.inputs.contains("-") || request.config == "-" ? 1 : 0,
+                                          fds[1], errFD, &err, &stage)
         close(fds[1])
         guard pid > 0 else {
             close(fds[0])
@@ -169,10 +188,13 @@ public enum CompileChild {
         if output.count > limit {
             throw ApplyError("the compile's output exceeds \(limit) bytes; nothing was changed")
         }
+        let messages = Self.readBack(errFD, limit: 1 << 20)
         guard code == 0 else {
-            // vrfc has printed every input error on stderr (shared with ours).
-            throw ApplyError("the inputs did not compile (vrfc compile exited \(code)); nothing was changed", isInputError: true)
+            throw ApplyError((messages.isEmpty ? "" : messages + (messages.hasSuffix("\n") ? "" : "\n"))
+                             + "the inputs did not compile (vrfc compile exited \(code)); nothing was changed", isInputError: true)
         }
+        // Warnings of a successful compile still reach the operator.
+        if !messages.isEmpty { FileHandle.standardError.write(Data(messages.utf8)) }
         return try decode(output, from: "the compile")
     }
 
@@ -188,6 +210,20 @@ public enum CompileChild {
             throw ApplyError("\(origin): bundle format '\(bundle.format)', this vrfc-apply reads \(CompileBundle.currentFormat); nothing was changed")
         }
         return bundle
+    }
+
+    /// What the child wrote to `fd`, at most `limit` bytes (vrfc has already
+    /// escaped everything user-written in its messages).
+    static func readBack(_ fd: Int32, limit: Int) -> String {
+        guard lseek(fd, 0, SEEK_SET) == 0 else { return "" }
+        var out = [UInt8](), buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while out.count < limit {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            out += buffer[..<min(n, limit - out.count)]
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Where in the bundle a decoding error is, in JSON-path words.

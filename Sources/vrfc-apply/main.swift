@@ -125,11 +125,11 @@ struct Inputs: ParsableArguments {
     /// What the op list's router attachments may name besides vrfc's links:
     /// only what root controls (--bpf-interface, the root-owned node config,
     /// compiled alone by the unprivileged child).
-    func trust() -> AttachmentTrust {
+    func trusted() -> (AttachmentTrust, Data?) {
         do throws(ApplyError) {
-            return try AttachmentTrust.of(bpfInterfaces: bpfInterfaces.compactMap { try? InterfaceName(validating: $0) },
-                                          nodeConfig: config != nil || !inputs.isEmpty ? nodeConfig : nil,
-                                          compileUser: compileUser)
+            return try AttachmentTrust.read(bpfInterfaces: bpfInterfaces.compactMap { try? InterfaceName(validating: $0) },
+                                            nodeConfig: config != nil || !inputs.isEmpty ? nodeConfig : nil,
+                                            compileUser: compileUser)
         } catch {
             fail(error.message)
         }
@@ -152,7 +152,11 @@ struct Inputs: ParsableArguments {
 
     func loadOps() throws -> OpList {
         do throws(ApplyError) {
-            return try OpListLoader.load(source, overrides: overrides, trust: trust())
+            let (trust, text) = trusted()
+            var source = source
+            // The op list is compiled from the very bytes the trust was read from.
+            if case .compile(let r) = source { source = .compile(r.withConfig(text, readFrom: nodeConfig)) }
+            return try OpListLoader.load(source, overrides: overrides, trust: trust)
         } catch {
             fail(error.message)
         }
@@ -302,10 +306,11 @@ extension Apply {
         inputs.enterNamespace()
         var options = ReconcileOptions(frrConfig: frrConfig, template: template, stateDirectory: stateDir, reload: reload,
                                        frr: FRRControl(pathspace: frrPathspace), adopt: inputs.adopt, overrides: inputs.overrides)
-        options.trust = inputs.trust()
+        let (trust, text) = inputs.trusted()
+        options.trust = trust
         options.force = inputs.force
         options.runDirectory = inputs.runDirectory
-        let source: BundleSource = inputs.bundle.map { .file($0) } ?? .compile(inputs.compileRequest)
+        let source: BundleSource = inputs.bundle.map { .file($0) } ?? .compile(inputs.compileRequest.withConfig(text, readFrom: inputs.nodeConfig))
         var run = Reconcile(options: options, source: source, attacher: inputs.routerAttacher()) { line in
             printOut(line + "\n")
         }

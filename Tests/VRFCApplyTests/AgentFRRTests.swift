@@ -30,9 +30,11 @@ import VRFCTestSupport
             #expect(again.status == 0 && again.agent.reconciles.first?["result"] == "ok", "\(again.agent.log)")
             #expect(again.agent.log.contains { $0.contains("frr.conf: unchanged; FRR runs it; not reloaded") }, "\(again.agent.log)")
 
-            // --clean: the node config with no CR; FRR keeps the base config only.
+            // --clean: the node config with no CR over the hinted base config
+            // (a bundle run keeps no base); FRR keeps the base config only.
             try node.writeInputs()
-            let clean = try node.ns.runAgent(["--clean", "--config", node.config, "--hostname", "node-a", "--router-id", "192.0.2.129"] + frrArgs)
+            let clean = try node.ns.runAgent(["--clean", "--config", node.config, "--template", node.base,
+                                              "--hostname", "node-a", "--router-id", "192.0.2.129"] + frrArgs)
             #expect(clean.status == 0, "\(clean.agent.log)")
             #expect(try node.ns.links().filter { Ownership.hasOwnedPrefix($0.name) }.map(\.name) == [])
             let after = try node.frr.show("show running-config")

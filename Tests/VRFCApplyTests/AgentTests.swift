@@ -28,8 +28,13 @@ import VRFCTestSupport
     static func changes(_ r: [String: String]) -> Int { Int(r["changes"] ?? "") ?? -1 }
 
     static func script(_ ns: Namespace, _ name: String, _ body: String) throws -> String {
-        let path = try ns.file(name, "#!/bin/sh\n" + body + "\n")
-        chmod(path, 0o755)
+        // Written and made executable by `install` in a process of its own:
+        // a write descriptor of this (multi-threaded) test process could be
+        // inherited by a child another test forks at that moment, and exec of
+        // the script would then fail with ETXTBSY.
+        let draft = try ns.file(name + ".draft", "#!/bin/sh\n" + body + "\n")
+        let path = (draft as NSString).deletingPathExtension
+        try Shell.check(["install", "-m", "0755", draft, path])
         return path
     }
 
@@ -80,7 +85,7 @@ import VRFCTestSupport
         let notExecutable = try dir.write("hook.sh", "#!/bin/sh\n")
         for (args, why) in [
             (["--oneshot", "--clean", "--ops", ops], "--oneshot or --clean"),
-            (["--ops", ops, "--config", ops, "x"], "either --ops"),
+            (["--ops", ops, "--config", ops, "x"], "pass one of --ops"),
             ([String](), "no inputs"),
             (["--ops", "-"], "stdin"),
             (["--ops", ops, "--debounce", "-1"], "--debounce"),

@@ -6,11 +6,12 @@
 /// groups dropped, gid/uid set to `gid`/`uid` (real, effective, saved) when
 /// `drop` is non-zero, no capabilities (a uid change away from 0 clears
 /// them; ambient ones are cleared as well), PR_SET_NO_NEW_PRIVS, stdin from
-/// /dev/null unless `keep_stdin`, stdout to `stdout_fd`, stderr inherited, every other
+/// /dev/null unless `keep_stdin`, stdout to `stdout_fd`, stderr to `stderr_fd`
+/// (inherited when it is -1), every other
 /// descriptor closed. Returns the child's pid, or -1 with `errno_out` set to
 /// what failed in the child before exec (`stage_out` names the step).
 pid_t vrfc_spawn_unprivileged(const char *path, char *const argv[], char *const envp[],
                               int drop, uid_t uid, gid_t gid, int keep_stdin, int stdout_fd,
-                              int *errno_out, const char **stage_out);
+                              int stderr_fd, int *errno_out, const char **stage_out);
 
 #endif
