@@ -80,7 +80,7 @@ fresh_ns() {
     namespaces+=("$ns")
     if [ $mode = vm ]; then
         ip -n "$ns" link add dum.underlay mtu 9100 type dummy
-    else  # no dummy links on this kernel: a veth end stands in (SPEC "Testing")
+    else  # no dummy links on this kernel: a veth end stands in 
         ip -n "$ns" link add dum.underlay mtu 9100 type veth peer name ul.peer mtu 9100
     fi
     ip -n "$ns" address add 192.0.2.129/32 dev dum.underlay

@@ -3,8 +3,10 @@
  * vrfc tc router: routes IPv4/IPv6 packets between interfaces on clsact
  * ingress, in place of the kernel's forwarding path.
  *
- * Why tc and not XDP, plain route leaking or veths through netfilter: see
- * "The tc router program" in SPEC.md. In short, the packets are already
+ * Why tc and not XDP, plain route leaking or veths through netfilter: the
+ * kernel cannot leak routes between VRFs and still match packets to
+ * established TCP connections, XDP does not see VXLAN-decapsulated traffic
+ * on every NIC, and the packets are already
  * sk_buffs here (after VXLAN decapsulation), and routing them on ingress keeps
  * them out of netfilter/conntrack, which would otherwise see them two or
  * three times.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Compiles the shipped example node (fixtures/mgmt-vrf: the seed README's
+# Compiles the shipped example node (fixtures/mgmt-vrf: the Go operator's documented
 # management VRF plus two tenant VRFs) and prints its frr.conf. Needs only
 # the Swift toolchain; vrfc links no system C library.
 set -euo pipefail

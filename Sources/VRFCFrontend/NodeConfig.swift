@@ -1,6 +1,6 @@
 import VRFCModel
 
-/// The node's `config.yaml` (SPEC "Node config"), validated.
+/// The node's `config.yaml` (README "Node config"), validated.
 public struct NodeConfig: Sendable, Equatable {
     public static let defaultServerASN: UInt32 = 4_200_065_169
     public static let vniRange: ClosedRange<UInt64> = 1...16_777_215

@@ -105,7 +105,7 @@ public struct VRF: Codable, Hashable, Sendable {
 
     public func aggregates(_ family: AddressFamily) -> [IPPrefix] { aggregates.filter { $0.family == family } }
 
-    /// The sort key of SPEC "The IR": VNI then name; unmapped policy-only VRFs first.
+    /// The IR's sort key (README "The IR"): VNI then name; unmapped policy-only VRFs first.
     public static func ordered(_ l: VRF, _ r: VRF) -> Bool {
         (l.vni ?? 0, l.name.value) < (r.vni ?? 0, r.name.value)
     }

@@ -29,7 +29,7 @@ import VRFCTestSupport
     }
 
     /// The oracle itself must be able to fail: a config FRR refuses at load
-    /// (SPEC: `ge` below the prefix length passes dryrun, not a running FRR).
+    /// (`ge` below the prefix length passes dryrun, not a running FRR).
     @Test func oracleDetectsWhatDryrunMisses() throws {
         let bad = NSTemporaryDirectory() + "vrfc-bad-\(UUID().uuidString).conf"
         try "ip prefix-list bad seq 5 permit 203.0.113.0/24 ge 8\n".write(toFile: bad, atomically: true, encoding: .utf8)

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Real zebra and bgpd in a network namespace of their own, with their own
-/// pathspace (`-N`), as SPEC "Testing" describes. Nothing is mocked: configs
+/// pathspace (`-N`). Nothing is mocked: configs
 /// go in through vtysh and come back out of FRR's own views.
 public final class FRRInstance: @unchecked Sendable {
     public let name: String

@@ -103,7 +103,7 @@ import VRFCTestSupport
         #expect(r.status == 1 && r.stderr.contains("needs CAP_NET_ADMIN"), "\(r)")
     }
 
-    /// The seed's debounce: every change within the window after the first
+    /// The debounce the Go operator used: every change within the window after the first
     /// one is taken in by one reconcile at the window's end.
     @Test func aBurstOfChangesInsideTheWindowMakesOneReconcile() throws {
         let all = try compiledOps("route-targets").withoutVRFDevices

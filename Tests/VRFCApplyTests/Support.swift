@@ -79,7 +79,7 @@ final class Namespace: @unchecked Sendable {
         try Shell.run(["ip", "netns", "exec", name] + args)
     }
 
-    /// The VTEP device. This kernel has no dummy links (SPEC "Testing"), so
+    /// The VTEP device. This kernel has no dummy links, so
     /// `dum.underlay` is one end of a veth pair here.
     func addUnderlay(mtu: Int = 9100, addresses: [String] = ["192.0.2.129/32"], name: String = "dum.underlay") throws {
         try ip("link", "add", name, "mtu", String(mtu), "type", "veth", "peer", "name", "ul.peer", "mtu", String(mtu))
@@ -171,7 +171,7 @@ extension OpList {
         return o
     }
 
-    /// This machine's kernel has no VRF device (SPEC "Testing"): the host
+    /// This machine's kernel has no VRF device: the host
     /// tests apply every other link of the compiled op list — bridge, VXLAN,
     /// veth pairs with all their settings — and the guest test does the VRFs.
     var withoutVRFDevices: OpList {

@@ -10,7 +10,7 @@ import VRFCTestSupport
 /// change is made with scripts/regen-golden.sh and reviewed as a diff.
 @Suite struct GoldenTests {
     @Test func thereAreEnoughScenarios() {
-        #expect(Fixture.all.count >= 8, "SPEC asks for at least eight realistic scenarios")
+        #expect(Fixture.all.count >= 8, "at least eight realistic scenarios")
     }
 
     @Test(arguments: Fixture.all)
@@ -48,7 +48,7 @@ import VRFCTestSupport
         #expect(decoded == ir)
     }
 
-    /// SPEC: route-map entries are emitted back to back, without `exit`
+    /// Route-map entries are emitted back to back, without `exit`
     /// (FRR commits at every exit after an entry: quadratic load time).
     @Test(arguments: Fixture.all)
     func routeMapEntriesHaveNoExitBetweenThem(_ fixture: Fixture) throws {

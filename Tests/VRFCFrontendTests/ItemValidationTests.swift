@@ -1,7 +1,7 @@
 import Testing
 import VRFCModel
 
-/// SPEC "Validation": one test per rule on import/export items. Every
+/// README "Validation": one test per rule on import/export items. Every
 /// message must name the file, the object and the field, and say what
 /// would be right.
 @Suite struct ItemValidationTests {

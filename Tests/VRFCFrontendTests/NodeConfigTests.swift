@@ -2,7 +2,7 @@ import Testing
 import VRFCFrontend
 import VRFCModel
 
-/// SPEC "Node config": every key, and unknown keys as errors.
+/// README "Node config": every key, and unknown keys as errors.
 @Suite struct NodeConfigTests {
     func parse(_ text: String) -> Result<NodeConfig, Diagnostics> {
         do throws(Diagnostics) {

@@ -1,7 +1,7 @@
 import Testing
 import VRFCModel
 
-/// SPEC "Validation" rules at the level of whole CRs and across CRs.
+/// README "Validation" rules at the level of whole CRs and across CRs.
 @Suite struct ObjectValidationTests {
     @Test func specSeqMustBeIn1To65534() {
         expectOneError(errors(cr(spec: "vrf: vrf1\nseq: 0")), "spec.seq", "1..65534")
