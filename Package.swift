@@ -16,6 +16,7 @@
 //   CBPF / VRFCBPF         — libbpf: the tc router program (bpf/router.c)
 //   VRFCApply              — plan/apply: op list vs live kernel
 //   VRFCAgent              — the node agent: inotify, debounce, timer, hooks
+//   VRFCHealth             — `vrfc-apply health`: the node's network healthcheck
 //   vrfc-apply             — the small privileged applier
 import PackageDescription
 
@@ -62,9 +63,13 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
+        // The network healthcheck: its config has a tiny strict reader of its own (no YAML library).
+        .target(name: "VRFCHealth", dependencies: [
+            "VRFCApply", "VRFCNetlink", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .executableTarget(
             name: "vrfc-apply",
-            dependencies: ["VRFCApply", "VRFCAgent", "VRFCCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["VRFCApply", "VRFCAgent", "VRFCHealth", "VRFCCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         // Build-time embedding of templates/*.mustache so the binary carries its defaults.
@@ -88,5 +93,6 @@ let package = Package(
         .testTarget(name: "VRFCApplyTests", dependencies: ["VRFCApply", "VRFCAgent", "VRFCBPF", "VRFCTestSupport"]),
         .testTarget(name: "VRFCAnalysisTests", dependencies: ["VRFCAnalysis", "VRFCDriver", "VRFCTestSupport"]),
         .testTarget(name: "VRFCBPFTests", dependencies: ["VRFCBPF", "VRFCBPFTestSupport"]),
+        .testTarget(name: "VRFCHealthTests", dependencies: ["VRFCHealth", "VRFCTestSupport"]),
     ]
 )
