@@ -40,6 +40,12 @@ if ! command -v kubernetes-validate >/dev/null 2>&1; then
     python3 -m pip install -q kubernetes-validate==1.37.0 2>/dev/null \
         || python3 -m pip install -q --break-system-packages kubernetes-validate==1.37.0
 fi
+if ! python3 -c 'import prometheus_client' >/dev/null 2>&1; then
+    echo "install-deps: installing prometheus_client from PyPI" >&2
+    # The metrics tests parse the exposition with Prometheus' own Python parser.
+    python3 -m pip install -q prometheus_client==0.26.0 2>/dev/null \
+        || python3 -m pip install -q --break-system-packages prometheus_client==0.26.0
+fi
 # pyenv shims need a rehash before a new console script is on PATH.
 command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
 

@@ -6,6 +6,7 @@ import VRFCBPF
 import VRFCCLI
 import VRFCDriver
 import VRFCHealth
+import VRFCMetrics
 import VRFCKernel
 import VRFCModel
 import VRFCNetlink
@@ -34,7 +35,7 @@ struct VRFCApplyCommand: ParsableCommand {
         Exit status: 0 done or in sync, 1 refused or failed, 2 usage error, \
         3 (plan) changes pending, 4 (plan) part of the state could not be read.
         """,
-        subcommands: [Plan.self, Apply.self, AgentCommand.self, BPFCommand.self, HealthCommand.self]
+        subcommands: [Plan.self, Apply.self, AgentCommand.self, BPFCommand.self, HealthCommand.self, MetricsCommand.self]
     )
 
     static func main() { runWithUsageExit() }
