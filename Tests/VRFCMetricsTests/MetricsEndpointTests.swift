@@ -141,20 +141,26 @@ import VRFCTestSupport
             #expect(scraped.value("frr_route_rib", ["vrf": "default", "family": "ipv4", "protocol": "ebgp"]) == 1, "203.0.113.9/32 from B (B's other prefix, 192.0.2.0/30, is A's own connected route)")
             #expect(scraped.value("frr_route_total", ["vrf": "default", "family": "ipv4"]) == (summary["routesTotal"] as? NSNumber)?.doubleValue)
 
-            // The router: the same counters `vrfc-apply bpf stats --json` reads (no traffic meanwhile).
-            let stats = try Shell.run(["ip", "netns", "exec", topo.router.name, Repo.executable("vrfc-apply"), "bpf", "stats", "--json"])
-            let json = try #require(try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Any], "\(stats)")
+            // The router: the counters `vrfc-apply bpf stats --json` reads just before
+            // and after the scrape (the hosts' own ND/MLD chatter may still tick the
+            // pass_* rows in between; nothing is forwarded meanwhile).
+            let statsBefore = try routerStats(topo.router.name)
+            let routerScrape = try scrape(topo.router.name, port: 7082)
+            let statsAfter = try routerStats(topo.router.name)
             for (key, metric, label) in [("outcomes", "vrfc_router", "outcome"), ("fibResults", "vrfc_router_fib", "result")] {
-                let rows = json[key] as? [[String: Any]] ?? []
+                let rows = statsAfter[key] ?? [:]
                 #expect(!rows.isEmpty)
-                for row in rows {
-                    let name = row["name"] as? String ?? ""
-                    #expect(scraped.value("\(metric)_packets_total", [label: name]) == (row["packets"] as? NSNumber)?.doubleValue, "\(metric) \(name)")
-                    #expect(scraped.value("\(metric)_bytes_total", [label: name]) == (row["bytes"] as? NSNumber)?.doubleValue, "\(metric) \(name)")
+                for (name, after) in rows {
+                    let before = statsBefore[key]?[name] ?? (0, 0)
+                    let packets = routerScrape.value("\(metric)_packets_total", [label: name]) ?? .nan
+                    let bytes = routerScrape.value("\(metric)_bytes_total", [label: name]) ?? .nan
+                    #expect(packets >= before.0 && packets <= after.0, "\(metric) \(name): \(packets) packets, bpf stats \(before.0)...\(after.0)")
+                    #expect(bytes >= before.1 && bytes <= after.1, "\(metric) \(name): \(bytes) bytes, bpf stats \(before.1)...\(after.1)")
+                    if name == "routed" { #expect(before.0 == after.0 && packets == after.0) }
                 }
             }
-            #expect((scraped.value("vrfc_router_packets_total", ["outcome": "routed"]) ?? 0)
-                    + (scraped.value("vrfc_router_packets_total", ["outcome": "routed_neigh"]) ?? 0) >= 80, "40 echoes cross the router twice")
+            #expect((routerScrape.value("vrfc_router_packets_total", ["outcome": "routed"]) ?? 0)
+                    + (routerScrape.value("vrfc_router_packets_total", ["outcome": "routed_neigh"]) ?? 0) >= 80, "40 echoes cross the router twice")
 
             // zebra dies: its collectors fail, the others and the endpoint stay.
             let zebra = try #require(a.pid(of: "zebra"))
@@ -170,6 +176,20 @@ import VRFCTestSupport
             #expect(partial.value("vrfc_router_packets_total", ["outcome": "routed"]) == scraped.value("vrfc_router_packets_total", ["outcome": "routed"]))
             #expect(server.isRunning)
         }
+    }
+
+    /// `vrfc-apply bpf stats --json` in the namespace: table → row name → (packets, bytes).
+    func routerStats(_ netns: String) throws -> [String: [String: (Double, Double)]] {
+        let r = try Shell.run(["ip", "netns", "exec", netns, Repo.executable("vrfc-apply"), "bpf", "stats", "--json"])
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], "\(r)")
+        var out: [String: [String: (Double, Double)]] = [:]
+        for key in ["outcomes", "fibResults"] {
+            for row in json[key] as? [[String: Any]] ?? [] {
+                out[key, default: [:]][row["name"] as? String ?? ""] =
+                    ((row["packets"] as? NSNumber)?.doubleValue ?? .nan, (row["bytes"] as? NSNumber)?.doubleValue ?? .nan)
+            }
+        }
+        return out
     }
 
     @Test func listenAddresses() {
