@@ -1,5 +1,6 @@
 import Foundation
 import Prometheus
+import Synchronization
 import VRFCBPF
 import VRFCHealth
 
@@ -158,17 +159,28 @@ public struct Scrape: Sendable {
     }
 
     public func exposition() -> [UInt8] {
-        var buffer: [UInt8] = []
-        var meta: [(String, Double, Bool, String?)] = []
-        for c in collectors {
+        // Collectors run side by side (FRR's are mostly waiting on vtysh);
+        // their output is joined in their fixed order.
+        struct Result: Sendable { var bytes: [UInt8] = []; var seconds = 0.0; var failure: String? }
+        let slots = Mutex<[Result]>(Array(repeating: Result(), count: collectors.count))
+        let collectors = self.collectors
+        DispatchQueue.concurrentPerform(iterations: collectors.count) { i in
+            let c = collectors[i]
             let registry = PrometheusCollectorRegistry()
             let start = ContinuousClock.now
-            var failure: String?
-            do { try c.collect(into: registry) } catch { failure = "\(error)" }
+            var result = Result()
+            do { try c.collect(into: registry) } catch { result.failure = "\(error)" }
             let elapsed = ContinuousClock.now - start
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            if failure == nil { registry.emit(into: &buffer) }
-            meta.append((c.name, seconds, failure == nil, failure))
+            result.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            if result.failure == nil { registry.emit(into: &result.bytes) }
+            slots.withLock { $0[i] = result }
+        }
+        let results = slots.withLock { $0 }
+        var buffer: [UInt8] = []
+        var meta: [(String, Double, Bool, String?)] = []
+        for (c, r) in zip(collectors, results) {
+            buffer += r.bytes
+            meta.append((c.name, r.seconds, r.failure == nil, r.failure))
         }
         persistent?.emit(into: &buffer)
         let registry = PrometheusCollectorRegistry()
