@@ -63,7 +63,9 @@ let package = Package(
         .target(name: "VRFCApply", dependencies: ["VRFCDriver", "VRFCKernel", "VRFCNetlink", "VRFCBPF"]),
         // The node agent: watches the inputs and reconciles through the Reconciler seam.
         .target(name: "VRFCAgent", dependencies: [
-            "VRFCApply", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "VRFCApply", "VRFCHealth", "VRFCMetrics", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),

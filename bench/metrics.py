@@ -14,7 +14,8 @@ calls ask for the default VRF each time: the JSON FRR prints is the same
 size as with the sessions spread over VRFs, and the cost being compared is
 the per-call one (a vtysh process and a vty connection each).
 
-Medians and maxima over ROUNDS (default 20). Needs root:
+Medians and maxima over ROUNDS (default 20); DUMP=1 also prints one
+exposition. Needs root:
   bench/metrics.py [BINARY]     (default .build/debug/vrfc-apply)
 """
 import json, os, statistics, subprocess, sys, tempfile, time, uuid
@@ -99,6 +100,10 @@ try:
         if r.returncode == 0:
             break
         time.sleep(0.2)
+    if os.environ.get("DUMP"):
+        # The raw exposition, for the README's sample.
+        print(sh("ip", "netns", "exec", nodes["a"], sys.executable, "-c",
+                 "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:7082/metrics').read().decode())").stdout)
     times, sizes, collectors = [], [], {}
     for _ in range(rounds):
         doc = json.loads(sh("ip", "netns", "exec", nodes["a"], *scrape).stdout)

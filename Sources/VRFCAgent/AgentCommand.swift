@@ -1,11 +1,15 @@
 import ArgumentParser
+import CoreMetrics
 import Foundation
 import Logging
+import Prometheus
 import ServiceLifecycle
 import Synchronization
 import VRFCApply
 import VRFCBPF
+import VRFCHealth
 import VRFCKernel
+import VRFCMetrics
 import VRFCModel
 
 /// Exit statuses of the agent (vrfc-apply's contract: 2 is a usage error).
@@ -109,6 +113,9 @@ public struct AgentCommand: ParsableCommand {
 
     public func validate() throws {
         if oneshot && clean { throw ValidationError("pass --oneshot or --clean, not both") }
+        if let metricsListen, ListenAddress(metricsListen) == nil {
+            throw ValidationError("--metrics-listen \(metricsListen.debugDescription) is not ADDR:PORT")
+        }
         if ops != nil && (config != nil || !inputs.isEmpty) {
             throw ValidationError("pass either --ops FILE or --config FILE with INPUT..., not both")
         }
@@ -138,6 +145,22 @@ public struct AgentCommand: ParsableCommand {
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("--log-level '\(logLevel)': expected one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))") }
     }
 
+    @Option(name: .customLong("metrics-listen"), help: ArgumentHelp("Serve Prometheus metrics here (ADDR:PORT, e.g. :7082): the agent's reconciles and everything `vrfc-apply metrics` serves (FRR through the default pathspace's vtysh, the router's counters).", valueName: "ADDR:PORT"))
+    var metricsListen: String?
+
+    /// Bootstraps swift-metrics into a Prometheus registry and serves it
+    /// with the collectors of `vrfc-apply metrics`.
+    func startMetrics(_ logger: Logger) throws -> HTTPServerHandle? {
+        guard let metricsListen, let address = ListenAddress(metricsListen) else { return nil }
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let vtysh = Vtysh(timeout: 5)
+        let collectors: [any MetricsCollector] = [BGPCollector(vtysh: vtysh), RouteCollector(vtysh: vtysh), VNICollector(vtysh: vtysh),
+                                                  RouterCollector(pinDirectory: bpfPinDirectory)]
+        logger.info("serving metrics", metadata: ["listen": .string(address.description)])
+        return try HTTPServerHandle(address, scrape: Scrape(collectors: collectors, persistent: registry))
+    }
+
     public func run() throws {
         let format = LineLogHandler.Format(rawValue: logFormat)!, level = Logger.Level(rawValue: logLevel)!
         LoggingSystem.bootstrap { LineLogHandler(label: $0, format: format, level: level) }
@@ -163,7 +186,13 @@ public struct AgentCommand: ParsableCommand {
             netns: netns,
             watched: (ops.map { [$0] } ?? [configPath] + inputs) + (template.map { [$0] } ?? []),
             mode: clean ? .clean : oneshot ? .oneshot : .daemon)
+        let metricsServer: HTTPServerHandle?
+        do { metricsServer = try startMetrics(logger) } catch {
+            logger.critical("cannot serve metrics", metadata: ["error": .string("\(error)")])
+            throw ExitCode(AgentExit.failed)
+        }
         let log = logger
+        defer { _ = metricsServer }
         let code = blockingAsync { await setup.run(log) }
         if code != 0 { throw ExitCode(code) }
     }
