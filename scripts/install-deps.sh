@@ -8,7 +8,7 @@
 set -euo pipefail
 
 PKGS=(frr frr-pythontools gobgpd graphviz iproute2 iperf3 pkg-config python3 python3-pip
-      libnl-route-3-dev libbpf-dev libsystemd-dev linux-libc-dev bpftool
+      libnl-route-3-dev libbpf-dev libsystemd-dev linux-libc-dev bpftool libcurl4-openssl-dev
       linux-image-amd64 qemu-system-x86 busybox-static systemd strace)
 
 missing=()

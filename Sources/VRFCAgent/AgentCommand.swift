@@ -158,7 +158,10 @@ public struct AgentCommand: ParsableCommand {
         let collectors: [any MetricsCollector] = [BGPCollector(vtysh: vtysh), RouteCollector(vtysh: vtysh), VNICollector(vtysh: vtysh),
                                                   RouterCollector(pinDirectory: bpfPinDirectory)]
         logger.info("serving metrics", metadata: ["listen": .string(address.description)])
-        return try HTTPServerHandle(address, scrape: Scrape(collectors: collectors, persistent: registry))
+        let handle = try HTTPServerHandle(address, scrape: Scrape(collectors: collectors, persistent: registry))
+        // The endpoint only stops on an error (e.g. the port is taken): say so; the agent goes on reconciling.
+        Thread { logger.error("metrics server stopped", metadata: ["error": .string(handle.waitUntilStopped())]) }.start()
+        return handle
     }
 
     public func run() throws {
