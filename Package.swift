@@ -19,6 +19,8 @@
 //   CSystemd               — libsystemd sd-bus: FRR reload through systemd
 //   VRFCApply              — plan/apply: op list vs live kernel; frr.conf, reload, verify
 //   VRFCAgent              — the node agent: inotify, debounce, timer, hooks
+//   VRFCHealth             — `vrfc-apply health`: the node's network healthcheck
+//   VRFCMetrics            — `vrfc-apply metrics`: the Prometheus endpoint (FlyingFox)
 //   vrfc-apply             — the small privileged applier; links no YAML reader, no templates
 import PackageDescription
 
@@ -33,6 +35,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
     ],
     targets: [
         .target(name: "VRFCModel"),
@@ -69,13 +74,25 @@ let package = Package(
         .target(name: "VRFCApply", dependencies: ["VRFCBundle", "VRFCKernel", "VRFCNetlink", "VRFCBPF", "CSpawn", "CSystemd"]),
         // The node agent: watches the inputs and reconciles through the Reconciler seam.
         .target(name: "VRFCAgent", dependencies: [
-            "VRFCApply", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "VRFCApply", "VRFCHealth", "VRFCMetrics", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
+        // The network healthcheck: its config has a tiny strict reader of its own (no YAML library).
+        .target(name: "VRFCHealth", dependencies: [
+            "VRFCApply", "VRFCNetlink", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        // The Prometheus endpoint: collectors (FRR through read-only vtysh, the router's maps) and a small HTTP server.
+        .target(name: "VRFCMetrics", dependencies: [
+            "VRFCHealth", "VRFCBPF", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "FlyingFox", package: "FlyingFox"),
+        ]),
         .executableTarget(
             name: "vrfc-apply",
-            dependencies: ["VRFCApply", "VRFCAgent", "VRFCCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["VRFCApply", "VRFCAgent", "VRFCHealth", "VRFCMetrics", "VRFCCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         // Build-time embedding of templates/*.mustache so the binary carries its defaults.
@@ -99,5 +116,7 @@ let package = Package(
         .testTarget(name: "VRFCApplyTests", dependencies: ["VRFCApply", "VRFCAgent", "VRFCBPF", "VRFCBundle", "VRFCFRR", "VRFCTestSupport"]),
         .testTarget(name: "VRFCAnalysisTests", dependencies: ["VRFCAnalysis", "VRFCDriver", "VRFCTestSupport"]),
         .testTarget(name: "VRFCBPFTests", dependencies: ["VRFCBPF", "VRFCBPFTestSupport"]),
+        .testTarget(name: "VRFCHealthTests", dependencies: ["VRFCHealth", "VRFCTestSupport"]),
+        .testTarget(name: "VRFCMetricsTests", dependencies: ["VRFCMetrics", "VRFCBPF", "VRFCBPFTestSupport", "VRFCTestSupport"]),
     ]
 )

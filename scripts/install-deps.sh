@@ -9,7 +9,7 @@
 set -euo pipefail
 
 PKGS=(frr frr-pythontools gobgpd graphviz iproute2 iperf3 pkg-config python3 python3-pip
-      libnl-route-3-dev libbpf-dev libsystemd-dev linux-libc-dev bpftool
+      libnl-route-3-dev libbpf-dev libsystemd-dev linux-libc-dev bpftool libcurl4-openssl-dev
       linux-image-amd64 qemu-system-x86 busybox-static systemd strace
       dbus-daemon gcc binutils    # the systemd-reload test: a private bus and its stand-in; nm
       iputils-ping python3-yaml)  # the lab
@@ -42,6 +42,12 @@ if ! command -v kubernetes-validate >/dev/null 2>&1; then
     echo "install-deps: installing kubernetes-validate from PyPI" >&2
     python3 -m pip install -q kubernetes-validate==1.37.0 2>/dev/null \
         || python3 -m pip install -q --break-system-packages kubernetes-validate==1.37.0
+fi
+if ! python3 -c 'import prometheus_client' >/dev/null 2>&1; then
+    echo "install-deps: installing prometheus_client from PyPI" >&2
+    # The metrics tests parse the exposition with Prometheus' own Python parser.
+    python3 -m pip install -q prometheus_client==0.26.0 2>/dev/null \
+        || python3 -m pip install -q --break-system-packages prometheus_client==0.26.0
 fi
 # pyenv shims need a rehash before a new console script is on PATH.
 command -v pyenv >/dev/null 2>&1 && pyenv rehash || true

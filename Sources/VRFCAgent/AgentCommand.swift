@@ -1,11 +1,15 @@
 import ArgumentParser
+import CoreMetrics
 import Foundation
 import Logging
+import Prometheus
 import ServiceLifecycle
 import Synchronization
 import VRFCApply
 import VRFCBPF
+import VRFCHealth
 import VRFCKernel
+import VRFCMetrics
 import VRFCModel
 
 /// Exit statuses of the agent (vrfc-apply's contract: 2 is a usage error).
@@ -142,6 +146,9 @@ public struct AgentCommand: ParsableCommand {
 
     public func validate() throws {
         if oneshot && clean { throw ValidationError("pass --oneshot or --clean, not both") }
+        if let metricsListen, ListenAddress(metricsListen) == nil {
+            throw ValidationError("--metrics-listen \(metricsListen.debugDescription) is not ADDR:PORT")
+        }
         if [ops != nil, bundle != nil, !inputs.isEmpty].filter({ $0 }).count > 1 {
             throw ValidationError("pass one of --ops FILE, --bundle FILE, or INPUT... (with --config FILE)")
         }
@@ -181,6 +188,25 @@ public struct AgentCommand: ParsableCommand {
         }
         if LineLogHandler.Format(rawValue: logFormat) == nil { throw ValidationError("--log-format '\(logFormat)': expected text or json") }
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("--log-level '\(logLevel)': expected one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))") }
+    }
+
+    @Option(name: .customLong("metrics-listen"), help: ArgumentHelp("Serve Prometheus metrics here (ADDR:PORT, e.g. :7082): the agent's reconciles and everything `vrfc-apply metrics` serves (FRR through the default pathspace's vtysh, the router's counters).", valueName: "ADDR:PORT"))
+    var metricsListen: String?
+
+    /// Bootstraps swift-metrics into a Prometheus registry and serves it
+    /// with the collectors of `vrfc-apply metrics`.
+    func startMetrics(_ logger: Logger) throws -> HTTPServerHandle? {
+        guard let metricsListen, let address = ListenAddress(metricsListen) else { return nil }
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let vtysh = Vtysh(timeout: 5)
+        let collectors: [any MetricsCollector] = [BGPCollector(vtysh: vtysh), RouteCollector(vtysh: vtysh), VNICollector(vtysh: vtysh),
+                                                  RouterCollector(pinDirectory: bpfPinDirectory)]
+        logger.info("serving metrics", metadata: ["listen": .string(address.description)])
+        let handle = try HTTPServerHandle(address, scrape: Scrape(collectors: collectors, persistent: registry))
+        // The endpoint only stops on an error (e.g. the port is taken): say so; the agent goes on reconciling.
+        Thread { logger.error("metrics server stopped", metadata: ["error": .string(handle.waitUntilStopped())]) }.start()
+        return handle
     }
 
     public func run() throws {
@@ -225,7 +251,13 @@ public struct AgentCommand: ParsableCommand {
             netns: netns,
             watched: (ops.map { [$0] } ?? bundle.map { [$0] } ?? [configPath] + inputs) + (template.map { [$0] } ?? []),
             mode: clean ? .clean : oneshot ? .oneshot : .daemon)
+        let metricsServer: HTTPServerHandle?
+        do { metricsServer = try startMetrics(logger) } catch {
+            logger.critical("cannot serve metrics", metadata: ["error": .string("\(error)")])
+            throw ExitCode(AgentExit.failed)
+        }
         let log = logger
+        defer { _ = metricsServer }
         let code = blockingAsync { await setup.run(log) }
         if code != 0 { throw ExitCode(code) }
     }

@@ -4,6 +4,8 @@ import VRFCAgent
 import VRFCApply
 import VRFCBPF
 import VRFCCLI
+import VRFCHealth
+import VRFCMetrics
 import VRFCKernel
 import VRFCModel
 import VRFCNetlink
@@ -32,7 +34,7 @@ struct VRFCApplyCommand: ParsableCommand {
         Exit status: 0 done or in sync, 1 refused or failed, 2 usage error, \
         3 (plan) changes pending, 4 (plan) part of the state could not be read.
         """,
-        subcommands: [Plan.self, Apply.self, AgentCommand.self, BPFCommand.self]
+        subcommands: [Plan.self, Apply.self, AgentCommand.self, BPFCommand.self, HealthCommand.self, MetricsCommand.self]
     )
 
     static func main() { runWithUsageExit() }

@@ -108,6 +108,11 @@ public final class FRRInstance: @unchecked Sendable {
         }.map(String.init)
     }
 
+    /// A running daemon's PID (from its pid file), so a test can stop one daemon.
+    public func pid(of daemon: String) -> Int32? {
+        readText("\(dir)/\(daemon).pid").flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    }
+
     public func logs() -> String {
         ["zebra", "bgpd"].map { readText("\(dir)/\($0).log") ?? "" }.joined(separator: "\n")
     }
