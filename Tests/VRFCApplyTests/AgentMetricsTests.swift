@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VRFCApply
+import VRFCModel
 import VRFCDriver
 import VRFCTestSupport
 
