@@ -218,22 +218,18 @@ start_leaf_frr() {
 }
 
 # ------------------------------------------------------------------ reconcile
-# THE one place where the node's intent is applied. Today: compile, links
-# through vrfc-apply, then FRR's own reload of the compiled frr.conf (there is
-# no systemd in the guest). When vrfc-apply reloads FRR itself, or the agent
-# lands, this becomes `vrfc-apply apply --frr-config …` or
-# `vrfc-apply agent --oneshot …` and nothing else in the lab changes.
+# THE one place where the node's intent is applied: one reconcile of the
+# node agent (compile in its unprivileged child, links, frr.conf and FRR's
+# reload, verification; see README "Reconcile"). The first run reloads FRR
+# whole (frr-reload.py, no systemd in the guest), later runs send the delta.
 reconcile() { # INTENT_DIR
     local intent=$1 t0=$EPOCHREALTIME
-    $VRFC compile --config "$CONFIG" --template $LAB/node/frr.conf --hostname node --router-id $ROUTER_ID \
-        -o $RUN/frr.conf.new "$intent" || return 1
-    $APPLY apply --netns node --config "$CONFIG" "$intent" >$RUN/apply.log 2>&1 || { cat $RUN/apply.log; return 1; }
-    tail -n 1 $RUN/apply.log
-    note "compiled and applied links in $(since $t0) s"; t0=$EPOCHREALTIME
-    mv $RUN/frr.conf.new $RUN/frr.conf
-    /usr/lib/frr/frr-reload.py --reload --stdout --log-level error --pathspace node $RUN/frr.conf >$RUN/reload.log 2>&1 \
-        || { cat $RUN/reload.log; return 1; }
-    note "FRR reloaded in $(since $t0) s"
+    mkdir -p -m 700 $RUN/state
+    $APPLY agent --oneshot --netns node --frr-config $RUN/frr.conf --frr-pathspace node --state-dir $RUN/state \
+        --template $LAB/node/frr.conf --hostname node --router-id $ROUTER_ID --config "$CONFIG" "$intent" \
+        >$RUN/apply.log 2>&1 || { cat $RUN/apply.log; return 1; }
+    grep -E 'reload: |verified|rolling back' $RUN/apply.log | tail -n 3
+    note "reconciled (agent --oneshot) in $(since $t0) s"
 }
 
 in_sync() {

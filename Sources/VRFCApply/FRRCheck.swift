@@ -29,7 +29,10 @@ public enum FRRCheck {
     /// FRR's running config, and no generated command of the previous
     /// config that the new one dropped is. `frame` is the base config part
     /// (not generated, and partly not echoed by FRR, e.g. `frr version`).
-    public static func verify(running: String, config: String, frame: String?, previous: String?) -> [String] {
+    /// `leaving`: top-level blocks (`vrf NAME`) of VRFs being removed, which
+    /// FRR may still run until their kernel devices are gone.
+    public static func verify(running: String, config: String, frame: String?, previous: String?,
+                              leaving: Set<String> = []) -> [String] {
         let runningKeys = FRRConfigTree(running).keys
         let newTree = FRRConfigTree(config)
         let newKeys = newTree.keys
@@ -40,7 +43,8 @@ public enum FRRCheck {
         }
         if let previous {
             for e in FRRConfigTree(previous).entries
-            where !newKeys.contains(e.key) && !frameKeys.contains(e.key) && runningKeys.contains(e.key) {
+            where !newKeys.contains(e.key) && !frameKeys.contains(e.key) && runningKeys.contains(e.key)
+                && !(e.path.isEmpty && leaving.contains(e.text)) {
                 problems.append("FRR still runs '\(describe(e.key))', which the new config removed")
             }
         }

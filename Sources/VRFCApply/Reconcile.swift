@@ -157,9 +157,18 @@ public struct Reconcile {
         }
         timer.mark("links before the reload")
 
-        // 5. frr.conf and the reload.
+        // 5. frr.conf and the reload. A VRF that goes keeps its (empty)
+        //    `vrf NAME` block through the reload: FRR refuses `no vrf NAME`
+        //    while the kernel device exists, and the device goes only once FRR
+        //    no longer uses it (step 6); the block goes in step 7.
         let irData = Data(bundle.irJSON.utf8)
         let opsData = Data(JSONOutput.encode(ops).utf8)
+        let removing = strategy == .writeOnly ? [] : Self.removedVRFs(previous: good ?? onDisk, config: config)
+        let staged = Self.keeping(removing, in: config)
+        func recordGood() throws(ApplyError) {
+            try state.recordGood(config: config, ir: irData, base: base)
+            try ConfigFile.write(opsData, to: state.directory + "/frr.conf.good.ops.json", owner: nil, mode: 0o600)
+        }
         if onDisk == config && good == config {
             let problems = try verify(config, frame: bundle.frame, previous: nil, ops: bundle.ops)
             if problems.isEmpty {
@@ -169,22 +178,23 @@ public struct Reconcile {
                 try reloadAndVerify(fullReload, config: config, bundle: bundle, good: good, state: state, onDisk: onDisk)
             }
         } else {
-            if onDisk != config {
+            if onDisk != staged {
                 let attrs = ConfigFile.attributes(of: options.frrConfig)
-                try ConfigFile.write(Data(config.utf8), to: options.frrConfig, owner: (attrs.uid, attrs.gid), mode: attrs.mode)
-                log("frr.conf: written \(options.frrConfig) (\(config.utf8.count) bytes)")
+                try ConfigFile.write(Data(staged.utf8), to: options.frrConfig, owner: (attrs.uid, attrs.gid), mode: attrs.mode)
+                log("frr.conf: written \(options.frrConfig) (\(staged.utf8.count) bytes)"
+                    + (removing.isEmpty ? "" : "; it keeps \(removing.joined(separator: ", ")) until the links are gone"))
             }
             timer.mark("write frr.conf")
             log("reload: \(strategy.rawValue) (\(why))")
             if strategy == .writeOnly {
                 log("reload: none requested; FRR has not been told, so nothing is recorded as running")
             } else {
-                try reloadAndVerify(strategy, config: config, bundle: bundle, good: good, state: state, onDisk: onDisk)
+                try reloadAndVerify(strategy, config: config, bundle: bundle, good: good, state: state, onDisk: onDisk,
+                                    leaving: Set(removing))
             }
         }
-        if strategy != .writeOnly || (onDisk == config && good == config) {
-            try state.recordGood(config: config, ir: irData, base: base)
-            try ConfigFile.write(opsData, to: state.directory + "/frr.conf.good.ops.json", owner: nil, mode: 0o600)
+        if removing.isEmpty && (strategy != .writeOnly || (onDisk == config && good == config)) {
+            try recordGood()
         }
 
         // 6. Links up, stale links deleted, read back.
@@ -195,8 +205,14 @@ public struct Reconcile {
             try session.execute(plan2, snapshot: snap2) { log("  \($0.report)") }
         }
         try session.creationLog().remove()
-        let (_, after) = try session.snapshotAndPlan(adopt: false)
         timer.mark("links after the reload")
+
+        // 7. The removed VRFs' blocks, now that their devices are gone.
+        if !removing.isEmpty {
+            try removeVRFs(removing, config: config, bundle: bundle, good: good, state: state, onDisk: onDisk)
+            try recordGood()
+        }
+        let (_, after) = try session.snapshotAndPlan(adopt: false)
         return .done(after: after)
     }
 
@@ -244,22 +260,23 @@ public struct Reconcile {
     /// Reloads, verifies, and on failure falls back (delta → full reload)
     /// or rolls back.
     mutating func reloadAndVerify(_ strategy: ReloadStrategy, config: String, bundle: CompileBundle, good: String?,
-                                  state: KeptState, onDisk: String?) throws(ApplyError) {
+                                  state: KeptState, onDisk: String?, leaving: Set<String> = []) throws(ApplyError) {
         var failure: String
         if strategy == .delta, let delta = bundle.delta {
-            if delta.isEmpty {
+            let script = Self.withoutVRFRemovals(delta.script, leaving)
+            if script.isEmpty {
                 failure = ""
             } else {
-                let file = try state.scratch("frr.delta", delta.script)
+                let file = try state.scratch("frr.delta", script)
                 let r = frr.load(file)
                 failure = r.status == 0 ? "" : "vtysh -f \(file) failed: \(r.summary)"
             }
             timer.mark("reload (delta)")
             if failure.isEmpty {
-                let problems = try verify(config, frame: bundle.frame, previous: good, ops: bundle.ops)
+                let problems = try verify(config, frame: bundle.frame, previous: good, ops: bundle.ops, leaving: leaving)
                 timer.mark("verify")
                 if problems.isEmpty {
-                    log("verified: FRR runs the new config")
+                    log("verified: FRR runs the new config" + Self.pending(leaving))
                     return
                 }
                 failure = "after the delta, " + problems.prefix(3).joined(separator: "; ")
@@ -267,13 +284,13 @@ public struct Reconcile {
             log("delta failed (\(failure)); falling back to a full reload")
         }
         let whole = strategy == .delta ? fullReload : strategy
-        failure = reloadWhole(whole, rundir: state.directory) ?? ""
+        failure = try givingUpVNIs(of: leaving, state: state) ?? reloadWhole(whole, rundir: state.directory) ?? ""
         timer.mark("reload (\(whole.rawValue))")
         if failure.isEmpty {
-            let problems = try verify(config, frame: bundle.frame, previous: good, ops: bundle.ops)
+            let problems = try verify(config, frame: bundle.frame, previous: good, ops: bundle.ops, leaving: leaving)
             timer.mark("verify")
             if problems.isEmpty {
-                log("verified: FRR runs the new config")
+                log("verified: FRR runs the new config" + Self.pending(leaving))
                 return
             }
             failure = "after the reload, " + problems.prefix(5).joined(separator: "; ")
@@ -281,9 +298,9 @@ public struct Reconcile {
         try rollback(failure, state: state, good: good, onDisk: onDisk, frame: bundle.frame, ops: bundle.ops)
     }
 
-    func verify(_ config: String, frame: String?, previous: String?, ops: OpList) throws(ApplyError) -> [String] {
+    func verify(_ config: String, frame: String?, previous: String?, ops: OpList, leaving: Set<String> = []) throws(ApplyError) -> [String] {
         let running = try frr.show("show running-config")
-        var problems = FRRCheck.verify(running: running, config: config, frame: frame, previous: previous)
+        var problems = FRRCheck.verify(running: running, config: config, frame: frame, previous: previous, leaving: leaving)
         // zebra's own view of the VRFs' L3VNIs: every full VRF with its VNI.
         // (State is not checked: the links are still down at this point.)
         // The VNIs come from the op list's VXLAN links (one per full VRF).
@@ -340,5 +357,86 @@ public struct Reconcile {
         var p = plan
         p.steps = steps
         return p
+    }
+
+    static func pending(_ leaving: Set<String>) -> String {
+        leaving.isEmpty ? "" : " (but for \(leaving.sorted().joined(separator: ", ")), removed once the links are gone)"
+    }
+
+    /// The top-level `vrf NAME` blocks of the previous config the new one
+    /// drops, in file order.
+    public static func removedVRFs(previous: String?, config: String) -> [String] {
+        guard let previous else { return [] }
+        let now = Set(FRRConfigTree(config).entries.filter { $0.path.isEmpty }.map(\.text))
+        return FRRConfigTree(previous).entries
+            .filter { $0.path.isEmpty && $0.text.hasPrefix("vrf ") && !now.contains($0.text) }.map(\.text)
+    }
+
+    /// The new config with an empty block for each VRF being removed (before
+    /// a closing `end`): what FRR runs until the VRFs' devices are gone. A
+    /// whole-file reload of it takes everything else of the VRFs away.
+    public static func keeping(_ vrfs: [String], in config: String) -> String {
+        if vrfs.isEmpty { return config }
+        var lines = config.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if lines.last == "" { lines.removeLast() }
+        var at = lines.count
+        if let last = lines.lastIndex(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty }), lines[last] == "end" { at = last }
+        lines.insert(contentsOf: vrfs.flatMap { [$0, "exit-vrf", "!"] }, at: at)
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The delta without `no vrf NAME` of the VRFs being removed (top-level
+    /// lines: the renderer returns to the top before each); they follow
+    /// once the links are gone.
+    public static func withoutVRFRemovals(_ script: String, _ leaving: Set<String>) -> String {
+        if leaving.isEmpty { return script }
+        let kept = script.split(separator: "\n").filter { !($0.hasPrefix("no ") && leaving.contains(String($0.dropFirst(3)))) }
+        return kept.isEmpty ? "" : kept.joined(separator: "\n") + "\n"
+    }
+
+    /// Step 7: frr.conf becomes the new config and FRR drops the removed
+    /// VRFs' blocks (one small `vtysh -f`), then the final verification.
+    /// zebra hears of a deleted device a moment later, so FRR may still
+    /// call the VRF active: retried for up to ~10 s.
+    mutating func removeVRFs(_ vrfs: [String], config: String, bundle: CompileBundle, good: String?,
+                             state: KeptState, onDisk: String?) throws(ApplyError) {
+        let attrs = ConfigFile.attributes(of: options.frrConfig)
+        try ConfigFile.write(Data(config.utf8), to: options.frrConfig, owner: (attrs.uid, attrs.gid), mode: attrs.mode)
+        let file = try state.scratch("frr.vrf-removal", vrfs.map { "no " + $0 }.joined(separator: "\n") + "\n")
+        var failure = ""
+        for attempt in 0..<20 {
+            if attempt > 0 { usleep(500_000) }
+            let r = frr.load(file)
+            var problems = try verify(config, frame: bundle.frame, previous: good, ops: bundle.ops)
+            // FRR prints no empty `vrf` block, but zebra lists every VRF it
+            // still has configured (`vrf NAME inactive (configured)`).
+            let listed = Set(try frr.show("show vrf", daemon: "zebra").split(separator: "\n")
+                .compactMap { $0.split(separator: " ").dropFirst().first.map { "vrf " + $0 } })
+            problems += vrfs.filter(listed.contains).map { "zebra still has \($0)" }
+            if problems.isEmpty {
+                log("frr.conf: written \(options.frrConfig); FRR dropped \(vrfs.joined(separator: ", ")) (vtysh -f \(file))")
+                log("verified: FRR runs the new config")
+                timer.mark("remove VRFs")
+                return
+            }
+            failure = "after vtysh -f \(file) (\(r.summary)), " + problems.prefix(3).joined(separator: "; ")
+        }
+        try rollback(failure, state: state, good: good, onDisk: onDisk, frame: bundle.frame, ops: bundle.ops)
+    }
+
+    /// Before a whole-file reload that removes VRFs: their VNIs go first,
+    /// one small `vtysh -f`. frr-reload.py takes `router bgp ... vrf NAME`
+    /// away before the `vni` in the (kept) `vrf NAME` block, and bgpd
+    /// refuses to delete a VRF instance whose L3VNI zebra still has
+    /// ("Please unconfigure l3vni"). The delta orders this itself.
+    func givingUpVNIs(of vrfs: Set<String>, state: KeptState) throws(ApplyError) -> String? {
+        if vrfs.isEmpty { return nil }
+        let running = FRRConfigTree(try frr.show("show running-config"))
+        let lines = running.entries.filter { $0.path.count == 1 && vrfs.contains($0.path[0]) && $0.text.hasPrefix("vni ") }
+            .flatMap { [$0.path[0], " no " + $0.text, "exit-vrf"] }
+        if lines.isEmpty { return nil }
+        let file = try state.scratch("frr.vni-removal", lines.joined(separator: "\n") + "\n")
+        let r = frr.load(file)
+        return r.status == 0 ? nil : "vtysh -f \(file) failed: \(r.summary)"
     }
 }

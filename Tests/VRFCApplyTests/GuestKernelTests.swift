@@ -78,6 +78,7 @@ import VRFCTestSupport
         run adopt $A apply --adopt --config $C $D/crs-all; links adopt
         run planAdopt $A plan --json --config $C $D/crs-all
         \(sessions.guestScript(applier: applier))
+        \(VRFRemoval.guestScript(base: fixture.base))
         echo ok >"$D/finished"
         """
         let scriptURL = dir.appendingPathComponent("guest.sh")
@@ -191,6 +192,81 @@ import VRFCTestSupport
 
         // 8./9. Real FRR on the compiled node: sessions up, own-ASN routes refused on vd.
         sessions.check()
+
+        // 10. A reconcile that removes a VRF, FRR running: nothing rolled back,
+        //     no trace of the VRF in FRR, its links gone.
+        VRFRemoval(dir: d, vrf: String(goneVRF.dropFirst(3)), links: gone).check()
+    }
+}
+
+/// `vrfc-apply apply --frr-config` removing a VRF whose kernel device
+/// exists, as on every real node: FRR refuses `no vrf NAME` while the
+/// device is there, so the VRF's block may only go after the links (a
+/// kernel without VRF devices cannot show it). Each reload strategy on a
+/// namespace of its own with zebra+bgpd: crs-all (first run: a full
+/// reload), then crs-fewer with `--reload delta` / `--reload frr-reload`.
+struct VRFRemoval {
+    let dir: String
+    /// The bare name (blue) and the link names of its stack.
+    let vrf: String
+    let links: Set<String>
+    static let strategies = ["delta", "frr-reload"]
+
+    static func guestScript(base: String) -> String {
+        """
+        # 10. Reconcile with FRR, then remove a VRF with each reload strategy.
+        rmnode() { # NAME RELOAD
+          local n=$1 w=/tmp/frr-$1
+          mkdir -p $w && chown frr:frr $w && mkdir -m 700 $w/state $w/run && cp \(base) $w/frr.conf
+          ip netns add $n && ip -n $n link set lo up && ip -n $n link add dum.underlay mtu 9100 type dummy &&
+            ip -n $n address add 192.0.2.129/32 dev dum.underlay && ip -n $n link set dum.underlay up
+          for d in zebra bgpd; do
+            ip netns exec $n /usr/lib/frr/$d -d -N $n -F traditional -i $w/$d.pid --log file:$w/$d.log
+            for i in $(seq 100); do [ -S /var/run/frr/$n/$d.vty ] && break; sleep 0.2; done
+          done
+          local r="$A apply --netns $n --bpf-pin-dir /sys/fs/bpf/vrfc-$n --frr-config $w/frr.conf --frr-pathspace $n --state-dir $w/state --run-dir $w/run --hostname node-a --router-id 192.0.2.129 --config $C"
+          nslinks() { ip -n $n -d -j link show >"$D/$1.json" 2>&1; }
+          run $n-all $r $D/crs-all; nslinks $n-all; vtysh -N $n -c 'show running-config' >"$D/$n-all.conf" 2>&1
+          run $n-fewer $r --reload $2 $D/crs-fewer; nslinks $n-fewer
+          vtysh -N $n -c 'show running-config' >"$D/$n-fewer.conf" 2>&1; vtysh -N $n -c 'show vrf' >"$D/$n-fewer.vrfs" 2>&1
+          cp $w/frr.conf "$D/$n-fewer.disk"; cp $w/zebra.log "$D/$n-zebra.log"
+        }
+        \(strategies.map { "rmnode rm\($0.replacingOccurrences(of: "-", with: "")) \($0)" }.joined(separator: "; "))
+        """
+    }
+
+    func text(_ name: String) -> String { readText("\(dir)/\(name)") ?? "" }
+
+    /// Lines naming the VRF: its links, its route-maps and prefix-lists.
+    func traces(_ config: String) -> [String] {
+        config.split(separator: "\n").map(String.init).filter { line in
+            line.split(whereSeparator: { $0 == " " }).contains { word in
+                links.contains(String(word)) || word.contains("_\(vrf)_")
+            }
+        }
+    }
+
+    func check() {
+        #expect(links.contains("vr.\(vrf)"), "\(links)")
+        for strategy in Self.strategies {
+            let n = "rm" + strategy.replacingOccurrences(of: "-", with: "")
+            func step(_ s: String) -> (rc: String, out: String) {
+                (text("\(n)-\(s).rc").trimmingCharacters(in: .whitespacesAndNewlines), text("\(n)-\(s).out") + text("\(n)-\(s).err"))
+            }
+            let all = step("all"), fewer = step("fewer")
+            #expect(all.rc == "0", "\(strategy): the first reconcile: \(all.out)")
+            #expect(text("\(n)-all.conf").contains("\nvrf vr.\(vrf)\n") && !traces(text("\(n)-all.conf")).isEmpty,
+                    "\(strategy): FRR runs vr.\(vrf) before (the check can fail): \(text("\(n)-all.conf"))")
+            #expect(fewer.rc == "0" && !fewer.out.contains("rolling back"), "\(strategy): removing vr.\(vrf): \(fewer.out)\nzebra: \(text("\(n)-zebra.log").suffix(2000))")
+            #expect(fewer.out.contains("reload: \(strategy) (requested") && !fewer.out.contains("delta failed"), "\(strategy) itself, no fallback: \(fewer.out)")
+            let running = text("\(n)-fewer.conf")
+            #expect(running.contains("router bgp ") && traces(running).isEmpty, "\(strategy): FRR still names vr.\(vrf): \(traces(running))\n\(running)")
+            #expect(!text("\(n)-fewer.vrfs").contains("vr.\(vrf) "), "\(strategy): zebra still lists vr.\(vrf): \(text("\(n)-fewer.vrfs"))")
+            #expect(traces(text("\(n)-fewer.disk")).isEmpty, "\(strategy): frr.conf on disk is the final config")
+            let before = (try? parseIPLinks(text("\(n)-all.json"))) ?? [:], after = (try? parseIPLinks(text("\(n)-fewer.json"))) ?? [:]
+            #expect(links.isSubset(of: before.keys), "\(strategy): the stack exists before: \(before.keys.sorted())")
+            #expect(links.isDisjoint(with: after.keys) && after.keys.contains { $0.hasPrefix("vr.") }, "\(strategy): its links are gone, the others stay: \(after.keys.sorted())")
+        }
     }
 }
 

@@ -550,3 +550,36 @@ func killWhen(_ args: [String], _ condition: () throws -> Bool) throws -> Bool {
     while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
     return killed
 }
+
+/// The order of a VRF's removal (FRR refuses `no vrf NAME` while the
+/// kernel device exists; the Debian-kernel guest shows it for real): the
+/// VRF's block stays through the reload and goes once the links are gone.
+@Suite struct VRFRemovalOrderTests {
+    let previous = "frr defaults datacenter\n!\nvrf vr.blue\n vni 100\nexit-vrf\n!\nvrf vr.red\n vni 200\nexit-vrf\n!\nrouter bgp 64510 vrf vr.blue\nexit\n!\nline vty\nexit\n!\nend\n"
+    let config = "frr defaults datacenter\n!\nvrf vr.red\n vni 200\nexit-vrf\n!\nline vty\nexit\n!\nend\n"
+
+    @Test func theDroppedVRFsBlockIsKeptEmptyUntilTheLinksAreGone() {
+        #expect(Reconcile.removedVRFs(previous: previous, config: config) == ["vrf vr.blue"])
+        #expect(Reconcile.removedVRFs(previous: nil, config: config) == [])
+        #expect(Reconcile.removedVRFs(previous: config, config: config) == [])
+        let staged = Reconcile.keeping(["vrf vr.blue"], in: config)
+        #expect(staged == "frr defaults datacenter\n!\nvrf vr.red\n vni 200\nexit-vrf\n!\nline vty\nexit\n!\nvrf vr.blue\nexit-vrf\n!\nend\n")
+        #expect(Reconcile.keeping([], in: config) == config)
+        // Verification in between accepts the block, and only it.
+        let running = "vrf vr.blue\nexit-vrf\n!\nvrf vr.red\n vni 200\nexit-vrf\n!\n"
+        let frame: String? = "frr defaults datacenter\n!\nline vty\nexit\n"
+        #expect(FRRCheck.verify(running: running, config: config, frame: frame, previous: previous, leaving: ["vrf vr.blue"]) == [])
+        #expect(!FRRCheck.verify(running: running, config: config, frame: frame, previous: previous).isEmpty)
+        #expect(!FRRCheck.verify(running: running + "vrf vr.blue\n vni 100\nexit-vrf\n", config: config, frame: frame, previous: previous,
+                                 leaving: ["vrf vr.blue"]).isEmpty, "its VNI must be gone")
+    }
+
+    @Test func theDeltaKeepsOneBatchButForTheVRFHeaders() {
+        let delta = FRRDeltaRenderer.script(old: FRRConfigTree(previous), new: FRRConfigTree(config), basisDigest: "")
+        #expect(delta.script.contains("\nno vrf vr.blue\n"))
+        let main = Reconcile.withoutVRFRemovals(delta.script, ["vrf vr.blue"])
+        #expect(main == delta.script.replacingOccurrences(of: "\nno vrf vr.blue\n", with: "\n"))
+        #expect(main.contains(" no vni 100") && main.contains("no router bgp 64510 vrf vr.blue"))
+        #expect(Reconcile.withoutVRFRemovals(delta.script, []) == delta.script)
+    }
+}
