@@ -10,6 +10,7 @@ final class AgentProcess: @unchecked Sendable {
     private let condition = NSCondition()
     private var lines: [String] = []  // guarded by `condition`
     private var status: Int32?        // guarded by `condition`
+    private var drained = false       // guarded by `condition`: the log pipe reached EOF
     let args: [String]
 
     init(_ args: [String], environment extra: [String: String] = [:]) throws {
@@ -55,7 +56,13 @@ final class AgentProcess: @unchecked Sendable {
         while true {
             let n = read(fd, &buf, buf.count)
             if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
+            if n <= 0 {
+                condition.lock()
+                drained = true
+                condition.broadcast()
+                condition.unlock()
+                break
+            }
             pending.append(contentsOf: buf[0..<n])
             var complete: [String] = []
             while let nl = pending.firstIndex(of: 10) {
@@ -131,6 +138,10 @@ final class AgentProcess: @unchecked Sendable {
                 throw SetupError("agent did not exit within \(timeout) s\n\(lines.joined(separator: "\n"))")
             }
         }
+        // The exit can be seen before the reader has the last lines: wait for
+        // the pipe's end too (briefly: a hook's leftover child may hold it).
+        let drainDeadline = Date().addingTimeInterval(5)
+        while !drained && condition.wait(until: drainDeadline) {}
         return status!
     }
 
