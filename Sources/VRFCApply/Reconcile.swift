@@ -262,6 +262,16 @@ public struct Reconcile {
     mutating func reloadAndVerify(_ strategy: ReloadStrategy, config: String, bundle: CompileBundle, good: String?,
                                   state: KeptState, onDisk: String?, leaving: Set<String> = []) throws(ApplyError) {
         var failure: String
+        // nil when FRR runs the new config (said so), else why it does not.
+        func verified(after what: String, showing n: Int) throws(ApplyError) -> String? {
+            let problems = try verify(config, frame: bundle.frame, previous: good, ops: bundle.ops, leaving: leaving)
+            timer.mark("verify")
+            guard !problems.isEmpty else {
+                log("verified: FRR runs the new config" + Self.pending(leaving))
+                return nil
+            }
+            return "after the \(what), " + problems.prefix(n).joined(separator: "; ")
+        }
         if strategy == .delta, let delta = bundle.delta {
             let script = Self.withoutVRFRemovals(delta.script, leaving)
             if script.isEmpty {
@@ -273,13 +283,8 @@ public struct Reconcile {
             }
             timer.mark("reload (delta)")
             if failure.isEmpty {
-                let problems = try verify(config, frame: bundle.frame, previous: good, ops: bundle.ops, leaving: leaving)
-                timer.mark("verify")
-                if problems.isEmpty {
-                    log("verified: FRR runs the new config" + Self.pending(leaving))
-                    return
-                }
-                failure = "after the delta, " + problems.prefix(3).joined(separator: "; ")
+                guard let why = try verified(after: "delta", showing: 3) else { return }
+                failure = why
             }
             log("delta failed (\(failure)); falling back to a full reload")
         }
@@ -287,13 +292,8 @@ public struct Reconcile {
         failure = try givingUpVNIs(of: leaving, state: state) ?? reloadWhole(whole, rundir: state.directory) ?? ""
         timer.mark("reload (\(whole.rawValue))")
         if failure.isEmpty {
-            let problems = try verify(config, frame: bundle.frame, previous: good, ops: bundle.ops, leaving: leaving)
-            timer.mark("verify")
-            if problems.isEmpty {
-                log("verified: FRR runs the new config" + Self.pending(leaving))
-                return
-            }
-            failure = "after the reload, " + problems.prefix(5).joined(separator: "; ")
+            guard let why = try verified(after: "reload", showing: 5) else { return }
+            failure = why
         }
         try rollback(failure, state: state, good: good, onDisk: onDisk, frame: bundle.frame, ops: bundle.ops)
     }
