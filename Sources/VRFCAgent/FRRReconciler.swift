@@ -72,7 +72,7 @@ public final class FRRReconciler: Reconciler, @unchecked Sendable {
                                                          nodeConfig: self.options.trustedNodeConfig, compileUser: self.options.compileUser)
             options.trust = trust
             // The inputs are compiled from the very bytes the trust was read from.
-            if case .compile(let r) = source { source = .compile(r.withConfig(text, readFrom: self.options.trustedNodeConfig)) }
+            source = source.withConfig(text, readFrom: self.options.trustedNodeConfig)
         } catch {
             return ReconcileOutcome(result: .invalid, error: error.message)
         }

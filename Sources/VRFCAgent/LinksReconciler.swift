@@ -79,10 +79,9 @@ public final class LinksReconciler: Reconciler, @unchecked Sendable {
         do throws(ApplyError) {
             let (trust, text) = try AttachmentTrust.read(bpfInterfaces: options.bpfInterfaces, nodeConfig: options.trustedNodeConfig,
                                                          compileUser: options.compileUser)
-            var source = options.source
             // The op list is compiled from the very bytes the trust was read from.
-            if case .compile(let r) = source { source = .compile(r.withConfig(text, readFrom: options.trustedNodeConfig)) }
-            ops = try OpListLoader.load(source, overrides: options.overrides, trust: trust)
+            ops = try OpListLoader.load(options.source.withConfig(text, readFrom: options.trustedNodeConfig),
+                                        overrides: options.overrides, trust: trust)
             lastGood = ops
         } catch {
             inputError = error.message

@@ -15,6 +15,15 @@ public enum OpListSource: Sendable {
     case bundle(String)
 }
 
+extension OpListSource {
+    /// The same source, compiling the node config's already checked bytes
+    /// when it compiles the file at `path` (see `CompileRequest.withConfig`).
+    public func withConfig(_ text: Data?, readFrom path: String?) -> OpListSource {
+        if case .compile(let r) = self { return .compile(r.withConfig(text, readFrom: path)) }
+        return self
+    }
+}
+
 /// Node-side overrides of the op list's symbolic values.
 public struct NodeOverrides: Sendable {
     public var underlay: InterfaceName?

@@ -24,6 +24,15 @@ public enum BundleSource: Sendable {
     case file(String)
 }
 
+extension BundleSource {
+    /// The same source, compiling the node config's already checked bytes
+    /// when it compiles the file at `path` (see `CompileRequest.withConfig`).
+    public func withConfig(_ text: Data?, readFrom path: String?) -> BundleSource {
+        if case .compile(let r) = self { return .compile(r.withConfig(text, readFrom: path)) }
+        return self
+    }
+}
+
 public struct ReconcileOptions: Sendable {
     /// The frr.conf FRR reads.
     public var frrConfig: String

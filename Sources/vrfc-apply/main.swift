@@ -155,10 +155,8 @@ struct Inputs: ParsableArguments {
     func loadOps() throws -> OpList {
         do throws(ApplyError) {
             let (trust, text) = trusted()
-            var source = source
             // The op list is compiled from the very bytes the trust was read from.
-            if case .compile(let r) = source { source = .compile(r.withConfig(text, readFrom: nodeConfig)) }
-            return try OpListLoader.load(source, overrides: overrides, trust: trust)
+            return try OpListLoader.load(source.withConfig(text, readFrom: nodeConfig), overrides: overrides, trust: trust)
         } catch {
             fail(error.message)
         }
