@@ -69,6 +69,8 @@ public enum StackLink: CaseIterable, Hashable, Sendable {
 
     /// Every prefix vrfc owns: a link without one of them is never vrfc's.
     public static let prefixes: [String] = allCases.map(\.prefix)
+    /// The longest prefix: a VRF name may be as long as an interface name minus this.
+    public static let prefixLength = prefixes.map(\.utf8.count).max()!
 
     /// The stack link a name has the prefix of, whatever follows it.
     public init?(prefixOf name: String) {
@@ -96,8 +98,8 @@ public struct VRFNames: Hashable, Sendable {
 
     /// A stack link's interface name: prefix + VRF name.
     public func link(_ link: StackLink) -> InterfaceName {
-        // A VRF name is at most 12 characters of [A-Za-z0-9_-] and every
-        // prefix is 3, so this is always a valid interface name (<= 15).
+        // A VRF name is at most `InterfaceName.maxLength - prefixLength`
+        // characters of [A-Za-z0-9_-], so this is always a valid interface name.
         try! InterfaceName(validating: link.prefix + vrf.value)
     }
 
