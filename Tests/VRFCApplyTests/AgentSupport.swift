@@ -158,11 +158,12 @@ final class AgentProcess: @unchecked Sendable {
 }
 
 extension Namespace {
-    /// `vrfc-apply agent` for this namespace, JSON logs.
-    func agentArgs(_ args: [String]) throws -> [String] {
+    /// `vrfc-apply agent` (or `command`, e.g. the faults tool's agent) for
+    /// this namespace, JSON logs.
+    func agentArgs(_ args: [String], command: [String]? = nil) throws -> [String] {
         // As for plan/apply, the harness plays the operator who allows the
         // fixtures' bpfInterfaces (TestNamespace.operatorFlags).
-        [try applierPath(), "agent", "--netns", name, "--bpf-pin-dir", pinDirectory, "--log-format", "json"] + Self.operatorFlags + args
+        try (command ?? [applierPath(), "agent"]) + ["--netns", name, "--bpf-pin-dir", pinDirectory, "--log-format", "json"] + Self.operatorFlags + args
     }
 
     /// Starts an agent; `body` runs with it and the agent is killed afterwards if still running.

@@ -18,29 +18,37 @@ func applierPath() throws -> String {
     return path
 }
 
+/// The test-only build of apply and agent with injected faults
+/// (Tests/ApplyFaults), built by `swift build` like vrfc-apply.
+func faultsPath() throws -> String {
+    let path = Repo.executable("vrfc-apply-faults")
+    guard FileManager.default.isExecutableFile(atPath: path) else {
+        throw SetupError("vrfc-apply-faults is not built at \(path): run `swift build` before `swift test`")
+    }
+    return path
+}
+
 
 /// The documentation address the tests give the underlay, and the MAC vrfc
 /// must derive from it (02:54 + the four address bytes).
 let underlayAddress: [UInt8] = [192, 0, 2, 129]
 let underlayMAC = "02:54:c0:00:02:81"
 
-/// A network namespace of its own for one test (`vrfca-` prefix, unique
-/// name, so tests run in parallel), deleted when the test ends, also on failure.
+/// A network namespace of its own for one test (`Netns`, `vrfca-` prefix),
+/// with the applier's state in it (its files, pins, creation log), deleted
+/// when the test ends, also on failure.
 final class Namespace: @unchecked Sendable {
-    let name: String
+    let netns: Netns
+    var name: String { netns.name }
     private let dir: URL
 
     init(_ tag: String) throws {
-        guard getuid() == 0 else { throw SetupError("the applier's kernel tests need root (network namespaces)") }
-        _ = try Shell.which("ip")
-        name = "vrfca-\(tag.prefix(8))-\(UUID().uuidString.prefix(6).lowercased())"
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent(name)
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        try Shell.check(["ip", "netns", "add", name])
+        netns = try Netns.create(String(tag.prefix(8)), prefix: "vrfca")
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent(netns.name)
         do {
-            try ip("link", "set", "lo", "up")
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         } catch {
-            delete()
+            netns.delete()
             throw error
         }
     }
@@ -56,7 +64,7 @@ final class Namespace: @unchecked Sendable {
                 try? FileManager.default.removeItem(atPath: StateDirectory.defaultPath + "/" + file)
             }
         }
-        _ = try? Shell.run(["ip", "netns", "delete", name])
+        netns.delete()
         try? FileManager.default.removeItem(at: dir)
         BPFFS.remove(directory: pinDirectory)
     }
@@ -69,14 +77,14 @@ final class Namespace: @unchecked Sendable {
     }
 
     @discardableResult
-    func ip(_ args: String...) throws -> CommandResult {
-        try Shell.check(["ip", "-n", name] + args)
+    func ip(_ args: String...) throws -> String {
+        try netns.ip(args)
     }
 
-    /// Runs a command inside the namespace.
+    /// Runs a command inside the namespace, whatever its exit status.
     @discardableResult
     func exec(_ args: [String]) throws -> CommandResult {
-        try Shell.run(["ip", "netns", "exec", name] + args)
+        try netns.run(args)
     }
 
     /// The VTEP device. This kernel has no dummy links, so
@@ -121,6 +129,13 @@ final class Namespace: @unchecked Sendable {
 
     func applyOps(_ ops: OpList, _ extra: String...) throws -> CommandResult {
         try applier(["apply", "--ops", try file("ops-\(UUID().uuidString.prefix(4)).json", JSONOutput.encode(ops))] + extra)
+    }
+
+    /// `apply --ops FILE` under `ip netns exec`, ending like kill -9 right
+    /// after its k-th acknowledged kernel change (status 137), or finishing
+    /// as apply does when the run has fewer changes.
+    func crashingApply(_ file: String, after k: Int) throws -> CommandResult {
+        try netns.run([try faultsPath(), "apply", "--crash-after-changes", String(k), "--ops", file] + Self.operatorFlags)
     }
 
     func planOps(_ ops: OpList, _ extra: String...) throws -> CommandResult {
