@@ -110,7 +110,7 @@ let package = Package(
         .executableTarget(name: "vrfc-bpf-bench", dependencies: ["VRFCBPF", "VRFCBPFTestSupport"], path: "bench/bpf-bench"),
 
         // Shared by the test targets: repo paths, fixtures, subprocesses, FRR in a netns.
-        .target(name: "VRFCTestSupport", dependencies: ["VRFCDriver"], path: "Tests/Support"),
+        .target(name: "VRFCTestSupport", dependencies: ["VRFCDriver", "VRFCAnalysis"], path: "Tests/Support"),
         // vrfc-apply's apply and agent with injected faults (a crash after the
         // N-th kernel change, a pause after each): tests only, never installed.
         .executableTarget(name: "vrfc-apply-faults", dependencies: [
@@ -119,14 +119,25 @@ let package = Package(
         // Structure-aware fuzzing of `vrfc compile` (scripts/fuzz.sh; a bounded run is a test).
         .executableTarget(name: "vrfc-fuzz", dependencies: ["VRFCFrontend", "VRFCModel", "VRFCTestSupport"], path: "Tests/Fuzz",
                           swiftSettings: [.swiftLanguageMode(.v5), .enableUpcomingFeature("BareSlashRegexLiterals")]),
+        // Helpers of the applier's and the agent's tests: a namespace with the
+        // applier's state, compiled op lists and their checks, the agent as a process.
+        .target(name: "VRFCApplyTestSupport", dependencies: ["VRFCApply", "VRFCBPF", "VRFCNetlink", "VRFCDriver", "VRFCTestSupport"],
+                path: "Tests/ApplyTestSupport"),
+
+        // Tests, grouped by what they need; scripts/test.sh runs all three groups.
+        // 1. No privileges: any user, plain `swift test` (scripts/test.sh --quick).
         .testTarget(name: "VRFCModelTests", dependencies: ["VRFCModel"]),
         .testTarget(name: "VRFCFrontendTests", dependencies: ["VRFCFrontend", "VRFCDriver", "VRFCTestSupport"]),
         .testTarget(name: "VRFCFRRTests", dependencies: ["VRFCDriver", "VRFCFRR", "VRFCTestSupport"]),
-        .testTarget(name: "FRROracleTests", dependencies: ["VRFCDriver", "VRFCTestSupport"]),
-        .testTarget(name: "VRFCApplyTests", dependencies: ["VRFCApply", "VRFCAgent", "VRFCBPF", "VRFCBundle", "VRFCFRR", "VRFCTestSupport"]),
         .testTarget(name: "VRFCAnalysisTests", dependencies: ["VRFCAnalysis", "VRFCDriver", "VRFCTestSupport"]),
-        .testTarget(name: "VRFCBPFTests", dependencies: ["VRFCBPF", "VRFCBPFTestSupport"]),
+        .testTarget(name: "VRFCApplyUnitTests", dependencies: ["VRFCApply", "VRFCAgent", "VRFCKernel", "VRFCApplyTestSupport", "VRFCTestSupport"]),
         .testTarget(name: "VRFCHealthTests", dependencies: ["VRFCHealth", "VRFCTestSupport"]),
+        // 2. Root and this machine's kernel: network namespaces, FRR daemons, BPF.
+        .testTarget(name: "FRROracleTests", dependencies: ["VRFCDriver", "VRFCAnalysis", "VRFCTestSupport"]),
+        .testTarget(name: "VRFCApplyTests", dependencies: ["VRFCApply", "VRFCAgent", "VRFCBPF", "VRFCBundle", "VRFCFRR", "VRFCApplyTestSupport", "VRFCTestSupport"]),
+        .testTarget(name: "VRFCBPFTests", dependencies: ["VRFCBPF", "VRFCBPFTestSupport"]),
         .testTarget(name: "VRFCMetricsTests", dependencies: ["VRFCMetrics", "VRFCBPF", "VRFCBPFTestSupport", "VRFCTestSupport"]),
+        // 3. Root and a Debian kernel booted under virtme-ng (VRF devices).
+        .testTarget(name: "VRFCGuestTests", dependencies: ["VRFCApply", "VRFCBPF", "VRFCBPFTestSupport", "VRFCApplyTestSupport", "VRFCTestSupport"]),
     ]
 )

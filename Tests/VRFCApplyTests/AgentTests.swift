@@ -6,6 +6,7 @@ import VRFCKernel
 import VRFCModel
 import VRFCNetlink
 import VRFCTestSupport
+import VRFCApplyTestSupport
 
 /// `vrfc-apply agent` as a process against this machine's kernel, in
 /// namespaces the tests create. Every wait is for an event the agent logs

@@ -6,6 +6,7 @@ import VRFCKernel
 import VRFCModel
 import VRFCNetlink
 import VRFCTestSupport
+import VRFCApplyTestSupport
 
 /// The applier against hostile or broken surroundings, on this machine's
 /// kernel in namespaces the tests create: tampered op lists aimed at

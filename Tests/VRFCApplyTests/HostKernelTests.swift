@@ -6,6 +6,7 @@ import VRFCKernel
 import VRFCModel
 import VRFCNetlink
 import VRFCTestSupport
+import VRFCApplyTestSupport
 
 /// vrfc-apply against this machine's kernel, in namespaces the tests create.
 /// Nothing is mocked: the applier binary runs in the namespace, and every

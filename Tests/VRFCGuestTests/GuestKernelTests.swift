@@ -5,6 +5,7 @@ import VRFCDriver
 import VRFCKernel
 import VRFCModel
 import VRFCTestSupport
+import VRFCApplyTestSupport
 
 /// The complete per-VRF stack, VRF device and table included, under a
 /// Debian kernel in a virtme-ng guest (this machine's kernel has no VRF).

@@ -3,6 +3,7 @@ import Testing
 import VRFCBPF
 import VRFCBPFTestSupport
 import VRFCTestSupport
+import VRFCApplyTestSupport
 
 /// What one phase of the VRF scenario measured.
 struct VRFPhase: Codable, Equatable {
