@@ -105,14 +105,14 @@ import VRFCTestSupport
         let without = Planner.plan(o, KernelSnapshot(links: links, ipv4Addresses: addresses))
         #expect(!without.routerAvailable && without.routerAttachments == ["br.a", "vd.a", "vx.a", "eth7"])
         #expect(!without.steps.contains { $0.action == "attach" })
-        #expect(Report.text(without).contains("router attachment: not available in this build"))
+        #expect(Report.text(without).contains("router attachment: not read (the kernel snapshot was taken without a router attacher)"))
 
-        // An attacher that cannot read the state (unprivileged plan) is not a build without one.
+        // An attacher that cannot read the state (unprivileged plan) is not a snapshot without one.
         let unreadable = Planner.plan(o, KernelSnapshot(links: links, ipv4Addresses: addresses, routerStateError: "needs root"))
         #expect(!unreadable.routerAvailable && unreadable.routerStateUnreadable)
         #expect(Report.text(unreadable).contains("router attachment: its state could not be read (see above)"))
         // ... and such a plan never says "in sync": it says what it could not read.
         #expect(!unreadable.complete && !unreadable.inSync && Report.text(unreadable).contains("unreadable: the tc router program's state (needs root)"))
-        #expect(!Report.text(unreadable).contains("not available in this build"))
+        #expect(!Report.text(unreadable).contains("without a router attacher"))
     }
 }

@@ -1,7 +1,8 @@
-import CBPF
 import Foundation
 import Glibc
 import Synchronization
+import VRFCNetlink
+import VRFCTestSupport
 
 /// A network namespace the tests created (`vrfcb-` + random suffix, so
 /// parallel tests never collide), deleted by `delete()`.
@@ -12,25 +13,25 @@ public struct Netns: Sendable, Hashable, CustomStringConvertible {
     public static func create(_ role: String) throws -> Netns {
         let suffix = UUID().uuidString.prefix(8).lowercased()
         let ns = Netns(name: "vrfcb-\(role)-\(suffix)")
-        try Command.run(["ip", "netns", "add", ns.name])
+        try Shell.check(["ip", "netns", "add", ns.name])
         try ns.ip("link", "set", "lo", "up")
         return ns
     }
 
     public func delete() {
-        _ = try? Command.run(["ip", "netns", "del", name])
+        _ = try? Shell.check(["ip", "netns", "del", name])
     }
 
     /// `ip -n NS ARGS...`
     @discardableResult
     public func ip(_ args: String...) throws -> String {
-        try Command.run(["ip", "-n", name] + args)
+        try Shell.check(["ip", "-n", name] + args).stdout
     }
 
     /// `ip netns exec NS ARGS...`
     @discardableResult
     public func exec(_ args: [String]) throws -> String {
-        try Command.run(["ip", "netns", "exec", name] + args)
+        try Shell.check(["ip", "netns", "exec", name] + args).stdout
     }
 
     public func sysctl(_ setting: String) throws {
@@ -46,16 +47,15 @@ public struct Netns: Sendable, Hashable, CustomStringConvertible {
 
     public func start<T: Sendable>(_ body: @escaping @Sendable () throws -> T) -> Joinable<T> {
         let job = Joinable<T>()
-        let path = "/var/run/netns/\(name)"
+        let name = self.name
         let thread = Thread {
             let result: Result<T, any Error>
-            let fd = open(path, O_RDONLY | O_CLOEXEC)
-            if fd < 0 || setns(fd, VRFC_CLONE_NEWNET) != 0 {
-                result = .failure(SetupError("cannot enter network namespace \(path): \(String(cString: strerror(errno)))"))
-            } else {
+            do {
+                try NetlinkSocket.enterNamespace(name)
                 result = Result { try body() }
+            } catch {
+                result = .failure(SetupError("cannot enter network namespace \(name): \(error)"))
             }
-            if fd >= 0 { close(fd) }
             job.finish(result)
         }
         thread.start()
