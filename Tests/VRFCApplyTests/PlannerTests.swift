@@ -115,4 +115,12 @@ import VRFCTestSupport
         #expect(!unreadable.complete && !unreadable.inSync && Report.text(unreadable).contains("unreadable: the tc router program's state (needs root)"))
         #expect(!Report.text(unreadable).contains("without a router attacher"))
     }
+
+    @Test("Kernel addresses print as inet_ntop writes them, IPv6 compressed")
+    func addressDescriptions() {
+        let v6 = Address(index: 1, family: UInt8(AF_INET6), bytes: [0x20, 0x01, 0x0d, 0xb8] + [UInt8](repeating: 0, count: 11) + [1],
+                         prefixLength: 64)
+        #expect(v6.description == "2001:db8::1/64")
+        #expect(Address(index: 1, family: UInt8(AF_INET), bytes: [192, 0, 2, 1], prefixLength: 24).description == "192.0.2.1/24")
+    }
 }
