@@ -13,8 +13,8 @@
 //   vrfc         — the CLI; links no system C library
 //
 // The kernel shim, the only code linking system C libraries, is separate:
-//   CNetlink / VRFCNetlink — libnl-route-3 access to links
-//   CBPF / VRFCBPF         — libbpf: the tc router program (bpf/router.c)
+//   CNetlink / VRFCNetlink — all rtnetlink (libnl-route-3): links, clsact qdiscs, tc filters
+//   CBPF / VRFCBPF         — libbpf: the tc router program (bpf/router.c); tc through VRFCNetlink
 //   CSpawn                 — the unprivileged compile child (privilege separation)
 //   CSystemd               — libsystemd sd-bus: FRR reload through systemd
 //   VRFCApply              — plan/apply: op list vs live kernel; frr.conf, reload, verify
@@ -66,7 +66,7 @@ let package = Package(
                        providers: [.apt(["libnl-route-3-dev"])]),
         .systemLibrary(name: "CBPF", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev"])]),
         .target(name: "VRFCNetlink", dependencies: ["CNetlink"]),
-        .target(name: "VRFCBPF", dependencies: ["CBPF"], plugins: ["EmbedRouterObject"]),
+        .target(name: "VRFCBPF", dependencies: ["CBPF", "VRFCNetlink"], plugins: ["EmbedRouterObject"]),
         // The privileged side links no YAML reader and no template engine: it runs
         // `vrfc compile` as an unprivileged child (CSpawn) and reads its bundle.
         .target(name: "CSpawn"),
@@ -103,11 +103,13 @@ let package = Package(
         // Build-time embedding of templates/*.mustache so the binary carries its defaults.
         .executableTarget(name: "EmbedTemplatesTool", path: "Sources/EmbedTemplatesTool"),
         .plugin(name: "EmbedTemplates", capability: .buildTool(), dependencies: ["EmbedTemplatesTool"]),
-        // Build-time compile of bpf/router.c (clang -target bpf), embedded into VRFCBPF.
-        .plugin(name: "EmbedRouterObject", capability: .buildTool()),
+        // Build-time compile of bpf/router.c (clang -target bpf), embedded into VRFCBPF, and
+        // the Swift side of its contract generated from bpf/router.h (RouterContractTool).
+        .executableTarget(name: "RouterContractTool", path: "Sources/RouterContractTool"),
+        .plugin(name: "EmbedRouterObject", capability: .buildTool(), dependencies: ["RouterContractTool"]),
         // Namespaces, frames and traffic for the router's kernel tests and its benchmark.
-        .target(name: "VRFCBPFTestSupport", dependencies: ["VRFCBPF", "VRFCTestSupport"], path: "Tests/VRFCBPFTestSupport"),
-        .executableTarget(name: "vrfc-bpf-bench", dependencies: ["VRFCBPF", "VRFCBPFTestSupport"], path: "bench/bpf-bench"),
+        .target(name: "VRFCBPFTestSupport", dependencies: ["VRFCBPF", "VRFCNetlink", "CBPF", "CNetlink", "VRFCTestSupport"], path: "Tests/VRFCBPFTestSupport"),
+        .executableTarget(name: "vrfc-bpf-bench", dependencies: ["VRFCBPF", "VRFCBPFTestSupport", "VRFCTestSupport"], path: "bench/bpf-bench"),
 
         // Shared by the test targets: repo paths, fixtures, subprocesses, FRR in a netns.
         .target(name: "VRFCTestSupport", dependencies: ["VRFCDriver", "VRFCAnalysis"], path: "Tests/Support"),
@@ -135,7 +137,7 @@ let package = Package(
         // 2. Root and this machine's kernel: network namespaces, FRR daemons, BPF.
         .testTarget(name: "FRROracleTests", dependencies: ["VRFCDriver", "VRFCAnalysis", "VRFCTestSupport"]),
         .testTarget(name: "VRFCApplyTests", dependencies: ["VRFCApply", "VRFCAgent", "VRFCBPF", "VRFCBundle", "VRFCFRR", "VRFCApplyTestSupport", "VRFCTestSupport"]),
-        .testTarget(name: "VRFCBPFTests", dependencies: ["VRFCBPF", "VRFCBPFTestSupport"]),
+        .testTarget(name: "VRFCBPFTests", dependencies: ["VRFCBPF", "VRFCBPFTestSupport", "VRFCTestSupport"]),
         .testTarget(name: "VRFCMetricsTests", dependencies: ["VRFCMetrics", "VRFCBPF", "VRFCBPFTestSupport", "VRFCTestSupport"]),
         // 3. Root and a Debian kernel booted under virtme-ng (VRF devices).
         .testTarget(name: "VRFCGuestTests", dependencies: ["VRFCApply", "VRFCBPF", "VRFCBPFTestSupport", "VRFCApplyTestSupport", "VRFCTestSupport"]),

@@ -12,9 +12,9 @@
  * three times.
  *
  * For each packet addressed to this interface: look the destination up in
- * the FIB as if it had arrived on the lookup interface (VRFC_MAP_IFMAP, by
- * default the ingress interface itself, so the ingress VRF's rules and table
- * apply), decrement the TTL/hop limit, and redirect to the egress interface
+ * the FIB of the ingress interface (so the ingress VRF's rules and table
+ * apply, with the routes FRR leaked into it), decrement the TTL/hop limit,
+ * and redirect to the egress interface
  * with the neighbour's MAC, or let bpf_redirect_neigh() resolve it. Anything
  * else goes up the stack unchanged (TC_ACT_OK), which then does what a router
  * must (ICMP errors, options, local delivery, drops with MIB counters).
@@ -61,13 +61,6 @@ struct {
 	__type(value, struct vrfc_counter);
 } vrfc_fib SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u32);   /* ingress ifindex */
-	__type(value, __u32); /* ifindex whose FIB context the lookup uses */
-} vrfc_ifmap SEC(".maps");
-
 static __always_inline void count(void *map, __u32 idx, __u32 len)
 {
 	struct vrfc_counter *c = bpf_map_lookup_elem(map, &idx);
@@ -92,15 +85,6 @@ static __always_inline void count_fib(struct __sk_buff *skb, long rc)
 	if (rc >= 0 && rc < VRFC_FIB_ERROR)
 		slot = (__u32)rc;
 	count(&vrfc_fib, slot, skb->len);
-}
-
-static __always_inline __u32 lookup_ifindex(struct __sk_buff *skb)
-{
-	/* At clsact ingress skb->ifindex is the receiving device. */
-	__u32 in = skb->ifindex;
-	__u32 *remap = bpf_map_lookup_elem(&vrfc_ifmap, &in);
-
-	return remap ? *remap : in;
 }
 
 /* Makes the first `need` bytes linear (direct access only sees the linear
@@ -192,7 +176,7 @@ static __always_inline int route_ipv4(struct __sk_buff *skb)
 	 * would be the whole GSO super-packet and fail. */
 	fib.ipv4_src = iph->saddr;
 	fib.ipv4_dst = iph->daddr;
-	fib.ifindex = lookup_ifindex(skb);
+	fib.ifindex = skb->ifindex; /* at clsact ingress: the receiving device */
 
 	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
 	count_fib(skb, rc);
@@ -262,7 +246,7 @@ static __always_inline int route_ipv6(struct __sk_buff *skb)
 	fib.l4_protocol = ip6h->nexthdr;
 	__builtin_memcpy(fib.ipv6_src, &ip6h->saddr, sizeof(fib.ipv6_src));
 	__builtin_memcpy(fib.ipv6_dst, &ip6h->daddr, sizeof(fib.ipv6_dst));
-	fib.ifindex = lookup_ifindex(skb);
+	fib.ifindex = skb->ifindex; /* at clsact ingress: the receiving device */
 
 	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
 	count_fib(skb, rc);

@@ -16,7 +16,6 @@
 #define VRFC_PROG_NAME_STR "vrfc_router"
 #define VRFC_MAP_OUTCOMES "vrfc_outcome"  /* PERCPU_ARRAY u32 -> struct vrfc_counter */
 #define VRFC_MAP_FIB "vrfc_fib"           /* PERCPU_ARRAY u32 -> struct vrfc_counter */
-#define VRFC_MAP_IFMAP "vrfc_ifmap"       /* HASH u32 ingress ifindex -> u32 lookup ifindex */
 
 /* What the program did with one packet; index into VRFC_MAP_OUTCOMES. */
 enum vrfc_outcome {

@@ -1,4 +1,4 @@
-// libnl-route-3 and the kernel's rtnetlink definitions, for VRFCNetlink only.
+// libnl-route-3 and the kernel's rtnetlink and tc definitions, for VRFCNetlink only.
 #include <netlink/netlink.h>
 #include <netlink/msg.h>
 #include <netlink/attr.h>
@@ -6,13 +6,19 @@
 #include <netlink/route/link/vrf.h>
 #include <netlink/route/link/vxlan.h>
 #include <netlink/route/link/veth.h>
+#include <netlink/route/tc.h>
+#include <netlink/route/qdisc.h>
 #include <linux/if.h>
+#include <linux/if_ether.h>
 #include <linux/if_link.h>
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
 #include <linux/fib_rules.h>
+#include <linux/pkt_sched.h>
+#include <linux/pkt_cls.h>
 #include <linux/veth.h>
 #include <linux/sched.h>
+#include <arpa/inet.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 

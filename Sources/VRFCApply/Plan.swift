@@ -169,7 +169,7 @@ public struct Plan: Sendable {
     public var routerAttachments: [String] = []
     public var routerAvailable = false
     /// Set when the attacher exists but could not read the state (e.g. an
-    /// unprivileged `plan`): not the same as a build without one.
+    /// unprivileged `plan`): not the same as a snapshot taken without one.
     public var routerStateUnreadable = false
     /// Parts of the state that could not be read (an unprivileged plan) and
     /// that this plan depends on: while there is one, it cannot say "in sync".

@@ -36,7 +36,7 @@ public enum Report {
         if !plan.routerAvailable && !plan.routerAttachments.isEmpty {
             let why = plan.routerStateUnreadable
                 ? "its state could not be read (see above)"
-                : "not available in this build (no tc router attacher linked)"
+                : "not read (the kernel snapshot was taken without a router attacher)"
             out += "router attachment: \(why); not checked or attached on: \(plan.routerAttachments.joined(separator: ", "))\n"
         }
         return out

@@ -28,7 +28,6 @@ public enum BPFError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Pinned counters missing or of another layout.
     case statsUnavailable(path: String, reason: String)
     case mapAccess(map: String, operation: String, errno: Int32)
-    case testRunFailed(errno: Int32)
 
     public var description: String {
         switch self {
@@ -61,9 +60,6 @@ public enum BPFError: Error, Equatable, Sendable, CustomStringConvertible {
                 + "attaches the router"
         case .mapAccess(let map, let op, let e):
             return "\(op) on BPF map \(map) failed (\(errnoName(e)))"
-        case .testRunFailed(let e):
-            return "BPF_PROG_TEST_RUN failed (\(errnoName(e))): frames must be at least 14 bytes and the ifindex "
-                + "must exist in the calling network namespace"
         }
     }
 }
@@ -89,7 +85,7 @@ enum LibbpfLog {
         _ = libbpf_set_print { level, format, args in
             guard let format, let args else { return 0 }
             // Debug output is the whole relocation trace; warnings and info
-            // (verifier log, reused maps, tc errors) are what explains failures.
+            // (verifier log, reused maps) are what explains failures.
             if level == LIBBPF_DEBUG { return 0 }
             var buffer = [CChar](repeating: 0, count: 1024)
             let n = vsnprintf(&buffer, buffer.count, format, args)
@@ -102,13 +98,6 @@ enum LibbpfLog {
             return n
         }
     }()
-
-    /// " (libbpf: ...)" with the captured lines, or "" when there are none:
-    /// the kernel's own words (extack) about a refused netlink request.
-    static func detail() -> String {
-        let text = take()
-        return text.isEmpty ? "" : " (\(text.replacingOccurrences(of: "\n", with: "; ")))"
-    }
 
     /// The captured lines since the last call, oldest first.
     static func take() -> String {

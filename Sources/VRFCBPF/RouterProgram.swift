@@ -45,25 +45,12 @@ public struct ProgramIdentity: Hashable, Sendable, CustomStringConvertible {
     public var description: String { "\(name) tag \(tagHex) maps \(mapIDs)" }
 }
 
-/// The result of one BPF_PROG_TEST_RUN.
-public struct TestRunResult: Sendable, Equatable {
-    /// The program's return value (TC_ACT_OK = 0, TC_ACT_REDIRECT = 7).
-    public var action: Int32
-    /// The frame as the program left it.
-    public var frame: [UInt8]
-    /// Average nanoseconds per run as the kernel measured it.
-    public var nanosecondsPerRun: UInt32
-
-    public static let actOK: Int32 = TC_ACT_OK
-    public static let actRedirect: Int32 = TC_ACT_REDIRECT
-}
-
 /// One loaded instance of the router object: the program, its maps, and
 /// (with a pin directory) maps shared with every other instance pinned
 /// there. Owns kernel objects, hence a class: closing it drops the program
 /// unless tc or a pin still holds it.
 public final class RouterProgram: @unchecked Sendable {
-    public static let mapNames = [VRFC_MAP_OUTCOMES, VRFC_MAP_FIB, VRFC_MAP_IFMAP]
+    public static let mapNames = [VRFC_MAP_OUTCOMES, VRFC_MAP_FIB]
 
     public let pinDirectory: String?
     public let programName: String
@@ -159,56 +146,10 @@ public final class RouterProgram: @unchecked Sendable {
 
     func mapFD(_ name: String) -> Int32 { mapFDs[name]! }
 
-    /// Runs the program once (or `repeat` times, for timing) on `frame` as
-    /// if it had arrived on `ifindex` in the calling thread's netns; the
-    /// kernel sets pkt_type from the frame's destination MAC against that
-    /// interface's, and FIB lookups use that netns.
-    public func testRun(frame: [UInt8], ifindex: Int32, repeat count: UInt32 = 1) throws(BPFError) -> TestRunResult {
-        var ctx = __sk_buff()
-        ctx.ifindex = UInt32(ifindex)
-        ctx.ingress_ifindex = UInt32(ifindex)
-        var output = [UInt8](repeating: 0, count: frame.count + 256)
-        var opts = bpf_test_run_opts()
-        opts.sz = libbpfOptionsSize(\bpf_test_run_opts.batch_size, 4)
-        opts.repeat = Int32(bitPattern: count)
-        let rc: Int32 = frame.withUnsafeBytes { input in
-            output.withUnsafeMutableBytes { out in
-                withUnsafeMutableBytes(of: &ctx) { ctxBytes in
-                    opts.data_in = input.baseAddress
-                    opts.data_size_in = UInt32(input.count)
-                    opts.data_out = out.baseAddress
-                    opts.data_size_out = UInt32(out.count)
-                    opts.ctx_in = UnsafeRawPointer(ctxBytes.baseAddress)
-                    opts.ctx_size_in = UInt32(ctxBytes.count)
-                    return bpf_prog_test_run_opts(programFD, &opts)
-                }
-            }
-        }
-        if rc != 0 { throw .testRunFailed(errno: -rc) }
-        return TestRunResult(action: Int32(bitPattern: opts.retval),
-                             frame: Array(output.prefix(Int(opts.data_size_out))),
-                             nanosecondsPerRun: opts.duration)
-    }
-
     /// The counters of this instance's maps.
     public func stats() throws(BPFError) -> RouterStats {
         try RouterStats.read(outcomesFD: mapFD(VRFC_MAP_OUTCOMES), fibFD: mapFD(VRFC_MAP_FIB),
                              source: pinDirectory ?? "(unpinned)")
-    }
-
-    /// Makes packets arriving on `ingress` be looked up in the FIB as if
-    /// they had arrived on `lookup` (its VRF and rules); nil restores the
-    /// default, the ingress interface itself.
-    public func setLookupIfindex(_ lookup: Int32?, forIngress ingress: Int32) throws(BPFError) {
-        var key = UInt32(bitPattern: ingress)
-        let fd = mapFD(VRFC_MAP_IFMAP)
-        if var value = lookup.map({ UInt32(bitPattern: $0) }) {
-            let rc = bpf_map_update_elem(fd, &key, &value, UInt64(BPF_ANY))
-            if rc != 0 { throw .mapAccess(map: VRFC_MAP_IFMAP, operation: "update", errno: -rc) }
-        } else {
-            let rc = bpf_map_delete_elem(fd, &key)
-            if rc != 0 && -rc != ENOENT { throw .mapAccess(map: VRFC_MAP_IFMAP, operation: "delete", errno: -rc) }
-        }
     }
 }
 

@@ -2,67 +2,12 @@ import CBPF
 import Foundation
 import Glibc
 
-/// The router's outcomes, in the order and with the indices of
-/// `enum vrfc_outcome` in bpf/router.h (a test holds the two together).
-public enum RouterOutcome: UInt32, CaseIterable, Sendable, Codable {
-    case routed = 0
-    case routedNeigh = 1
-    case passNotIP = 2
-    case passNotForUs = 3
-    case passMalformed = 4
-    case passIPOptions = 5
-    case passScope = 6
-    case passTTL = 7
-    case passFIB = 8
+// RouterOutcome and FIBResult are generated at build time from bpf/router.h
+// and <linux/bpf.h> (RouterContractTool, run by the EmbedRouterObject plugin).
 
-    public var name: String {
-        switch self {
-        case .routed: "routed"
-        case .routedNeigh: "routed_neigh"
-        case .passNotIP: "pass_not_ip"
-        case .passNotForUs: "pass_not_for_us"
-        case .passMalformed: "pass_malformed"
-        case .passIPOptions: "pass_ip_options"
-        case .passScope: "pass_scope"
-        case .passTTL: "pass_ttl"
-        case .passFIB: "pass_fib"
-        }
-    }
-
+extension RouterOutcome {
     /// Redirected by the program rather than handed to the stack.
     public var isRouted: Bool { self == .routed || self == .routedNeigh }
-}
-
-/// bpf_fib_lookup() results, by their BPF_FIB_LKUP_RET_* value; slot
-/// VRFC_FIB_ERROR counts negative (error) returns.
-public enum FIBResult: UInt32, CaseIterable, Sendable, Codable {
-    case success = 0
-    case blackhole = 1
-    case unreachable = 2
-    case prohibit = 3
-    case notForwarded = 4
-    case forwardingDisabled = 5
-    case unsupportedLWT = 6
-    case noNeighbour = 7
-    case fragmentationNeeded = 8
-    case noSourceAddress = 9
-    case error = 15
-
-    public var name: String {
-        switch self {
-        case .success: "success"
-        case .blackhole: "blackhole"
-        case .unreachable: "unreachable"
-        case .prohibit: "prohibit"
-        case .notForwarded: "not_fwded"
-        case .forwardingDisabled: "fwd_disabled"
-        case .unsupportedLWT: "unsupp_lwt"
-        case .noNeighbour: "no_neigh"
-        case .fragmentationNeeded: "frag_needed"
-        case .noSourceAddress: "no_src_addr"
-        case .error: "error"
-        }
-    }
 }
 
 public struct Counter: Hashable, Sendable, Codable {
@@ -145,7 +90,7 @@ public struct RouterStats: Hashable, Sendable, Codable {
     }
 
     static func readAttached(orElse notPinned: BPFError) throws(BPFError) -> RouterStats {
-        let all = try TCIngress.routerInstances(TCIngress.RouteSocket(interface: "any"))
+        let all = try TCIngress.routerInstances(TCIngress.socket("any"))
         guard let ids = TCRouterAttacher.sharedMaps(all, tag: nil) else { throw notPinned }
         let fds = KernelMaps.open(ids: ids)
         defer { fds.values.forEach { close($0) } }

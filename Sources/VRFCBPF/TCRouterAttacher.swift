@@ -1,6 +1,7 @@
 import CBPF
 import Glibc
 import Synchronization
+import VRFCNetlink
 
 /// One vrfc router instance found on an interface's clsact ingress hook.
 public struct AttachedRouter: Hashable, Sendable {
@@ -31,7 +32,7 @@ private struct LoadedState {
 /// So plan, apply and `bpf stats` agree also where the pins are gone
 /// (`ip netns exec` mounts a private /sys without the host's bpffs).
 ///
-/// Works in the calling thread's network namespace (netlink sockets are
+/// Works in the calling thread's network namespace (a netlink socket is
 /// opened per call). The program is loaded on first use and then shared by
 /// every interface: one program, one set of counters. `state` alone loads
 /// an unpinned copy just to learn this build's tag, so `plan` pins nothing.
@@ -55,7 +56,7 @@ public final class TCRouterAttacher: RouterAttacher, Sendable {
         if let p = loaded.withLock({ $0.program }) { return p }
         var reuse = loaded.withLock { $0.attachedMaps }
         if reuse == nil && PinnedMaps.ids(in: pinDirectory) == nil {
-            _ = try expectedIdentity(all: TCIngress.routerInstances(TCIngress.RouteSocket(interface: "any")))
+            _ = try expectedIdentity(all: TCIngress.routerInstances(TCIngress.socket("any")))
             reuse = loaded.withLock { $0.attachedMaps }
         }
         let p = try RouterProgram(object: object, pinDirectory: pinDirectory, reuseMapIDs: reuse ?? [])
@@ -66,7 +67,7 @@ public final class TCRouterAttacher: RouterAttacher, Sendable {
     /// This build's identity with the node's maps (pinned, else those the
     /// attached instances of this build share); nil when there are neither,
     /// so no attached instance can be current.
-    private func expectedIdentity(all: [Int32: [(filter: IngressFilter, info: ProgramInfo)]]) throws(BPFError) -> ProgramIdentity? {
+    private func expectedIdentity(all: [Int32: [(filter: TCFilter, info: ProgramInfo)]]) throws(BPFError) -> ProgramIdentity? {
         try loaded.withLock { (state) throws(BPFError) -> ProgramIdentity? in
             if let p = state.program { return p.identity }
             let probe: RouterProgram
@@ -83,7 +84,7 @@ public final class TCRouterAttacher: RouterAttacher, Sendable {
 
     /// The map set most instances with `tag` use (ties: the lowest ids, so
     /// every run picks the same); nil when no instance has this tag.
-    static func sharedMaps(_ all: [Int32: [(filter: IngressFilter, info: ProgramInfo)]], tag: [UInt8]?) -> [UInt32]? {
+    static func sharedMaps(_ all: [Int32: [(filter: TCFilter, info: ProgramInfo)]], tag: [UInt8]?) -> [UInt32]? {
         var count: [[UInt32]: Int] = [:]
         for (_, found) in all {
             for f in found where tag == nil || f.info.identity.tag == tag! { count[f.info.identity.mapIDs, default: 0] += 1 }
@@ -104,7 +105,7 @@ public final class TCRouterAttacher: RouterAttacher, Sendable {
     }
 
     public func routerStates(of links: [(ifindex: Int32, name: String)]) throws(BPFError) -> [Int32: RouterAttachState] {
-        let all = try TCIngress.routerInstances(TCIngress.RouteSocket(interface: "any"))
+        let all = try TCIngress.routerInstances(TCIngress.socket("any"))
         // The probe (which needs BPF privileges) loads only if some instance runs.
         let expected = all.isEmpty ? nil : try expectedIdentity(all: all)
         var result: [Int32: RouterAttachState] = [:]
@@ -142,8 +143,9 @@ public final class TCRouterAttacher: RouterAttacher, Sendable {
     public func attachRouter(ifindex: Int32, name: String) throws(BPFError) -> Bool {
         try checkInterface(ifindex: ifindex, name: name)
         let program = try program()
-        let addedClsact = try TCIngress.ensureClsact(ifindex: ifindex, name: name)
-        let filters = try TCIngress.filters(ifindex: ifindex, name: name)
+        let socket = try TCIngress.socket(name)
+        let addedClsact = try TCIngress.ensureClsact(socket, ifindex: ifindex, name: name)
+        let filters = try TCIngress.filters(socket, ifindex: ifindex, name: name)
         let ours = try instances(filters: filters, expected: program.identity)
         if ours.count == 1 && ours[0].isCurrent { return addedClsact }
 
@@ -154,14 +156,14 @@ public final class TCRouterAttacher: RouterAttacher, Sendable {
                              holder: holder.kind == "bpf" ? "BPF program id \(holder.programID ?? 0)" : "a \(holder.kind) filter")
         }
         if !ours.contains(where: { atSlot($0.priority, $0.handle) && $0.isCurrent }) {
-            try TCIngress.attach(programFD: program.programFD, ifindex: ifindex, name: name,
+            try TCIngress.attach(socket, programFD: program.programFD, ifindex: ifindex, name: name,
                                  priority: Self.priority, handle: Self.handle)
         }
         for old in ours where !atSlot(old.priority, old.handle) {
-            try TCIngress.detach(ifindex: ifindex, name: name, priority: old.priority, handle: old.handle)
+            try TCIngress.detach(socket, ifindex: ifindex, name: name, priority: old.priority, handle: old.handle)
         }
 
-        let after = try instances(ifindex: ifindex, name: name, expected: program.identity)
+        let after = try instances(filters: TCIngress.filters(socket, ifindex: ifindex, name: name), expected: program.identity)
         guard after.count == 1, after[0].isCurrent else {
             throw .attachUnverified(interface: name, found: after.isEmpty ? "none"
                 : after.map { "\($0.identity) at priority \($0.priority)" }.joined(separator: ", "))
@@ -174,8 +176,9 @@ public final class TCRouterAttacher: RouterAttacher, Sendable {
     public func detachRouter(ifindex: Int32, name: String) throws(BPFError) {
         do {
             try checkInterface(ifindex: ifindex, name: name)
-            for old in try instances(ifindex: ifindex, name: name, expected: nil) {
-                try TCIngress.detach(ifindex: ifindex, name: name, priority: old.priority, handle: old.handle)
+            let socket = try TCIngress.socket(name)
+            for old in try instances(filters: TCIngress.filters(socket, ifindex: ifindex, name: name), expected: nil) {
+                try TCIngress.detach(socket, ifindex: ifindex, name: name, priority: old.priority, handle: old.handle)
             }
         } catch .interfaceNotFound {
             return
@@ -185,23 +188,15 @@ public final class TCRouterAttacher: RouterAttacher, Sendable {
     /// Every vrfc router instance on the interface's ingress hook, in hook
     /// order; `isCurrent` compares with `expected` (nil: none is current).
     public func instances(ifindex: Int32, name: String) throws(BPFError) -> [AttachedRouter] {
-        let all = try TCIngress.routerInstances(TCIngress.RouteSocket(interface: name))
-        return try instances(ifindex: ifindex, name: name, expected: all.isEmpty ? nil : expectedIdentity(all: all))
-    }
-
-    /// Makes the FIB lookup for packets arriving on `ingress` use the
-    /// context (VRF, rules) of `lookup`; nil restores the default.
-    public func setLookupIfindex(_ lookup: Int32?, forIngress ingress: Int32) throws(BPFError) {
-        try program().setLookupIfindex(lookup, forIngress: ingress)
+        let socket = try TCIngress.socket(name)
+        let all = try TCIngress.routerInstances(socket)
+        return try instances(filters: TCIngress.filters(socket, ifindex: ifindex, name: name),
+                             expected: all.isEmpty ? nil : expectedIdentity(all: all))
     }
 
     // MARK: Helpers
 
-    private func instances(ifindex: Int32, name: String, expected: ProgramIdentity?) throws(BPFError) -> [AttachedRouter] {
-        try instances(filters: TCIngress.filters(ifindex: ifindex, name: name), expected: expected)
-    }
-
-    private func instances(filters: [IngressFilter], expected: ProgramIdentity?) throws(BPFError) -> [AttachedRouter] {
+    private func instances(filters: [TCFilter], expected: ProgramIdentity?) throws(BPFError) -> [AttachedRouter] {
         var result: [AttachedRouter] = []
         for f in filters where f.kind == "bpf" {
             guard let id = f.programID, let info = try ProgramInfo.read(id: id),

@@ -1,4 +1,5 @@
 import CNetlink
+import Glibc
 
 // What the kernel says about links, addresses and rules, as plain values.
 // Field names follow iproute2 (`ip -d link`) where there is one.
@@ -173,11 +174,15 @@ public struct Address: Hashable, Sendable {
         self.init(index: index, family: family, bytes: addr.array, prefixLength: prefix)
     }
 
+    /// `192.0.2.1/24`, `2001:db8::1/64`: the address as inet_ntop writes it (RFC 5952 for IPv6).
     public var description: String {
-        if family == UInt8(AF_INET), bytes.count == 4 {
-            return bytes.map(String.init).joined(separator: ".") + "/\(prefixLength)"
+        let af = family == UInt8(AF_INET6) ? AF_INET6 : AF_INET
+        guard bytes.count == (af == AF_INET6 ? 16 : 4) else {
+            return bytes.map { String($0, radix: 16) }.joined(separator: ".") + "/\(prefixLength)"
         }
-        return bytes.map { String($0, radix: 16) }.joined(separator: ":") + "/\(prefixLength)"
+        var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+        _ = bytes.withUnsafeBytes { inet_ntop(af, $0.baseAddress, &text, socklen_t(text.count)) }
+        return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) + "/\(prefixLength)"
     }
 }
 
@@ -189,4 +194,25 @@ func ruleTable(payload: Bytes) -> UInt32? {
     // struct fib_rule_hdr: family, dst_len, src_len, tos, table (u8), res1, res2, action.
     guard let small = payload.u8(at: 4), let rest = payload.slice(from: MemoryLayout<fib_rule_hdr>.size) else { return nil }
     return Attributes(rest)[FRA_TABLE]?.u32() ?? UInt32(small)
+}
+
+extension NetlinkSocket {
+    /// Every link of the namespace, with kind-specific and bridge-port data.
+    public func links() throws(NetlinkError) -> [Link] {
+        let request = try Request("listing links", type: RTM_GETLINK, header: ifinfomsg())
+        try request.put(IFLA_EXT_MASK, u32: UInt32(RTEXT_FILTER_SKIP_STATS))
+        return try dump(request).compactMap { Link(payload: $0) }
+    }
+
+    /// Every address of one family (AF_INET, AF_INET6) on every link.
+    public func addresses(family: Int32) throws(NetlinkError) -> [Address] {
+        var h = ifaddrmsg()
+        h.ifa_family = UInt8(family)
+        return try dump(Request("listing addresses", type: RTM_GETADDR, header: h)).compactMap { Address(payload: $0) }
+    }
+
+    /// The tables that policy rules of any family point at.
+    public func ruleTables() throws(NetlinkError) -> Set<UInt32> {
+        Set(try dump(Request("listing policy rules", type: RTM_GETRULE, header: fib_rule_hdr())).compactMap { ruleTable(payload: $0) })
+    }
 }

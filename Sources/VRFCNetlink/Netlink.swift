@@ -1,10 +1,14 @@
 import CNetlink
 import Glibc
 
-// The only code in vrfc that talks to the kernel's rtnetlink, through
-// libnl-route-3. Requests are sent one at a time and each waits for its
-// acknowledgement (as `ip -batch` does), so an error names exactly the
-// operation that failed; the kernel's extended-ack text is passed on.
+// The only code in vrfc that talks to the kernel's rtnetlink: links here and
+// in Link*.swift, clsact qdiscs and filters in TrafficControl.swift. libnl
+// builds every request (an rtnl_* object where libnl has one, else its
+// nlmsg/nla_put through `Request`); one socket type sends them and reads
+// the answers with one receive loop, and Attributes.swift parses them.
+// Requests are sent one at a time and each waits for its acknowledgement
+// (as `ip -batch` does), so an error names exactly the operation that
+// failed; the kernel's extended-ack text is passed on.
 
 public struct NetlinkError: Error, Sendable, CustomStringConvertible {
     /// What was being done, e.g. "creating vx.vrf1".
@@ -33,7 +37,9 @@ public struct NetlinkError: Error, Sendable, CustomStringConvertible {
 /// A connected NETLINK_ROUTE socket. Not thread-safe: one per thread.
 public final class NetlinkSocket {
     private let sock: OpaquePointer
-    private var buffer = [UInt8](repeating: 0, count: 1 << 20)
+    /// Dump replies come in datagrams of up to 32 KiB; the room beyond is
+    /// for single large messages. Not zero-filled: only what recv writes is touched.
+    private var buffer = [UInt8](unsafeUninitializedCapacity: 1 << 20) { _, n in n = 1 << 20 }
 
     /// Told after each change the kernel acknowledged. A test tool ends the
     /// process here, as `kill -9` would, to reach every point between two
@@ -59,50 +65,6 @@ public final class NetlinkSocket {
         setsockopt(fd, Int32(SOL_NETLINK), Int32(NETLINK_EXT_ACK), &on, socklen_t(MemoryLayout<Int32>.size))
         setsockopt(fd, Int32(SOL_NETLINK), Int32(NETLINK_CAP_ACK), &on, socklen_t(MemoryLayout<Int32>.size))
         _ = nl_socket_set_buffer_size(sock, 4 << 20, 0)
-    }
-
-    /// A socket in the named network namespace (`/run/netns/NAME`). The
-    /// namespace switch happens on a short-lived thread of its own, so the
-    /// calling thread (and the rest of the process) stays where it is; the
-    /// socket stays bound to the namespace it was created in.
-    public static func open(namespace: String) throws(NetlinkError) -> NetlinkSocket {
-        final class Box {
-            let path: String
-            var result: Result<NetlinkSocket, NetlinkError>?
-            init(path: String) { self.path = path }
-        }
-        let box = Box(path: "/run/netns/" + namespace)
-        var thread = pthread_t()
-        let ctx = Unmanaged.passRetained(box).toOpaque()
-        let rc = pthread_create(&thread, nil, { raw in
-            let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
-            let fd = Glibc.open(box.path, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else {
-                box.result = .failure(NetlinkError("opening network namespace \(box.path)", code: errno))
-                return nil
-            }
-            defer { close(fd) }
-            guard vrfc_setns(fd, Int32(CLONE_NEWNET)) == 0 else {
-                box.result = .failure(NetlinkError("entering network namespace \(box.path)", code: errno))
-                return nil
-            }
-            do throws(NetlinkError) {
-                box.result = .success(try NetlinkSocket())
-            } catch {
-                box.result = .failure(error)
-            }
-            return nil
-        }, ctx)
-        guard rc == 0 else {
-            Unmanaged<Box>.fromOpaque(ctx).release()
-            throw NetlinkError("starting a thread to enter network namespace \(namespace)", code: rc)
-        }
-        pthread_join(thread, nil)
-        switch box.result {
-        case .success(let s): return s
-        case .failure(let e): throw e
-        case nil: throw NetlinkError("entering network namespace \(namespace)", code: nil, detail: "no result")
-        }
     }
 
     /// Moves the calling thread into the named network namespace
@@ -133,95 +95,28 @@ public final class NetlinkSocket {
         return cookie
     }
 
-    // MARK: Reading
-
-    /// Every link of the namespace, with kind-specific and bridge-port data.
-    public func links() throws(NetlinkError) -> [Link] {
-        try dump("listing links", type: RTM_GETLINK, header: ifinfomsg(), extMask: UInt32(RTEXT_FILTER_SKIP_STATS))
-            .compactMap { Link(payload: $0) }
-    }
-
-    /// Every address of one family (AF_INET, AF_INET6) on every link.
-    public func addresses(family: Int32) throws(NetlinkError) -> [Address] {
-        var h = ifaddrmsg()
-        h.ifa_family = UInt8(family)
-        return try dump("listing addresses", type: RTM_GETADDR, header: h).compactMap { Address(payload: $0) }
-    }
-
-    /// The tables that policy rules of any family point at.
-    public func ruleTables() throws(NetlinkError) -> Set<UInt32> {
-        Set(try dump("listing policy rules", type: RTM_GETRULE, header: fib_rule_hdr()).compactMap { ruleTable(payload: $0) })
-    }
-
-    // MARK: Changing
-
-    /// RTM_NEWLINK with NLM_F_CREATE|NLM_F_EXCL: the link with its kind,
-    /// settings, master and the ifindex chosen by the caller, in one message.
-    public func create(_ spec: NewLink) throws(NetlinkError) {
-        let op = "creating \(spec.name)"
-        let msg = try spec.buildRequest(op)
-        defer { nlmsg_free(msg) }
-        try transact(msg, op)
-    }
-
-    /// RTM_NEWLINK on an existing link: only the given attributes change.
-    public func update(_ u: LinkUpdate, describing op: String) throws(NetlinkError) {
-        let msg = try u.buildRequest(op)
-        defer { nlmsg_free(msg) }
-        try transact(msg, op)
-    }
-
-    public func setUp(index: Int32, name: String) throws(NetlinkError) {
-        let op = "bringing up \(name)"
-        var h = ifinfomsg()
-        h.ifi_index = index
-        h.ifi_flags = UInt32(IFF_UP.rawValue)
-        h.ifi_change = UInt32(IFF_UP.rawValue)
-        let msg = try RequestBuilder(op, type: RTM_SETLINK, flags: 0, header: h).msg
-        defer { nlmsg_free(msg) }
-        try transact(msg, op)
-    }
-
-    /// Deletes a link by ifindex. Returns false when it was already gone
-    /// (deleting one end of a veth pair removes the other).
-    @discardableResult
-    public func delete(index: Int32, name: String) throws(NetlinkError) -> Bool {
-        let op = "deleting \(name)"
-        var h = ifinfomsg()
-        h.ifi_index = index
-        let msg = try RequestBuilder(op, type: RTM_DELLINK, flags: 0, header: h).msg
-        defer { nlmsg_free(msg) }
-        do {
-            try transact(msg, op)
-            return true
-        } catch where error.code == ENODEV {
-            return false
-        }
-    }
-
-    // MARK: Transport
-
-    private func send(_ msg: OpaquePointer, _ op: String) throws(NetlinkError) -> UInt32 {
-        let n = nl_send_auto(sock, msg)
-        guard n >= 0 else { throw NetlinkError(op, code: nil, detail: "sending: " + String(cString: nl_geterror(n))) }
-        return nlmsg_hdr(msg).pointee.nlmsg_seq
-    }
-
-    private func receive(_ op: String) throws(NetlinkError) -> [Message] {
-        let fd = nl_socket_get_fd(sock)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw NetlinkError(op + " (receiving)", code: errno)
-            }
-            return Message.split(Array(buffer[0..<n]))
-        }
-    }
+    // MARK: Sending requests and reading answers
+    //
+    // The one way a request reaches the kernel, for every file of this
+    // module (links, qdiscs and filters; routes and rules the same way).
+    // Build the message with libnl and wrap it in a `Request`, which frees it:
+    //
+    //   Request(taking: msg, "adding route 192.0.2.0/24")   // msg from an rtnl_*_build_*_request
+    //   try Request("listing routes", type: RTM_GETROUTE, header: rtmsg())   // nlmsg_alloc_simple + header
+    //       then .put(...) / .nest(...) for attributes (nla_put)
+    //
+    //   try socket.perform(request)           // sent with NLM_F_ACK; returns on the kernel's ack,
+    //                                         // throws NetlinkError (errno + extack text) on a refusal
+    //   let parts = try socket.dump(request)  // sent with NLM_F_DUMP; the payload (after the
+    //                                         // nlmsghdr) of every answer, read with `Attributes`
+    //
+    // Both stamp a fresh sequence number and read only the answers that carry it.
 
     /// Sends one request with NLM_F_ACK and waits for its acknowledgement.
-    private func transact(_ msg: OpaquePointer, _ op: String) throws(NetlinkError) {
-        let seq = try send(msg, op)
+    func perform(_ request: Request) throws(NetlinkError) {
+        let op = request.op
+        nlmsg_hdr(request.msg).pointee.nlmsg_flags |= UInt16(NLM_F_ACK)
+        let seq = try send(request)
         while true {
             for m in try receive(op) where m.seq == seq && m.type == UInt16(NLMSG_ERROR) {
                 if let e = Self.ackError(m, op) { throw e }
@@ -231,15 +126,14 @@ public final class NetlinkSocket {
         }
     }
 
-    /// A dump request; retried when the kernel reports it was interrupted by
-    /// a concurrent change (NLM_F_DUMP_INTR), so callers see one consistent view.
-    private func dump<H>(_ op: String, type: Int, header: H, extMask: UInt32? = nil) throws(NetlinkError) -> [Bytes] {
+    /// Sends a dump request and returns every answer's payload; retried when
+    /// the kernel reports the dump was interrupted by a concurrent change
+    /// (NLM_F_DUMP_INTR), so callers see one consistent view.
+    func dump(_ request: Request) throws(NetlinkError) -> [Bytes] {
+        let op = request.op
+        nlmsg_hdr(request.msg).pointee.nlmsg_flags |= UInt16(NLM_F_DUMP)
         for _ in 0..<5 {
-            let b = try RequestBuilder(op, type: type, flags: NLM_F_DUMP, header: header)
-            if let extMask { try b.put(IFLA_EXT_MASK, u32: extMask) }
-            let msg = b.msg
-            defer { nlmsg_free(msg) }
-            let seq = try send(msg, op)
+            let seq = try send(request)
             var parts: [Bytes] = []
             var interrupted = false
             receiving: while true {
@@ -256,7 +150,28 @@ public final class NetlinkSocket {
             }
             if !interrupted { return parts }
         }
-        throw NetlinkError(op, code: EAGAIN, detail: "links kept changing during the dump")
+        throw NetlinkError(op, code: EAGAIN, detail: "the kernel's view kept changing during the dump")
+    }
+
+    private func send(_ request: Request) throws(NetlinkError) -> UInt32 {
+        // NL_AUTO_SEQ: libnl stamps the socket's next sequence number (also on a resent dump).
+        nlmsg_hdr(request.msg).pointee.nlmsg_seq = UInt32(NL_AUTO_SEQ)
+        let n = nl_send_auto(sock, request.msg)
+        guard n >= 0 else { throw NetlinkError(request.op, code: nil, detail: "sending: " + String(cString: nl_geterror(n))) }
+        return nlmsg_hdr(request.msg).pointee.nlmsg_seq
+    }
+
+    /// The receive loop: one datagram, split into its messages.
+    private func receive(_ op: String) throws(NetlinkError) -> [Message] {
+        let fd = nl_socket_get_fd(sock)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw NetlinkError(op + " (receiving)", code: errno)
+            }
+            return Message.split(Array(buffer[0..<n]))
+        }
     }
 
     /// Decodes an NLMSG_ERROR: nil for an ack, else the error with the
@@ -277,24 +192,33 @@ public final class NetlinkSocket {
     }
 }
 
-/// An rtnetlink request built with libnl's message API.
-struct RequestBuilder {
+/// One rtnetlink request: a message libnl built, owned (freed with this
+/// object), and what it does in words, for errors ("creating vx.vrf1").
+final class Request {
     let msg: OpaquePointer
     let op: String
 
-    init<H>(_ op: String, type: Int, flags: Int32, header: H) throws(NetlinkError) {
+    /// Takes a message an rtnl_* object built (rtnl_*_build_*_request).
+    init(taking msg: OpaquePointer, _ op: String) {
+        self.msg = msg
         self.op = op
-        guard let m = nlmsg_alloc_simple(Int32(type), flags | (flags & NLM_F_DUMP == 0 ? NLM_F_ACK : 0)) else {
-            throw NetlinkError(op, code: ENOMEM)
-        }
+    }
+
+    /// A message libnl has no object for: the nlmsghdr and the fixed header
+    /// `header` (ifinfomsg, tcmsg, ...); attributes follow with put and nest.
+    init<H>(_ op: String, type: Int, flags: Int32 = 0, header: H) throws(NetlinkError) {
+        self.op = op
+        guard let m = nlmsg_alloc_simple(Int32(type), flags) else { throw NetlinkError(op, code: ENOMEM) }
         msg = m
         var h = header
-        let rc = withUnsafeMutableBytes(of: &h) { nlmsg_append(msg, $0.baseAddress, $0.count, Int32(NLMSG_ALIGNTO)) }
+        let rc = withUnsafeMutableBytes(of: &h) { nlmsg_append(m, $0.baseAddress, $0.count, Int32(NLMSG_ALIGNTO)) }
         guard rc == 0 else {
-            nlmsg_free(msg)
+            nlmsg_free(m)
             throw NetlinkError(op, code: ENOMEM)
         }
     }
+
+    deinit { nlmsg_free(msg) }
 
     private func check(_ rc: Int32) throws(NetlinkError) {
         guard rc == 0 else { throw NetlinkError(op, code: nil, detail: "building the request: " + String(cString: nl_geterror(rc))) }

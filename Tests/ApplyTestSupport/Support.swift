@@ -311,3 +311,26 @@ public func ipBatch(_ ops: OpList, marker: Bool, extra: [String] = []) throws ->
     if !marker { args.append("--no-marker") }
     return try Shell.check(args, stdin: Data(JSONOutput.encode(ops).utf8)).stdout
 }
+
+extension NetlinkSocket {
+    /// A socket in the named network namespace (`/run/netns/NAME`), opened
+    /// from a short-lived thread of its own: setns moves only that thread, so
+    /// the test's thread stays where it is, and the socket stays bound to the
+    /// namespace it was created in.
+    public static func open(namespace: String) throws -> NetlinkSocket {
+        final class Box: @unchecked Sendable {
+            var result: Result<NetlinkSocket, any Error>?
+        }
+        let box = Box()
+        let done = DispatchSemaphore(value: 0)
+        Thread {
+            box.result = Result {
+                try NetlinkSocket.enterNamespace(namespace)
+                return try NetlinkSocket()
+            }
+            done.signal()
+        }.start()
+        done.wait()
+        return try box.result!.get()
+    }
+}

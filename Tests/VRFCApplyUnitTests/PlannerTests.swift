@@ -106,14 +106,22 @@ import VRFCApplyTestSupport
         let without = Planner.plan(o, KernelSnapshot(links: links, ipv4Addresses: addresses))
         #expect(!without.routerAvailable && without.routerAttachments == ["br.a", "vd.a", "vx.a", "eth7"])
         #expect(!without.steps.contains { $0.action == "attach" })
-        #expect(Report.text(without).contains("router attachment: not available in this build"))
+        #expect(Report.text(without).contains("router attachment: not read (the kernel snapshot was taken without a router attacher)"))
 
-        // An attacher that cannot read the state (unprivileged plan) is not a build without one.
+        // An attacher that cannot read the state (unprivileged plan) is not a snapshot without one.
         let unreadable = Planner.plan(o, KernelSnapshot(links: links, ipv4Addresses: addresses, routerStateError: "needs root"))
         #expect(!unreadable.routerAvailable && unreadable.routerStateUnreadable)
         #expect(Report.text(unreadable).contains("router attachment: its state could not be read (see above)"))
         // ... and such a plan never says "in sync": it says what it could not read.
         #expect(!unreadable.complete && !unreadable.inSync && Report.text(unreadable).contains("unreadable: the tc router program's state (needs root)"))
-        #expect(!Report.text(unreadable).contains("not available in this build"))
+        #expect(!Report.text(unreadable).contains("without a router attacher"))
+    }
+
+    @Test("Kernel addresses print as inet_ntop writes them, IPv6 compressed")
+    func addressDescriptions() {
+        let v6 = Address(index: 1, family: UInt8(AF_INET6), bytes: [0x20, 0x01, 0x0d, 0xb8] + [UInt8](repeating: 0, count: 11) + [1],
+                         prefixLength: 64)
+        #expect(v6.description == "2001:db8::1/64")
+        #expect(Address(index: 1, family: UInt8(AF_INET), bytes: [192, 0, 2, 1], prefixLength: 24).description == "192.0.2.1/24")
     }
 }

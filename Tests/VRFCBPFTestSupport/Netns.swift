@@ -1,7 +1,7 @@
-import CBPF
 import Foundation
 import Glibc
 import Synchronization
+import VRFCNetlink
 import VRFCTestSupport
 
 /// Entering a test's namespace (`Netns`, VRFCTestSupport) from a thread of
@@ -16,16 +16,15 @@ extension Netns {
 
     public func start<T: Sendable>(_ body: @escaping @Sendable () throws -> T) -> Joinable<T> {
         let job = Joinable<T>()
-        let path = "/var/run/netns/\(name)"
+        let name = self.name
         let thread = Thread {
             let result: Result<T, any Error>
-            let fd = open(path, O_RDONLY | O_CLOEXEC)
-            if fd < 0 || setns(fd, VRFC_CLONE_NEWNET) != 0 {
-                result = .failure(SetupError("cannot enter network namespace \(path): \(String(cString: strerror(errno)))"))
-            } else {
+            do {
+                try NetlinkSocket.enterNamespace(name)
                 result = Result { try body() }
+            } catch {
+                result = .failure(SetupError("cannot enter network namespace \(name): \(error)"))
             }
-            if fd >= 0 { close(fd) }
             job.finish(result)
         }
         thread.start()

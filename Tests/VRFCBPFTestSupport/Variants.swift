@@ -1,5 +1,6 @@
 import Foundation
 import VRFCBPF
+import VRFCTestSupport
 
 /// Other builds of bpf/router.c, compiled by bpf/build.sh like the
 /// embedded one: an "older build" (same program name, other instructions)
@@ -10,7 +11,7 @@ public enum RouterVariant {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let out = dir.appendingPathComponent("router.o").path
-        try Command.run(["/bin/sh", Checkout.root + "/bpf/build.sh", out] + defines.map { "-D" + $0 })
+        try Shell.check(["/bin/sh", Repo.root.path + "/bpf/build.sh", out] + defines.map { "-D" + $0 })
         return try RouterObject(contentsOf: out)
     }
 

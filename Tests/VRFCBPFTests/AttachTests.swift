@@ -12,6 +12,10 @@ struct TCFilter: Equatable {
     var handle: String
     var programID: Int
     var programName: String
+    /// `tc filter add ... bpf da`: the program's return value is the action.
+    var directAction = true
+    /// The name tc shows, "NAME:[ID]" as tc and libbpf label it.
+    var labelled = true
 }
 
 func tcFilters(_ ns: Netns, _ dev: String) throws -> [TCFilter] {
@@ -21,8 +25,11 @@ func tcFilters(_ ns: Netns, _ dev: String) throws -> [TCFilter] {
     for e in entries {
         guard let options = e["options"] as? [String: Any], let prog = options["prog"] as? [String: Any] else { continue }
         let name = (options["bpf_name"] as? String ?? "").split(separator: ":").first.map(String.init) ?? ""
+        let id = prog["id"] as? Int ?? -1
         result.append(TCFilter(priority: e["pref"] as? Int ?? -1, handle: options["handle"] as? String ?? "",
-                               programID: prog["id"] as? Int ?? -1, programName: name))
+                               programID: id, programName: name,
+                               directAction: options["direct-action"] as? Bool ?? false,
+                               labelled: options["bpf_name"] as? String == "\(name):[\(id)]"))
     }
     return result
 }

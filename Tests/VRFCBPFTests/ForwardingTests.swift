@@ -206,15 +206,12 @@ func sendRaw(_ frames: [[UInt8]], on interface: String) throws {
     let fd = socket(AF_PACKET, Int32(SOCK_RAW.rawValue), 0)
     guard fd >= 0 else { throw SetupError("packet socket: \(String(cString: strerror(errno)))") }
     defer { close(fd) }
-    var sll = sockaddr_ll()
-    sll.sll_family = UInt16(AF_PACKET)
-    sll.sll_ifindex = Int32(if_nametoindex(interface))
-    sll.sll_halen = 6
+    var sll = PacketAddress(ifindex: Int32(if_nametoindex(interface)))
     for frame in frames {
         let sent = frame.withUnsafeBytes { raw in
             withUnsafePointer(to: &sll) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    sendto(fd, raw.baseAddress, raw.count, 0, $0, socklen_t(MemoryLayout<sockaddr_ll>.size))
+                    sendto(fd, raw.baseAddress, raw.count, 0, $0, socklen_t(MemoryLayout<PacketAddress>.size))
                 }
             }
         }
@@ -222,4 +219,16 @@ func sendRaw(_ frames: [[UInt8]], on interface: String) throws {
     }
     // veth delivers synchronously, but give the receiving softirq a moment.
     usleep(50_000)
+}
+
+/// struct sockaddr_ll (linux/if_packet.h; 20 bytes, fields in C order), for
+/// sending frames on a packet socket.
+struct PacketAddress {
+    var family = UInt16(AF_PACKET)
+    var ethertype: UInt16 = 0
+    var ifindex: Int32
+    var hatype: UInt16 = 0
+    var pkttype: UInt8 = 0
+    var halen: UInt8 = 6
+    var address: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0)
 }

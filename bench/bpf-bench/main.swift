@@ -96,7 +96,7 @@ func perPacket(_ program: RouterProgram, in ns: Netns, ifindex: Int32, name: Str
 /// One iperf3 run h1 -> h2 (IPv4, one TCP stream) in Gbit/s.
 func iperf(_ t: RouterTopology, seconds: Int, port: Int) throws -> Double {
     let server = Process()
-    server.executableURL = URL(fileURLWithPath: try Command.which("ip"))
+    server.executableURL = URL(fileURLWithPath: try Shell.which("ip"))
     server.arguments = ["netns", "exec", t.h2.name, "iperf3", "-s", "-1", "-p", String(port)]
     server.standardOutput = FileHandle.nullDevice
     server.standardError = FileHandle.nullDevice

@@ -41,7 +41,7 @@ public struct NewLink: Sendable {
     }
 
     /// Builds the request with libnl-route's link objects.
-    func buildRequest(_ op: String) throws(NetlinkError) -> OpaquePointer {
+    func request(_ op: String) throws(NetlinkError) -> Request {
         let link: OpaquePointer
         switch kind {
         case .vrf(let table):
@@ -59,7 +59,7 @@ public struct NewLink: Sendable {
             if let local = v.local {
                 let family = local.count == 4 ? AF_INET : AF_INET6
                 guard let addr = local.withUnsafeBytes({ nl_addr_build(family, $0.baseAddress, $0.count) }) else {
-                    rtnl_link_put(link)
+                    release(link)
                     throw NetlinkError(op, code: ENOMEM)
                 }
                 defer { nl_addr_put(addr) }
@@ -72,7 +72,7 @@ public struct NewLink: Sendable {
             guard let l = rtnl_link_veth_alloc() else { throw NetlinkError(op, code: ENOMEM) }
             link = l
             guard let peer = rtnl_link_veth_get_peer(link) else {
-                rtnl_link_veth_release(link)
+                release(link)
                 throw NetlinkError(op, code: ENOMEM)
             }
             rtnl_link_set_name(peer, peerName)
@@ -80,9 +80,7 @@ public struct NewLink: Sendable {
             rtnl_link_set_mtu(peer, peerMTU)
             rtnl_link_put(peer)  // get_peer took a reference
         }
-        defer {
-            if case .veth = kind { rtnl_link_veth_release(link) } else { rtnl_link_put(link) }
-        }
+        defer { release(link) }
         rtnl_link_set_name(link, name)
         rtnl_link_set_ifindex(link, index)
         rtnl_link_set_mtu(link, mtu)
@@ -100,13 +98,22 @@ public struct NewLink: Sendable {
         guard rc == 0, let msg else {
             throw NetlinkError(op, code: nil, detail: "building the request: " + String(cString: nl_geterror(rc)))
         }
-        return msg
+        return Request(taking: msg, op)
     }
 
+    /// A libnl setter's result; on an error the half-built link object is
+    /// released here (every early exit above goes through this or frees it
+    /// itself), so a refused value leaks nothing.
     private func check(_ rc: Int32, _ op: String, _ link: OpaquePointer) throws(NetlinkError) {
         guard rc == 0 else {
+            release(link)
             throw NetlinkError(op, code: nil, detail: "building the request: " + String(cString: nl_geterror(rc)))
         }
+    }
+
+    /// A veth's link object owns its peer and is released with it.
+    private func release(_ link: OpaquePointer) {
+        if case .veth = kind { rtnl_link_veth_release(link) } else { rtnl_link_put(link) }
     }
 }
 
@@ -142,38 +149,71 @@ public struct LinkUpdate: Sendable {
         self.bridgePort = bridgePort
     }
 
-    func buildRequest(_ op: String) throws(NetlinkError) -> OpaquePointer {
+    /// Built with libnl's nlmsg/nla_put rather than an rtnl_link object: the
+    /// bridge-port flags travel as IFLA_INFO_SLAVE_DATA, which libnl's link
+    /// object cannot carry, and they must land in the same message as the rest.
+    func request(_ op: String) throws(NetlinkError) -> Request {
         var h = ifinfomsg()
         h.ifi_index = index
-        let b = try RequestBuilder(op, type: RTM_NEWLINK, flags: 0, header: h)
-        do throws(NetlinkError) {
-            if let name { try b.put(IFLA_IFNAME, string: name) }
-            if let alias { try b.put(IFLA_IFALIAS, string: alias) }
-            if let group { try b.put(IFLA_GROUP, u32: group) }
-            if let mtu { try b.put(IFLA_MTU, u32: mtu) }
-            if let mac { try b.put(IFLA_ADDRESS, bytes: mac.bytes) }
-            if let masterIndex { try b.put(IFLA_MASTER, u32: UInt32(bitPattern: masterIndex)) }
-            if let addrGenMode {
-                try b.nest(IFLA_AF_SPEC) { () throws(NetlinkError) in
-                    try b.nest(AF_INET6) { () throws(NetlinkError) in
-                        try b.put(IFLA_INET6_ADDR_GEN_MODE, u8: addrGenMode)
-                    }
+        let b = try Request(op, type: RTM_NEWLINK, header: h)
+        if let name { try b.put(IFLA_IFNAME, string: name) }
+        if let alias { try b.put(IFLA_IFALIAS, string: alias) }
+        if let group { try b.put(IFLA_GROUP, u32: group) }
+        if let mtu { try b.put(IFLA_MTU, u32: mtu) }
+        if let mac { try b.put(IFLA_ADDRESS, bytes: mac.bytes) }
+        if let masterIndex { try b.put(IFLA_MASTER, u32: UInt32(bitPattern: masterIndex)) }
+        if let addrGenMode {
+            try b.nest(IFLA_AF_SPEC) { () throws(NetlinkError) in
+                try b.nest(AF_INET6) { () throws(NetlinkError) in
+                    try b.put(IFLA_INET6_ADDR_GEN_MODE, u8: addrGenMode)
                 }
             }
-            if let p = bridgePort {
-                try b.nest(IFLA_LINKINFO) { () throws(NetlinkError) in
-                    try b.put(IFLA_INFO_SLAVE_KIND, string: "bridge")
-                    try b.nest(IFLA_INFO_SLAVE_DATA) { () throws(NetlinkError) in
-                        try b.put(IFLA_BRPORT_MODE, u8: p.hairpin ? 1 : 0)
-                        try b.put(IFLA_BRPORT_LEARNING, u8: p.learning ? 1 : 0)
-                        try b.put(IFLA_BRPORT_NEIGH_SUPPRESS, u8: p.neighSuppress ? 1 : 0)
-                    }
-                }
-            }
-        } catch {
-            nlmsg_free(b.msg)
-            throw error
         }
-        return b.msg
+        if let p = bridgePort {
+            try b.nest(IFLA_LINKINFO) { () throws(NetlinkError) in
+                try b.put(IFLA_INFO_SLAVE_KIND, string: "bridge")
+                try b.nest(IFLA_INFO_SLAVE_DATA) { () throws(NetlinkError) in
+                    try b.put(IFLA_BRPORT_MODE, u8: p.hairpin ? 1 : 0)
+                    try b.put(IFLA_BRPORT_LEARNING, u8: p.learning ? 1 : 0)
+                    try b.put(IFLA_BRPORT_NEIGH_SUPPRESS, u8: p.neighSuppress ? 1 : 0)
+                }
+            }
+        }
+        return b
+    }
+}
+
+extension NetlinkSocket {
+    /// RTM_NEWLINK with NLM_F_CREATE|NLM_F_EXCL: the link with its kind,
+    /// settings, master and the ifindex chosen by the caller, in one message.
+    public func create(_ spec: NewLink) throws(NetlinkError) {
+        try perform(spec.request("creating \(spec.name)"))
+    }
+
+    /// RTM_NEWLINK on an existing link: only the given attributes change.
+    public func update(_ u: LinkUpdate, describing op: String) throws(NetlinkError) {
+        try perform(u.request(op))
+    }
+
+    public func setUp(index: Int32, name: String) throws(NetlinkError) {
+        var h = ifinfomsg()
+        h.ifi_index = index
+        h.ifi_flags = UInt32(IFF_UP.rawValue)
+        h.ifi_change = UInt32(IFF_UP.rawValue)
+        try perform(Request("bringing up \(name)", type: RTM_SETLINK, header: h))
+    }
+
+    /// Deletes a link by ifindex. Returns false when it was already gone
+    /// (deleting one end of a veth pair removes the other).
+    @discardableResult
+    public func delete(index: Int32, name: String) throws(NetlinkError) -> Bool {
+        var h = ifinfomsg()
+        h.ifi_index = index
+        do {
+            try perform(Request("deleting \(name)", type: RTM_DELLINK, header: h))
+            return true
+        } catch where error.code == ENODEV {
+            return false
+        }
     }
 }
