@@ -11,8 +11,11 @@ public enum FRRCheck {
     /// word that leaves a block (`exit`, `exit-address-family`, ...). So a
     /// delta can do nothing a full load of the new file would not do.
     public static func delta(_ script: String, newConfig: String, running: String) -> [String] {
-        let runningTree = FRRConfigTree(running)
-        let new = FRRConfigTree.commands(newConfig).union(runningTree.entries.filter(\.hasChildren).map(\.text))
+        delta(script, newConfig: FRRConfigTree(newConfig), running: FRRConfigTree(running))
+    }
+
+    public static func delta(_ script: String, newConfig: FRRConfigTree, running runningTree: FRRConfigTree) -> [String] {
+        let new = Set(newConfig.entries.map(\.text)).union(runningTree.entries.filter(\.hasChildren).map(\.text))
         let old = Set(runningTree.entries.map(\.text))
         var problems: [String] = []
         for (i, raw) in script.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {

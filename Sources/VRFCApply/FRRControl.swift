@@ -29,15 +29,57 @@ public struct FRRControl: Sendable {
         guard FileManager.default.isExecutableFile(atPath: vtysh) else {
             return "\(vtysh) is missing (Debian package frr)"
         }
-        let r = Subprocess.run(vtyshArgs(["-c", "show version"]))
-        if r.status == 0 && r.problems.allSatisfy({ !$0.contains("failed to connect") && !$0.hasPrefix("Exiting:") }) { return nil }
-        return "FRR does not answer vtysh\(pathspace.map { " -N \($0)" } ?? "") (is it running?): \(r.summary)"
+        // Every daemon's vty socket, as vtysh connects to them, but without
+        // starting a vtysh: `show version` straight to each daemon.
+        let dir = FRRVty.directory(pathspace: pathspace)
+        let daemons = FRRVty.daemons(pathspace: pathspace)
+        let who = "FRR does not answer vtysh\(pathspace.map { " -N \($0)" } ?? "") (is it running?)"
+        guard !daemons.isEmpty else { return "\(who): no daemon's vty socket in \(dir)" }
+        for daemon in daemons {
+            do throws(ApplyError) {
+                let r = try FRRVty(daemon: daemon, pathspace: pathspace, timeout: 30).run("show version")
+                guard r.status == 0 else { return "\(who): \(daemon) answers 'show version' with status \(r.status)" }
+            } catch {
+                return "\(who): \(error.message)"
+            }
+        }
+        return nil
     }
 
     public func dryRun(_ file: String) -> CommandOutput { Subprocess.run(vtyshArgs(["--dryrun", "-f", file])) }
 
     /// `vtysh -f`: the file's commands into the running daemons.
     public func load(_ file: String) -> CommandOutput { Subprocess.run(vtyshArgs(["-f", file])) }
+
+    /// The daemons `vtysh -d` knows by name.
+    static let vtyshDaemons: Set<String> = ["zebra", "ripd", "ripngd", "ospfd", "ospf6d", "ldpd", "bgpd", "isisd", "pimd", "pim6d",
+                                            "nhrpd", "eigrpd", "babeld", "sharpd", "pbrd", "staticd", "bfdd", "fabricd", "vrrpd", "pathd"]
+
+    /// `vtysh -f` once per daemon, all at the same time: vtysh sends each
+    /// daemon the commands it has, as one vtysh does, and each daemon
+    /// commits its configuration once at the end of the file. One vtysh
+    /// waits for one daemon's commit after the other's (each validates the
+    /// daemon's whole configuration, the bulk of a small change's cost on a
+    /// large node); side by side they overlap. Only for commands whose
+    /// order between daemons does not matter (prefix-lists, route-maps).
+    public func loadPerDaemon(_ file: String) -> CommandOutput {
+        let daemons = FRRVty.daemons(pathspace: pathspace)
+        guard daemons.count > 1, daemons.allSatisfy(Self.vtyshDaemons.contains) else { return load(file) }
+        final class Results: @unchecked Sendable {
+            let lock = NSLock()
+            var byIndex: [Int: CommandOutput] = [:]
+        }
+        let box = Results()
+        let args = daemons.map { vtyshArgs(["-d", $0, "-f", file]) }
+        DispatchQueue.concurrentPerform(iterations: daemons.count) { i in
+            let r = Subprocess.run(args[i])
+            box.lock.withLock { box.byIndex[i] = r }
+        }
+        let results = daemons.indices.map { box.byIndex[$0]! }
+        let failed = results.enumerated().filter { $0.element.status != 0 }
+        let output = results.map(\.output).joined()
+        return CommandOutput(status: failed.first?.element.status ?? 0, output: output)
+    }
 
     public func show(_ command: String, daemon: String? = nil) throws(ApplyError) -> String {
         let r = Subprocess.run(vtyshArgs((daemon.map { ["-d", $0] } ?? []) + ["-c", command]))

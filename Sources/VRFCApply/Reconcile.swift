@@ -141,16 +141,35 @@ public struct Reconcile {
             throw ApplyError("the bundle has no frr.conf (compile it with --template BASE); nothing was changed")
         }
 
-        // 2. FRR must accept the file before anything changes.
-        let candidate = try state.scratch("frr.conf.candidate", config)
-        let dry = frr.dryRun(candidate)
-        guard dry.status == 0 else {
-            throw ApplyError("FRR refuses the new frr.conf (vtysh --dryrun -f \(candidate)): \(dry.summary)\nnothing was changed")
-        }
-        timer.mark("vtysh --dryrun")
+        // 2. How to reload.
+        var (strategy, why) = chooseStrategy(bundle: bundle, config: config, good: good, onDisk: onDisk)
+        timer.mark("choose the reload")
 
-        // 3. How to reload.
-        let (strategy, why) = chooseStrategy(bundle: bundle, config: config, good: good, onDisk: onDisk)
+        // 3. FRR must accept the file before anything changes. With a delta,
+        //    FRR runs the kept file and every command of the new one is a
+        //    command of it or a line the delta sends in the same block
+        //    (checked in chooseStrategy): a dry run of the delta then checks
+        //    every new line, and the whole file's (seconds on a large node)
+        //    adds nothing.
+        var dryRunWhole = strategy != .delta
+        if strategy == .delta {
+            let file = try state.scratch("frr.delta.candidate", bundle.delta!.script)
+            let dry = frr.dryRun(file)
+            if dry.status != 0 {
+                (strategy, why) = (fullReload, (options.reload == .delta ? "delta requested, but " : "default; no delta: ")
+                                   + "the delta does not pass vtysh --dryrun: \(dry.summary)")
+                dryRunWhole = true
+            }
+            timer.mark("vtysh --dryrun (the delta)")
+        }
+        if dryRunWhole {
+            let candidate = try state.scratch("frr.conf.candidate", config)
+            let dry = frr.dryRun(candidate)
+            guard dry.status == 0 else {
+                throw ApplyError("FRR refuses the new frr.conf (vtysh --dryrun -f \(candidate)): \(dry.summary)\nnothing was changed")
+            }
+            timer.mark("vtysh --dryrun")
+        }
 
         // 4. Links: create and fix, down; nothing is brought up or deleted yet.
         let session = try LinkSession(ops: ops, adopt: options.adopt, force: options.force, attacher: attacher,
@@ -256,8 +275,14 @@ public struct Reconcile {
         } else if Digest.fnv1a64(good!) != bundle.delta!.basisDigest {
             doubt = "the kept IR does not render to the kept config (base config or templates changed)"
         } else {
-            let problems = FRRCheck.delta(bundle.delta!.script, newConfig: config, running: good!)
-            if !problems.isEmpty { doubt = "the delta does not check out: \(problems[0])" }
+            let newTree = FRRConfigTree(config), goodTree = FRRConfigTree(good!)
+            let problems = FRRCheck.delta(bundle.delta!.script, newConfig: newTree, running: goodTree)
+            if !problems.isEmpty {
+                doubt = "the delta does not check out: \(problems[0])"
+            } else {
+                let uncovered = FRRCheck.uncovered(newConfig: newTree, running: goodTree, script: bundle.delta!.script)
+                if !uncovered.isEmpty { doubt = "the new frr.conf has commands neither FRR runs nor the delta sends: \(uncovered[0])" }
+            }
         }
         if let doubt {
             return (fullReload, (requested == .delta ? "delta requested, but " : "default; no delta: ") + doubt)
@@ -283,14 +308,30 @@ public struct Reconcile {
         }
         if strategy == .delta, let delta = bundle.delta {
             let script = Self.withoutVRFRemovals(delta.script, leaving)
+            // Prefix-lists and route-maps only: each daemon takes the delta
+            // at once (their commits run side by side) and FRR shows what
+            // it runs of them one by one.
+            let targets = leaving.isEmpty ? FRRCheck.policyTargets(script) : nil
             if script.isEmpty {
                 failure = ""
             } else {
                 let file = try state.scratch("frr.delta", script)
-                let r = frr.load(file)
+                let r = targets != nil ? frr.loadPerDaemon(file) : frr.load(file)
                 failure = r.status == 0 ? "" : "vtysh -f \(file) failed: \(r.summary)"
             }
             timer.mark("reload (delta)")
+            if failure.isEmpty, let targets {
+                // A daemon that cannot be asked (nil) leaves it to the whole running config.
+                let problems = (try? verifyTargets(targets, config: config, previous: good)) ?? ["a daemon's vty socket did not answer"]
+                timer.mark("verify (the delta's prefix-lists and route-maps)")
+                if problems.isEmpty {
+                    log("verified: FRR runs the new config (its changed prefix-lists and route-maps, shown one by one)")
+                    return
+                }
+                // The targeted view is the narrower one: a doubt of it is
+                // settled by the whole running config.
+                log("the changed prefix-lists and route-maps differ (\(problems[0])); checking the whole running config")
+            }
             if failure.isEmpty {
                 guard let why = try verified(after: "delta", showing: 3) else { return }
                 failure = why
@@ -305,6 +346,23 @@ public struct Reconcile {
             failure = why
         }
         try rollback(failure, state: state, good: good, onDisk: onDisk, frame: bundle.frame, ops: bundle.ops)
+    }
+
+    /// The delta's prefix-lists and route-maps as every daemon runs them,
+    /// asked over the daemons' vty sockets (milliseconds each), against the
+    /// new config and the one before.
+    func verifyTargets(_ targets: FRRCheck.PolicyTargets, config: String, previous: String?) throws(ApplyError) -> [String] {
+        var answers: [String] = []
+        for daemon in FRRVty.daemons(pathspace: frr.pathspace) {
+            let vty = try FRRVty(daemon: daemon, pathspace: frr.pathspace)
+            for command in FRRCheck.showCommands(targets) {
+                let (status, output) = try vty.run(command)
+                // 2: a daemon without prefix-lists or route-maps.
+                if status == 0 { answers.append(output) }
+            }
+        }
+        return FRRCheck.verify(targets: targets, running: FRRCheck.running(policyAnswers: answers),
+                               config: FRRConfigTree(config), previous: previous.map { FRRConfigTree($0) })
     }
 
     func verify(_ config: String, frame: String?, previous: String?, ops: OpList, leaving: Set<String> = []) throws(ApplyError) -> [String] {

@@ -12,7 +12,7 @@ public struct CompileBundle: Codable, Sendable {
     public static let currentFormat = "vrfc-bundle/1"
 
     public var format: String
-    /// The IR as `vrfc compile --emit ir` prints it. The privileged side
+    /// The IR as `vrfc compile --emit ir` prints it, on one line. The privileged side
     /// only keeps it (the next compile's `--running-ir`) and never decodes
     /// it: that would cost a second validation of every item, and parsing.
     public var irJSON: String
@@ -29,11 +29,26 @@ public struct CompileBundle: Codable, Sendable {
 
     public init(ir: NodeIR, ops: OpList, frrConf: String?, frame: String?, delta: FRRDelta?) {
         format = Self.currentFormat
-        self.irJSON = JSONOutput.encode(ir)
+        self.irJSON = Self.compact(ir)
         self.ops = ops
         self.frrConf = frrConf
         self.frame = frame
         self.delta = delta
+    }
+}
+
+extension CompileBundle {
+    /// The bundle as one line of JSON, keys sorted (the same inputs give the
+    /// same bytes). Not pretty-printed, and neither is the IR inside it: a
+    /// bundle is read by a program, and on a large node the indentation was
+    /// megabytes more to write, pipe, escape and decode on both sides.
+    public func encoded() -> String { Self.compact(self) + "\n" }
+
+    static func compact<T: Encodable>(_ value: T) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Encoding our own value types cannot fail.
+        return String(decoding: try! encoder.encode(value), as: UTF8.self)
     }
 }
 

@@ -165,8 +165,8 @@ struct Compile: ParsableCommand {
                                                    tableRange: TableRange(parsing: tableRange)!)
                 let base = try template.map { p throws(Diagnostics) in try Compiler.baseConfig(p) }
                 let running = try runningIR.map { p throws(Diagnostics) in try Compiler.readIR(p) }
-                text = JSONOutput.encode(try Compiler.bundle(ir, base: base, templates: try TemplateSet(overrides: templates),
-                                                             running: running, kernel: kernel))
+                text = try Compiler.bundle(ir, base: base, templates: try TemplateSet(overrides: templates),
+                                           running: running, kernel: kernel).encoded()
             case .frr:
                 let base = try Compiler.baseConfig(template!)
                 let set = try TemplateSet(overrides: templates)

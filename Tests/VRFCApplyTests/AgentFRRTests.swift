@@ -46,4 +46,33 @@ import VRFCApplyTestSupport
             #expect(after.contains("router bgp 64510"), "\(after)")
         }
     }
+
+    /// What FRR runs (the last good frr.conf, its IR and the base) is kept
+    /// on disk, not in the agent: a new agent process, given only the state
+    /// directory, sends the next change as a delta, and FRR then runs what a
+    /// full load of the new file gives. Through the unprivileged compile, on
+    /// a node with policy VRFs only (this kernel has no VRF devices).
+    @Test func aRestartedAgentContinuesWithADelta() throws {
+        try ReconcileNode.with("agrst", policyOnly: true) { node in
+            node.crs = ["mgmt-a": cr("mgmt-a", "mgmt_vrf", 10, imports: ["203.0.113.0/24"], exports: ["198.51.100.0/24"], community: "65000:1")]
+            try node.writeInputs()
+            let args = ["--oneshot", "--config", node.config, "--frr-config", node.conf, "--state-dir", node.state,
+                        "--frr-pathspace", node.frr.name, "--hostname", "node-a", "--router-id", "192.0.2.129", node.crDir]
+            let first = try node.ns.runAgent(args)
+            #expect(first.status == 0 && first.agent.reconciles.first?["result"] == "ok", "\(first.agent.log)")
+            #expect(first.agent.log.contains { $0.contains("reload: frr-reload (") }, "the first run has nothing kept: \(first.agent.log)")
+            #expect(FileManager.default.fileExists(atPath: node.state + "/frr.conf.good.ir.json"), "no IR kept on disk")
+
+            // The agent is gone; the inputs change; a new agent starts.
+            node.crs["mgmt-a"] = cr("mgmt-a", "mgmt_vrf", 10, imports: ["203.0.113.0/24", "192.0.2.0/28"], exports: ["198.51.100.0/24"],
+                                    community: "65000:2")
+            try node.writeInputs()
+            let second = try node.ns.runAgent(args)
+            #expect(second.status == 0 && second.agent.reconciles.first?["result"] == "ok", "\(second.agent.log)")
+            #expect(second.agent.log.contains { $0.contains("reload: delta (default: ") }, "the restarted agent did not send a delta: \(second.agent.log)")
+            #expect(!second.agent.log.contains { $0.contains("falling back") }, "\(second.agent.log)")
+            #expect(try OracleExpectations.verify(try node.ir(), in: node.frr) == [])
+            try node.expectSameAsFullLoad(step: "delta after an agent restart")
+        }
+    }
 }

@@ -46,6 +46,10 @@ import VRFCApplyTestSupport
                 change(node)
                 r = try node.apply(reload: strategy == "delta" ? nil : strategy)
                 try node.expectConverged(r, strategy: strategy, step: name)
+                if strategy == "delta" && ["prefix added", "community changed"].contains(name) {
+                    // Prefix-lists and route-maps only: loaded per daemon, verified one by one.
+                    #expect(r.stdout.contains("shown one by one") && !r.stdout.contains("checking the whole running config"), "\(name): \(r.stdout)")
+                }
             }
 
             // No-op: nothing written, nothing reloaded.
@@ -226,6 +230,9 @@ import VRFCApplyTestSupport
                 #expect(d.isEmpty == (old == new), "\(fixture): a delta exactly when frr.conf changes")
                 #expect(d.basisDigest == Digest.fnv1a64(old), "\(fixture): the basis is the old file")
                 #expect(FRRCheck.delta(d.script, newConfig: new, running: old) == [], "\(fixture)\n\(d.script)")
+                // Dry-running the delta then checks every line of the new file.
+                #expect(FRRCheck.uncovered(newConfig: FRRConfigTree(new), running: FRRConfigTree(old), script: d.script) == [],
+                        "\(fixture)\n\(d.script)")
                 // No `exit` out of a route-map entry: each would commit a transaction.
                 var inRouteMap = false
                 for line in d.script.split(separator: "\n") {
@@ -582,5 +589,57 @@ func killWhen(_ args: [String], _ condition: () throws -> Bool) throws -> Bool {
         #expect(main == delta.script.replacingOccurrences(of: "\nno vrf vr.blue\n", with: "\n"))
         #expect(main.contains(" no vni 100") && main.contains("no router bgp 64510 vrf vr.blue"))
         #expect(Reconcile.withoutVRFRemovals(delta.script, []) == delta.script)
+    }
+}
+
+/// The delta's cheaper checks (what replaces the whole-file dry run and the
+/// whole running config when FRR gets a delta), on texts; the FRR runs of
+/// ReconcileTests exercise them against real daemons.
+@Suite struct DeltaCheckTests {
+    let running = "ip prefix-list pl_red seq 1 permit 203.0.113.0/24 le 32\nroute-map rm_red permit 10\n match ip address prefix-list pl_red\n set community 65000:1\nexit\n"
+    let config = "ip prefix-list pl_red seq 1 permit 203.0.113.0/24 le 32\nip prefix-list pl_red seq 2 permit 192.0.2.0/28\nroute-map rm_red permit 10\n match ip address prefix-list pl_red\n set community 65000:2\nexit\n"
+
+    var script: String {
+        FRRDeltaRenderer.script(old: FRRConfigTree(running), new: FRRConfigTree(config), basisDigest: "").script
+    }
+
+    @Test func everyNewCommandIsKeptOrSent() {
+        #expect(FRRCheck.uncovered(newConfig: FRRConfigTree(config), running: FRRConfigTree(running), script: script) == [])
+        // A command in the new file that the delta does not send was never dry-run.
+        let sneaky = config + "ip prefix-list pl_red seq 3 permit 198.51.100.0/24\n"
+        #expect(FRRCheck.uncovered(newConfig: FRRConfigTree(sneaky), running: FRRConfigTree(running), script: script)
+                == ["ip prefix-list pl_red seq 3 permit 198.51.100.0/24"])
+        // The same command under another block is another command.
+        let moved = config + "route-map rm_blue permit 10\n set community 65000:2\n"
+        #expect(FRRCheck.uncovered(newConfig: FRRConfigTree(moved), running: FRRConfigTree(running), script: script).count == 2)
+    }
+
+    @Test func policyOnlyDeltasAreTargeted() {
+        #expect(FRRCheck.policyTargets(script) == FRRCheck.PolicyTargets(prefixLists: ["ip prefix-list pl_red"], routeMaps: ["rm_red"]))
+        #expect(FRRCheck.showCommands(FRRCheck.policyTargets(script)!) == ["show ip prefix-list pl_red json", "show route-map rm_red json"])
+        #expect(FRRCheck.policyTargets("vrf vr.red\n vni 100\nexit-vrf\n") == nil)
+        #expect(FRRCheck.policyTargets("route-map rm_red permit 10\n set community 65000:1\nrouter bgp 64510\n neighbor x remote-as 1\nexit\n") == nil)
+        #expect(FRRCheck.policyTargets("route-map rm_red permit 10\n description x\n") == nil, "only match, set and call are shown")
+        #expect(FRRCheck.policyTargets("") == nil)
+    }
+
+    /// The JSON FRR 8.4's daemons print for `show ... prefix-list NAME json`
+    /// and `show route-map NAME json`, as running-config commands.
+    @Test func theDaemonsJSONReadsAsConfigCommands() {
+        let plist = #"{"BGP":{"pl_red":{"addressFamily":"IPv4","entries":[{"sequenceNumber":1,"type":"permit","prefix":"203.0.113.0/24","maximumPrefixLength":32},{"sequenceNumber":2,"type":"permit","prefix":"192.0.2.0/28"}]}}}"#
+        let rmap = #"{"BGP":{"rm_red":{"invoked":0,"rules":[{"sequenceNumber":10,"type":"permit","matchClauses":["ip address prefix-list pl_red"],"setClauses":["community 65000:2"],"action":"Exit routemap"}]}}}"#
+        let zebra = #"{"ZEBRA":{"rm_red":{"rules":[{"sequenceNumber":10,"type":"permit","matchClauses":["ip address prefix-list pl_red"],"setClauses":[]}]}}}"#
+        let keys = FRRCheck.running(policyAnswers: [plist, rmap, zebra, #"{"BGP":{}}"#, "not json"])
+        let expected = FRRConfigTree(config).keys
+        #expect(keys == expected)
+        let targets = FRRCheck.policyTargets(script)!
+        #expect(FRRCheck.verify(targets: targets, running: keys, config: FRRConfigTree(config), previous: FRRConfigTree(running)) == [])
+        // The old community still running, the new prefix missing: both said.
+        let stale = FRRCheck.running(policyAnswers: [plist.replacingOccurrences(of: #",{"sequenceNumber":2,"type":"permit","prefix":"192.0.2.0/28"}"#, with: ""),
+                                                     rmap.replacingOccurrences(of: "65000:2", with: "65000:1")])
+        let problems = FRRCheck.verify(targets: targets, running: stale, config: FRRConfigTree(config), previous: FRRConfigTree(running))
+        #expect(problems.contains("FRR does not run 'ip prefix-list pl_red seq 2 permit 192.0.2.0/28'"), "\(problems)")
+        #expect(problems.contains("FRR still runs 'route-map rm_red permit 10 > set community 65000:1', which the new config removed"), "\(problems)")
+        #expect(problems.count == 3, "\(problems)")
     }
 }

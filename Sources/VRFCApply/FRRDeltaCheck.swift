@@ -1,0 +1,130 @@
+import Foundation
+import VRFCBundle
+
+/// The delta's cheaper checks: what makes a full `vtysh --dryrun` of the
+/// new file and a full `show running-config` unnecessary when FRR gets a
+/// delta, and the targeted verification that replaces the latter.
+extension FRRCheck {
+    /// Every command of the new file is a command of the file FRR runs (which
+    /// passed `vtysh --dryrun` before it was written and FRR has been
+    /// verified to run) or a line the delta sends under the same block
+    /// headers. When this holds and the delta passes `vtysh --dryrun`, every
+    /// line of the new file has been checked in its block, so the new file
+    /// passes too; the whole-file dry run is then redundant. Returns the
+    /// first commands that are not covered (empty: covered).
+    public static func uncovered(newConfig: FRRConfigTree, running: FRRConfigTree, script: String) -> [String] {
+        let known = running.keys.union(FRRConfigTree(script).keys)
+        var out: [String] = []
+        for e in newConfig.entries where !known.contains(e.key) {
+            out.append(describe(e.key))
+            if out.count >= 3 { break }
+        }
+        return out
+    }
+
+    /// What a delta touches when it touches prefix-lists and route-maps only
+    /// (a prefix, an action, a community: the common change), which FRR
+    /// shows one by one. nil when it touches anything else (a VRF, a BGP
+    /// instance), which only the whole running config shows.
+    public struct PolicyTargets: Sendable, Equatable {
+        /// `ip prefix-list NAME` / `ipv6 prefix-list NAME`.
+        public var prefixLists: Set<String> = []
+        /// Route-map names.
+        public var routeMaps: Set<String> = []
+
+        public init(prefixLists: Set<String> = [], routeMaps: Set<String> = []) {
+            self.prefixLists = prefixLists
+            self.routeMaps = routeMaps
+        }
+    }
+
+    public static func policyTargets(_ script: String) -> PolicyTargets? {
+        var t = PolicyTargets()
+        for e in FRRConfigTree(script).entries {
+            let text = e.text.hasPrefix("no ") ? String(e.text.dropFirst(3)) : e.text
+            let words = text.split(separator: " ", omittingEmptySubsequences: true)
+            if e.path.isEmpty {
+                if (words.first == "ip" || words.first == "ipv6") && words.count >= 3 && words[1] == "prefix-list" {
+                    t.prefixLists.insert(words[0...2].joined(separator: " "))
+                } else if words.first == "route-map" && words.count >= 2 {
+                    t.routeMaps.insert(String(words[1]))
+                } else {
+                    return nil
+                }
+            } else if e.path.count == 1, e.path[0].hasPrefix("route-map "),
+                      let w = words.first, w == "match" || w == "set" || w == "call" {
+                continue
+            } else {
+                return nil
+            }
+        }
+        return t.prefixLists.isEmpty && t.routeMaps.isEmpty ? nil : t
+    }
+
+    /// The `show` commands that print the targets, as JSON.
+    public static func showCommands(_ t: PolicyTargets) -> [String] {
+        t.prefixLists.sorted().map { "show \($0) json" } + t.routeMaps.sorted().map { "show route-map \($0) json" }
+    }
+
+    /// The targets' commands as FRR runs them, rebuilt from each daemon's
+    /// JSON answers to `showCommands` (as config lines under their block
+    /// headers, the way `show running-config` prints them). The daemons'
+    /// views are joined as vtysh joins their running configs.
+    public static func running(policyAnswers answers: [String]) -> Set<FRRConfigTree.Key> {
+        var keys = Set<FRRConfigTree.Key>()
+        for answer in answers {
+            guard let obj = try? JSONSerialization.jsonObject(with: Data(answer.utf8)) as? [String: Any] else { continue }
+            // {"BGP": {NAME: {...}}} per daemon, or {NAME: {...}} without the daemon level.
+            let perDaemon = obj.values.allSatisfy { ($0 as? [String: Any])?.values.allSatisfy { $0 is [String: Any] } ?? false }
+            let tables = perDaemon ? obj.values.compactMap { $0 as? [String: Any] } : [obj]
+            for table in tables {
+                for (name, value) in table {
+                    guard let v = value as? [String: Any] else { continue }
+                    if let entries = v["entries"] as? [[String: Any]] {
+                        let family = (v["addressFamily"] as? String) == "IPv6" ? "ipv6" : "ip"
+                        for e in entries {
+                            guard let seq = e["sequenceNumber"] as? Int, let type = e["type"] as? String,
+                                  let prefix = e["prefix"] as? String else { continue }
+                            var line = "\(family) prefix-list \(name) seq \(seq) \(type) \(prefix)"
+                            if let ge = e["minimumPrefixLength"] as? Int { line += " ge \(ge)" }
+                            if let le = e["maximumPrefixLength"] as? Int { line += " le \(le)" }
+                            keys.insert(.init(path: [], text: line))
+                        }
+                    } else if let rules = v["rules"] as? [[String: Any]] {
+                        for r in rules {
+                            guard let seq = r["sequenceNumber"] as? Int, let type = r["type"] as? String else { continue }
+                            let header = "route-map \(name) \(type) \(seq)"
+                            keys.insert(.init(path: [], text: header))
+                            for m in r["matchClauses"] as? [String] ?? [] { keys.insert(.init(path: [header], text: "match " + m)) }
+                            for s in r["setClauses"] as? [String] ?? [] { keys.insert(.init(path: [header], text: "set " + s)) }
+                            if let c = r["callClause"] as? String, !c.isEmpty { keys.insert(.init(path: [header], text: "call " + c)) }
+                        }
+                    }
+                }
+            }
+        }
+        return keys
+    }
+
+    /// The verification of `verify`, limited to the targets: every command
+    /// of the new config in a touched prefix-list or route-map runs, and
+    /// none of the previous config's commands there that the new one dropped.
+    public static func verify(targets t: PolicyTargets, running: Set<FRRConfigTree.Key>, config: FRRConfigTree,
+                              previous: FRRConfigTree?) -> [String] {
+        func touched(_ e: FRRConfigTree.Entry) -> Bool {
+            let top = e.path.first ?? e.text
+            let words = top.split(separator: " ", maxSplits: 3, omittingEmptySubsequences: true)
+            if words.count >= 3 && words[1] == "prefix-list" { return t.prefixLists.contains(words[0...2].joined(separator: " ")) }
+            if words.count >= 2 && words[0] == "route-map" { return t.routeMaps.contains(String(words[1])) }
+            return false
+        }
+        var problems: [String] = []
+        let wanted = config.entries.filter(touched)
+        let wantedKeys = Set(wanted.map(\.key))
+        for e in wanted where !running.contains(e.key) { problems.append("FRR does not run '\(describe(e.key))'") }
+        for e in previous?.entries.filter(touched) ?? [] where !wantedKeys.contains(e.key) && running.contains(e.key) {
+            problems.append("FRR still runs '\(describe(e.key))', which the new config removed")
+        }
+        return problems
+    }
+}
