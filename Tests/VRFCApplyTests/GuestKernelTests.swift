@@ -46,6 +46,8 @@ import VRFCTestSupport
         try Data(try ipBatch(all, marker: false, extra: ["--first-table", String(goFirstTable)]).utf8)
             .write(to: dir.appendingPathComponent("go.batch"))
         let sessions = try BGPSessions(fixture: fixture, dir: dir)
+        let healthMetrics = GuestHealthMetrics(dir: dir.path, ir: sessions.ir)
+        let python = try Shell.check(["python3", "-c", "import sys; print(sys.executable)"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
 
         // The VRF device of the stack that crs-fewer drops: a foreign port on it blocks its deletion.
         let goneVRF = try #require(Set(all.links.map(\.name.value)).subtracting(fewer.links.map(\.name.value)).first { $0.hasPrefix("vr.") })
@@ -78,6 +80,7 @@ import VRFCTestSupport
         run adopt $A apply --adopt --config $C $D/crs-all; links adopt
         run planAdopt $A plan --json --config $C $D/crs-all
         \(sessions.guestScript(applier: applier))
+        \(healthMetrics.guestScript(applier: applier, python: python))
         \(VRFRemoval.guestScript(base: fixture.base))
         echo ok >"$D/finished"
         """
@@ -192,6 +195,7 @@ import VRFCTestSupport
 
         // 8./9. Real FRR on the compiled node: sessions up, own-ASN routes refused on vd.
         sessions.check()
+        healthMetrics.check()
 
         // 10. A reconcile that removes a VRF, FRR running: nothing rolled back,
         //     no trace of the VRF in FRR, its links gone.
