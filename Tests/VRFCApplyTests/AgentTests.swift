@@ -464,15 +464,16 @@ import VRFCTestSupport
 
     @Test func theUnitsCapabilitiesAreEnoughAndCapSysAdminIsNeeded() throws {
         let caps = try Self.boundingSet()
-        #expect(Set(caps) == ["net_admin", "bpf", "sys_admin"], "\(caps)")
+        #expect(Set(caps) == ["net_admin", "bpf", "sys_admin", "setuid", "setgid"], "\(caps)")
         let ops = try compiledOps("mgmt-vrf").withoutVRFDevices
         try Namespace.with("ag-caps") { ns in
             try ns.addUnderlay()
             let file = try ns.file("ops.json", JSONOutput.encode(ops))
             _ = try Shell.which("setpriv")
 
-            let ok = try Self.oneshot(ns, caps: caps, ["--oneshot", "--ops", file])
-            #expect(ok.status == 0, "\(ok)")
+            // With the metrics endpoint: the exporter is started as nobody (CAP_SETUID/CAP_SETGID).
+            let ok = try Self.oneshot(ns, caps: caps, ["--oneshot", "--ops", file, "--metrics-listen", "127.0.0.1:\(Int.random(in: 20_000..<60_000))"])
+            #expect(ok.status == 0 && ok.stderr.contains("serving metrics") && !ok.stderr.contains("cannot serve metrics"), "\(ok)")
             #expect(checkIPLinks(ops, try ns.ipLinks()) == [])
             #expect(try RouterEndToEndTests.routerInstances(ns, "br.vrf1") == 1)
             #expect(try Self.oneshot(ns, caps: caps, ["--clean"]).status == 0)
