@@ -5,6 +5,7 @@ import VRFCModel
 import VRFCNetlink
 import VRFCDriver
 import VRFCTestSupport
+import VRFCApplyTestSupport
 
 /// `vrfc-apply agent --metrics-listen`: the agent's own metrics (reconciles,
 /// FRR reloads, the last error) next to the router's counters and the links

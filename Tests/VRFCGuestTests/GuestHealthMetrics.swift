@@ -3,6 +3,7 @@ import Testing
 import VRFCApply
 import VRFCModel
 import VRFCTestSupport
+import VRFCApplyTestSupport
 
 /// In the guest with VRF devices, on the compiled nodes of `BGPSessions`
 /// (real FRR): `vrfc-apply health` passes on the good node, its VNI check
