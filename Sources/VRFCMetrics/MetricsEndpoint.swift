@@ -135,7 +135,6 @@ public final class MetricsEndpoint: Sendable {
                 do throws(NetlinkError) { try NetlinkSocket.enterNamespace(netns) } catch { failure = "\(error)" }
             }
             responder.serve(failure: failure)
-            close(mine)
             var raw: Int32 = 0
             while waitpid(pid, &raw, 0) < 0 && errno == EINTR {}
             status.store((raw & 0x7f) == 0 ? (raw >> 8) & 0xff : 128 + (raw & 0x7f), ordering: .sequentiallyConsistent)
@@ -159,10 +158,13 @@ public final class MetricsEndpoint: Sendable {
     /// `stop()` was called (the exporter's end is then no error).
     public var stopRequested: Bool { stopping.load(ordering: .sequentiallyConsistent) }
 
-    /// Stops the exporter (SIGTERM) and waits for it.
+    /// Stops the exporter and waits for it (at most 10 s). It is told by
+    /// shutting the channel down (it exits on the hangup): a signal would need
+    /// CAP_KILL, which the agent's unit does not grant, to reach another uid.
     public func stop() {
         stopping.store(true, ordering: .sequentiallyConsistent)
-        if status.load(ordering: .sequentiallyConsistent) == -1 { kill(pid, SIGTERM) }
-        _ = waitUntilStopped()
+        shutdown(channel, Int32(SHUT_RDWR))
+        if finished.wait(timeout: .now() + 10) == .success { finished.signal() }
+        close(channel)
     }
 }

@@ -97,7 +97,9 @@ public final class PrivilegedClient: Sendable {
     /// One request at a time on the socket.
     let lock = Mutex(())
 
-    public init(fd: Int32 = PrivilegedChannel.exporterFD, timeout: Double = 10) {
+    /// The deadline only keeps a scrape from hanging: the answer is a map
+    /// read and a netlink dump, but a loaded node can be slow.
+    public init(fd: Int32 = PrivilegedChannel.exporterFD, timeout: Double = 30) {
         self.fd = fd
         self.timeout = timeout
     }

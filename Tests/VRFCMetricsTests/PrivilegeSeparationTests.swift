@@ -76,7 +76,8 @@ import VRFCTestSupport
             #expect(status.capabilities(set) == 0, "Cap\(set) \(status.fields["Cap" + set] ?? "?")")
         }
         #expect(status.noNewPrivs)
-        #expect((readText("/proc/\(exporter)/cmdline") ?? "").hasPrefix(Repo.executable("vrfc-metrics")))
+        let exporterPath = URL(fileURLWithPath: Repo.executable("vrfc-metrics")).resolvingSymlinksInPath().path
+        #expect((readText("/proc/\(exporter)/cmdline") ?? "").hasPrefix(exporterPath), "\(readText("/proc/\(exporter)/cmdline") ?? "")")
         // Where the HTTP server's libraries are loaded: in the exporter only.
         #expect(ProcessStatus.maps(exporter, contain: "libFoundationNetworking"))
         #expect(!ProcessStatus.maps(applier, contain: "libFoundationNetworking") && !ProcessStatus.maps(applier, contain: "libcurl"))
@@ -125,7 +126,7 @@ import VRFCTestSupport
         var p = pollfd(fd: exporterEnd, events: Int16(POLLIN), revents: 0)
         #expect(poll(&p, 1, 500) == 0, "no reply to messages that are not requests")
 
-        let client = PrivilegedClient(fd: exporterEnd, timeout: 10)
+        let client = PrivilegedClient(fd: exporterEnd, timeout: 60)
         let first = client.fetch(), second = client.fetch()
         #expect(first.sequence == 1 && second.sequence == 2)
         #expect(first.sections.map(\.collector) == PrivilegedChannel.collectorNames)
