@@ -112,10 +112,19 @@ public struct RouteCollector: MetricsCollector {
     }
 
     public func collect(into r: PrometheusCollectorRegistry) throws {
-        for (family, ip) in [("ipv4", "ip"), ("ipv6", "ipv6")] {
-            let command = "show \(ip) route vrf all summary"
-            let text = try vtysh.show(command + " json", daemon: "zebra")
-            let summaries = try Self.summaries(text) { try Self.textBlocks(vtysh.show(command, daemon: "zebra")) }
+        // Both families side by side: each may take two vtysh calls.
+        let families = [("ipv4", "ip"), ("ipv6", "ipv6")]
+        let read = FamilySlots()
+        DispatchQueue.concurrentPerform(iterations: families.count) { i in
+            let command = "show \(families[i].1) route vrf all summary"
+            let result = Result { () throws -> [String: [String: Any]] in
+                let text = try vtysh.show(command + " json", daemon: "zebra")
+                return try Self.summaries(text) { try Self.textBlocks(vtysh.show(command, daemon: "zebra")) }
+            }
+            read.set(i, result)
+        }
+        for (i, (family, _)) in families.enumerated() {
+            let summaries = try read.get(i)
             for (vrf, summary) in summaries.sorted(by: { $0.key < $1.key }) {
                 for route in summary["routes"] as? [[String: Any]] ?? [] {
                     let labels = [("vrf", vrf), ("family", family), ("protocol", route["type"] as? String ?? "")]
@@ -129,6 +138,14 @@ public struct RouteCollector: MetricsCollector {
             }
         }
     }
+}
+
+/// The two families' summaries, filled from two threads.
+final class FamilySlots: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slots: [Int: Result<[String: [String: Any]], any Error>] = [:]
+    func set(_ i: Int, _ r: Result<[String: [String: Any]], any Error>) { lock.withLock { slots[i] = r } }
+    func get(_ i: Int) throws -> [String: [String: Any]] { try lock.withLock { slots[i] }!.get() }
 }
 
 /// JSON objects printed back to back (FRR 8.4 does so for some `vrf all` views).

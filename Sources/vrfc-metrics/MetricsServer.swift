@@ -9,11 +9,16 @@ import VRFCMetrics
 enum MetricsServer {
     static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
+    /// FlyingFox answers 500 to a handler that takes longer than this; a
+    /// scrape is bounded by its collectors' own deadlines (vtysh, the
+    /// privileged side), each well below it.
+    static let handlerTimeout: TimeInterval = 60
+
     static func make(_ address: ListenAddress) throws -> HTTPServer {
         if address.isIPv6 {
-            return HTTPServer(address: try .inet6(ip6: address.host, port: address.port), logger: .disabled)
+            return HTTPServer(address: try .inet6(ip6: address.host, port: address.port), timeout: handlerTimeout, logger: .disabled)
         }
-        return HTTPServer(address: try .inet(ip4: address.host, port: address.port), logger: .disabled)
+        return HTTPServer(address: try .inet(ip4: address.host, port: address.port), timeout: handlerTimeout, logger: .disabled)
     }
 
     /// Serves until the server fails (e.g. it cannot listen).

@@ -52,7 +52,7 @@ struct VRFCMetricsCommand: ParsableCommand {
         }
         let client = channel ? PrivilegedClient() : nil
         client?.exitOnHangup()
-        let v = Vtysh(executable: vtysh, pathspace: frrPathspace, timeout: 5)
+        let v = Vtysh(executable: vtysh, pathspace: frrPathspace, timeout: 10)
         let collectors: [any MetricsCollector] = noFRR ? [] : [BGPCollector(vtysh: v), RouteCollector(vtysh: v), VNICollector(vtysh: v)]
         let address = ListenAddress(listen)!
         let scrape = Scrape(collectors: collectors, privileged: client)

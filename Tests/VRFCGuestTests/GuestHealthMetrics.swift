@@ -29,7 +29,13 @@ struct GuestHealthMetrics {
         hc() { \(applier) health --netns $1 --frr-pathspace $1 --config $D/hc.yaml --json >"$D/$2.json" 2>"$D/$2.err"; echo $? >"$D/$2.rc"; }
         hc bgpgood health-good; hc bgpbad health-bad
         ip netns exec bgpgood \(applier) metrics --listen 127.0.0.1:7082 --frr-pathspace bgpgood --bpf-pin-dir /sys/fs/bpf/vrfc-bgpgood 2>"$D/metrics.err" & M=$!
-        for i in $(seq 120); do ip netns exec bgpgood \(python) \(Repo.path("scripts/scrape-metrics.py")) http://127.0.0.1:7082/metrics >"$D/metrics.json" 2>>"$D/metrics-scrape.err" && break; sleep 1; done
+        # Until one scrape has every collector (vtysh under emulation is slow), for at most 2 minutes.
+        allok() { \(python) -c 'import json,sys; s=json.load(open(sys.argv[1]))["families"]["vrfc_scrape_collector_success"]["samples"]; sys.exit(0 if s and all(x["value"]==1 for x in s) else 1)' "$1"; }
+        t0=$(date +%s)
+        while :; do
+          ip netns exec bgpgood \(python) \(Repo.path("scripts/scrape-metrics.py")) http://127.0.0.1:7082/metrics >"$D/metrics.json" 2>>"$D/metrics-scrape.err" && allok "$D/metrics.json" && break
+          [ $(( $(date +%s) - t0 )) -gt 120 ] && break; sleep 2
+        done
         for p in $(pgrep -P $M); do cat /proc/$p/status >"$D/exporter-status"; cat /proc/$p/cmdline | tr '\\0' ' ' >"$D/exporter-cmdline"; done
         for v in \(vrfs.joined(separator: " ")); do for f in ip ipv6; do vtysh -N bgpgood -d zebra -c "show $f route vrf $v summary json" >"$D/route-$f-$v.json" 2>/dev/null; done; done
         vtysh -N bgpgood -d zebra -c 'show evpn vni json' >"$D/metrics-evpn.json" 2>/dev/null
