@@ -21,8 +21,9 @@
 //   VRFCApplyCLI           — the options plan, apply and agent share (declared once)
 //   VRFCAgent              — the node agent: inotify, debounce, timer, hooks
 //   VRFCHealth             — `vrfc-apply health`: the node's network healthcheck
-//   VRFCMetrics            — `vrfc-apply metrics`: the Prometheus endpoint (FlyingFox)
-//   vrfc-apply             — the small privileged applier; links no YAML reader, no templates
+//   VRFCMetrics            — `vrfc-apply metrics`: collectors; the endpoint's privileged side
+//   vrfc-apply             — the small privileged applier; links no YAML reader, no templates, no HTTP server
+//   vrfc-metrics           — the unprivileged HTTP exporter vrfc-apply starts (FlyingFox)
 import PackageDescription
 
 let package = Package(
@@ -30,6 +31,7 @@ let package = Package(
     products: [
         .executable(name: "vrfc", targets: ["vrfc"]),
         .executable(name: "vrfc-apply", targets: ["vrfc-apply"]),
+        .executable(name: "vrfc-metrics", targets: ["vrfc-metrics"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
@@ -89,12 +91,20 @@ let package = Package(
         .target(name: "VRFCHealth", dependencies: [
             "VRFCApply", "VRFCNetlink", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        // The Prometheus endpoint: collectors (FRR through read-only vtysh, the router's maps) and a small HTTP server.
+        // The Prometheus endpoint's collectors (FRR through read-only vtysh, the router's maps, the links),
+        // and its privileged side: starts the unprivileged exporter and answers it over a socket pair.
         .target(name: "VRFCMetrics", dependencies: [
-            "VRFCHealth", "VRFCBPF", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "VRFCHealth", "VRFCApply", "VRFCNetlink", "VRFCBPF", "CSpawn",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Prometheus", package: "swift-prometheus"),
-            .product(name: "FlyingFox", package: "FlyingFox"),
         ]),
+        // The unprivileged exporter: the HTTP server (FlyingFox, which brings FoundationNetworking and
+        // libcurl) lives only here, never in vrfc-apply.
+        .executableTarget(
+            name: "vrfc-metrics",
+            dependencies: ["VRFCMetrics", "VRFCHealth", "VRFCCLI", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "FlyingFox", package: "FlyingFox")]
+        ),
         .executableTarget(
             name: "vrfc-apply",
             dependencies: ["VRFCApply", "VRFCApplyCLI", "VRFCAgent", "VRFCHealth", "VRFCMetrics", "VRFCCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]

@@ -17,9 +17,10 @@ static const char *const stages[] = {
     "dropping capabilities", "PR_SET_NO_NEW_PRIVS", "execve",
 };
 
-pid_t vrfc_spawn_unprivileged(const char *path, char *const argv[], char *const envp[],
-                              int drop, uid_t uid, gid_t gid, int keep_stdin, int stdout_fd,
-                              int stderr_fd, int *errno_out, const char **stage_out) {
+static pid_t spawn(const char *path, char *const argv[], char *const envp[],
+                   int drop, uid_t uid, gid_t gid, const gid_t *groups, int ngroups,
+                   int keep_stdin, int stdout_fd, int stderr_fd, int channel_fd,
+                   int *errno_out, const char **stage_out) {
     int report[2];
     *errno_out = 0;
     *stage_out = NULL;
@@ -44,14 +45,26 @@ pid_t vrfc_spawn_unprivileged(const char *path, char *const argv[], char *const 
         stage = 2;
         if ((!keep_stdin && dup2(null_fd, 0) < 0) || dup2(stdout_fd, 1) < 0) goto fail;
         if (stderr_fd >= 0 && dup2(stderr_fd, 2) < 0) goto fail;
-        if (report[1] <= 2) goto fail;
-        /* Everything but 0-2 and the report pipe: nothing of the privileged
-           side (netlink sockets, locks, state files) reaches the child. */
+        if (report[1] <= 2 || (channel_fd >= 0 && channel_fd <= 2)) goto fail;
+        if (channel_fd >= 0 && report[1] == 3) {
+            int moved = fcntl(report[1], F_DUPFD_CLOEXEC, 4);
+            if (moved < 0) goto fail;
+            report[1] = moved;
+        }
+        /* The channel to the privileged side, if any, becomes descriptor 3
+           (dup2 clears its close-on-exec flag). */
+        if (channel_fd >= 0 && channel_fd != 3 && dup2(channel_fd, 3) < 0) goto fail;
+        /* Everything but 0-2, the channel and the report pipe: nothing of the
+           privileged side (netlink sockets, locks, state files) reaches the child. */
         for (int fd = 3; fd < 1024; fd++)
-            if (fd != report[1]) close(fd);
+            if (fd != report[1] && !(fd == 3 && channel_fd >= 0)) close(fd);
+        if (channel_fd == 3) {
+            int flags = fcntl(3, F_GETFD);
+            if (flags < 0 || fcntl(3, F_SETFD, flags & ~FD_CLOEXEC) < 0) goto fail;
+        }
         if (drop) {
             stage = 3;
-            if (setgroups(0, NULL) != 0) goto fail;
+            if (setgroups((size_t)ngroups, ngroups > 0 ? groups : NULL) != 0) goto fail;
             stage = 4;
             if (setresgid(gid, gid, gid) != 0) goto fail;
             stage = 5;
@@ -92,4 +105,19 @@ pid_t vrfc_spawn_unprivileged(const char *path, char *const argv[], char *const 
         return -1;
     }
     return pid;
+}
+
+pid_t vrfc_spawn_unprivileged(const char *path, char *const argv[], char *const envp[],
+                              int drop, uid_t uid, gid_t gid, int keep_stdin, int stdout_fd,
+                              int stderr_fd, int *errno_out, const char **stage_out) {
+    return spawn(path, argv, envp, drop, uid, gid, NULL, 0, keep_stdin, stdout_fd, stderr_fd, -1,
+                 errno_out, stage_out);
+}
+
+pid_t vrfc_spawn_with_channel(const char *path, char *const argv[], char *const envp[],
+                              int drop, uid_t uid, gid_t gid, const gid_t *groups, int ngroups,
+                              int stdout_fd, int stderr_fd, int channel_fd,
+                              int *errno_out, const char **stage_out) {
+    return spawn(path, argv, envp, drop, uid, gid, groups, ngroups, 0, stdout_fd, stderr_fd, channel_fd,
+                 errno_out, stage_out);
 }

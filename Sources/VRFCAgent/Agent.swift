@@ -213,7 +213,7 @@ public final class Agent: Sendable {
         }
         let elapsed = clock.now - started
         let ms = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
-        AgentMetrics.record(outcome, seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        AgentMetrics.record(outcome, trigger: trigger, seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
         for line in (outcome.error ?? "").split(separator: "\n") {
             logger.error(outcome.result == .invalid ? "invalid input" : "reconcile error",
                          metadata: ["trigger": .string(trigger.rawValue), "error": .string(String(line))])

@@ -118,23 +118,31 @@ public struct AgentCommand: ParsableCommand {
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("--log-level '\(logLevel)': expected one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))") }
     }
 
-    @Option(name: .customLong("metrics-listen"), help: ArgumentHelp("Serve Prometheus metrics here (ADDR:PORT, e.g. :7082): the agent's reconciles and everything `vrfc-apply metrics` serves (FRR through the default pathspace's vtysh, the router's counters).", valueName: "ADDR:PORT"))
+    @Option(name: .customLong("metrics-listen"), help: ArgumentHelp("Serve Prometheus metrics here (ADDR:PORT, e.g. :7082): the agent's reconciles and reloads and everything `vrfc-apply metrics` serves (FRR through vtysh, in --frr-pathspace if given; the router's counters; the links). The HTTP server runs in vrfc-metrics, started unprivileged.", valueName: "ADDR:PORT"))
     var metricsListen: String?
 
-    /// Bootstraps swift-metrics into a Prometheus registry and serves it
-    /// with the collectors of `vrfc-apply metrics`.
-    func startMetrics(_ logger: Logger) throws -> HTTPServerHandle? {
+    @Option(name: .customLong("metrics-user"), help: ArgumentHelp("With --metrics-listen: who the HTTP server (vrfc-metrics) runs as when the agent runs as root; it also gets FRR's vty group (frrvty) for vtysh.", valueName: "USER"))
+    var metricsUser = ExporterOptions.defaultUser
+
+    /// Bootstraps swift-metrics into a Prometheus registry and starts the
+    /// unprivileged exporter, answering it with the router's counters, the
+    /// links in the agent's namespace and this registry.
+    func startMetrics(_ logger: Logger) throws -> MetricsEndpoint? {
         guard let metricsListen, let address = ListenAddress(metricsListen) else { return nil }
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-        let vtysh = Vtysh(timeout: 5)
-        let collectors: [any MetricsCollector] = [BGPCollector(vtysh: vtysh), RouteCollector(vtysh: vtysh), VNICollector(vtysh: vtysh),
-                                                  RouterCollector(pinDirectory: node.bpfPinDirectory)]
-        logger.info("serving metrics", metadata: ["listen": .string(address.description)])
-        let handle = try HTTPServerHandle(address, scrape: Scrape(collectors: collectors, persistent: registry))
+        let endpoint = try MetricsEndpoint(
+            ExporterOptions(listen: address, frrPathspace: frr.frrPathspace, user: metricsUser), netns: node.netns,
+            collectors: MetricsEndpoint.privilegedCollectors(pinDirectory: node.bpfPinDirectory),
+            persistent: { registry.emitToString() },
+            stderrLine: { logger.warning("metrics exporter", metadata: ["line": .string($0)]) })
+        logger.info("serving metrics", metadata: ["listen": .string(address.description), "exporter_pid": "\(endpoint.pid)"])
         // The endpoint only stops on an error (e.g. the port is taken): say so; the agent goes on reconciling.
-        Thread { logger.error("metrics server stopped", metadata: ["error": .string(handle.waitUntilStopped())]) }.start()
-        return handle
+        Thread {
+            let status = endpoint.waitUntilStopped()
+            if !endpoint.stopRequested { logger.error("metrics server stopped", metadata: ["status": "\(status)"]) }
+        }.start()
+        return endpoint
     }
 
     public func run() throws { try run(onChange: nil) }
@@ -172,14 +180,14 @@ public struct AgentCommand: ParsableCommand {
             netns: node.netns,
             watched: (node.ops.map { [$0] } ?? node.bundle.map { [$0] } ?? [node.nodeConfig] + node.inputs) + (frr.template.map { [$0] } ?? []),
             mode: clean ? .clean : oneshot ? .oneshot : .daemon)
-        let metricsServer: HTTPServerHandle?
-        do { metricsServer = try startMetrics(logger) } catch {
+        let metrics: MetricsEndpoint?
+        do { metrics = try startMetrics(logger) } catch {
             logger.critical("cannot serve metrics", metadata: ["error": .string("\(error)")])
             throw ExitCode(AgentExit.failed)
         }
         let log = logger
-        defer { _ = metricsServer }
         let code = blockingAsync { await setup.run(log) }
+        metrics?.stop()
         if code != 0 { throw ExitCode(code) }
     }
 

@@ -77,6 +77,7 @@ public final class FRRReconciler: Reconciler, @unchecked Sendable {
             if line.hasPrefix("  ") { changes += 1 }
             logger.info("reconcile", metadata: ["trigger": .string(trigger.rawValue), "step": .string(line)])
         }
+        defer { if let reload = run.reloadRecord { AgentMetrics.record(reload) } }
         do throws(ApplyError) {
             switch try run.run() {
             case .refused(let plan):

@@ -61,20 +61,28 @@ public enum CompileChild {
     /// root (or the user running vrfc-apply) can replace it: vrfc-apply
     /// runs it with the inputs of a privileged run.
     public static func executable() throws(ApplyError) -> String {
+        try executable(named: "vrfc")
+    }
+
+    /// A helper executable next to vrfc-apply (`vrfc`, `vrfc-metrics`),
+    /// checked the same way.
+    public static func executable(named name: String) throws(ApplyError) -> String {
         guard let own = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else {
-            throw ApplyError("cannot find vrfc-apply's own executable (/proc/self/exe) to locate vrfc next to it")
+            throw ApplyError("cannot find vrfc-apply's own executable (/proc/self/exe) to locate \(name) next to it")
         }
         let dir = (own as NSString).deletingLastPathComponent
-        let path = dir + "/vrfc"
+        let path = dir + "/" + name
         try checkOwnership(dir, directory: true)
-        try checkOwnership(path, directory: false)
+        try checkOwnership(path, directory: false, name: name)
         return path
     }
 
-    static func checkOwnership(_ path: String, directory: Bool) throws(ApplyError) {
+    static func checkOwnership(_ path: String, directory: Bool, name: String = "vrfc") throws(ApplyError) {
         var st = stat()
         guard lstat(path, &st) == 0 else {
-            throw ApplyError("\(path): \(String(cString: strerror(errno))); vrfc-apply runs the vrfc next to it to compile inputs (install both together), or pass --ops")
+            throw ApplyError(name == "vrfc"
+                ? "\(path): \(String(cString: strerror(errno))); vrfc-apply runs the vrfc next to it to compile inputs (install both together), or pass --ops"
+                : "\(path): \(String(cString: strerror(errno))); vrfc-apply runs the \(name) next to it (install them together)")
         }
         let kind = st.st_mode & S_IFMT
         guard kind == (directory ? S_IFDIR : S_IFREG) else {

@@ -67,6 +67,16 @@ public struct ReconcileOptions: Sendable {
     }
 }
 
+/// The FRR reload a reconcile made, for the agent's metrics.
+public struct ReloadRecord: Sendable, Equatable {
+    /// The strategy that ran last (after a failed delta: the whole reload).
+    public var strategy: ReloadStrategy
+    /// From the reload's start to the end of its verification.
+    public var seconds: Double
+    /// FRR was verified to run the new config (else it was rolled back).
+    public var verified: Bool
+}
+
 public enum ReconcileOutcome {
     /// The link plan has problems; nothing was changed.
     case refused(Plan)
@@ -87,6 +97,8 @@ public struct Reconcile {
     /// Progress lines for the operator.
     public let log: (String) -> Void
     var timer = PhaseTimer()
+    /// The reload this run made, if it made one (also when it then failed).
+    public private(set) var reloadRecord: ReloadRecord?
 
     public init(options: ReconcileOptions, source: BundleSource, attacher: any RouterAttacher, log: @escaping (String) -> Void) {
         self.options = options
@@ -296,6 +308,12 @@ public struct Reconcile {
     mutating func reloadAndVerify(_ strategy: ReloadStrategy, config: String, bundle: CompileBundle, good: String?,
                                   state: KeptState, onDisk: String?, leaving: Set<String> = []) throws(ApplyError) {
         var failure: String
+        let started = ContinuousClock.now
+        func record(_ used: ReloadStrategy, verified: Bool) {
+            let d = ContinuousClock.now - started
+            reloadRecord = ReloadRecord(strategy: used, seconds: Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18,
+                                        verified: verified)
+        }
         // nil when FRR runs the new config (said so), else why it does not.
         func verified(after what: String, showing n: Int) throws(ApplyError) -> String? {
             let problems = try verify(config, frame: bundle.frame, previous: good, ops: bundle.ops, leaving: leaving)
@@ -333,7 +351,7 @@ public struct Reconcile {
                 log("the changed prefix-lists and route-maps differ (\(problems[0])); checking the whole running config")
             }
             if failure.isEmpty {
-                guard let why = try verified(after: "delta", showing: 3) else { return }
+                guard let why = try verified(after: "delta", showing: 3) else { record(.delta, verified: true); return }
                 failure = why
             }
             log("delta failed (\(failure)); falling back to a full reload")
@@ -342,9 +360,10 @@ public struct Reconcile {
         failure = try givingUpVNIs(of: leaving, state: state) ?? reloadWhole(whole, rundir: state.directory) ?? ""
         timer.mark("reload (\(whole.rawValue))")
         if failure.isEmpty {
-            guard let why = try verified(after: "reload", showing: 5) else { return }
+            guard let why = try verified(after: "reload", showing: 5) else { record(whole, verified: true); return }
             failure = why
         }
+        record(whole, verified: false)
         try rollback(failure, state: state, good: good, onDisk: onDisk, frame: bundle.frame, ops: bundle.ops)
     }
 

@@ -38,8 +38,12 @@ public enum HealthChecks {
     /// All checks, in table order. `links` reads the namespace's links.
     public static func run(_ options: HealthOptions, links: () throws -> [Link]) -> [CheckResult] {
         var results: [CheckResult] = []
-        if options.frr { results += frr(options) }
-        results += interfaces(options.config.interfaces, links: links)
+        let read = Result { try links() }
+        if options.frr {
+            results += frr(options)
+            if case .success(let all) = read { results += vnis(options, links: all) }
+        }
+        results += interfaces(options.config.interfaces, links: { try read.get() })
         for endpoint in options.config.reachability {
             results.append(reach(endpoint, timeout: options.config.timeout, retries: options.config.retries))
         }
@@ -70,6 +74,37 @@ public enum HealthChecks {
                                  detail: ok ? "Established" : "state \(session.state)"))
         }
         return results
+    }
+
+    /// Each VRF's L3 VNI is known to zebra: for every VXLAN link vrfc owns
+    /// whose bridge is enslaved to a VRF device, zebra's `show vrf vni json`
+    /// must list that VRF with the link's VNI, and its state must be Up.
+    static func vnis(_ options: HealthOptions, links: [Link]) -> [CheckResult] {
+        let byIndex = Dictionary(links.map { ($0.index, $0) }, uniquingKeysWith: { a, _ in a })
+        var wanted: [(vrf: String, vni: UInt32, vxlan: String)] = []
+        for link in links where Ownership.isMarked(link.alias) && Ownership.hasOwnedPrefix(link.name) {
+            guard let vni = link.vxlan?.vni, let bridge = link.masterIndex.flatMap({ byIndex[$0] }),
+                  let vrf = bridge.masterIndex.flatMap({ byIndex[$0] }), vrf.kind == "vrf" else { continue }
+            wanted.append((vrf.name, vni, link.name))
+        }
+        guard !wanted.isEmpty else { return [] }
+        let known: [String: (vni: Int, state: String)]
+        do {
+            let text = try options.vtysh.show("show vrf vni json", daemon: "zebra")
+            known = VRFVNIs.parse(text)
+        } catch {
+            return wanted.sorted { $0.vrf < $1.vrf }.map { .init(name: "vni:\($0.vrf)", ok: false, detail: error.description) }
+        }
+        return wanted.sorted { $0.vrf < $1.vrf }.map { w in
+            let name = "vni:\(w.vrf)"
+            guard let k = known[w.vrf], k.vni != 0 else {
+                return .init(name: name, ok: false, detail: "zebra does not know VNI \(w.vni) (\(w.vxlan)): \(w.vrf) has no L3 VNI in 'show vrf vni'")
+            }
+            guard k.vni == Int(w.vni) else {
+                return .init(name: name, ok: false, detail: "zebra has VNI \(k.vni) for \(w.vrf), the kernel's \(w.vxlan) carries \(w.vni)")
+            }
+            return .init(name: name, ok: k.state == "Up", detail: "VNI \(w.vni), state \(k.state)")
+        }
     }
 
     /// Listed interfaces must be up with carrier; vrfc's own links (its
@@ -141,5 +176,18 @@ enum BGPSessions {
             }
         }
         return sessions.values.sorted { ($0.vrf, $0.peer) < ($1.vrf, $1.peer) }
+    }
+}
+
+/// zebra's `show vrf vni json`: `{"vrfs": [{"vrf": NAME, "vni": N, "state": "Up", ...}]}`.
+enum VRFVNIs {
+    static func parse(_ text: String) -> [String: (vni: Int, state: String)] {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
+              let vrfs = object["vrfs"] as? [[String: Any]] else { return [:] }
+        var out: [String: (vni: Int, state: String)] = [:]
+        for v in vrfs {
+            if let name = v["vrf"] as? String, let vni = v["vni"] as? Int { out[name] = (vni, v["state"] as? String ?? "unknown") }
+        }
+        return out
     }
 }

@@ -17,7 +17,8 @@ public struct HealthCommand: ParsableCommand {
         (not with --no-frr, the bpf-only mode); every listed interface is up with \
         carrier; every link vrfc owns is up; every endpoint accepts a TCP connection \
         within the timeout in at most `retries` tries; every BGP session over vrfc's \
-        dv./vd. links (with --fabric: every session) is Established. \
+        dv./vd. links (with --fabric: every session) is Established; every VRF \
+        whose VXLAN link vrfc owns has that link's VNI in zebra's `show vrf vni`, Up. \
         vtysh is only ever sent `show` commands.
 
         On success it prints the kubectl command that removes the node's \

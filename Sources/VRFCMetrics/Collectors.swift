@@ -1,8 +1,9 @@
 import Foundation
 import Prometheus
-import Synchronization
+import VRFCApply
 import VRFCBPF
 import VRFCHealth
+import VRFCNetlink
 
 /// One source of metric families. A collector that throws leaves its
 /// families out of that scrape; the others are still served.
@@ -66,19 +67,65 @@ public struct RouteCollector: MetricsCollector {
     let vtysh: Vtysh
     public init(vtysh: Vtysh) { self.vtysh = vtysh }
 
-    /// VRF name → summary. FRR prints either one object keyed by VRF, or
-    /// (with only the default VRF, as 8.4 does) the bare summary.
-    static func summaries(_ text: String) throws -> [String: [String: Any]] {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
-            throw CollectorFailure("the route summary is not one JSON object (FRR printed one per VRF without names?): \(text.prefix(80).debugDescription)")
+    /// VRF name → summary. FRR prints one object keyed by VRF, or the bare
+    /// summary when only the default VRF exists, or (8.4 with VRFs) one bare
+    /// summary per VRF back to back, without names: then `names` is asked
+    /// for the VRFs' names in that order (the plain-text summary's block
+    /// headers), and each block's total must match its object's.
+    static func summaries(_ text: String, names: () throws -> [(vrf: String, total: Int)]) throws -> [String: [String: Any]] {
+        let objects = try JSONObjects.split(text)
+        if objects.count == 1 {
+            if objects[0]["routesTotal"] != nil { return ["default": objects[0]] }
+            return objects[0].compactMapValues { $0 as? [String: Any] }
         }
-        if object["routesTotal"] != nil { return ["default": object] }
-        return object.compactMapValues { $0 as? [String: Any] }
+        let blocks = try names()
+        guard blocks.count == objects.count else {
+            throw CollectorFailure("FRR printed \(objects.count) unnamed route summaries but \(blocks.count) VRF blocks in the text summary; not guessing which is which")
+        }
+        var out: [String: [String: Any]] = [:]
+        for (block, object) in zip(blocks, objects) {
+            guard Int(number(object["routesTotal"])) == block.total else {
+                throw CollectorFailure("the route summaries changed between the JSON and the text call (VRF \(block.vrf)); not guessing")
+            }
+            out[block.vrf] = object
+        }
+        return out
+    }
+
+    /// The plain-text summary's blocks: a header `Route Source ... (vrf NAME)`
+    /// and a `Totals RIB FIB` line each.
+    static func textBlocks(_ text: String) throws -> [(vrf: String, total: Int)] {
+        var blocks: [(String, Int)] = []
+        var current: String?
+        for raw in text.split(separator: "\n") {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.hasPrefix("Route Source"), let open = line.range(of: "(vrf ", options: .backwards), line.hasSuffix(")") {
+                current = String(line[open.upperBound..<line.index(before: line.endIndex)])
+            } else if line.hasPrefix("Totals"), let vrf = current {
+                let fields = line.split(separator: " ")
+                guard fields.count >= 2, let total = Int(fields[1]) else { throw CollectorFailure("unreadable totals line in the route summary: \(line.prefix(80).debugDescription)") }
+                blocks.append((vrf, total))
+                current = nil
+            }
+        }
+        return blocks
     }
 
     public func collect(into r: PrometheusCollectorRegistry) throws {
-        for (family, command) in [("ipv4", "show ip route vrf all summary json"), ("ipv6", "show ipv6 route vrf all summary json")] {
-            for (vrf, summary) in try Self.summaries(vtysh.show(command, daemon: "zebra")).sorted(by: { $0.key < $1.key }) {
+        // Both families side by side: each may take two vtysh calls.
+        let families = [("ipv4", "ip"), ("ipv6", "ipv6")]
+        let read = FamilySlots()
+        DispatchQueue.concurrentPerform(iterations: families.count) { i in
+            let command = "show \(families[i].1) route vrf all summary"
+            let result = Result { () throws -> [String: [String: Any]] in
+                let text = try vtysh.show(command + " json", daemon: "zebra")
+                return try Self.summaries(text) { try Self.textBlocks(vtysh.show(command, daemon: "zebra")) }
+            }
+            read.set(i, result)
+        }
+        for (i, (family, _)) in families.enumerated() {
+            let summaries = try read.get(i)
+            for (vrf, summary) in summaries.sorted(by: { $0.key < $1.key }) {
                 for route in summary["routes"] as? [[String: Any]] ?? [] {
                     let labels = [("vrf", vrf), ("family", family), ("protocol", route["type"] as? String ?? "")]
                     r.makeGauge(name: "frr_route_rib", labels: labels, help: "Routes in zebra's RIB per VRF, family and protocol.")
@@ -90,6 +137,49 @@ public struct RouteCollector: MetricsCollector {
                     .set(to: number(summary["routesTotal"]))
             }
         }
+    }
+}
+
+/// The two families' summaries, filled from two threads.
+final class FamilySlots: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slots: [Int: Result<[String: [String: Any]], any Error>] = [:]
+    func set(_ i: Int, _ r: Result<[String: [String: Any]], any Error>) { lock.withLock { slots[i] = r } }
+    func get(_ i: Int) throws -> [String: [String: Any]] { try lock.withLock { slots[i] }!.get() }
+}
+
+/// JSON objects printed back to back (FRR 8.4 does so for some `vrf all` views).
+enum JSONObjects {
+    static func split(_ text: String) throws -> [[String: Any]] {
+        let bytes = Array(text.utf8)
+        var objects: [[String: Any]] = []
+        var depth = 0, start = -1, inString = false, escaped = false
+        for (i, b) in bytes.enumerated() {
+            if inString {
+                if escaped { escaped = false } else if b == UInt8(ascii: "\\") { escaped = true } else if b == UInt8(ascii: "\"") { inString = false }
+                continue
+            }
+            switch b {
+            case UInt8(ascii: "\""): inString = true
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                if depth == 0 { start = i }
+                depth += 1
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                depth -= 1
+                if depth < 0 { throw CollectorFailure("unbalanced JSON from FRR") }
+                if depth == 0 {
+                    guard let o = try? JSONSerialization.jsonObject(with: Data(bytes[start...i])) as? [String: Any] else {
+                        throw CollectorFailure("FRR printed something that is not a JSON object: \(String(decoding: bytes[start...min(i, start + 80)], as: UTF8.self).debugDescription)")
+                    }
+                    objects.append(o)
+                }
+            case UInt8(ascii: " "), UInt8(ascii: "\n"), UInt8(ascii: "\t"), UInt8(ascii: "\r"): break
+            default:
+                if depth == 0 { throw CollectorFailure("FRR printed text outside JSON: \(text.prefix(80).debugDescription)") }
+            }
+        }
+        guard depth == 0, !objects.isEmpty else { throw CollectorFailure("FRR printed no complete JSON object: \(text.prefix(80).debugDescription)") }
+        return objects
     }
 }
 
@@ -108,7 +198,8 @@ public struct VNICollector: MetricsCollector {
         }
         for (key, value) in vnis.sorted(by: { $0.key < $1.key }) {
             guard let v = value as? [String: Any] else { continue }
-            let labels = [("vni", key), ("type", v["type"] as? String ?? ""), ("vrf", v["vrf"] as? String ?? ""),
+            // L2 VNIs name their VRF `vrf`, L3 VNIs `tenantVrf` (FRR 8.4).
+            let labels = [("vni", key), ("type", v["type"] as? String ?? ""), ("vrf", v["vrf"] as? String ?? v["tenantVrf"] as? String ?? ""),
                           ("vxlan_if", v["vxlanIf"] as? String ?? "")]
             // L3 VNIs carry a state; an L2 VNI zebra lists is known and up.
             let up = (v["state"] as? String).map { $0 == "Up" } ?? true
@@ -144,56 +235,32 @@ public struct RouterCollector: MetricsCollector {
     }
 }
 
-func number(_ any: Any?) -> Double { (any as? NSNumber)?.doubleValue ?? 0 }
+/// The links vrfc owns in the namespace (its names and its marker), per
+/// kind, and how many of them are up: read from the kernel at each scrape.
+public struct LinksCollector: MetricsCollector {
+    public let name = "links"
+    public init() {}
 
-/// One scrape: every collector into a fresh registry (so series of peers
-/// and VNIs that are gone disappear), each timed, none able to fail another.
-public struct Scrape: Sendable {
-    public let collectors: [any MetricsCollector]
-    /// Metrics that live across scrapes (the agent's own), appended as they are.
-    public let persistent: PrometheusCollectorRegistry?
+    /// The kinds vrfc makes, always listed (0 when there are none).
+    static let kinds = ["vrf", "bridge", "vxlan", "veth"]
 
-    public init(collectors: [any MetricsCollector], persistent: PrometheusCollectorRegistry? = nil) {
-        self.collectors = collectors
-        self.persistent = persistent
-    }
-
-    public func exposition() -> [UInt8] {
-        // Collectors run side by side (FRR's are mostly waiting on vtysh);
-        // their output is joined in their fixed order.
-        struct Result: Sendable { var bytes: [UInt8] = []; var seconds = 0.0; var failure: String? }
-        let slots = Mutex<[Result]>(Array(repeating: Result(), count: collectors.count))
-        let collectors = self.collectors
-        DispatchQueue.concurrentPerform(iterations: collectors.count) { i in
-            let c = collectors[i]
-            let registry = PrometheusCollectorRegistry()
-            let start = ContinuousClock.now
-            var result = Result()
-            do { try c.collect(into: registry) } catch { result.failure = "\(error)" }
-            let elapsed = ContinuousClock.now - start
-            result.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            if result.failure == nil { registry.emit(into: &result.bytes) }
-            slots.withLock { $0[i] = result }
+    public func collect(into r: PrometheusCollectorRegistry) throws {
+        let links: [Link]
+        do { links = try NetlinkSocket().links() } catch { throw CollectorFailure("cannot read the links: \(error)") }
+        var owned: [String: Int] = [:], up: [String: Int] = [:]
+        for kind in Self.kinds { owned[kind] = 0; up[kind] = 0 }
+        for link in links where Ownership.isMarked(link.alias) && Ownership.hasOwnedPrefix(link.name) {
+            let kind = link.kind ?? "other"
+            owned[kind, default: 0] += 1
+            up[kind, default: 0] += link.isUp ? 1 : 0
         }
-        let results = slots.withLock { $0 }
-        var buffer: [UInt8] = []
-        var meta: [(String, Double, Bool, String?)] = []
-        for (c, r) in zip(collectors, results) {
-            buffer += r.bytes
-            meta.append((c.name, r.seconds, r.failure == nil, r.failure))
+        for kind in owned.keys.sorted() {
+            r.makeGauge(name: "vrfc_links_owned", labels: [("kind", kind)],
+                        help: "Links vrfc owns (its names and marker), per kind.").set(to: Double(owned[kind]!))
+            r.makeGauge(name: "vrfc_links_owned_up", labels: [("kind", kind)],
+                        help: "Links vrfc owns that are administratively up, per kind.").set(to: Double(up[kind]!))
         }
-        persistent?.emit(into: &buffer)
-        let registry = PrometheusCollectorRegistry()
-        for (name, seconds, ok, _) in meta {
-            registry.makeGauge(name: "vrfc_scrape_collector_duration_seconds", labels: [("collector", name)],
-                               help: "How long the collector took in this scrape.").set(to: seconds)
-            registry.makeGauge(name: "vrfc_scrape_collector_success", labels: [("collector", name)],
-                               help: "1 when the collector succeeded in this scrape, else 0.").set(to: ok ? 1.0 : 0.0)
-        }
-        registry.emit(into: &buffer)
-        for (name, _, _, error) in meta {
-            if let error { FileHandle.standardError.write(Data("vrfc-apply metrics: collector \(name): \(error)\n".utf8)) }
-        }
-        return buffer
     }
 }
+
+func number(_ any: Any?) -> Double { (any as? NSNumber)?.doubleValue ?? 0 }

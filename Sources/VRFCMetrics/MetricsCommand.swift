@@ -3,22 +3,28 @@ import Foundation
 import VRFCBPF
 import VRFCHealth
 
-/// `vrfc-apply metrics`: the node's Prometheus endpoint, standalone.
+/// `vrfc-apply metrics`: the node's Prometheus endpoint, standalone. The
+/// HTTP server runs in the unprivileged `vrfc-metrics` this starts; this
+/// process only answers it with the tc router's counters and the links.
 public struct MetricsCommand: ParsableCommand {
     public init() {}
 
     public static let configuration = CommandConfiguration(
         commandName: "metrics",
-        abstract: "Serve Prometheus metrics: FRR's BGP sessions, routes and VNIs, the tc router's counters.",
+        abstract: "Serve Prometheus metrics: FRR's BGP sessions, routes and VNIs, the tc router's counters, vrfc's links.",
         discussion: """
-        GET /metrics runs every collector once: FRR over one vtysh call each \
-        (`show bgp vrf all summary json`, `show ip route vrf all summary json`, \
-        `show ipv6 route vrf all summary json`, `show evpn vni json`; only `show` \
-        commands are ever sent) and the router's pinned counters. A collector that \
+        The HTTP server runs in vrfc-metrics (next to vrfc-apply), started as an \
+        unprivileged child: --user (when run as root), FRR's vty group for vtysh, no \
+        capabilities, no_new_privs. GET /metrics runs every collector once: FRR over \
+        one vtysh call each (`show bgp vrf all summary json`, `show ip route vrf all \
+        summary json`, `show ipv6 route vrf all summary json`, `show evpn vni json`; \
+        only `show` commands are ever sent), and, asked of this process over a socket \
+        pair, the router's pinned counters and the links vrfc owns. A collector that \
         fails is left out of that scrape, with vrfc_scrape_collector_success 0; the \
         others are still served.
 
-        Exit status: 1 when it cannot listen, 2 usage error; otherwise it runs until killed.
+        Exit status: 1 when it cannot start the exporter or the exporter cannot \
+        listen, 2 usage error; otherwise it runs until killed.
         """
     )
 
@@ -32,20 +38,20 @@ public struct MetricsCommand: ParsableCommand {
     }
 
     public func run() throws {
-        let address = ListenAddress(listen)!
-        let scrape = Scrape(collectors: sources.collectors())
-        let server: HTTPServerHandle
-        do { server = try HTTPServerHandle(address, scrape: scrape) } catch {
+        let endpoint: MetricsEndpoint
+        do {
+            endpoint = try MetricsEndpoint(sources.exporter(ListenAddress(listen)!), collectors: sources.privilegedCollectors())
+        } catch {
             FileHandle.standardError.write(Data("vrfc-apply metrics: \(error)\n".utf8))
             throw ExitCode(1)
         }
-        let error = server.waitUntilStopped()
-        FileHandle.standardError.write(Data("vrfc-apply metrics: cannot serve on \(address): \(error)\n".utf8))
+        let status = endpoint.waitUntilStopped()
+        FileHandle.standardError.write(Data("vrfc-apply metrics: the exporter (vrfc-metrics) exited with status \(status)\n".utf8))
         throw ExitCode(1)
     }
 }
 
-/// Where the metrics come from; shared by `metrics` and the agent.
+/// Where the metrics come from.
 public struct MetricsSources: ParsableArguments {
     public init() {}
 
@@ -61,31 +67,18 @@ public struct MetricsSources: ParsableArguments {
     @Option(name: .customLong("bpf-pin-dir"), help: ArgumentHelp("Where the tc router's maps are pinned.", valueName: "DIR"))
     var pinDirectory = RouterStats.defaultPinDirectory
 
-    public func collectors() -> [any MetricsCollector] {
-        let v = Vtysh(executable: vtysh, pathspace: frrPathspace, timeout: 5)
-        var all: [any MetricsCollector] = []
-        if !noFRR { all += [BGPCollector(vtysh: v), RouteCollector(vtysh: v), VNICollector(vtysh: v)] }
-        all.append(RouterCollector(pinDirectory: pinDirectory))
-        return all
-    }
-}
+    @Option(name: .long, help: ArgumentHelp("Who the HTTP server (vrfc-metrics) runs as when vrfc-apply runs as root.", valueName: "USER"))
+    var user = ExporterOptions.defaultUser
 
-/// A running server on its own task; the synchronous commands wait on it.
-public final class HTTPServerHandle: @unchecked Sendable {
-    private let done = DispatchSemaphore(value: 0)
-    private var error: (any Error)?
+    @Option(name: .customLong("vty-group"), help: ArgumentHelp("The group of FRR's vty sockets, given to the HTTP server for vtysh.", valueName: "GROUP"))
+    var vtyGroup = ExporterOptions.defaultVTYGroup
 
-    public init(_ address: ListenAddress, scrape: Scrape) throws {
-        let server = try MetricsServer.make(address)
-        Task {
-            do { try await MetricsServer.serve(server, scrape: scrape) } catch { self.error = error }
-            self.done.signal()
-        }
+    func exporter(_ address: ListenAddress) -> ExporterOptions {
+        ExporterOptions(listen: address, frr: !noFRR, vtysh: vtysh, frrPathspace: frrPathspace, user: user, vtyGroup: vtyGroup)
     }
 
-    /// Blocks until the server stops (it only does on an error).
-    public func waitUntilStopped() -> String {
-        done.wait()
-        return error.map { "\($0)" } ?? "stopped"
+    /// What the privileged side answers for.
+    func privilegedCollectors() -> [any MetricsCollector] {
+        MetricsEndpoint.privilegedCollectors(pinDirectory: pinDirectory)
     }
 }

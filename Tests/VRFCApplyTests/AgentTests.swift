@@ -466,15 +466,16 @@ import VRFCApplyTestSupport
 
     @Test func theUnitsCapabilitiesAreEnoughAndCapSysAdminIsNeeded() throws {
         let caps = try Self.boundingSet()
-        #expect(Set(caps) == ["net_admin", "bpf", "sys_admin"], "\(caps)")
+        #expect(Set(caps) == ["net_admin", "bpf", "sys_admin", "setuid", "setgid"], "\(caps)")
         let ops = try compiledOps("mgmt-vrf").withoutVRFDevices
         try Namespace.with("ag-caps") { ns in
             try ns.addUnderlay()
             let file = try ns.file("ops.json", JSONOutput.encode(ops))
             _ = try Shell.which("setpriv")
 
-            let ok = try Self.oneshot(ns, caps: caps, ["--oneshot", "--ops", file])
-            #expect(ok.status == 0, "\(ok)")
+            // With the metrics endpoint: the exporter is started as nobody (CAP_SETUID/CAP_SETGID).
+            let ok = try Self.oneshot(ns, caps: caps, ["--oneshot", "--ops", file, "--metrics-listen", "127.0.0.1:\(Int.random(in: 20_000..<60_000))"])
+            #expect(ok.status == 0 && ok.stderr.contains("serving metrics") && !ok.stderr.contains("cannot serve metrics"), "\(ok)")
             #expect(checkIPLinks(ops, try ns.ipLinks()) == [])
             #expect(try RouterEndToEndTests.routerInstances(ns, "br.vrf1") == 1)
             #expect(try Self.oneshot(ns, caps: caps, ["--clean"]).status == 0)
@@ -511,7 +512,7 @@ extension AgentDistTests {
         let out = try Shell.check(["python3", "-c", extract, Self.daemonSet, dir.path]).stdout.split(separator: "\n").map(String.init)
         try #require(out.count == 3)
         #expect(out[0] == (try Self.boundingSet()).sorted().joined(separator: " "))
-        #expect(out[1] == "/etc/frr /etc/vrfc/crs /opt/network-operator /run/vrfc /sys/fs/bpf /var/lib/vrfc /var/run/frr")
+        #expect(out[1] == "/etc/frr /etc/vrfc/crs /opt/network-operator /run/vrfc /sys/fs/bpf /tmp /var/lib/vrfc /var/run/frr")
         #expect(out[2] == "True")
         let config = try dir.write("config.yaml", "vnimap:\n  vrf1: 100\n")
         let compiled = try Shell.run([Repo.executable("vrfc"), "compile", "--config", config, "--emit", "ir", dir.path + "/vrf1.yaml"])

@@ -12,7 +12,7 @@ import VRFCApplyTestSupport
 /// One boot runs every scenario; the guest writes each step's output to a
 /// directory shared with the host, and the checks run here.
 @Suite struct GuestKernelTests {
-    @Test(.timeLimit(.minutes(20)))
+    @Test(.timeLimit(.minutes(30)))
     func completeStacksUnderADebianKernel() throws {
         let kernel = try Guest.kernel()
         let applier = try applierPath()
@@ -33,6 +33,8 @@ import VRFCApplyTestSupport
         try Data(try ipBatch(all, marker: false, extra: ["--first-table", String(goFirstTable)]).utf8)
             .write(to: dir.appendingPathComponent("go.batch"))
         let sessions = try BGPSessions(fixture: fixture, dir: dir)
+        let healthMetrics = GuestHealthMetrics(dir: dir.path, ir: sessions.ir)
+        let python = try Shell.check(["python3", "-c", "import sys; print(sys.executable)"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
 
         // The VRF device of the stack that crs-fewer drops: a foreign port on it blocks its deletion.
         let goneVRF = try #require(Set(all.links.map(\.name.value)).subtracting(fewer.links.map(\.name.value)).first { $0.hasPrefix("vr.") })
@@ -65,6 +67,7 @@ import VRFCApplyTestSupport
         run adopt $A apply --adopt --config $C $D/crs-all; links adopt
         run planAdopt $A plan --json --config $C $D/crs-all
         \(sessions.guestScript(applier: applier))
+        \(healthMetrics.guestScript(applier: applier, python: python))
         \(VRFRemoval.guestScript(base: fixture.base))
         echo ok >"$D/finished"
         """
@@ -72,7 +75,8 @@ import VRFCApplyTestSupport
         try Data(script.utf8).write(to: scriptURL)
         try fm.setAttributes([.posixPermissions: 0o755], ofItemAtPath: scriptURL.path)
 
-        let boot = try Guest.boot(scriptURL.path, rwdir: d)
+        // Under emulation on a loaded machine one boot with every scenario takes 15-20 minutes.
+        let boot = try Guest.boot(scriptURL.path, rwdir: d, timeout: 1500)
         try #require(fm.fileExists(atPath: d + "/finished"), "the guest did not finish its script:\n\(boot)")
 
         func step(_ n: String) -> (rc: Int32, out: String, err: String) {
@@ -178,6 +182,7 @@ import VRFCApplyTestSupport
 
         // 8./9. Real FRR on the compiled node: sessions up, own-ASN routes refused on vd.
         sessions.check()
+        healthMetrics.check()
 
         // 10. A reconcile that removes a VRF, FRR running: nothing rolled back,
         //     no trace of the VRF in FRR, its links gone.

@@ -10,34 +10,8 @@ import VRFCTestSupport
 /// with Prometheus' own Python parser and checked against FRR's JSON and
 /// `vrfc-apply bpf stats --json`.
 @Suite(.serialized) struct MetricsEndpointTests {
-    struct Sample { let labels: [String: String]; let value: Double }
-
-    struct Scraped {
-        let doc: [String: Any]
-        func samples(_ name: String) -> [Sample] {
-            let families = doc["families"] as? [String: [String: Any]] ?? [:]
-            return families.values.flatMap { ($0["samples"] as? [[String: Any]]) ?? [] }
-                .filter { $0["name"] as? String == name }
-                .map { Sample(labels: $0["labels"] as? [String: String] ?? [:], value: ($0["value"] as? NSNumber)?.doubleValue ?? .nan) }
-        }
-        func value(_ name: String, _ labels: [String: String]) -> Double? {
-            samples(name).first { s in labels.allSatisfy { s.labels[$0.key] == $0.value } }?.value
-        }
-        func success(_ collector: String) -> Double? { value("vrfc_scrape_collector_success", ["collector": collector]) }
-    }
-
-    func scrape(_ netns: String, port: Int) throws -> Scraped {
-        var last: CommandResult?
-        for _ in 0..<100 {
-            let r = try Shell.run(["ip", "netns", "exec", netns, "python3", Repo.path("scripts/scrape-metrics.py"),
-                                   "http://127.0.0.1:\(port)/metrics"], timeout: 60)
-            if r.status == 0, let doc = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any] {
-                return Scraped(doc: doc)
-            }
-            last = r
-            usleep(200_000)
-        }
-        throw SetupError("no scrape from the endpoint in 20 s: \(last.map(String.init(describing:)) ?? "")")
+    func scrape(_ netns: String, port: Int) throws -> MetricsScrape {
+        try MetricsScrape.get("http://127.0.0.1:\(port)/metrics", netns: netns)
     }
 
     func establish(_ a: FRRInstance, _ b: FRRInstance, dir: TempDir) throws {
@@ -111,7 +85,7 @@ import VRFCTestSupport
             let after = try peer(a)
             #expect(scraped.doc["status"] as? Int == 200)
             #expect((scraped.doc["contentType"] as? String)?.hasPrefix("text/plain; version=0.0.4") == true)
-            for c in ["frr_bgp", "frr_route", "frr_evpn", "router"] {
+            for c in ["frr_bgp", "frr_route", "frr_evpn", "router", "links"] {
                 #expect(scraped.success(c) == 1, "collector \(c)")
                 #expect(scraped.value("vrfc_scrape_collector_duration_seconds", ["collector": c]).map { $0 >= 0 } == true)
             }
@@ -170,7 +144,7 @@ import VRFCTestSupport
             let partial = try scrape(topo.router.name, port: 7082)
             #expect(partial.doc["status"] as? Int == 200)
             #expect(partial.success("frr_route") == 0 && partial.success("frr_evpn") == 0)
-            #expect(partial.success("frr_bgp") == 1 && partial.success("router") == 1)
+            #expect(partial.success("frr_bgp") == 1 && partial.success("router") == 1 && partial.success("links") == 1)
             #expect(partial.samples("frr_route_rib").isEmpty)
             #expect(partial.value("frr_bgp_peer_state", labels) != nil)
             #expect(partial.value("vrfc_router_packets_total", ["outcome": "routed"]) == scraped.value("vrfc_router_packets_total", ["outcome": "routed"]))

@@ -14,4 +14,13 @@ pid_t vrfc_spawn_unprivileged(const char *path, char *const argv[], char *const 
                               int drop, uid_t uid, gid_t gid, int keep_stdin, int stdout_fd,
                               int stderr_fd, int *errno_out, const char **stage_out);
 
+/// The same, for a long-running unprivileged helper (the metrics exporter):
+/// the supplementary groups become `groups` (e.g. FRR's vty group) instead
+/// of none, stdin is /dev/null, and `channel_fd` (a socket to the
+/// privileged side) is the child's descriptor 3, the only one besides 0-2.
+pid_t vrfc_spawn_with_channel(const char *path, char *const argv[], char *const envp[],
+                              int drop, uid_t uid, gid_t gid, const gid_t *groups, int ngroups,
+                              int stdout_fd, int stderr_fd, int channel_fd,
+                              int *errno_out, const char **stage_out);
+
 #endif
