@@ -3,7 +3,8 @@
 //
 // Layout mirrors the compiler pipeline:
 //   VRFCModel    — IR value types, addresses, names, diagnostics (pure Swift)
-//   VRFCFrontend — YAML/JSON inputs → validation → IR
+//   VRFCYAML     — YAML/JSON reading behind one door (fast reader, libyaml fallback, parallel pieces)
+//   VRFCFrontend — inputs → validation → IR
 //   VRFCFRR      — IR → hinted frr.conf (Mustache-syntax templates from templates/)
 //   VRFCKernel   — IR → kernel op list (pure Swift)
 //   VRFCAnalysis — FRR's prefix-list/route-map semantics on the IR: one
@@ -41,7 +42,9 @@ let package = Package(
     ],
     targets: [
         .target(name: "VRFCModel"),
-        .target(name: "VRFCFrontend", dependencies: ["VRFCModel", "Yams"]),
+        // YAML behind one door: the fast reader, libyaml (Yams) as fallback and reference, the parallel pieces.
+        .target(name: "VRFCYAML", dependencies: ["VRFCModel", "Yams"]),
+        .target(name: "VRFCFrontend", dependencies: ["VRFCModel", "VRFCYAML"]),
         .target(
             name: "VRFCFRR",
             dependencies: ["VRFCModel", "VRFCBundle"],
@@ -105,12 +108,13 @@ let package = Package(
         .executableTarget(name: "vrfc-bpf-bench", dependencies: ["VRFCBPF", "VRFCBPFTestSupport"], path: "bench/bpf-bench"),
 
         // Shared by the test targets: repo paths, fixtures, subprocesses, FRR in a netns.
-        .target(name: "VRFCTestSupport", dependencies: ["VRFCDriver"], path: "Tests/Support"),
+        .target(name: "VRFCTestSupport", dependencies: ["VRFCDriver", "VRFCYAML"], path: "Tests/Support"),
         // Structure-aware fuzzing of `vrfc compile` (scripts/fuzz.sh; a bounded run is a test).
-        .executableTarget(name: "vrfc-fuzz", dependencies: ["VRFCFrontend", "VRFCModel", "VRFCTestSupport"], path: "Tests/Fuzz",
+        .executableTarget(name: "vrfc-fuzz", dependencies: ["VRFCFrontend", "VRFCYAML", "VRFCModel", "VRFCTestSupport"], path: "Tests/Fuzz",
                           swiftSettings: [.swiftLanguageMode(.v5), .enableUpcomingFeature("BareSlashRegexLiterals")]),
         .testTarget(name: "VRFCModelTests", dependencies: ["VRFCModel"]),
-        .testTarget(name: "VRFCFrontendTests", dependencies: ["VRFCFrontend", "VRFCDriver", "VRFCTestSupport"]),
+        .testTarget(name: "VRFCYAMLTests", dependencies: ["VRFCYAML", "VRFCTestSupport"]),
+        .testTarget(name: "VRFCFrontendTests", dependencies: ["VRFCFrontend", "VRFCYAML", "VRFCDriver", "VRFCTestSupport"]),
         .testTarget(name: "VRFCFRRTests", dependencies: ["VRFCDriver", "VRFCFRR", "VRFCTestSupport"]),
         .testTarget(name: "FRROracleTests", dependencies: ["VRFCDriver", "VRFCTestSupport"]),
         .testTarget(name: "VRFCApplyTests", dependencies: ["VRFCApply", "VRFCAgent", "VRFCBPF", "VRFCBundle", "VRFCFRR", "VRFCTestSupport"]),

@@ -45,12 +45,12 @@ public enum Compiler {
         }
         let (files, readDiags) = Timings.measure("read inputs") { InputFiles.read(inputs.objects, stdin: stdin) }
         diags += readDiags
-        let (objects, objectDiags) = Timings.measure("parse and validate") { RouteConfiguration.parse(files) }
+        let (objects, objectDiags) = Timings.measure("parse and validate") { InputObjects.parse(files) }
         diags += objectDiags
         guard diags.isEmpty, let config else { throw Diagnostics(diags) }
         let start = Timings.now()
         defer { Timings.report("lower to IR", since: start) }
-        return try Lowering.lower(config: config, objects: objects, options: inputs.options)
+        return try Lowering.lower(config: config, objects: objects.routeConfigurations, options: inputs.options)
     }
 
     /// Loads a base config (hinted `frr.conf` or `.tpl`).

@@ -1,4 +1,5 @@
 import VRFCModel
+import VRFCYAML
 
 /// The node's `config.yaml` (README "Node config"), validated.
 public struct NodeConfig: Sendable, Equatable {
