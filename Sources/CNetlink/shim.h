@@ -6,6 +6,9 @@
 #include <netlink/route/link/vrf.h>
 #include <netlink/route/link/vxlan.h>
 #include <netlink/route/link/veth.h>
+#include <netlink/route/route.h>
+#include <netlink/route/nexthop.h>
+#include <netlink/route/rule.h>
 #include <linux/if.h>
 #include <linux/if_link.h>
 #include <linux/if_addr.h>

@@ -220,7 +220,7 @@ public final class NetlinkSocket {
     }
 
     /// Sends one request with NLM_F_ACK and waits for its acknowledgement.
-    private func transact(_ msg: OpaquePointer, _ op: String) throws(NetlinkError) {
+    func transact(_ msg: OpaquePointer, _ op: String) throws(NetlinkError) {
         let seq = try send(msg, op)
         while true {
             for m in try receive(op) where m.seq == seq && m.type == UInt16(NLMSG_ERROR) {
@@ -236,7 +236,7 @@ public final class NetlinkSocket {
 
     /// A dump request; retried when the kernel reports it was interrupted by
     /// a concurrent change (NLM_F_DUMP_INTR), so callers see one consistent view.
-    private func dump<H>(_ op: String, type: Int, header: H, extMask: UInt32? = nil) throws(NetlinkError) -> [Bytes] {
+    func dump<H>(_ op: String, type: Int, header: H, extMask: UInt32? = nil) throws(NetlinkError) -> [Bytes] {
         for _ in 0..<5 {
             let b = try RequestBuilder(op, type: type, flags: NLM_F_DUMP, header: header)
             if let extMask { try b.put(IFLA_EXT_MASK, u32: extMask) }
