@@ -114,7 +114,7 @@ let package = Package(
                           swiftSettings: [.swiftLanguageMode(.v5), .enableUpcomingFeature("BareSlashRegexLiterals")]),
         .testTarget(name: "VRFCModelTests", dependencies: ["VRFCModel"]),
         .testTarget(name: "VRFCYAMLTests", dependencies: ["VRFCYAML", "VRFCTestSupport"]),
-        .testTarget(name: "VRFCFrontendTests", dependencies: ["VRFCFrontend", "VRFCYAML", "VRFCDriver", "VRFCTestSupport"]),
+        .testTarget(name: "VRFCFrontendTests", dependencies: ["VRFCFrontend", "VRFCYAML", "VRFCDriver", "VRFCKernel", "VRFCTestSupport"]),
         .testTarget(name: "VRFCFRRTests", dependencies: ["VRFCDriver", "VRFCFRR", "VRFCTestSupport"]),
         .testTarget(name: "FRROracleTests", dependencies: ["VRFCDriver", "VRFCTestSupport"]),
         .testTarget(name: "VRFCApplyTests", dependencies: ["VRFCApply", "VRFCAgent", "VRFCBPF", "VRFCBundle", "VRFCFRR", "VRFCTestSupport"]),
