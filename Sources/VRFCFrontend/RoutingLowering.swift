@@ -82,9 +82,14 @@ public enum RoutingLowering {
                                        fix: "add nodeName: <this node's metadata.name> to \(config.file)"))
             return
         }
+        // As for returnPath: the node config compiled alone is not an error.
+        if nodes.isEmpty {
+            r.warnings.append(Diagnostic(pods.location, "podRoutes: the inputs hold no Node objects: no pod route and no CNI ranges",
+                                         fix: "pass them (kubectl get nodes -o json)"))
+            return
+        }
         guard nodes[me] != nil else {
-            let fix = nodes.isEmpty ? "pass the Node objects (kubectl get nodes -o json) as inputs"
-                : "pass this node's Node object too; the Node objects given are \(nodes.keys.sorted().prefix(10).map(\.value).joined(separator: ", "))"
+            let fix = "pass this node's Node object too; the Node objects given are \(nodes.keys.sorted().prefix(10).map(\.value).joined(separator: ", "))"
             r.errors.append(Diagnostic(config.nodeNameLocation ?? pods.location, "nodeName '\(me)' is not among the Node objects", fix: fix))
             return
         }
@@ -158,9 +163,11 @@ public enum RoutingLowering {
         let legacy = objects.metalLBConfigMaps.first
         let peers = legacy?.peers ?? objects.bgpPeers
         let pools = legacy?.pools ?? objects.addressPools
+        // Not an error: vrfc-apply compiles the node config alone (--clean,
+        // and to learn the operator's bpfInterfaces); the table stays owned.
         if legacy == nil && !crds {
-            r.errors.append(Diagnostic(rp.location, "returnPath needs MetalLB's configuration, and the inputs hold none",
-                                       fix: "pass its objects (kubectl get bgppeers,ipaddresspools,bgpadvertisements -A -o yaml) or its ConfigMap"))
+            r.warnings.append(Diagnostic(rp.location, "returnPath: the inputs hold no MetalLB configuration: table \(rp.table) gets no route and no rule",
+                                         fix: "pass its objects (kubectl get bgppeers,ipaddresspools,bgpadvertisements -A -o yaml) or its ConfigMap"))
             return
         }
         let errorsBefore = r.errors.count

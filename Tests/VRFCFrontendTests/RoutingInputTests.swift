@@ -274,6 +274,16 @@ import VRFCTestSupport
         #expect(n.errors.count == 1 && n.errors[0].contains("neither podRoutes nor returnPath"), "\(n.errors)")
     }
 
+    /// vrfc-apply compiles the node config with no input at all (--clean, and
+    /// to learn the operator's bpfInterfaces): that must not fail.
+    @Test func theNodeConfigAloneCompilesWithWarnings() throws {
+        let o = Self.run(config: "nodeName: a\npodRoutes: {interface: eth1}\nreturnPath: {table: 200}", [])
+        #expect(o.errors.isEmpty, "\(o.errors)")
+        let r = try #require(o.routing)
+        #expect(r.ownedTables.map(\.id) == [200] && r.routes.isEmpty && r.rules.isEmpty && r.podNetwork == nil)
+        #expect(o.warnings.count == 2 && o.warnings.allSatisfy { $0.contains(": warning: ") }, "\(o.warnings)")
+    }
+
     // MARK: Node objects and pod routes
 
     static func node(_ name: String, _ addresses: [String], _ cidrs: [String]) -> String {
