@@ -4,6 +4,7 @@ import VRFCDriver
 import VRFCKernel
 import VRFCModel
 import VRFCTestSupport
+import VRFCApplyTestSupport
 
 /// The routes and rules the compiler writes for the routing fixtures are
 /// ones the kernel takes: applied by vrfc-apply in a namespace of their own
@@ -29,8 +30,8 @@ import VRFCTestSupport
         try ns.ip("link", "set", "eth1.peer", "up")
     }
 
-    static func json(_ r: CommandResult) throws -> [[String: Any]] {
-        try #require(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]])
+    static func json(_ text: String) throws -> [[String: Any]] {
+        try #require(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]])
     }
 
     @Test func podRoutesAreTakenByTheKernel() throws {
