@@ -5,7 +5,7 @@
 #
 # Each fixture is a folder fixtures/NAME/ with config.yaml, a base config
 # (frr.conf or frr.conf.tpl) and crs/; every fixture is compiled with
-# --hostname node-a --router-id 192.0.2.129 (see Tests/Support/Fixtures.swift).
+# --hostname node-a --router-id 192.0.2.129 (as `Fixture` in Tests/Support/Repo.swift does).
 # vrfc graph of each fixture and vrfc diff of each fixtures-diff/ pair too.
 set -euo pipefail
 cd "$(dirname "$0")/.."

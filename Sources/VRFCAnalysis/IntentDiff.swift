@@ -157,8 +157,9 @@ extension VRFDiff {
         // The stack of a full VRF comes or goes with its kind.
         let wasFull = old?.kind == .full, isFull = new?.kind == .full
         if wasFull != isFull || (wasFull && oldASN != newASN) {
-            links = ["vr.", "br.", "vx.", "vd.", "dv."].map { $0 + name.value }
-            bgpInstance = "router bgp \(isFull ? newASN : oldASN) vrf vr.\(name.value)"
+            let names = VRFNames(name)
+            links = names.stack.map(\.value)
+            bgpInstance = "router bgp \(isFull ? newASN : oldASN) vrf \(names.vrfDevice)"
             if wasFull && isFull { links = [] }
         } else {
             links = []

@@ -4,7 +4,7 @@ import VRFCModel
 // in one place (`Policy.init(ir:)`). The FRR templates render the same IR;
 // the differential test against a real bgpd keeps the two in step.
 
-public typealias Direction = FRRNames.Direction
+public typealias Direction = VRFNames.Direction
 
 /// Where a prefix-list line came from: a CR's import or export item.
 public struct ItemRef: Hashable, Sendable, Codable {
@@ -220,7 +220,7 @@ public struct Policy: Sendable {
             let items = entry.items(family)
             guard !items.isEmpty else { continue }
             let ref = { (item: PrefixItem) in ItemRef(cr: entry.source.value, direction: direction.rawValue, index: item.index, seq: item.seq) }
-            let list = PrefixList(name: FRRNames.prefixList(vrf.name, seq: entry.seq, family, direction), family: family,
+            let list = PrefixList(name: VRFNames(vrf.name).prefixList(seq: entry.seq, family, direction), family: family,
                                   lines: items.sorted { $0.seq < $1.seq }.map { ListLine($0, ref: ref($0)) })
             let communities = direction == .export ? entry.communities : []
             entries.append(RouteMapEntry(seq: entry.routeMapSeq, permit: true, matches: [.prefixList(list)],
@@ -230,11 +230,11 @@ public struct Policy: Sendable {
         if !entries.contains(where: \.permit) {
             entries.append(RouteMapEntry(seq: Self.noEntriesSeq, permit: false, matches: [], origin: .noEntries))
         }
-        return RouteMap(name: FRRNames.routeMap(vrf.name, family, direction), entries: entries)
+        return RouteMap(name: VRFNames(vrf.name).routeMap(family, direction), entries: entries)
     }
 
     public static func mapName(_ vrf: VRFName, _ direction: Direction, _ family: AddressFamily) -> String {
-        FRRNames.routeMap(vrf, family, direction)
+        VRFNames(vrf).routeMap(family, direction)
     }
 
     /// The lengths at which lines of the given maps that contain `anchor`

@@ -40,12 +40,12 @@ public struct TrustSources: Sendable {
 ///   (no CR can add to it).
 public struct AttachmentTrust: Sendable {
     /// Interface name → where it was allowed (for messages).
-    public private(set) var allowed: [String: String] = [:]
+    public private(set) var allowed: [InterfaceName: String] = [:]
 
     public init() {}
 
     public mutating func allow(_ names: [InterfaceName], from source: String) {
-        for n in names where allowed[n.value] == nil { allowed[n.value] = source }
+        for n in names where allowed[n] == nil { allowed[n] = source }
     }
 
     /// The trust of one invocation: `--bpf-interface` names, plus the node
@@ -66,9 +66,9 @@ public struct AttachmentTrust: Sendable {
 
     /// Problems with the op list's attachments; empty when every one is allowed.
     public func check(_ ops: OpList) -> [String] {
-        let own = Set(ops.links.map(\.name.value))
+        let own = Set(ops.links.map(\.name))
         var problems: [String] = []
-        for a in ops.routerAttachments where !own.contains(a.value) && allowed[a.value] == nil {
+        for a in ops.routerAttachments where !own.contains(a) && allowed[a] == nil {
             problems.append("op list: router attachment \(a) is neither one of the op list's links (vrfc's own) nor an interface the node's operator allows (--bpf-interface \(a), or bpfInterfaces in the root-owned node config given with --config); a tampered op list cannot add interfaces")
         }
         return problems

@@ -148,7 +148,7 @@ public struct Executor {
         indexByName[spec.name.value] = index
         // The marker and group 0 land in one request: the link is either
         // still provably half-made (nonce) or marked.
-        let u = LinkUpdate(index: index, alias: Ownership.marker(spec.vrf), addrGenMode: spec.addrGenMode.kernelValue,
+        let u = LinkUpdate(index: index, alias: VRFNames(spec.vrf).marker, addrGenMode: spec.addrGenMode.kernelValue,
                            bridgePort: spec.bridgePort.map { BridgePortFlags(hairpin: $0.hairpin, learning: $0.learning, neighSuppress: $0.neighSuppress) },
                            group: 0)
         try socket.update(u, describing: "creating \(spec.name) (marker, addrgenmode\(spec.bridgePort == nil ? "" : ", bridge port flags"))")

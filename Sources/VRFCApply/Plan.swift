@@ -51,7 +51,7 @@ public struct LinkCreation: Sendable, Hashable {
             s += [Change("hairpin", to: onOff(p.hairpin)), Change("learning", to: onOff(p.learning)),
                   Change("neigh_suppress", to: onOff(p.neighSuppress))]
         }
-        s.append(Change("alias", to: Ownership.marker(spec.vrf)))
+        s.append(Change("alias", to: VRFNames(spec.vrf).marker))
         return s
     }
 }

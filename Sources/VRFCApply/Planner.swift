@@ -102,7 +102,7 @@ struct PlanBuilder {
             case .adopt:
                 let live = byName[name]!
                 var u = LinkChanges(name: name, index: live.index)
-                u.alias = Ownership.marker(spec.vrf)
+                u.alias = VRFNames(spec.vrf).marker
                 u.changes = [Change("alias", from: live.alias ?? "(none)", to: u.alias!)]
                 if let t = live.vrfTable { u.changes.append(Change("table", to: "\(t) (kept)")) }
                 steps.append(.adopt(u))
@@ -147,7 +147,7 @@ struct PlanBuilder {
     }
 
     func foreignWhy(_ l: Link) -> String {
-        l.alias.map { "alias '\($0)' is not vrfc's marker" } ?? "no vrfc marker (alias \(Ownership.markerPrefix)...)"
+        l.alias.map { "alias '\($0)' is not vrfc's marker" } ?? "no vrfc marker (alias \(VRFNames.markerPrefix)...)"
     }
 
     // MARK: Underlay
@@ -242,7 +242,7 @@ struct PlanBuilder {
                 }
             }
         }
-        let marker = Ownership.marker(s.vrf)
+        let marker = VRFNames(s.vrf).marker
         if l.alias != marker {
             u.alias = marker
             u.changes.append(Change("alias", from: l.alias ?? "(none)", to: marker))
@@ -469,13 +469,8 @@ struct PlanBuilder {
     mutating func staleDeletions() -> [Step] {
         var steps: [Step] = []
         var gone: Set<Int32> = earlyIndexes
-        // Slaves before masters, veth ends last: the order `ip` users expect.
-        let order = ["vx.", "br.", "vd.", "dv.", "vr."]
         let stale = ours.values.filter { wanted[$0.name] == nil && !earlyIndexes.contains($0.index) }
-            .sorted { l, r in
-                let a = order.firstIndex { l.name.hasPrefix($0) } ?? 9, b = order.firstIndex { r.name.hasPrefix($0) } ?? 9
-                return (a, l.name) < (b, r.name)
-            }
+            .sorted { l, r in (StackLink.deletionRank(of: l.name), l.name) < (StackLink.deletionRank(of: r.name), r.name) }
         for l in stale where !gone.contains(l.index) {
             guard vethDeletionIsSafe(l), var reason = foreignPortsAllowDeleting(l, "no longer in the op list") else { continue }
             if l.kind == "veth", let peer = l.linkIndex.flatMap({ byIndex[$0] }) {

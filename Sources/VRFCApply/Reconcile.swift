@@ -313,7 +313,7 @@ public struct Reconcile {
         // zebra's own view of the VRFs' L3VNIs: every full VRF with its VNI.
         // (State is not checked: the links are still down at this point.)
         // The VNIs come from the op list's VXLAN links (one per full VRF).
-        let wanted = ops.links.compactMap { l in l.vxlan.map { (LinkNames(l.vrf).vrf.value, Int($0.vni)) } }
+        let wanted = ops.links.compactMap { l in l.vxlan.map { (VRFNames(l.vrf).vrfDevice.value, Int($0.vni)) } }
         if !wanted.isEmpty {
             let text = try frr.show("show vrf vni json", daemon: "zebra")
             let listed = FRRCheck.vrfVNIs(json: text)

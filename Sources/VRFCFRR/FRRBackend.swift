@@ -1,3 +1,4 @@
+import Foundation
 import VRFCModel
 
 /// IR + base config → the node's frr.conf.
@@ -31,9 +32,10 @@ public enum FRRBackend {
         let size = ir.vrfs.reduce(1) { n, vrf in
             n + 1 + vrf.aggregates.count + (vrf.imports + vrf.exports).reduce(0) { $0 + 1 + $1.ipv4.count + $1.ipv6.count }
         }
-        let budget = Template.Budget(steps: 1_000_000 + 200 * size, bytes: (16 << 20) + 2048 * size)
-        // The sections are independent: render them on all cores, then put
-        // them in place in base-config order.
+        let budget = TemplateBudget(steps: 1_000_000 + 200 * size, bytes: (16 << 20) + 2048 * size)
+        // The sections are independent: render them on all cores (a long
+        // list within one, too: `render(_:_:into:budget:)`), then put them
+        // in place in base-config order.
         let hints = base.segments.compactMap { if case .hint(let h) = $0 { h } else { nil } }
         let results = parallelMap(hints) { hint -> Result<[UInt8], Diagnostic> in
             var bytes: [UInt8] = []
@@ -70,6 +72,44 @@ public enum FRRBackend {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// Lists at least this long are rendered in parallel ranges.
+    static let parallelListThreshold = 4096
+
+    /// One section template rendered into `out`. A top-level section over a
+    /// long list (a large node's prefix-list lines) is cut into ranges of its
+    /// elements rendered on all cores; each element renders on its own, so
+    /// the ranges joined in order are the bytes of one pass (tested).
+    static func render<Key>(_ template: Template<Key>, _ root: TemplateValue<Key>, into out: inout [UInt8],
+                            budget: TemplateBudget) throws(TemplateError) {
+        var left = budget
+        for part in 0..<template.partCount {
+            if let count = template.listLength(ofPart: part, root), count >= parallelListThreshold {
+                let ranges = ranges(count)
+                // Each range may spend its share of what is left.
+                let share = TemplateBudget(steps: left.steps / ranges.count, bytes: left.bytes / ranges.count)
+                let rendered = parallelMap(ranges) { range in
+                    var bytes: [UInt8] = []
+                    var spent = share
+                    let exceeded = template.render(part: part, root, elements: range, into: &bytes, budget: &spent)
+                    return (bytes, spent.steps, exceeded)
+                }
+                for (bytes, stepsLeft, exceeded) in rendered {
+                    if let line = exceeded { throw .overBudget(line: line, budget) }
+                    left.steps -= share.steps - stepsLeft
+                    left.bytes -= bytes.count
+                    out += bytes
+                }
+            } else if let line = template.render(part: part, root, into: &out, budget: &left) {
+                throw .overBudget(line: line, budget)
+            }
+        }
+    }
+
+    static func ranges(_ count: Int) -> [Range<Int>] {
+        let pieces = max(1, min(ProcessInfo.processInfo.activeProcessorCount * 2, count / 1024))
+        return (0..<pieces).map { p in (count * p / pieces)..<(count * (p + 1) / pieces) }
+    }
+
     /// A base config may add entries to vrfc's route-maps (the names are a
     /// contract), but not at a sequence number vrfc writes: FRR would merge
     /// the two entries into one, or the later would replace the other's
@@ -81,9 +121,9 @@ public enum FRRBackend {
         // map name -> seq -> what vrfc writes there
         var ours: [String: [Int: (action: String, what: String, matchless: Bool)]] = [:]
         for vrf in ir.vrfs {
-            for dir in FRRNames.Direction.allCases {
+            for dir in VRFNames.Direction.allCases {
                 for family in AddressFamily.allCases {
-                    let name = FRRNames.routeMap(vrf.name, family, dir)
+                    let name = VRFNames(vrf.name).routeMap(family, dir)
                     var entries: [Int: (action: String, what: String, matchless: Bool)] = [:]
                     if dir == .export { entries[1] = ("deny", "its 'deny 1 / match tag 20000'", false) }
                     let policies = (dir == .import ? vrf.imports : vrf.exports).filter { !$0.items(family).isEmpty }

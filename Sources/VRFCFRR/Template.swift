@@ -1,57 +1,71 @@
-import Foundation
-import VRFCModel
+// A Mustache-syntax template engine that knows nothing of what it renders:
+// the context (its views and the names they answer to) is the caller's, given
+// as the `Key` type, and so is any parallelism (rendering one top-level piece,
+// or a range of a list section's elements, at a time).
+
+import VRFCModel  // `quoted` for names in messages
+
+/// The names a context answers to. Templates are compiled to these keys once,
+/// so rendering compares small values instead of strings; a name the context
+/// does not know (`init?(name:)` is nil) renders as nothing, as Mustache says.
+public protocol TemplateKey: Hashable, Sendable {
+    init?(name: String)
+}
 
 /// A value a template can show or iterate.
-public enum TemplateValue: Sendable {
+public enum TemplateValue<Key: TemplateKey>: Sendable {
     case string(String)
     case int(Int)
     case bool(Bool)
-    case list(any TemplateList)
-    case object(any TemplateObject)
+    case list(any TemplateList<Key>)
+    case object(any TemplateObject<Key>)
     /// Element `index` of a list of objects, whose fields the list answers.
     /// Lists hand these out instead of an object per element, so iterating
-    /// hundreds of thousands of prefix-list lines allocates nothing.
-    case element(any TemplateList, Int)
+    /// hundreds of thousands of elements allocates nothing.
+    case element(any TemplateList<Key>, Int)
 }
 
 /// Something with named fields (`{{name}}`, `{{#name}}`).
-public protocol TemplateObject: AnyObject, Sendable {
-    func value(for key: TemplateKey) -> TemplateValue?
+public protocol TemplateObject<Key>: AnyObject, Sendable {
+    associatedtype Key: TemplateKey
+    func value(for key: Key) -> TemplateValue<Key>?
 }
 
 /// A sequence a section iterates.
-public protocol TemplateList: AnyObject, Sendable {
+public protocol TemplateList<Key>: AnyObject, Sendable {
+    associatedtype Key: TemplateKey
     var count: Int { get }
-    func element(_ index: Int) -> TemplateValue
+    func element(_ index: Int) -> TemplateValue<Key>
     /// A field of element `index`, for lists whose elements are `.element`s.
-    func value(for key: TemplateKey, at index: Int) -> TemplateValue?
+    func value(for key: Key, at index: Int) -> TemplateValue<Key>?
 }
 
 extension TemplateList {
-    public func value(for key: TemplateKey, at index: Int) -> TemplateValue? { nil }
+    public func value(for key: Key, at index: Int) -> TemplateValue<Key>? { nil }
 }
 
-/// Every name a view answers to. Templates are compiled to these keys once,
-/// so rendering compares small integers instead of strings; a name no view
-/// knows becomes `.unknown` and renders as nothing, as Mustache says.
-public enum TemplateKey: String, Sendable, CaseIterable {
-    // Node
-    case asn, routerID, hostname, vrfs, fullVRFs, hasVRFs, prefixLists
-    // VRF
-    case name, vni, routeTarget, isFull, aggregatesV4, aggregatesV6, importV4, importV6, exportV4, exportV6
-    // Route-map entry
-    case routeMapSeq, seq, source, prefixList, community
-    // Prefix-list and its lines
-    case list, family, items, action, prefix, ge, le
-    case unknown
+/// What one render may cost. Nested sections multiply: eight sections over a
+/// 100-element list nested in each other are 10^16 steps.
+public struct TemplateBudget: Sendable {
+    public var steps: Int
+    public var bytes: Int
+    public static let standard = TemplateBudget(steps: 100_000_000, bytes: 256 << 20)
 
-    init(name: String) { self = TemplateKey(rawValue: name) ?? .unknown }
+    public init(steps: Int, bytes: Int) {
+        self.steps = steps
+        self.bytes = bytes
+    }
 }
 
 public struct TemplateError: Error, Equatable, Sendable, CustomStringConvertible {
     public let line: Int
     public let message: String
     public var description: String { "line \(line): \(message)" }
+
+    /// The render that ran out of `budget` at `line`.
+    public static func overBudget(line: Int, _ budget: TemplateBudget) -> TemplateError {
+        TemplateError(line: max(line, 1), message: "rendering takes more than \(budget.steps) steps or \(budget.bytes >> 20) MiB (sections nested over long lists?)")
+    }
 }
 
 /// A logic-less template in Mustache syntax: `{{name}}`, `{{a.b}}`, `{{.}}`,
@@ -59,15 +73,15 @@ public struct TemplateError: Error, Equatable, Sendable, CustomStringConvertible
 /// `{{! … }}`, with Mustache's rule that a line holding only a section,
 /// inverted-section, closing or comment tag disappears from the output.
 ///
-/// Unlike HTML Mustache, values are inserted as they are: FRR config is not
-/// HTML, and every value comes from the validated IR. Partials, lambdas and
+/// Unlike HTML Mustache, values are inserted as they are (the output is not
+/// HTML; escaping is the context's business). Partials, lambdas and
 /// delimiter changes are not supported and are refused when parsing, so a
 /// template never silently renders less than its author wrote.
-public struct Template: Sendable {
+public struct Template<Key: TemplateKey>: Sendable {
     indirect enum Node: Sendable {
         case text([UInt8])
-        case variable(path: [TemplateKey], line: Int)
-        case section(path: [TemplateKey], inverted: Bool, body: [Node], line: Int)
+        case variable(path: [Key?], line: Int)
+        case section(path: [Key?], inverted: Bool, body: [Node], line: Int)
 
         /// The tag's line; text has none of its own (0: the enclosing section's is used).
         var line: Int {
@@ -80,75 +94,62 @@ public struct Template: Sendable {
 
     let nodes: [Node]
 
-    /// Sections nested deeper are refused at load (the shipped templates
-    /// nest three deep); this also bounds the loader's recursion.
-    public static let maxSectionDepth = 32
-
-    /// What one render may cost. Nested sections multiply: eight sections
-    /// over a 100-VRF list nested in each other are 10^16 steps. A real
-    /// node's largest section (300,000 lines of frr.conf) is a few million
-    /// steps and tens of MB.
-    public struct Budget: Sendable {
-        public var steps: Int
-        public var bytes: Int
-        public static let standard = Budget(steps: 100_000_000, bytes: 256 << 20)
-
-        public init(steps: Int, bytes: Int) {
-            self.steps = steps
-            self.bytes = bytes
-        }
-    }
+    /// Sections nested deeper are refused at load (real templates nest a
+    /// few deep); this also bounds the loader's recursion.
+    public static var maxSectionDepth: Int { 32 }
 
     public init(parsing source: String) throws(TemplateError) {
         var parser = Parser(source)
         nodes = try parser.parse()
     }
 
-    public func render(_ root: TemplateValue, budget: Budget = .standard) throws(TemplateError) -> String {
+    public func render(_ root: TemplateValue<Key>, budget: TemplateBudget = .standard) throws(TemplateError) -> String {
         var out: [UInt8] = []
         try render(root, into: &out, budget: budget)
         return String(decoding: out, as: UTF8.self)
     }
 
-    public func render(_ root: TemplateValue, into out: inout [UInt8], budget: Budget = .standard) throws(TemplateError) {
-        var stack = [root]
-        var meter = Meter(budget: budget, start: out.count)
-        for node in nodes {
-            // A top-level section over a long list (a large node's prefix-list
-            // lines) is cut into ranges rendered on all cores; each element
-            // renders on its own, so joining the parts in order gives the
-            // same bytes as one pass.
-            if case .section(let path, false, let body, _) = node, case .list(let list)? = Self.lookup(path, stack),
-               list.count >= Self.parallelListThreshold {
-                let parts = Self.ranges(list.count)
-                let frozen = stack
-                // Each part may spend its share of what is left.
-                let share = Budget(steps: meter.stepsLeft / parts.count, bytes: (meter.limit - (out.count - meter.start)) / parts.count)
-                let rendered = parallelMap(parts) { range in
-                    var part: [UInt8] = []
-                    var local = frozen
-                    var partMeter = Meter(budget: share, start: 0)
-                    for i in range where partMeter.exceededAt == nil {
-                        local.append(list.element(i))
-                        Self.render(body, &local, &part, &partMeter, line: node.line)
-                        local.removeLast()
-                    }
-                    return (part, partMeter)
-                }
-                for (part, partMeter) in rendered {
-                    if let line = partMeter.exceededAt { throw Self.overBudget(line, budget) }
-                    meter.stepsLeft -= share.steps - partMeter.stepsLeft
-                    out += part
-                }
-            } else {
-                Self.render([node], &stack, &out, &meter, line: node.line)
-            }
-            if let line = meter.exceededAt { throw Self.overBudget(line, budget) }
+    public func render(_ root: TemplateValue<Key>, into out: inout [UInt8], budget: TemplateBudget = .standard) throws(TemplateError) {
+        var left = budget
+        for part in 0..<partCount {
+            if let line = render(part: part, root, into: &out, budget: &left) { throw .overBudget(line: line, budget) }
         }
     }
 
-    static func overBudget(_ line: Int, _ budget: Budget) -> TemplateError {
-        TemplateError(line: max(line, 1), message: "rendering takes more than \(budget.steps) steps or \(budget.bytes >> 20) MiB (sections nested over long lists?)")
+    // A caller may render the template piece by piece: its top-level pieces
+    // in order, and a section over a long list as ranges of its elements.
+    // Each element renders on its own, so the pieces and ranges joined in
+    // order are the bytes of one pass.
+
+    /// The number of top-level pieces (text, variables, sections).
+    public var partCount: Int { nodes.count }
+
+    /// The length of the list that top-level piece `part` iterates, when it
+    /// is a (not inverted) section over a list; nil otherwise.
+    public func listLength(ofPart part: Int, _ root: TemplateValue<Key>) -> Int? {
+        guard case .section(let path, false, _, _) = nodes[part], case .list(let list)? = Self.lookup(path, [root]) else { return nil }
+        return list.count
+    }
+
+    /// Renders top-level piece `part` into `out` (of a section over a list,
+    /// with `elements`, only those elements), spending from `budget` what it
+    /// costs. Returns the line at which the budget ran out, nil when it did not.
+    public func render(part: Int, _ root: TemplateValue<Key>, elements: Range<Int>? = nil,
+                       into out: inout [UInt8], budget: inout TemplateBudget) -> Int? {
+        var stack = [root]
+        var meter = Meter(budget: budget, start: out.count)
+        let node = nodes[part]
+        if let elements, case .section(let path, false, let body, _) = node, case .list(let list)? = Self.lookup(path, stack) {
+            for i in elements where meter.exceededAt == nil {
+                stack.append(list.element(i))
+                Self.render(body, &stack, &out, &meter, line: node.line)
+                stack.removeLast()
+            }
+        } else {
+            Self.render([node], &stack, &out, &meter, line: node.line)
+        }
+        budget = TemplateBudget(steps: meter.stepsLeft, bytes: meter.limit - (out.count - meter.start))
+        return meter.exceededAt
     }
 
     /// Steps and bytes spent so far, and where the budget ran out.
@@ -158,23 +159,16 @@ public struct Template: Sendable {
         let start: Int
         var exceededAt: Int? = nil
 
-        init(budget: Budget, start: Int) {
+        init(budget: TemplateBudget, start: Int) {
             stepsLeft = budget.steps
             limit = budget.bytes
             self.start = start
         }
     }
 
-    static let parallelListThreshold = 4096
-
-    static func ranges(_ count: Int) -> [Range<Int>] {
-        let pieces = max(1, min(ProcessInfo.processInfo.activeProcessorCount * 2, count / 1024))
-        return (0..<pieces).map { p in (count * p / pieces)..<(count * (p + 1) / pieces) }
-    }
-
     /// `line` is that of the innermost section, for the message when the
     /// budget runs out.
-    static func render(_ nodes: [Node], _ stack: inout [TemplateValue], _ out: inout [UInt8], _ meter: inout Meter, line: Int) {
+    static func render(_ nodes: [Node], _ stack: inout [TemplateValue<Key>], _ out: inout [UInt8], _ meter: inout Meter, line: Int) {
         for node in nodes {
             meter.stepsLeft -= 1
             if meter.stepsLeft < 0 || out.count - meter.start > meter.limit { meter.exceededAt = meter.exceededAt ?? line }
@@ -232,7 +226,7 @@ public struct Template: Sendable {
         }
     }
 
-    static func isFalsey(_ v: TemplateValue?) -> Bool {
+    static func isFalsey(_ v: TemplateValue<Key>?) -> Bool {
         switch v {
         case nil: true
         case .bool(let b)?: !b
@@ -243,9 +237,9 @@ public struct Template: Sendable {
 
     /// Mustache name resolution: the first name is looked up from the top of
     /// the context stack down, the rest on the value found.
-    static func lookup(_ path: [TemplateKey], _ stack: [TemplateValue]) -> TemplateValue? {
+    static func lookup(_ path: [Key?], _ stack: [TemplateValue<Key>]) -> TemplateValue<Key>? {
         if path.isEmpty { return stack.last }
-        var found: TemplateValue? = nil
+        var found: TemplateValue<Key>? = nil
         var k = stack.count - 1
         while k >= 0 {
             if let v = field(path[0], of: stack[k]) {
@@ -262,8 +256,9 @@ public struct Template: Sendable {
     }
 
     @inline(__always)
-    static func field(_ key: TemplateKey, of value: TemplateValue) -> TemplateValue? {
-        switch value {
+    static func field(_ key: Key?, of value: TemplateValue<Key>) -> TemplateValue<Key>? {
+        guard let key else { return nil }
+        return switch value {
         case .object(let o): o.value(for: key)
         case .element(let list, let i): list.value(for: key, at: i)
         default: nil
@@ -279,8 +274,8 @@ public struct Template: Sendable {
 
         enum Token {
             case text(String)
-            case variable([TemplateKey], Int)
-            case open([TemplateKey], inverted: Bool, Int)
+            case variable([Key?], Int)
+            case open([Key?], inverted: Bool, Int)
             case close([String], Int)
         }
 
@@ -324,7 +319,7 @@ public struct Template: Sendable {
                 }
                 if !preceding.isEmpty { tokens.append(.text(preceding)) }
                 let names = name == "." ? [] : name.split(separator: ".").map(String.init)
-                let path = names.map(TemplateKey.init(name:))
+                let path = names.map { Key(name: $0) }
                 if sigil == "#" || sigil == "^" {
                     depth += 1
                     if depth > Template.maxSectionDepth {

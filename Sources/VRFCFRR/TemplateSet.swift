@@ -4,7 +4,7 @@ import VRFCModel
 /// The section templates: the shipped ones (compiled in from `templates/`),
 /// each optionally replaced by a file of the same name in `--templates DIR`.
 public struct TemplateSet: Sendable {
-    let templates: [Hint: Template]
+    let templates: [Hint: SectionTemplate]
     /// Where each template came from, for messages and `--help`.
     public let origins: [Hint: String]
 
@@ -65,11 +65,11 @@ public struct TemplateSet: Sendable {
                 }
             }
         }
-        var templates: [Hint: Template] = [:]
+        var templates: [Hint: SectionTemplate] = [:]
         var origins: [Hint: String] = [:]
         for (hint, (text, origin)) in texts {
             do throws(TemplateError) {
-                templates[hint] = try Template(parsing: text)
+                templates[hint] = try SectionTemplate(parsing: text)
                 origins[hint] = origin
             } catch {
                 diags.append(Diagnostic(SourceLocation(file: origin, line: error.line), "template does not parse: \(error.message)"))
@@ -80,9 +80,9 @@ public struct TemplateSet: Sendable {
         self.origins = origins
     }
 
-    func render(_ hint: Hint, _ view: RootView, into out: inout [UInt8], budget: Template.Budget = .standard) -> Diagnostic? {
+    func render(_ hint: Hint, _ view: RootView, into out: inout [UInt8], budget: TemplateBudget = .standard) -> Diagnostic? {
         do throws(TemplateError) {
-            try templates[hint]!.render(.object(view), into: &out, budget: budget)
+            try FRRBackend.render(templates[hint]!, .object(view), into: &out, budget: budget)
             return nil
         } catch {
             return Diagnostic(SourceLocation(file: origins[hint]!, line: error.line), "template does not render: \(error.message)")

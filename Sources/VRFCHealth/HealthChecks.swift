@@ -1,5 +1,6 @@
 import Foundation
 import VRFCApply
+import VRFCModel
 import VRFCNetlink
 
 /// One line of the health table.
@@ -119,7 +120,7 @@ struct BGPSession: Equatable {
     var peer: String
     var state: String
     /// A session over one of vrfc's veth ends (`dv.<vrf>` / `vd.<vrf>`).
-    var isVRFCLink: Bool { peer.hasPrefix("dv.") || peer.hasPrefix("vd.") }
+    var isVRFCLink: Bool { StackLink(prefixOf: peer)?.kind == .veth }
 }
 
 enum BGPSessions {

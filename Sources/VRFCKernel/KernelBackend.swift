@@ -1,9 +1,9 @@
 import VRFCModel
 
-/// IR → op list. Per full VRF (names are a contract with existing nodes):
-/// `vr.` VRF, `br.` bridge in it, `vx.` VXLAN in the bridge, and the veth
-/// pair `vd.` (in the VRF) / `dv.` (default VRF). Policy-only VRFs have no
-/// links: their VRF comes from the node's provisioning.
+/// IR → op list. Per full VRF, the stack of `VRFNames` in creation order:
+/// the VRF device, the bridge in it, the VXLAN link in the bridge, and the
+/// veth pair (one end in the VRF, one in the default VRF). Policy-only VRFs
+/// have no links: their VRF comes from the node's provisioning.
 public enum KernelBackend {
     public static let mtu = 9000
     public static let vxlanPort: UInt16 = 4789
@@ -24,39 +24,29 @@ public enum KernelBackend {
         var attachments: [InterfaceName] = []
         for vrf in ir.fullVRFs {
             guard let vni = vrf.vni else { continue }  // full VRFs always have one (Lowering)
-            let n = LinkNames(vrf.name)
-            links.append(LinkSpec(name: n.vrf, kind: .vrf, vrf: vrf.name, mtu: mtu, addrGenMode: .none))
-            links.append(LinkSpec(name: n.bridge, kind: .bridge, vrf: vrf.name, master: n.vrf, mtu: mtu,
-                                  addrGenMode: .none, macFromUnderlay: true))
-            links.append(LinkSpec(name: n.vxlan, kind: .vxlan, vrf: vrf.name, master: n.bridge, mtu: mtu,
-                                  addrGenMode: .none, macFromUnderlay: true,
-                                  vxlan: VXLANSettings(vni: vni, dstPort: vxlanPort, learning: false, device: options.underlay),
-                                  bridgePort: BridgePortSettings(hairpin: true, neighSuppress: false, learning: false)))
-            links.append(LinkSpec(name: n.vrfSide, kind: .veth, vrf: vrf.name, master: n.vrf, mtu: mtu,
-                                  addrGenMode: .eui64, peer: n.defaultSide))
-            links.append(LinkSpec(name: n.defaultSide, kind: .veth, vrf: vrf.name, mtu: mtu,
-                                  addrGenMode: .eui64, peer: n.vrfSide))
+            let n = VRFNames(vrf.name)
+            // Name, kind, master and peer come from the naming contract; the
+            // settings are the kernel backend's.
+            func spec(_ l: StackLink, _ addrGenMode: AddrGenMode, macFromUnderlay: Bool = false,
+                      vxlan: VXLANSettings? = nil, bridgePort: BridgePortSettings? = nil) -> LinkSpec {
+                LinkSpec(name: n.link(l), kind: l.kind, vrf: vrf.name, master: l.master.map(n.link), mtu: mtu,
+                         addrGenMode: addrGenMode, macFromUnderlay: macFromUnderlay, vxlan: vxlan,
+                         bridgePort: bridgePort, peer: l.peer.map(n.link))
+            }
+            links += [
+                spec(.vrfDevice, .none),
+                spec(.bridge, .none, macFromUnderlay: true),
+                spec(.vxlan, .none, macFromUnderlay: true,
+                     vxlan: VXLANSettings(vni: vni, dstPort: vxlanPort, learning: false, device: options.underlay),
+                     bridgePort: BridgePortSettings(hairpin: true, neighSuppress: false, learning: false)),
+                spec(.vrfSide, .eui64),
+                spec(.defaultSide, .eui64),
+            ]
             attachments += [n.bridge, n.vrfSide, n.vxlan]
         }
         attachments += ir.bpfInterfaces
         let (tables, routes, rules) = routeOps(ir.routing)
         return OpList(underlay: options.underlay, tableRange: options.tableRange, links: links, routerAttachments: attachments,
                       ownedTables: tables, routes: routes, rules: rules)
-    }
-}
-
-/// The interface names of one VRF's stack.
-public struct LinkNames: Sendable {
-    public let vrf, bridge, vxlan, vrfSide, defaultSide: InterfaceName
-
-    public init(_ name: VRFName) {
-        // A VRF name is at most 12 characters of [A-Za-z0-9_-], so each of
-        // these is a valid interface name of at most 15.
-        func make(_ prefix: String) -> InterfaceName { try! InterfaceName(validating: prefix + name.value) }
-        vrf = make("vr.")
-        bridge = make("br.")
-        vxlan = make("vx.")
-        vrfSide = make("vd.")
-        defaultSide = make("dv.")
     }
 }

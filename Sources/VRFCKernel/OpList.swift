@@ -6,10 +6,6 @@ import VRFCModel
 // offline (the VTEP address, routing table numbers) are symbolic here and
 // resolved by the applier on the node.
 
-public enum LinkKind: String, Codable, Hashable, Sendable {
-    case vrf, bridge, vxlan, veth
-}
-
 /// IPv6 link-local address generation (IFLA_INET6_ADDR_GEN_MODE).
 public enum AddrGenMode: String, Codable, Hashable, Sendable {
     /// Kernel value 0: link-local address from the MAC. Kept on the veths,
@@ -107,7 +103,6 @@ public struct TableRange: Codable, Hashable, Sendable, CustomStringConvertible {
 public struct OpList: Codable, Hashable, Sendable {
     public static let formatName = "vrfc-ops"
     public static let currentVersion = 1
-    public static let ownedPrefixes = ["vr.", "br.", "vx.", "vd.", "dv."]
 
     public var format: String
     public var version: Int

@@ -8,19 +8,6 @@ public struct OpListError: Error, Sendable, CustomStringConvertible {
     public var description: String { problems.joined(separator: "\n") }
 }
 
-extension LinkKind {
-    /// The name prefixes of this kind: the naming scheme is a contract with
-    /// existing nodes (`vr.`, `br.`, `vx.`, `vd.`/`dv.`).
-    public var prefixes: [String] {
-        switch self {
-        case .vrf: ["vr."]
-        case .bridge: ["br."]
-        case .vxlan: ["vx."]
-        case .veth: ["vd.", "dv."]
-        }
-    }
-}
-
 extension OpList {
     /// VXLAN over IPv4 adds 50 bytes (outer Ethernet 14, IPv4 20, UDP 8,
     /// VXLAN 8); the kernel caps a VXLAN link at its lower device's MTU minus this.
@@ -45,7 +32,7 @@ extension OpList {
         if !tableRange.isValid {
             problems.append("op list: tableRange \(tableRange) is not valid: expected \(TableRange.rule)")
         }
-        if let p = Self.ownedPrefixes.first(where: { underlay.value.hasPrefix($0) }) {
+        if let p = StackLink(prefixOf: underlay.value)?.prefix {
             problems.append("op list: underlay \(underlay) carries vrfc's own prefix '\(p)'; the underlay is a pre-existing interface such as dum.underlay")
         }
 
@@ -60,25 +47,23 @@ extension OpList {
             }
             byName[name] = (i, link)
 
-            let prefixes = link.kind.prefixes
-            if !prefixes.contains(where: { name == $0 + link.vrf.value }) {
-                problems.append("\(where_): a \(link.kind.rawValue) link of VRF \(link.vrf) must be named \(prefixes.map { $0 + link.vrf.value }.joined(separator: " or "))")
+            let names = VRFNames(link.vrf)
+            let allowed = link.kind.stackLinks.map(names.link)
+            if !allowed.contains(link.name) {
+                problems.append("\(where_): a \(link.kind.rawValue) link of VRF \(link.vrf) must be named \(allowed.map(\.value).joined(separator: " or "))")
             }
+            // Its place in the stack, by prefix (a misnamed one is reported above).
+            let role = StackLink(prefixOf: name).flatMap { link.kind.stackLinks.contains($0) ? $0 : nil } ?? link.kind.stackLinks[0]
             if !Self.mtuRange.contains(link.mtu) {
                 problems.append("\(where_): mtu \(link.mtu) is outside \(Self.mtuRange.lowerBound)...\(Self.mtuRange.upperBound)")
             }
 
-            // Masters: vr. ← br. ← vx., vr. ← vd.; the VRF and dv. have none.
-            let expectedMaster: LinkKind? = switch (link.kind, name.hasPrefix("dv.")) {
-            case (.bridge, _): .vrf
-            case (.vxlan, _): .bridge
-            case (.veth, false): .vrf
-            default: nil
-            }
+            // Masters as the naming contract has them (StackLink.master).
+            let expectedMaster = role.master
             if let master = link.master {
                 if let m = byName[master.value]?.link {
-                    if m.kind != expectedMaster || m.vrf != link.vrf {
-                        let want = expectedMaster.map { "the \($0.rawValue) link \($0.prefixes[0])\(link.vrf)" } ?? "no master"
+                    if m.kind != expectedMaster?.kind || m.vrf != link.vrf {
+                        let want = expectedMaster.map { "the \($0.kind.rawValue) link \(names.link($0))" } ?? "no master"
                         problems.append("\(where_): master \(master) is not allowed, expected \(want)")
                     }
                 } else {
@@ -109,13 +94,12 @@ extension OpList {
                 problems.append("\(where_): vxlan settings on a \(link.kind.rawValue) link")
             }
             if link.bridgePort != nil && link.kind != .vxlan {
-                problems.append("\(where_): bridge-port settings are only for the vx. link in its bridge")
+                problems.append("\(where_): bridge-port settings are only for the \(StackLink.vxlan.prefix) link in its bridge")
             }
 
-            if link.kind == .veth {
-                let other = name.hasPrefix("vd.") ? "dv." : "vd."
-                if link.peer?.value != other + link.vrf.value {
-                    problems.append("\(where_): a veth end's peer must be \(other)\(link.vrf)")
+            if let peer = role.peer {
+                if link.peer != names.link(peer) {
+                    problems.append("\(where_): a veth end's peer must be \(names.link(peer))")
                 }
             } else if link.peer != nil {
                 problems.append("\(where_): only veth links have a peer")

@@ -23,12 +23,12 @@ func parseDecimal(_ s: Substring, in range: ClosedRange<UInt64>) -> UInt64? {
 }
 
 /// A VRF name as written in CRs and the node config. It becomes part of the
-/// interface names `vr.`/`br.`/`vx.`/`vd.`/`dv.` + name, so it is at most
+/// interface names of its stack (`VRFNames`: prefix + name), so it is at most
 /// 12 characters (IFNAMSIZ 16 minus NUL minus the 3-character prefix).
 public struct VRFName: Hashable, Comparable, Sendable, CustomStringConvertible {
     public let value: String
-    public static let maxLength = 12
-    public static let rule = "1 to 12 characters from A-Z, a-z, 0-9, '_' and '-'"
+    public static let maxLength = InterfaceName.maxLength - StackLink.prefixLength
+    public static let rule = "1 to \(maxLength) characters from A-Z, a-z, 0-9, '_' and '-'"
 
     public init(validating s: String) throws(NameError) {
         let u = s.utf8
@@ -45,11 +45,13 @@ public struct VRFName: Hashable, Comparable, Sendable, CustomStringConvertible {
 /// A Linux interface name that vrfc may name in an op list (`bpfInterfaces`).
 public struct InterfaceName: Hashable, Comparable, Sendable, CustomStringConvertible {
     public let value: String
-    public static let rule = "1 to 15 characters from A-Z, a-z, 0-9, '_', '-' and '.', not '.' or '..'"
+    /// IFNAMSIZ (16) minus the terminating NUL.
+    public static let maxLength = 15
+    public static let rule = "1 to \(maxLength) characters from A-Z, a-z, 0-9, '_', '-' and '.', not '.' or '..'"
 
     public init(validating s: String) throws(NameError) {
         let u = s.utf8
-        guard !u.isEmpty, u.count <= 15, s != ".", s != "..",
+        guard !u.isEmpty, u.count <= Self.maxLength, s != ".", s != "..",
               u.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") })
         else { throw NameError(expected: Self.rule) }
         value = s

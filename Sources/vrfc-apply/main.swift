@@ -29,8 +29,8 @@ struct VRFCApplyCommand: ParsableCommand {
         discussion: """
         vrfc-apply compares the op list (compiled from the node config and CRs, or read \
         with --ops from `vrfc compile --emit ops`) with the live kernel over netlink and \
-        changes only the difference. It owns only links named vr./br./vx./vd./dv.<vrf> \
-        that carry its marker (alias vrfc:v1:<vrf>); other links are reported, never changed.
+        changes only the difference. It owns only links named \(StackLink.prefixes.joined(separator: "/"))<vrf> \
+        that carry its marker (alias \(VRFNames.markerPrefix)<vrf>); other links are reported, never changed.
 
         Exit status: 0 done or in sync, 1 refused or failed, 2 usage error, \
         3 (plan) changes pending, 4 (plan) part of the state could not be read.

@@ -178,7 +178,7 @@ struct Compile: ParsableCommand {
             case .ops:
                 let kernel = KernelBackend.Options(underlay: try! InterfaceName(validating: underlay),
                                                    tableRange: TableRange(parsing: tableRange)!)
-                text = JSONOutput.encode(Compiler.ops(ir, options: kernel))
+                text = JSONOutput.encode(KernelBackend.ops(ir, options: kernel))
             case .bundle:
                 let kernel = KernelBackend.Options(underlay: try! InterfaceName(validating: underlay),
                                                    tableRange: TableRange(parsing: tableRange)!)

@@ -166,11 +166,11 @@ public func parseIPLinks(_ json: String) throws -> [String: [String: Any]] {
 /// A fixture's op list, compiled in-process by the real compiler.
 public func compiledOps(_ fixture: String, tableRange: TableRange = .default) throws -> OpList {
     let ir = try Fixture(name: fixture).ir()
-    return Compiler.ops(ir, options: .init(tableRange: tableRange))
+    return KernelBackend.ops(ir, options: .init(tableRange: tableRange))
 }
 
 public func compiledOps(config: String, crs: [String], tableRange: TableRange = .default) throws -> OpList {
-    Compiler.ops(try Compiler.ir(.init(config: config, objects: crs)), options: .init(tableRange: tableRange))
+    KernelBackend.ops(try Compiler.ir(.init(config: config, objects: crs)), options: .init(tableRange: tableRange))
 }
 
 extension OpList {

@@ -16,10 +16,10 @@ public enum OracleExpectations {
         let maps = try frr.showJSON("show route-map json")["BGP"] as? [String: Any] ?? [:]
 
         for vrf in ir.vrfs {
-            for dir in FRRNames.Direction.allCases {
+            for dir in VRFNames.Direction.allCases {
                 let entries = dir == .import ? vrf.imports : vrf.exports
                 for family in AddressFamily.allCases {
-                    let mapName = FRRNames.routeMap(vrf.name, family, dir)
+                    let mapName = VRFNames(vrf.name).routeMap(family, dir)
                     let rules = routeMapRules(maps[mapName])
                     // An undefined map is a no-op under `call`, i.e. permits
                     // everything: every map of a VRF a CR names must exist,
@@ -40,7 +40,7 @@ public enum OracleExpectations {
                         }
                     }
                     for entry in entries where !entry.items(family).isEmpty {
-                        let list = FRRNames.prefixList(vrf.name, seq: entry.seq, family, dir)
+                        let list = VRFNames(vrf.name).prefixList(seq: entry.seq, family, dir)
                         let expected = entry.items(family).map(PrefixEntry.init)
                         let actual = prefixListEntries((family == .ipv4 ? lists4 : lists6)[list])
                         if actual != expected {

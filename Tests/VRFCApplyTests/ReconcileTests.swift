@@ -339,7 +339,7 @@ final class ReconcileNode: @unchecked Sendable {
         return try Compiler.ir(.init(config: config, objects: [crDir], options: Fixture.options))
     }
 
-    func expectedOps() throws -> OpList { Compiler.ops(try ir()).withoutVRFDevices }
+    func expectedOps() throws -> OpList { KernelBackend.ops(try ir()).withoutVRFDevices }
 
     /// The bundle as `vrfc compile --emit bundle` prints it (with the IR FRR
     /// runs, when there is one), minus the VRF devices this kernel lacks.

@@ -15,7 +15,7 @@ import VRFCApplyTestSupport
 @Suite struct OpListTests {
     @Test(arguments: Fixture.all)
     func everyFixtureGivesAValidOpList(_ fixture: Fixture) throws {
-        let ops = Compiler.ops(try fixture.ir())
+        let ops = KernelBackend.ops(try fixture.ir())
         try ops.validate()
         let decoded = try JSONDecoder().decode(OpList.self, from: Data(JSONOutput.encode(ops).utf8))
         #expect(decoded == ops)

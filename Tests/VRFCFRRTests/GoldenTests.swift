@@ -30,7 +30,39 @@ import VRFCTestSupport
     @Test(arguments: Fixture.all)
     func opsMatchGolden(_ fixture: Fixture) throws {
         let golden = try #require(readText(fixture.golden("ops.json")))
-        #expect(JSONOutput.encode(Compiler.ops(try fixture.ir())) == golden)
+        #expect(JSONOutput.encode(KernelBackend.ops(try fixture.ir())) == golden)
+    }
+
+    /// Templates get finished names (`{{vrfDevice}}`, `{{exportMapV4}}`):
+    /// none of the shipped ones glues a name together around a tag.
+    @Test func noShippedTemplateBuildsAName() throws {
+        let glued = try Regex("[A-Za-z0-9_.]\\{\\{|\\}\\}[A-Za-z0-9_]")
+        for hint in Hint.allCases {
+            let source = TemplateSet.shippedSource(hint)
+            #expect(source.firstMatch(of: glued) == nil, "\(hint.templateName).mustache")
+        }
+    }
+
+    /// A user's template written before the finished names, spelling
+    /// `vr.{{name}}` and `rm_{{name}}_export` itself, still renders the same.
+    @Test func overridesThatSpellNamesThemselvesStillWork() throws {
+        let dir = try TempDir()
+        let spelled = [("{{vrfDevice}}", "vr.{{name}}"), ("{{vrfSide}}", "vd.{{name}}"), ("{{defaultSide}}", "dv.{{name}}"),
+                       ("{{importMapV4}}", "rm_{{name}}_import"), ("{{exportMapV4}}", "rm_{{name}}_export"),
+                       ("{{importMapV6}}", "rm6_{{name}}_import"), ("{{exportMapV6}}", "rm6_{{name}}_export")]
+        var changed = 0
+        for hint in Hint.allCases {
+            let shipped = TemplateSet.shippedSource(hint)
+            let old = spelled.reduce(shipped) { $0.replacingOccurrences(of: $1.0, with: $1.1) }
+            if old != shipped { changed += 1 }
+            try dir.write(hint.templateName + ".mustache", old)
+        }
+        #expect(changed >= 5, "the shipped templates use the finished names")
+        let templates = try TemplateSet(overrides: dir.path)
+        for fixture in Fixture.all {
+            let output = try Compiler.frr(fixture.ir(), base: Compiler.baseConfig(fixture.base), templates: templates)
+            #expect(output == readText(fixture.golden("conf")), "\(fixture.name)")
+        }
     }
 
     @Test(arguments: Fixture.all)
