@@ -3,7 +3,8 @@
 //
 // Layout mirrors the compiler pipeline:
 //   VRFCModel    — IR value types, addresses, names, diagnostics (pure Swift)
-//   VRFCFrontend — YAML/JSON inputs → validation → IR
+//   VRFCYAML     — YAML/JSON reading behind one door (fast reader, libyaml fallback, parallel pieces)
+//   VRFCFrontend — inputs → validation → IR
 //   VRFCFRR      — IR → hinted frr.conf (Mustache-syntax templates from templates/)
 //   VRFCKernel   — IR → kernel op list (pure Swift)
 //   VRFCAnalysis — FRR's prefix-list/route-map semantics on the IR: one
@@ -44,7 +45,9 @@ let package = Package(
     ],
     targets: [
         .target(name: "VRFCModel"),
-        .target(name: "VRFCFrontend", dependencies: ["VRFCModel", "Yams"]),
+        // YAML behind one door: the fast reader, libyaml (Yams) as fallback and reference, the parallel pieces.
+        .target(name: "VRFCYAML", dependencies: ["VRFCModel", "Yams"]),
+        .target(name: "VRFCFrontend", dependencies: ["VRFCModel", "VRFCYAML"]),
         .target(
             name: "VRFCFRR",
             dependencies: ["VRFCModel", "VRFCBundle"],
@@ -122,14 +125,14 @@ let package = Package(
         .executableTarget(name: "vrfc-bpf-bench", dependencies: ["VRFCBPF", "VRFCBPFTestSupport", "VRFCTestSupport"], path: "bench/bpf-bench"),
 
         // Shared by the test targets: repo paths, fixtures, subprocesses, FRR in a netns.
-        .target(name: "VRFCTestSupport", dependencies: ["VRFCDriver", "VRFCAnalysis"], path: "Tests/Support"),
+        .target(name: "VRFCTestSupport", dependencies: ["VRFCDriver", "VRFCAnalysis", "VRFCYAML"], path: "Tests/Support"),
         // vrfc-apply's apply and agent with injected faults (a crash after the
         // N-th kernel change, a pause after each): tests only, never installed.
         .executableTarget(name: "vrfc-apply-faults", dependencies: [
             "VRFCApply", "VRFCApplyCLI", "VRFCAgent", "VRFCCLI", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Tests/ApplyFaults"),
         // Structure-aware fuzzing of `vrfc compile` (scripts/fuzz.sh; a bounded run is a test).
-        .executableTarget(name: "vrfc-fuzz", dependencies: ["VRFCFrontend", "VRFCModel", "VRFCTestSupport"], path: "Tests/Fuzz",
+        .executableTarget(name: "vrfc-fuzz", dependencies: ["VRFCFrontend", "VRFCYAML", "VRFCModel", "VRFCTestSupport"], path: "Tests/Fuzz",
                           swiftSettings: [.swiftLanguageMode(.v5), .enableUpcomingFeature("BareSlashRegexLiterals")]),
         // Helpers of the applier's and the agent's tests: a namespace with the
         // applier's state, compiled op lists and their checks, the agent as a process.
@@ -139,7 +142,8 @@ let package = Package(
         // Tests, grouped by what they need; scripts/test.sh runs all three groups.
         // 1. No privileges: any user, plain `swift test` (scripts/test.sh --quick).
         .testTarget(name: "VRFCModelTests", dependencies: ["VRFCModel"]),
-        .testTarget(name: "VRFCFrontendTests", dependencies: ["VRFCFrontend", "VRFCDriver", "VRFCTestSupport"]),
+        .testTarget(name: "VRFCYAMLTests", dependencies: ["VRFCYAML", "VRFCTestSupport"]),
+        .testTarget(name: "VRFCFrontendTests", dependencies: ["VRFCFrontend", "VRFCYAML", "VRFCDriver", "VRFCKernel", "VRFCTestSupport"]),
         .testTarget(name: "VRFCFRRTests", dependencies: ["VRFCDriver", "VRFCFRR", "VRFCTestSupport"]),
         .testTarget(name: "VRFCAnalysisTests", dependencies: ["VRFCAnalysis", "VRFCDriver", "VRFCTestSupport"]),
         .testTarget(name: "VRFCApplyUnitTests", dependencies: ["VRFCApply", "VRFCAgent", "VRFCKernel", "VRFCApplyTestSupport", "VRFCTestSupport"]),

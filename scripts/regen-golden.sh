@@ -21,6 +21,10 @@ for dir in fixtures/*/; do
     "$vrfc" compile "${common[@]}" --emit ir -o "golden/$name.ir.json" "$dir/crs"
     "$vrfc" compile "${common[@]}" --emit ops -o "golden/$name.ops.json" "$dir/crs"
     "$vrfc" graph --config "$dir/config.yaml" -o "golden/$name.graph.dot" "$dir/crs"
+    # The node's CNI conflist, for fixtures with pod routes.
+    if grep -q '^podRoutes:' "$dir/config.yaml"; then
+        "$vrfc" compile "${common[@]}" --emit cni -o "golden/$name.cni.json" "$dir/crs"
+    fi
     echo "regenerated golden/$name.{conf,ir.json,ops.json,graph.dot}"
 done
 # vrfc diff on fixtures-diff/NAME (old/ -> new/; old-config.yaml when the node

@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The no-privilege group; keep in step with Package.swift.
-quick='^(VRFCModelTests|VRFCFrontendTests|VRFCFRRTests|VRFCAnalysisTests|VRFCApplyUnitTests|VRFCHealthTests)\.'
+quick='^(VRFCModelTests|VRFCYAMLTests|VRFCFrontendTests|VRFCFRRTests|VRFCAnalysisTests|VRFCApplyUnitTests|VRFCHealthTests)\.'
 if [ "${1:-}" = --quick ]; then
     shift
     export PATH=/opt/swift/usr/bin:$PATH

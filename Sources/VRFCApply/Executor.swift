@@ -65,6 +65,17 @@ public struct Executor {
             } catch {
                 throw NetlinkError("attaching the router program to \(name)", code: nil, detail: "\(error)")
             }
+        case .route(let r):
+            switch r.kind {
+            case .add: try socket.addRoute(r.request, replace: false, describing: "adding route \(r.text)")
+            case .replace: try socket.addRoute(r.request, replace: true, describing: "replacing route \(r.text)")
+            case .delete: try socket.deleteRoute(r.request, describing: "deleting route \(r.text)")
+            }
+        case .rule(let r):
+            switch r.kind {
+            case .add: try socket.addRule(r.request, describing: "adding rule \(r.text)")
+            case .delete: try socket.deleteRule(r.request, describing: "deleting rule \(r.text)")
+            }
         case .detach(let name, let index, let removeClsact):
             guard let attacher else { return }
             do {

@@ -93,6 +93,10 @@ public enum Step: Sendable, Hashable {
     /// `removeClsact`: vrfc added the interface's clsact qdisc (its record
     /// says so), so it goes too unless another filter still uses it.
     case detach(name: String, index: Int32, removeClsact: Bool)
+    /// A route added, replaced or deleted (RoutePlanner).
+    case route(RouteStep)
+    /// A policy rule added or deleted.
+    case rule(RuleStep)
 
     public var action: String {
         switch self {
@@ -103,6 +107,8 @@ public enum Step: Sendable, Hashable {
         case .up: "up"
         case .attach: "attach"
         case .detach: "detach"
+        case .route(let r): "route \(r.kind.rawValue)"
+        case .rule(let r): "rule \(r.kind.rawValue)"
         }
     }
 
@@ -111,6 +117,8 @@ public enum Step: Sendable, Hashable {
         case .delete(let name, _, _), .up(let name), .attach(let name), .detach(let name, _, _): name
         case .create(let c): c.name
         case .update(let u), .adopt(let u): u.name
+        case .route(let r): r.text
+        case .rule(let r): r.text
         }
     }
 
@@ -125,6 +133,8 @@ public enum Step: Sendable, Hashable {
         case .detach(_, _, let clsact):
             StepReport(action: action, link: link, reason: "not listed for the router program any more"
                        + (clsact ? "; the clsact qdisc vrfc added goes too unless another filter uses it" : ""))
+        case .route(let r): StepReport(action: action, link: link, reason: r.reason)
+        case .rule(let r): StepReport(action: action, link: link, reason: r.reason)
         }
     }
 }
@@ -177,6 +187,8 @@ public struct Plan: Sendable {
     /// Links that are not vrfc's but are ports of a link vrfc deletes.
     public var foreignPorts: [ForeignPort] = []
     public var wantedLinks = 0
+    public var wantedRoutes = 0
+    public var wantedRules = 0
 
     public var complete: Bool { unreadable.isEmpty }
     public var inSync: Bool { steps.isEmpty && problems.isEmpty && unreadable.isEmpty }

@@ -117,6 +117,7 @@ struct PlanBuilder {
                 steps.append(.up(name: name))
             }
         }
+        steps += routeSteps()
         steps += staleDeletions()
         plan.steps = plan.problems.isEmpty ? steps : []
         return plan

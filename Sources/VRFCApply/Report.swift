@@ -14,7 +14,11 @@ public enum Report {
                 for s in plan.steps { out += "  \(s.report)\n" }
             }
         } else if plan.inSync {
-            out += "in sync: \(plan.wantedLinks) link\(plan.wantedLinks == 1 ? "" : "s") as the op list wants them; nothing to change\n"
+            var what = "\(plan.wantedLinks) link\(plan.wantedLinks == 1 ? "" : "s")"
+            if plan.wantedRoutes + plan.wantedRules > 0 {
+                what += ", \(plan.wantedRoutes) route\(plan.wantedRoutes == 1 ? "" : "s"), \(plan.wantedRules) rule\(plan.wantedRules == 1 ? "" : "s")"
+            }
+            out += "in sync: \(what) as the op list wants them; nothing to change\n"
         } else {
             out += "\(plan.steps.count) change\(plan.steps.count == 1 ? "" : "s") pending:\n"
             for s in plan.steps { out += "  \(s.report)\n" }

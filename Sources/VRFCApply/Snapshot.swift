@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import VRFCBPF
 import VRFCNetlink
@@ -23,6 +24,11 @@ public struct KernelSnapshot: Sendable {
     public var clsactRecordUnreadable: String?
     /// State files that are not safe to trust: apply and plan refuse.
     public var stateProblems: [String]
+    /// Every IPv4 and IPv6 route of every table, and every policy rule.
+    public var routes: [KernelRoute] = []
+    public var rules: [KernelRule] = []
+    /// net.ipv4.fib_multipath_use_neigh of the namespace; nil when unreadable.
+    public var multipathUseNeigh: Bool?
 
     public init(links: [Link], ipv4Addresses: [Address] = [], ruleTables: Set<UInt32> = [],
                 routerStates: [Int32: RouterAttachState]? = nil, routerStateError: String? = nil,
@@ -40,8 +46,15 @@ public struct KernelSnapshot: Sendable {
     public static func read(_ socket: NetlinkSocket, attacher: (any RouterAttacher)?, log: CreationLog?,
                             clsact: ClsactRecord? = nil) throws(NetlinkError) -> KernelSnapshot {
         let links = try socket.links()
+        let (rules, ruleTables) = try socket.rulesAndTables()
         var snapshot = KernelSnapshot(links: links, ipv4Addresses: try socket.addresses(family: AF_INET),
-                                      ruleTables: try socket.ruleTables())
+                                      ruleTables: ruleTables)
+        snapshot.rules = rules
+        snapshot.routes = try socket.routes()
+        // /proc/sys/net is the calling thread's network namespace.
+        if let text = try? String(contentsOfFile: "/proc/sys/net/ipv4/fib_multipath_use_neigh", encoding: .utf8) {
+            snapshot.multipathUseNeigh = text.trimmingCharacters(in: .whitespacesAndNewlines) != "0"
+        }
         if let log {
             do throws(StateFileError) {
                 snapshot.logged = try log.entries()

@@ -23,6 +23,13 @@ public enum Compiler {
 
     /// Reads and validates the node config and the CRs, and lowers them to IR.
     public static func ir(_ inputs: Inputs, stdin: @escaping () -> Data = { FileHandle.standardInput.readDataToEndOfFile() }) throws(Diagnostics) -> NodeIR {
+        try compile(inputs, stdin: stdin).ir
+    }
+
+    /// The IR and what deserves a warning (printed; the compile goes on).
+    public static func compile(_ inputs: Inputs, stdin: @escaping () -> Data = { FileHandle.standardInput.readDataToEndOfFile() }) throws(Diagnostics)
+        -> (ir: NodeIR, warnings: [Diagnostic])
+    {
         var diags: [Diagnostic] = []
         var configFile: [InputFile] = []
         if inputs.config == "-" && inputs.objects.contains("-") {
@@ -42,12 +49,21 @@ public enum Compiler {
         }
         let (files, readDiags) = Timings.measure("read inputs") { InputFiles.read(inputs.objects, stdin: stdin) }
         diags += readDiags
-        let (objects, objectDiags) = Timings.measure("parse and validate") { RouteConfiguration.parse(files) }
+        let (objects, objectDiags) = Timings.measure("parse and validate") { InputObjects.parse(files) }
         diags += objectDiags
         guard diags.isEmpty, let config else { throw Diagnostics(diags) }
         let start = Timings.now()
         defer { Timings.report("lower to IR", since: start) }
-        return try Lowering.lower(config: config, objects: objects, options: inputs.options)
+        let routing = RoutingLowering.lower(config: config, objects: objects, vrfTables: inputs.options.vrfTables)
+        var ir: NodeIR
+        do throws(Diagnostics) {
+            ir = try Lowering.lower(config: config, objects: objects.routeConfigurations, options: inputs.options)
+        } catch {
+            throw Diagnostics((error.items + routing.errors).sorted(by: Lowering.messageOrder))
+        }
+        if !routing.errors.isEmpty { throw Diagnostics(routing.errors) }
+        ir.routing = routing.routing
+        return (ir, routing.warnings)
     }
 
     /// Loads a base config (hinted `frr.conf` or `.tpl`).

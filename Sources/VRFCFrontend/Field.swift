@@ -1,4 +1,5 @@
 import VRFCModel
+import VRFCYAML
 
 /// Collects every problem of a run, so the user sees all of them at once.
 final class DiagnosticSink {
@@ -214,11 +215,8 @@ func closest(to word: String, in candidates: [String]) -> String? {
 /// Parses a file's YAML (or JSON) documents; a syntax error becomes a
 /// diagnostic with its line.
 func documents(of file: InputFile, sink: DiagnosticSink) -> [YNode] {
-    switch YAMLDocuments.parse(file.text) {
-    case .success(let docs):
-        return docs
-    case .failure(let e):
-        sink.add(Diagnostic(SourceLocation(file: file.name, line: e.line), e.message, fix: e.fix))
-        return []
-    }
+    let (docs, failure) = YAMLReader.read(file.text) { $0 }
+    guard let e = failure else { return docs }
+    sink.add(Diagnostic(SourceLocation(file: file.name, line: e.line), e.message, fix: e.fix))
+    return []
 }

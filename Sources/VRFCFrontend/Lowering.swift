@@ -4,10 +4,13 @@ import VRFCModel
 public struct NodeOptions: Sendable {
     public var routerID: IPv4Address?
     public var hostname: Hostname?
+    /// The routing tables VRFs get (`--table-range`): no other table vrfc owns may be in it.
+    public var vrfTables: ClosedRange<UInt32>
 
-    public init(routerID: IPv4Address? = nil, hostname: Hostname? = nil) {
+    public init(routerID: IPv4Address? = nil, hostname: Hostname? = nil, vrfTables: ClosedRange<UInt32> = 50...79) {
         self.routerID = routerID
         self.hostname = hostname
+        self.vrfTables = vrfTables
     }
 }
 
@@ -86,7 +89,7 @@ public enum Lowering {
     }
 
     /// Messages in file and line order, so output is stable run to run.
-    static func messageOrder(_ a: Diagnostic, _ b: Diagnostic) -> Bool {
+    public static func messageOrder(_ a: Diagnostic, _ b: Diagnostic) -> Bool {
         (a.location.file, a.location.line ?? 0, a.message) < (b.location.file, b.location.line ?? 0, b.message)
     }
 }

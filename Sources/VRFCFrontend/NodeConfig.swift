@@ -1,10 +1,11 @@
 import VRFCModel
+import VRFCYAML
 
 /// The node's `config.yaml` (README "Node config"), validated.
 public struct NodeConfig: Sendable, Equatable {
     public static let defaultServerASN: UInt32 = 4_200_065_169
     public static let vniRange: ClosedRange<UInt64> = 1...16_777_215
-    public static let keys = ["vnimap", "vrfConfig", "skipVRFConfig", "bpfInterfaces", "serverASN"]
+    public static let keys = ["vnimap", "vrfConfig", "skipVRFConfig", "bpfInterfaces", "serverASN", "nodeName", "returnPath", "podRoutes"]
     /// ASNs no BGP speaker may use as its own.
     static let reservedASNs: [UInt64: String] = [
         0: "RFC 7607; FRR refuses it",
@@ -25,6 +26,11 @@ public struct NodeConfig: Sendable, Equatable {
     public var skip: [VRFName]
     public var bpfInterfaces: [InterfaceName]
     public var serverASN: UInt32
+    /// This node's `metadata.name` among the Node objects (RoutingConfig.swift).
+    public var nodeName: ObjectName?
+    public var nodeNameLocation: SourceLocation?
+    public var returnPath: ReturnPathConfig?
+    public var podRoutes: PodRoutesConfig?
 
     public init(file: String, mappings: [VRFName: Mapping] = [:], skip: [VRFName] = [],
                 bpfInterfaces: [InterfaceName] = [], serverASN: UInt32 = NodeConfig.defaultServerASN) {
@@ -116,6 +122,12 @@ public struct NodeConfig: Sendable, Equatable {
         if let f = fields["bpfInterfaces"] {
             bpfInterfaces = Self.uniqueList(f, what: "interface", InterfaceName.init(validating:))
         }
+        if let f = fields["nodeName"], !f.isNull {
+            nodeName = f.validated(ObjectName.init(validating:))
+            nodeNameLocation = f.location
+        }
+        if let f = fields["returnPath"], !f.isNull { returnPath = ReturnPathConfig.read(f) }
+        if let f = fields["podRoutes"], !f.isNull { podRoutes = PodRoutesConfig.read(f) }
         if let f = fields["serverASN"], let asn = f.integer(in: 0...4_294_967_295) {
             if let why = Self.reservedASNs[asn] {
                 f.error("ASN \(asn) is reserved (\(why))", fix: "use a private ASN such as 64512..65534 or 4200000000..4294967294")

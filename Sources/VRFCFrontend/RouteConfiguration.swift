@@ -1,4 +1,5 @@
 import VRFCModel
+import VRFCYAML
 
 /// One VRFRouteConfiguration object (group network.schiff.telekom.de,
 /// version v1alpha1), with every field validated on its own. Checks that
@@ -20,91 +21,6 @@ public struct RouteConfiguration: Sendable, Equatable {
     public var aggregates: [IPPrefix]
     public var aggregateLocation: SourceLocation?
     public var community: CommunityList?
-
-    /// Reads every VRFRouteConfiguration in the files: single objects,
-    /// multi-document YAML, `List` objects (kubectl's `-o yaml`) and JSON.
-    public static func parse(_ files: [InputFile]) -> (objects: [RouteConfiguration], diagnostics: [Diagnostic]) {
-        var objects: [RouteConfiguration] = []
-        var diagnostics: [Diagnostic] = []
-        for file in files {
-            let (o, d) = parse(file)
-            objects += o
-            diagnostics += d
-        }
-        return (objects, diagnostics)
-    }
-
-    /// A large multi-document file is cut at its `---` lines and the pieces
-    /// are read on all cores. If any piece is not plain enough for the fast
-    /// reader, the whole file is read again in one go, so the result never
-    /// depends on where it was cut.
-    static func parse(_ file: InputFile) -> (objects: [RouteConfiguration], diagnostics: [Diagnostic]) {
-        let chunks = YAMLChunks.split(file.text)
-        if chunks.count > 1 {
-            let results = parallelMap(chunks) { chunk in
-                parseFast(chunk.text, firstLine: chunk.firstLine, name: file.name)
-            }
-            if results.allSatisfy({ $0 != nil }) {
-                return (results.flatMap { $0!.objects }, results.flatMap { $0!.diagnostics })
-            }
-        }
-        let sink = DiagnosticSink()
-        var objects: [RouteConfiguration] = []
-        let failure = YAMLDocuments.forEach(file.text, restart: {
-            objects.removeAll()
-            sink.items.removeAll()
-        }) { doc in
-            let root = Field(node: doc, context: .init(file: file.name, object: nil, sink: sink))
-            if !root.isNull { readDocument(root, into: &objects) }
-        }
-        if let e = failure { sink.add(Diagnostic(SourceLocation(file: file.name, line: e.line), e.message, fix: e.fix)) }
-        return (objects, sink.items)
-    }
-
-    /// One piece through the fast reader only; nil if it declines.
-    static func parseFast(_ text: String, firstLine: Int, name: String) -> (objects: [RouteConfiguration], diagnostics: [Diagnostic])? {
-        let sink = DiagnosticSink()
-        var objects: [RouteConfiguration] = []
-        let result = FastYAMLParser.parse(text, firstLine: firstLine) { doc in
-            let root = Field(node: doc, context: .init(file: name, object: nil, sink: sink))
-            if !root.isNull { readDocument(root, into: &objects) }
-        }
-        guard case .success = result else { return nil }
-        return (objects, sink.items)
-    }
-
-    static func readDocument(_ root: Field, into objects: inout [RouteConfiguration]) {
-        let here = "document at line \(root.line)"
-        guard case .mapping = root.node else {
-            root.with(object: here).error("expected a \(kind) object or a List of them, found \(root.kindName)")
-            return
-        }
-        let kindField = root.value("kind")
-        let kindText = kindField.flatMap { f -> String? in
-            guard case .scalar(let s) = f.node else { return nil }
-            return s.text
-        }
-        switch kindText {
-        case kind:
-            if let o = readObject(root, label: "\(kind) at line \(root.line)") { objects.append(o) }
-        case "List", "\(kind)List":
-            let label = "\(kindText!) at line \(root.line)"
-            let list = root.with(object: label)
-            guard let fields = list.mapping(allowed: ["apiVersion", "kind", "items"], ignored: ["metadata"]) else { return }
-            if let v = fields["apiVersion"]?.string() {
-                let expected = kindText == "List" ? "v1" : apiVersion
-                if v != expected { fields["apiVersion"]!.error("apiVersion \(quoted(v)) is not '\(expected)'", fix: "write apiVersion: \(expected)") }
-            }
-            for item in fields["items"]?.sequence() ?? [] {
-                if let o = readObject(item, label: "\(label), \(item.path)") { objects.append(o) }
-            }
-        case nil:
-            root.with(object: here).error("missing 'kind'", fix: "write kind: \(kind)")
-        case let other?:
-            kindField!.with(object: here).error("kind \(quoted(other)) is not \(kind)",
-                                               fix: "vrfc reads only \(kind) objects and Lists of them; remove other objects from its inputs")
-        }
-    }
 
     /// One object; `label` names it in messages until its name is known.
     static func readObject(_ raw: Field, label: String) -> RouteConfiguration? {

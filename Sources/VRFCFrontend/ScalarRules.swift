@@ -1,4 +1,5 @@
 import VRFCModel
+import VRFCYAML
 
 /// A problem found in a node before it is placed in a file, object and
 /// path: what is wrong and what would be right.

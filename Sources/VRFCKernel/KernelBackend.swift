@@ -45,6 +45,8 @@ public enum KernelBackend {
             attachments += [n.bridge, n.vrfSide, n.vxlan]
         }
         attachments += ir.bpfInterfaces
-        return OpList(underlay: options.underlay, tableRange: options.tableRange, links: links, routerAttachments: attachments)
+        let (tables, routes, rules) = routeOps(ir.routing)
+        return OpList(underlay: options.underlay, tableRange: options.tableRange, links: links, routerAttachments: attachments,
+                      ownedTables: tables, routes: routes, rules: rules)
     }
 }

@@ -112,13 +112,56 @@ public struct OpList: Codable, Hashable, Sendable {
     public var links: [LinkSpec]
     /// Interfaces that get the tc router program on clsact ingress.
     public var routerAttachments: [InterfaceName]
+    /// Routing tables vrfc owns wholly: every route in them and every rule
+    /// pointing at them is vrfc's (others there are imposters and go).
+    public var ownedTables: [UInt32]
+    /// Routes in `ownedTables` or in `main`, marked with vrfc's protocol.
+    public var routes: [RouteSpec]
+    /// Policy rules into `ownedTables`, marked with vrfc's rule protocol.
+    public var rules: [RuleSpec]
 
-    public init(underlay: InterfaceName, tableRange: TableRange, links: [LinkSpec], routerAttachments: [InterfaceName]) {
+    public init(underlay: InterfaceName, tableRange: TableRange, links: [LinkSpec], routerAttachments: [InterfaceName],
+                ownedTables: [UInt32] = [], routes: [RouteSpec] = [], rules: [RuleSpec] = []) {
         format = Self.formatName
         version = Self.currentVersion
         self.underlay = underlay
         self.tableRange = tableRange
         self.links = links
         self.routerAttachments = routerAttachments
+        self.ownedTables = ownedTables
+        self.routes = routes
+        self.rules = rules
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case format, version, underlay, tableRange, links, routerAttachments, ownedTables, routes, rules
+    }
+
+    // The route fields are left out while empty, so op lists of nodes
+    // without routes read and print as before.
+    public init(from decoder: any Swift.Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        format = try c.decode(String.self, forKey: .format)
+        version = try c.decode(Int.self, forKey: .version)
+        underlay = try c.decode(InterfaceName.self, forKey: .underlay)
+        tableRange = try c.decode(TableRange.self, forKey: .tableRange)
+        links = try c.decode([LinkSpec].self, forKey: .links)
+        routerAttachments = try c.decode([InterfaceName].self, forKey: .routerAttachments)
+        ownedTables = try c.decodeIfPresent([UInt32].self, forKey: .ownedTables) ?? []
+        routes = try c.decodeIfPresent([RouteSpec].self, forKey: .routes) ?? []
+        rules = try c.decodeIfPresent([RuleSpec].self, forKey: .rules) ?? []
+    }
+
+    public func encode(to encoder: any Swift.Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(format, forKey: .format)
+        try c.encode(version, forKey: .version)
+        try c.encode(underlay, forKey: .underlay)
+        try c.encode(tableRange, forKey: .tableRange)
+        try c.encode(links, forKey: .links)
+        try c.encode(routerAttachments, forKey: .routerAttachments)
+        if !ownedTables.isEmpty { try c.encode(ownedTables, forKey: .ownedTables) }
+        if !routes.isEmpty { try c.encode(routes, forKey: .routes) }
+        if !rules.isEmpty { try c.encode(rules, forKey: .rules) }
     }
 }

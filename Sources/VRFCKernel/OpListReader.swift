@@ -12,7 +12,7 @@ import VRFCModel
 public enum OpListReader {
     /// 16 MiB: the op list of 50 VRFs is 63 KB, so this allows over 10,000.
     public static let maxBytes = 16 << 20
-    /// An op list nests four levels (list, link, vxlan); 32 is generous.
+    /// An op list nests four levels (list, link or route, vxlan or nexthop); 32 is generous.
     public static let maxDepth = 32
     /// Schema problems reported before giving up.
     static let maxProblems = 20
@@ -394,7 +394,8 @@ struct Decoder {
     }
 
     mutating func opList(_ root: JSONNode) -> OpList? {
-        guard let f = fields(root, "top level", required: ["format", "version", "underlay", "tableRange", "links", "routerAttachments"]) else { return nil }
+        guard let f = fields(root, "top level", required: ["format", "version", "underlay", "tableRange", "links", "routerAttachments"],
+                             optional: ["ownedTables", "routes", "rules"]) else { return nil }
         let format = string(f["format"], "format")
         let version = integer(f["version"], "version", Int.self)
         let underlay = interfaceName(f["underlay"], "underlay")
@@ -411,8 +412,21 @@ struct Decoder {
         for (n, a) in (list(f["routerAttachments"], "routerAttachments") ?? []).enumerated() {
             if let name = interfaceName(a, "routerAttachments[\(n)]") { attachments.append(name) }
         }
+        var owned: [UInt32] = []
+        for (n, t) in (list(f["ownedTables"], "ownedTables") ?? []).enumerated() {
+            if let id = integer(t, "ownedTables[\(n)]", UInt32.self) { owned.append(id) }
+        }
+        var routes: [RouteSpec] = []
+        for (n, r) in (list(f["routes"], "routes") ?? []).enumerated() {
+            if let spec = route(r, "routes[\(n)]") { routes.append(spec) }
+        }
+        var rules: [RuleSpec] = []
+        for (n, r) in (list(f["rules"], "rules") ?? []).enumerated() {
+            if let spec = rule(r, "rules[\(n)]") { rules.append(spec) }
+        }
         guard problems.isEmpty, let format, let version, let underlay, let range else { return nil }
-        var ops = OpList(underlay: underlay, tableRange: range, links: links, routerAttachments: attachments)
+        var ops = OpList(underlay: underlay, tableRange: range, links: links, routerAttachments: attachments,
+                         ownedTables: owned, routes: routes, rules: rules)
         ops.format = format
         ops.version = version
         return ops
@@ -447,5 +461,67 @@ struct Decoder {
         guard let name, let kind, let vrf, let mtu, let mode, let mac else { return nil }
         return LinkSpec(name: name, kind: kind, vrf: vrf, master: master, mtu: mtu, addrGenMode: mode,
                         macFromUnderlay: mac, vxlan: vxlan, bridgePort: bridgePort, peer: peer)
+    }
+
+    /// A canonical prefix: the applier never guesses what a sloppy one meant.
+    mutating func prefix(_ node: JSONNode?, _ path: String) -> IPPrefix? {
+        guard let node, let s = string(node, path) else { return nil }
+        switch IPPrefix.parse(s) {
+        case .success(let p): return p
+        case .failure(.notCanonical(let c)): problem(node, path, "\(quoted(s)) is not canonical; the prefix is written '\(c)'")
+        case .failure(.missingLength(let c)): problem(node, path, "\(quoted(s)) has no prefix length; write '\(c)'")
+        case .failure(.lengthOutOfRange(let max)): problem(node, path, "\(quoted(s)): the prefix length is at most \(max)")
+        case .failure(.malformed): problem(node, path, "\(quoted(s)) is not an IPv4 or IPv6 prefix")
+        }
+        return nil
+    }
+
+    /// An address in its canonical spelling (RFC 5952 for IPv6).
+    mutating func address(_ node: JSONNode?, _ path: String) -> IPAddress? {
+        guard let node, let s = string(node, path) else { return nil }
+        guard let a = IPAddress(parsing: s[...]) else {
+            problem(node, path, "\(quoted(s)) is not an IPv4 or IPv6 address")
+            return nil
+        }
+        guard a.description == s else {
+            problem(node, path, "\(quoted(s)) is not canonical; the address is written '\(a)'")
+            return nil
+        }
+        return a
+    }
+
+    mutating func route(_ node: JSONNode, _ path: String) -> RouteSpec? {
+        guard let f = fields(node, path, required: ["table", "destination", "nexthops", "protocol"]) else { return nil }
+        let table = integer(f["table"], path + ".table", UInt32.self)
+        let destination = prefix(f["destination"], path + ".destination")
+        let proto = integer(f["protocol"], path + ".protocol", UInt8.self)
+        var nexthops: [Nexthop] = []
+        var complete = true
+        for (n, h) in (list(f["nexthops"], path + ".nexthops") ?? []).enumerated() {
+            let at = path + ".nexthops[\(n)]"
+            guard let x = fields(h, at, required: ["weight"], optional: ["gateway", "device"]) else { complete = false; continue }
+            let gateway = x["gateway"].map { address($0, at + ".gateway") }
+            let device = x["device"].map { interfaceName($0, at + ".device") }
+            guard let weight = integer(x["weight"], at + ".weight", Int.self),
+                  gateway.map({ $0 != nil }) ?? true, device.map({ $0 != nil }) ?? true else { complete = false; continue }
+            nexthops.append(Nexthop(gateway: gateway ?? nil, device: device ?? nil, weight: weight))
+        }
+        guard complete, let table, let destination, let proto else { return nil }
+        return RouteSpec(table: table, destination: destination, nexthops: nexthops, protocol: proto)
+    }
+
+    mutating func rule(_ node: JSONNode, _ path: String) -> RuleSpec? {
+        guard let f = fields(node, path, required: ["priority", "family", "table"], optional: ["from", "to", "fwmark", "fwmask"]) else { return nil }
+        let priority = integer(f["priority"], path + ".priority", UInt32.self)
+        let family: AddressFamily? = enumeration(f["family"], path + ".family", AddressFamily.allCases)
+        let table = integer(f["table"], path + ".table", UInt32.self)
+        let from = f["from"].map { prefix($0, path + ".from") }
+        let to = f["to"].map { prefix($0, path + ".to") }
+        let mark = f["fwmark"].map { integer($0, path + ".fwmark", UInt32.self) }
+        let mask = f["fwmask"].map { integer($0, path + ".fwmask", UInt32.self) }
+        guard let priority, let family, let table, from.map({ $0 != nil }) ?? true, to.map({ $0 != nil }) ?? true,
+              mark.map({ $0 != nil }) ?? true, mask.map({ $0 != nil }) ?? true else { return nil }
+        return RuleSpec(priority: priority, family: family, from: from ?? nil, to: to ?? nil,
+                        fwmark: mark ?? nil, fwmask: mask ?? nil, table: table)
     }
 }

@@ -111,6 +111,7 @@ extension OpList {
                 problems.append("op list: link \(link.name): its peer \(peer) is not listed as a veth end pointing back at it")
             }
         }
+        problems += routeProblems()
         if !problems.isEmpty { throw OpListError(problems) }
     }
 }

@@ -20,11 +20,16 @@ public struct Diagnostic: Error, Hashable, Sendable, CustomStringConvertible {
     public var message: String
     /// What the user should write instead; printed after the message.
     public var fix: String?
+    /// A warning is printed and the compile goes on; an error stops it.
+    public var severity: Severity
 
-    public init(_ location: SourceLocation, _ message: String, fix: String? = nil) {
+    public enum Severity: String, Hashable, Sendable { case error, warning }
+
+    public init(_ location: SourceLocation, _ message: String, fix: String? = nil, severity: Severity = .error) {
         self.location = location
         self.message = message
         self.fix = fix
+        self.severity = severity
     }
 
     /// `file:line: object: field: message; fix` — the shape compilers use, so
@@ -36,7 +41,7 @@ public struct Diagnostic: Error, Hashable, Sendable, CustomStringConvertible {
     public var description: String {
         var s = UserText.printable(location.file, limit: Self.nameLimit)
         if let line = location.line { s += ":\(line)" }
-        s += ": error: "
+        s += ": \(severity.rawValue): "
         if let object = location.object { s += UserText.printable(object, limit: Self.nameLimit) + ": " }
         if let field = location.field { s += UserText.printable(field, limit: Self.nameLimit) + ": " }
         s += UserText.printable(message, limit: Self.textLimit)

@@ -123,14 +123,19 @@ public struct NodeIR: Codable, Hashable, Sendable {
     public var bpfInterfaces: [InterfaceName]
     /// Only VRFs named by at least one CR; sorted with `VRF.ordered`.
     public var vrfs: [VRF]
+    /// Return-path and pod routes with their rules; nil (and absent from
+    /// the JSON) when the node config asks for neither.
+    public var routing: RoutingIR?
 
-    public init(asn: UInt32, routerID: IPv4Address?, hostname: Hostname?, bpfInterfaces: [InterfaceName], vrfs: [VRF]) {
+    public init(asn: UInt32, routerID: IPv4Address?, hostname: Hostname?, bpfInterfaces: [InterfaceName], vrfs: [VRF],
+                routing: RoutingIR? = nil) {
         self.version = Self.currentVersion
         self.asn = asn
         self.routerID = routerID
         self.hostname = hostname
         self.bpfInterfaces = bpfInterfaces
         self.vrfs = vrfs
+        self.routing = routing
     }
 
     public var fullVRFs: [VRF] { vrfs.filter { $0.kind == .full } }

@@ -32,6 +32,12 @@ struct VRFC: ParsableCommand {
     static func main() { runWithUsageExit() }
 }
 
+/// Warnings the way compilers print them, on stderr; the compile goes on.
+func reportWarnings(_ warnings: [Diagnostic]) {
+    guard !warnings.isEmpty else { return }
+    FileHandle.standardError.write(Data((warnings.map(\.description).joined(separator: "\n") + "\n").utf8))
+}
+
 /// Prints diagnostics the way compilers do, one per line, on stderr.
 func report(_ diags: Diagnostics) {
     var text = diags.items.map(\.description).joined(separator: "\n") + "\n"
@@ -79,7 +85,7 @@ struct Compile: ParsableCommand {
     @Option(name: .shortAndLong, help: ArgumentHelp("Write the output to FILE atomically (not at all when anything is invalid) instead of stdout.", valueName: "FILE"))
     var output: String?
 
-    @Option(name: .long, help: ArgumentHelp("What to produce: frr (frr.conf), ir (the IR as JSON), ops (the kernel op list as JSON) or bundle (IR, op list, frr.conf when --template is given, and with --running-ir the delta: what vrfc-apply reads from its unprivileged compile).", valueName: "frr|ir|ops|bundle"))
+    @Option(name: .long, help: ArgumentHelp("What to produce: frr (frr.conf), ir (the IR as JSON), ops (the kernel op list as JSON), bundle (IR, op list, frr.conf when --template is given, and with --running-ir the delta: what vrfc-apply reads from its unprivileged compile) or cni (the node's CNI conflist for its own pod CIDRs; needs podRoutes in the node config).", valueName: "frr|ir|ops|bundle|cni"))
     var emit: Emit = .frr
 
     @Option(name: .customLong("running-ir"), help: ArgumentHelp("With --emit bundle: the IR of the config FRR runs; the bundle then carries the FRR commands from that config to the new one.", valueName: "FILE"))
@@ -94,11 +100,11 @@ struct Compile: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Underlay interface whose IPv4 address is the VTEP address (op list).", valueName: "IFNAME"))
     var underlay: String = KernelBackend.defaultUnderlay.value
 
-    @Argument(help: ArgumentHelp("VRFRouteConfiguration files, directories, or '-' for stdin.", valueName: "INPUT"))
+    @Argument(help: ArgumentHelp("Files, directories, or '-' for stdin, holding VRFRouteConfiguration objects and, for returnPath and podRoutes, MetalLB's configuration (BGPPeer, IPAddressPool, BGPAdvertisement, or its ConfigMap) and Node objects.", valueName: "INPUT"))
     var inputs: [String] = []
 
     enum Emit: String, ExpressibleByArgument, CaseIterable {
-        case frr, ir, ops, bundle
+        case frr, ir, ops, bundle, cni
     }
 
     func validate() throws {
@@ -147,13 +153,26 @@ struct Compile: ParsableCommand {
     }
 
     func run() throws {
+        let range = TableRange(parsing: tableRange)!
         let options = NodeOptions(
             routerID: routerID.flatMap { IPv4Address(parsing: $0[...]) },
-            hostname: hostname.flatMap { try? Hostname(validating: $0) })
+            hostname: hostname.flatMap { try? Hostname(validating: $0) },
+            vrfTables: range.first...range.last)
         let text: String
         do throws(Diagnostics) {
-            let ir = try Compiler.ir(.init(config: config, objects: inputs, options: options))
+            let (ir, warnings) = try Compiler.compile(.init(config: config, objects: inputs, options: options))
+            reportWarnings(warnings)
             switch emit {
+            case .cni:
+                guard let network = ir.routing?.podNetwork else {
+                    throw Diagnostics([Diagnostic(SourceLocation(file: config), "--emit cni needs podRoutes and nodeName in the node config",
+                                                  fix: "add podRoutes (README \"Pod routes\")")])
+                }
+                guard !network.podCIDRs.isEmpty else {
+                    throw Diagnostics([Diagnostic(SourceLocation(file: config), "this node's Node object has no podCIDRs: there is no range for its CNI configuration",
+                                                  fix: "Kubernetes assigns pod CIDRs when kube-controller-manager runs with --allocate-node-cidrs")])
+                }
+                text = JSONOutput.encode(CNIConfig(network))
             case .ir:
                 text = JSONOutput.encode(ir)
             case .ops:

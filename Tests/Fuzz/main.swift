@@ -15,6 +15,7 @@
 //        vrfc-fuzz --check FILE   (replay one kept file through both readers)
 import Foundation
 import VRFCFrontend
+import VRFCYAML
 import VRFCModel
 import VRFCTestSupport
 

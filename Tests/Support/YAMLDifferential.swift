@@ -1,4 +1,4 @@
-import VRFCFrontend
+import VRFCYAML
 
 /// The fast YAML reader against libyaml: it may decline a text, but what
 /// it reads must read the same through libyaml, and what libyaml refuses

@@ -203,7 +203,7 @@ import VRFCApplyTestSupport
     /// vrfc-apply links no YAML reader and no template engine; vrfc does
     /// (the same check finds them there, so it can see them).
     @Test func theApplierLinksNoYAMLAndNoTemplates() throws {
-        let forbidden = ["4Yams", "yaml_parser_", "12VRFCFrontend", "7VRFCFRR", "11TemplateSet", "14FastYAMLParser"]
+        let forbidden = ["4Yams", "yaml_parser_", "12VRFCFrontend", "7VRFCFRR", "11TemplateSet", "14FastYAMLParser", "8VRFCYAML"]
         func hits(_ binary: String) throws -> [String] {
             let symbols = try Shell.check(["nm", binary]).stdout
             return forbidden.filter { symbols.contains($0) }

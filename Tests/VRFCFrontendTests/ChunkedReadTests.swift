@@ -1,5 +1,6 @@
 import Testing
 @testable import VRFCFrontend
+@testable import VRFCYAML
 import VRFCModel
 
 /// Large files are read in parallel pieces; the result must be exactly what
@@ -29,18 +30,21 @@ import VRFCModel
     }
 
     static func sequential(_ text: String) -> ([RouteConfiguration], [String]) {
-        let sink = DiagnosticSink()
-        var objects: [RouteConfiguration] = []
-        _ = YAMLDocuments.forEach(text, restart: {}) { doc in
-            RouteConfiguration.readDocument(Field(node: doc, context: .init(file: "f.yaml", object: nil, sink: sink)), into: &objects)
+        // In one piece: the reference the parallel pieces must match.
+        let (docs, _) = YAMLReader.read(text, pieces: 1) { doc -> ([RouteConfiguration], [Diagnostic]) in
+            let sink = DiagnosticSink()
+            var objects = InputObjects()
+            InputObjects.readDocument(Field(node: doc, context: .init(file: "f.yaml", object: nil, sink: sink)), into: &objects)
+            return (objects.routeConfigurations, sink.items)
         }
-        return (objects, sink.items.map(\.description))
+        return (docs.flatMap(\.0), docs.flatMap(\.1).map(\.description))
     }
 
     @Test func piecesGiveTheSameObjectsAndMessages() {
         let text = Self.bigFile(objects: 12_000, badAt: [3, 7_777, 11_999])
         #expect(YAMLChunks.split(text).count > 1, "the file must be big enough to be cut")
-        let (objects, messages) = RouteConfiguration.parse(InputFile(name: "f.yaml", text: text))
+        let (read, messages) = InputObjects.parse(InputFile(name: "f.yaml", text: text))
+        let objects = read.routeConfigurations
         let (refObjects, refMessages) = Self.sequential(text)
         #expect(objects == refObjects)
         #expect(messages.map(\.description) == refMessages)
@@ -55,7 +59,8 @@ import VRFCModel
             + "metadata: {name: anchored}\nspec:\n  vrf: &v vrf1\n  seq: 99999\n"
         let text = Self.bigFile(objects: 12_000, extra: anchored)
         if case .success = FastYAMLParser.parse(anchored) { Issue.record("the fast reader should decline anchors") }
-        let (objects, messages) = RouteConfiguration.parse(InputFile(name: "f.yaml", text: text))
+        let (read, messages) = InputObjects.parse(InputFile(name: "f.yaml", text: text))
+        let objects = read.routeConfigurations
         #expect(objects.count == 12_000)
         #expect(messages.count == 1 && messages[0].description.hasPrefix("f.yaml:\(12_000 * 12 + 7): error: VRFRouteConfiguration \"anchored\": spec.seq"), "\(messages.prefix(3))")
     }

@@ -7,9 +7,9 @@ func run(config: String = standardConfig, _ crs: [String]) -> Result<NodeIR, Dia
     do throws(Diagnostics) {
         let cfg = try NodeConfig.parse(InputFile(name: "config.yaml", text: config))
         let files = crs.enumerated().map { InputFile(name: "cr\($0.offset).yaml", text: $0.element) }
-        let (objects, diags) = RouteConfiguration.parse(files)
+        let (objects, diags) = InputObjects.parse(files)
         if !diags.isEmpty { throw Diagnostics(diags) }
-        return .success(try Lowering.lower(config: cfg, objects: objects, options: NodeOptions()))
+        return .success(try Lowering.lower(config: cfg, objects: objects.routeConfigurations, options: NodeOptions()))
     } catch {
         return .failure(error)
     }

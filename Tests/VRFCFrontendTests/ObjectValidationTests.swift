@@ -141,7 +141,10 @@ import VRFCModel
     }
 
     @Test func otherKindsAreRejected() {
-        expectOneError(errors("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"), "kind 'ConfigMap' is not VRFRouteConfiguration")
+        expectOneError(errors("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\n"), "kind 'Deployment' is not one vrfc reads")
+        expectOneError(errors("apiVersion: v1\nkind: DeploymentList\nitems: []\n"), "kind 'DeploymentList' is not one vrfc reads")
+        // A ConfigMap is read only as MetalLB's legacy configuration.
+        expectOneError(errors("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"), "ConfigMap \"x\"", "holds no MetalLB configuration")
     }
 
     @Test func missingKindIsRejected() {

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import VRFCFrontend
+@testable import VRFCYAML
 import VRFCTestSupport
 
 /// The fast YAML reader must read every document exactly as libyaml (via
@@ -23,9 +23,9 @@ import VRFCTestSupport
 
     static func agree(_ text: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) {
         let fast = FastYAMLParser.parse(text)
-        var reference = YAMLDocuments.parseWithYams(text)
+        var reference = Libyaml.parse(text)
         if case .success = fast, case .failure = reference, withPairsAsUEscapes(text) != text {
-            reference = YAMLDocuments.parseWithYams(withPairsAsUEscapes(text))
+            reference = Libyaml.parse(withPairsAsUEscapes(text))
         }
         switch (fast, reference) {
         case (.success(let f), .success(let r)):

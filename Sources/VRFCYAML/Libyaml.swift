@@ -1,39 +1,12 @@
 import VRFCModel
 import Yams
 
-/// The documents of one input file: read by the fast parser, or by Yams
-/// (libyaml) when the file uses YAML the fast parser leaves alone.
-enum YAMLDocuments {
-    static func parse(_ text: String) -> Result<[YNode], YAMLError> {
-        switch FastYAMLParser.parse(text) {
-        case .success(let docs): return .success(docs)
-        case .failure(.invalid(let e)): return .failure(e)
-        case .failure(.unsupported): return parseWithYams(text)
-        }
-    }
-
-    /// Each document in turn. `restart` is called before the documents are
-    /// handed over again from the first (when the fast parser gives up
-    /// half-way and Yams takes over), so the caller can drop what it has.
-    static func forEach(_ text: String, restart: () -> Void, _ each: (YNode) -> Void) -> YAMLError? {
-        switch FastYAMLParser.parse(text, each: each) {
-        case .success: return nil
-        case .failure(.invalid(let e)): return e
-        case .failure(.unsupported):
-            restart()
-            switch parseWithYams(text) {
-            case .success(let docs):
-                docs.forEach(each)
-                return nil
-            case .failure(let e):
-                return e
-            }
-        }
-    }
-
+/// The reference reader: full YAML 1.1 through libyaml (via Yams), with
+/// vrfc's limits. `YAMLReader` sends it every text the fast reader declines.
+enum Libyaml {
     /// The reference path: full YAML 1.1 through libyaml, with vrfc's
     /// limits: no aliases, no tags, at most `YAMLLimits.maxDepth` levels.
-    static func parseWithYams(_ text: String) -> Result<[YNode], YAMLError> {
+    static func parse(_ text: String) -> Result<[YNode], YAMLError> {
         if let e = aliasError(text) { return .failure(e) }
         do {
             // The basic resolver leaves every scalar a string: vrfc checks
@@ -198,27 +171,5 @@ enum YAMLDocuments {
         default:
             return YAMLError(message: "cannot parse: \(e)", line: nil, fix: nil)
         }
-    }
-}
-
-/// The two readers one by one, for checks that compare them (the fuzz
-/// harness): vrfc itself always uses `YAMLDocuments`.
-public enum YAMLReaders {
-    public enum FastOutcome: Sendable {
-        case read([YNode])
-        case declined(reason: String, line: Int)
-        case refused(YAMLError)
-    }
-
-    public static func fast(_ text: String) -> FastOutcome {
-        switch FastYAMLParser.parse(text) {
-        case .success(let docs): .read(docs)
-        case .failure(.unsupported(let u)): .declined(reason: u.reason, line: u.line)
-        case .failure(.invalid(let e)): .refused(e)
-        }
-    }
-
-    public static func libyaml(_ text: String) -> Result<[YNode], YAMLError> {
-        YAMLDocuments.parseWithYams(text)
     }
 }

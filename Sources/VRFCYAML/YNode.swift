@@ -39,6 +39,11 @@ public struct YMapping: Equatable, Sendable {
     public struct Pair: Equatable, Sendable {
         public var key: YScalar
         public var value: YNode
+
+        public init(key: YScalar, value: YNode) {
+            self.key = key
+            self.value = value
+        }
     }
 
     public var pairs: [Pair]

@@ -1,12 +1,12 @@
 import Testing
-@testable import VRFCFrontend
+@testable import VRFCYAML
 import VRFCModel
 
 /// The libyaml path (Yams) keeps vrfc's limits too: it is where the fast
 /// reader sends everything it does not read itself, hostile input included.
 @Suite struct LibyamlPathTests {
     func refusal(_ text: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) -> YAMLError? {
-        switch YAMLDocuments.parseWithYams(text) {
+        switch Libyaml.parse(text) {
         case .success(let docs):
             Issue.record("accepted: \(docs)", sourceLocation: sourceLocation)
             return nil
@@ -23,8 +23,8 @@ import VRFCModel
     }
 
     @Test func starsThatAreNoAliasesAreRead() throws {
-        #expect((try? YAMLDocuments.parseWithYams("\u{FEFF}'*A'\n").get()) == [.scalar(YScalar("*A", .singleQuoted, line: 1))])
-        let docs = try YAMLDocuments.parseWithYams("a: '*x'\nb: &y c\nc: \"*\"\nd: a*b\ne: |\n  *bold*\n# *c\n").get()
+        #expect((try? Libyaml.parse("\u{FEFF}'*A'\n").get()) == [.scalar(YScalar("*A", .singleQuoted, line: 1))])
+        let docs = try Libyaml.parse("a: '*x'\nb: &y c\nc: \"*\"\nd: a*b\ne: |\n  *bold*\n# *c\n").get()
         guard case .mapping(let m) = docs.first else { Issue.record("\(docs)"); return }
         #expect(m.pairs.map { $0.value } == [
             .scalar(YScalar("*x", .singleQuoted, line: 1)), .scalar(YScalar("c", .plain, line: 2)),
@@ -46,7 +46,7 @@ import VRFCModel
         #expect(refusal("a: &x 1\nb: " + deep + "\n")?.message.contains("nest deeper than 100") == true)
         // The mapping is the first level.
         let ok = String(repeating: "[", count: 99) + String(repeating: "]", count: 99)
-        #expect((try? YAMLDocuments.parseWithYams("a: &x 1\nb: " + ok + "\n").get()) != nil)
+        #expect((try? Libyaml.parse("a: &x 1\nb: " + ok + "\n").get()) != nil)
         guard case .failure(.invalid(let e)) = FastYAMLParser.parse("a:\n  b: " + deep + "\n") else {
             Issue.record("the fast reader did not refuse 101 levels")
             return

@@ -10,7 +10,10 @@ enum YAMLChunks {
     /// Below this size one core reads the file faster than two can share it.
     static let minimumChunkBytes = 1 << 20
 
-    static func split(_ text: String, pieces: Int = 2 * ProcessInfo.cores) -> [Chunk] {
+    /// Two pieces per core, so a slow piece does not leave a core idle.
+    static var defaultPieces: Int { 2 * ProcessInfo.cores }
+
+    static func split(_ text: String, pieces: Int = defaultPieces) -> [Chunk] {
         let u = Array(text.utf8)
         guard u.count >= 2 * minimumChunkBytes, pieces > 1 else { return [Chunk(text: text, firstLine: 1)] }
         let target = max(minimumChunkBytes, u.count / pieces)

@@ -1,0 +1,234 @@
+import VRFCModel
+
+// Routes and policy rules in the op list: the routes vrfc keeps in the
+// kernel (a return-path table whose whole content vrfc owns, pod routes to
+// other nodes in `main`) and the policy rules that send traffic into the
+// owned tables. Like links, they are declarative: the applier compares them
+// with the live kernel and changes only the difference.
+
+/// How the kernel marks routes and rules as vrfc's: the route protocol
+/// (rtm_protocol) and the rule protocol (FRA_PROTOCOL), so `ip route` and
+/// `ip rule` show them as vrfc's (`proto vrfc` with
+/// `/etc/iproute2/rt_protos.d/vrfc.conf`, else `proto 118`).
+public enum RouteOwnership {
+    /// 118 = 0x76, 'v'. Unused by the kernel's rtnetlink.h, iproute2's
+    /// rt_protos and FRR's zebra (11, 186-198).
+    public static let `protocol`: UInt8 = 118
+    public static let protocolName = "vrfc"
+    /// The kernel's `main` table: pod routes go there, marked by the protocol.
+    public static let mainTable: UInt32 = 254
+}
+
+/// One path of a route: a gateway, a device, or both.
+public struct Nexthop: Codable, Hashable, Sendable {
+    /// Same family as the route's destination; nil for a device route.
+    public var gateway: IPAddress?
+    /// Required for a link-local IPv6 gateway and for a route without gateway.
+    public var device: InterfaceName?
+    /// ECMP weight, 1...256 as `ip route ... nexthop ... weight N` writes it.
+    /// A route with a single path has no weight in the kernel (it reads back as 1).
+    public var weight: Int
+
+    public static let weightRange: ClosedRange<Int> = 1...256
+
+    public init(gateway: IPAddress?, device: InterfaceName? = nil, weight: Int = 1) {
+        self.gateway = gateway
+        self.device = device
+        self.weight = weight
+    }
+
+    enum CodingKeys: String, CodingKey { case gateway, device, weight }
+
+    public init(from decoder: any Swift.Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        if let text = try c.decodeIfPresent(String.self, forKey: .gateway) {
+            guard let a = IPAddress(parsing: text[...]), a.description == text else {
+                throw DecodingError.dataCorruptedError(forKey: .gateway, in: c, debugDescription: "not an address: \(text)")
+            }
+            gateway = a
+        }
+        device = try c.decodeIfPresent(InterfaceName.self, forKey: .device)
+        weight = try c.decode(Int.self, forKey: .weight)
+    }
+
+    public func encode(to encoder: any Swift.Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(gateway?.description, forKey: .gateway)
+        try c.encodeIfPresent(device, forKey: .device)
+        try c.encode(weight, forKey: .weight)
+    }
+}
+
+/// A route vrfc keeps: `table`, `destination` (canonical prefix; `0.0.0.0/0`
+/// and `::/0` are `default`), one or more paths (more than one is an ECMP
+/// route), and the protocol marker, which must be vrfc's.
+public struct RouteSpec: Codable, Hashable, Sendable {
+    public var table: UInt32
+    public var destination: IPPrefix
+    public var nexthops: [Nexthop]
+    public var `protocol`: UInt8
+
+    public init(table: UInt32, destination: IPPrefix, nexthops: [Nexthop], protocol: UInt8 = RouteOwnership.protocol) {
+        self.table = table
+        self.destination = destination
+        self.nexthops = nexthops
+        self.protocol = `protocol`
+    }
+
+    public var family: AddressFamily { destination.family }
+}
+
+/// A policy rule vrfc keeps: `priority`, `family`, optional `from`/`to`
+/// prefixes and fwmark (with its mask, default all ones), pointing at one of
+/// the op list's owned tables. The kernel gets vrfc's rule protocol on it.
+public struct RuleSpec: Codable, Hashable, Sendable {
+    public var priority: UInt32
+    public var family: AddressFamily
+    public var from: IPPrefix?
+    public var to: IPPrefix?
+    public var fwmark: UInt32?
+    /// Only with `fwmark`; nil means 0xFFFFFFFF (the whole mark).
+    public var fwmask: UInt32?
+    public var table: UInt32
+
+    public init(priority: UInt32, family: AddressFamily, from: IPPrefix? = nil, to: IPPrefix? = nil,
+                fwmark: UInt32? = nil, fwmask: UInt32? = nil, table: UInt32) {
+        self.priority = priority
+        self.family = family
+        self.from = from
+        self.to = to
+        self.fwmark = fwmark
+        self.fwmask = fwmask
+        self.table = table
+    }
+
+    /// The mask the kernel stores for this rule's fwmark (0 without one).
+    public var effectiveMask: UInt32 { fwmark == nil ? 0 : fwmask ?? 0xFFFF_FFFF }
+}
+
+extension RouteSpec: CustomStringConvertible {
+    /// `ip route` words, for messages and reports.
+    public var description: String {
+        var s = (destination.length == 0 ? "default" : destination.text) + " table \(table)"
+        for n in nexthops {
+            if nexthops.count > 1 { s += " nexthop" }
+            if let g = n.gateway { s += " via \(g)" }
+            if let d = n.device { s += " dev \(d)" }
+            if nexthops.count > 1 { s += " weight \(n.weight)" }
+        }
+        return s
+    }
+}
+
+extension RuleSpec: CustomStringConvertible {
+    /// `ip rule` words, for messages and reports.
+    public var description: String {
+        var s = "\(priority): \(family == .ipv4 ? "-4" : "-6")"
+        if let from { s += " from \(from)" }
+        if let to { s += " to \(to)" }
+        if let fwmark { s += " fwmark 0x\(String(fwmark, radix: 16))" + (fwmask.map { "/0x\(String($0, radix: 16))" } ?? "") }
+        return s + " lookup \(table)"
+    }
+}
+
+extension IPAddress {
+    /// fe80::/10: usable as a gateway only together with its device.
+    public var isIPv6LinkLocal: Bool {
+        if case .v6(let a) = self { return a.high >> 54 == 0x3FA }
+        return false
+    }
+}
+
+extension OpList {
+    /// Priority 0 is the kernel's `local` rule: a rule there would come
+    /// before the node's own addresses are looked up.
+    public static let rulePriorityRange: ClosedRange<UInt32> = 1...UInt32.max
+    /// Paths per route: far above any node's BGP peers, far below anything
+    /// that would strain a netlink message.
+    public static let maxNexthops = 256
+
+    /// Why a table cannot be one vrfc owns wholly, or nil.
+    func ownedTableProblem(_ t: UInt32) -> String? {
+        if t == 0 || t == UInt32.max { return "\(t) is not a usable table id (1...4294967294)" }
+        if TableRange.kernelTables.contains(t) {
+            return "\(t) is one of the kernel's own tables (253 default, 254 main, 255 local), which vrfc never owns"
+        }
+        if tableRange.contains(t) { return "\(t) is inside the VRF table range \(tableRange), where VRFs get their tables" }
+        return nil
+    }
+
+    /// The route and rule half of `validate()`: the op list may come from a
+    /// file anyone could have edited, so nothing here may reach a table vrfc
+    /// does not own, carry another protocol, or be ambiguous.
+    func routeProblems() -> [String] {
+        var problems: [String] = []
+        var owned: Set<UInt32> = []
+        for t in ownedTables {
+            if let why = ownedTableProblem(t) { problems.append("op list: ownedTables: \(why)") }
+            if !owned.insert(t).inserted { problems.append("op list: ownedTables: \(t) is listed twice") }
+        }
+
+        var routeKeys: [String: Int] = [:]
+        for (i, r) in routes.enumerated() {
+            let where_ = "op list: routes[\(i)] (\(r.destination) table \(r.table))"
+            if r.protocol != RouteOwnership.protocol {
+                problems.append("\(where_): protocol \(r.protocol) is not vrfc's (\(RouteOwnership.protocol)); vrfc marks every route it makes with it")
+            }
+            if !owned.contains(r.table) && r.table != RouteOwnership.mainTable {
+                problems.append("\(where_): table \(r.table) is neither one of ownedTables (\(ownedTables.map(String.init).joined(separator: ", "))) nor main (254)")
+            }
+            let key = "\(r.table) \(r.destination)"
+            if let first = routeKeys[key] {
+                problems.append("\(where_): the same destination and table as routes[\(first)]; give a destination one route with several nexthops")
+            } else {
+                routeKeys[key] = i
+            }
+            if r.nexthops.isEmpty { problems.append("\(where_): needs at least one nexthop") }
+            if r.nexthops.count > Self.maxNexthops { problems.append("\(where_): \(r.nexthops.count) nexthops, at most \(Self.maxNexthops)") }
+            var seen: Set<Nexthop> = []
+            for (j, n) in r.nexthops.enumerated() {
+                let at = "\(where_): nexthops[\(j)]"
+                if n.gateway == nil && n.device == nil { problems.append("\(at): needs a gateway, a device or both") }
+                if let g = n.gateway {
+                    if g.family != r.family {
+                        problems.append("\(at): gateway \(g) is \(g.family.rawValue), the destination \(r.family.rawValue)")
+                    }
+                    if g.isIPv6LinkLocal && n.device == nil {
+                        problems.append("\(at): the link-local gateway \(g) needs its device")
+                    }
+                }
+                if !Nexthop.weightRange.contains(n.weight) {
+                    problems.append("\(at): weight \(n.weight) is outside \(Nexthop.weightRange.lowerBound)...\(Nexthop.weightRange.upperBound)")
+                }
+                var path = n
+                path.weight = 1
+                if !seen.insert(path).inserted { problems.append("\(at): the same path is listed twice") }
+            }
+        }
+
+        var ruleKeys: Set<RuleSpec> = []
+        for (i, r) in rules.enumerated() {
+            let where_ = "op list: rules[\(i)] (\(r))"
+            if !Self.rulePriorityRange.contains(r.priority) {
+                problems.append("\(where_): priority 0 is the kernel's local rule; use 1 or more")
+            }
+            if !owned.contains(r.table) {
+                problems.append("\(where_): table \(r.table) is not one of ownedTables; vrfc's rules point only at tables it owns")
+            }
+            for (field, p) in [("from", r.from), ("to", r.to)] {
+                if let p, p.family != r.family {
+                    problems.append("\(where_): \(field) \(p) is \(p.family.rawValue), the rule \(r.family.rawValue)")
+                }
+            }
+            if r.fwmark == 0 && r.fwmask == nil {
+                problems.append("\(where_): fwmark 0 without a fwmask is no fwmark to the kernel; leave it out or give the mask")
+            }
+            if let m = r.fwmask {
+                if r.fwmark == nil { problems.append("\(where_): fwmask without fwmark") }
+                if m == 0 { problems.append("\(where_): fwmask 0 matches every packet; leave fwmark out instead") }
+            }
+            if !ruleKeys.insert(r).inserted { problems.append("\(where_): listed twice") }
+        }
+        return problems
+    }
+}

@@ -1,0 +1,387 @@
+import CNetlink
+import Glibc
+import VRFCModel
+
+// Routes and policy rules: what the kernel reports (RTM_GETROUTE and
+// RTM_GETRULE dumps, parsed into plain values) and the requests that change
+// them, built with libnl-route's rtnl_route / rtnl_rule objects and sent one
+// at a time through the socket's perform (each waits for its ack).
+
+/// One path of a route as the kernel reports it.
+public struct KernelNexthop: Hashable, Sendable {
+    public var gateway: IPAddress?
+    public var ifindex: Int32?
+    /// `ip route`'s weight: rtnh_hops + 1; 1 for a single-path route.
+    public var weight: Int
+
+    public init(gateway: IPAddress?, ifindex: Int32?, weight: Int) {
+        self.gateway = gateway
+        self.ifindex = ifindex
+        self.weight = weight
+    }
+}
+
+/// One route as RTM_GETROUTE reports it.
+public struct KernelRoute: Hashable, Sendable {
+    public var family: AddressFamily
+    public var table: UInt32
+    public var destination: IPPrefix
+    public var `protocol`: UInt8
+    public var scope: UInt8
+    /// RTN_UNICAST, RTN_LOCAL, RTN_BLACKHOLE, ...
+    public var type: UInt8
+    public var tos: UInt8
+    /// RTA_PRIORITY, the metric (0 when absent).
+    public var metric: UInt32
+    public var nexthops: [KernelNexthop]
+    /// Something vrfc never sets: a source prefix, a nexthop object id,
+    /// RTA_VIA, encapsulation. Such a route never equals one vrfc wants.
+    public var hasOtherAttributes: Bool
+
+    /// The metric the kernel gives a route added without one.
+    public static func defaultMetric(_ family: AddressFamily) -> UInt32 { family == .ipv6 ? 1024 : 0 }
+
+    /// Parses an RTM_NEWROUTE message (rtmsg + attributes); nil for families
+    /// other than IPv4/IPv6 and for cache entries.
+    init?(payload: Bytes) {
+        // struct rtmsg: family, dst_len, src_len, tos, table, protocol, scope, type (u8 each), flags (u32).
+        guard let fam = payload.u8(at: 0), let dstLen = payload.u8(at: 1), let srcLen = payload.u8(at: 2),
+              let tos = payload.u8(at: 3), let smallTable = payload.u8(at: 4), let proto = payload.u8(at: 5),
+              let scope = payload.u8(at: 6), let type = payload.u8(at: 7), let flags = payload.u32(at: 8),
+              let rest = payload.slice(from: MemoryLayout<rtmsg>.size) else { return nil }
+        guard flags & UInt32(RTM_F_CLONED) == 0 else { return nil }
+        let family: AddressFamily
+        switch Int32(fam) {
+        case AF_INET: family = .ipv4
+        case AF_INET6: family = .ipv6
+        default: return nil
+        }
+        let a = Attributes(rest)
+        let dst = a[RTA_DST.rawValue].flatMap { ipAddress($0, family) } ?? (family == .ipv4 ? .v4(IPv4Address(0)) : .v6(IPv6Address(high: 0, low: 0)))
+        guard Int(dstLen) <= family.maxLength else { return nil }
+        self.family = family
+        table = a[RTA_TABLE.rawValue]?.u32() ?? UInt32(smallTable)
+        destination = IPPrefix(canonical: dst, length: Int(dstLen))
+        self.protocol = proto
+        self.scope = scope
+        self.type = type
+        self.tos = tos
+        metric = a[RTA_PRIORITY.rawValue]?.u32() ?? 0
+        hasOtherAttributes = srcLen != 0 || a[RTA_SRC.rawValue] != nil || a[RTA_NH_ID.rawValue] != nil || a[RTA_VIA.rawValue] != nil || a[RTA_ENCAP.rawValue] != nil
+        var hops: [KernelNexthop] = []
+        if let mp = a[RTA_MULTIPATH.rawValue] {
+            // struct rtnexthop: len u16, flags u8, hops u8, ifindex i32, then attributes.
+            var off = 0
+            while off + 8 <= mp.count, let len = mp.u16(at: off), Int(len) >= 8, off + Int(len) <= mp.count {
+                let h = mp.u8(at: off + 3) ?? 0
+                let idx = mp.i32(at: off + 4) ?? 0
+                let attrs = mp.slice(from: off + 8, count: Int(len) - 8).map(Attributes.init)
+                if attrs?[RTA_VIA.rawValue] != nil { hasOtherAttributes = true }
+                hops.append(KernelNexthop(gateway: attrs?[RTA_GATEWAY.rawValue].flatMap { ipAddress($0, family) },
+                                          ifindex: idx == 0 ? nil : idx, weight: Int(h) + 1))
+                off += align4(Int(len))
+            }
+        } else if a[RTA_GATEWAY.rawValue] != nil || a[RTA_OIF.rawValue] != nil {
+            hops.append(KernelNexthop(gateway: a[RTA_GATEWAY.rawValue].flatMap { ipAddress($0, family) },
+                                      ifindex: a[RTA_OIF.rawValue]?.i32(), weight: 1))
+        }
+        nexthops = hops
+    }
+}
+
+/// One policy rule as RTM_GETRULE reports it.
+public struct KernelRule: Hashable, Sendable {
+    public var family: AddressFamily
+    public var priority: UInt32
+    public var table: UInt32
+    /// FR_ACT_TO_TBL for `lookup TABLE`; others (goto, blackhole, ...) point at no table.
+    public var action: UInt8
+    public var from: IPPrefix?
+    public var to: IPPrefix?
+    public var fwmark: UInt32?
+    public var fwmask: UInt32?
+    public var `protocol`: UInt8
+    public var iifname: String?
+    public var oifname: String?
+    /// Selectors vrfc never sets (tos, invert, uid range, ports, ip proto,
+    /// l3mdev, goto, suppressors, realms, tunnel id): never one vrfc wants.
+    public var hasOtherSelectors: Bool
+
+    /// Whether this is a `lookup TABLE` rule into `table`.
+    public func looksUp(_ t: UInt32) -> Bool { action == UInt8(FR_ACT_TO_TBL) && table == t }
+
+    init?(payload: Bytes) {
+        // struct fib_rule_hdr: family, dst_len, src_len, tos, table, res1, res2, action (u8 each), flags (u32).
+        guard let fam = payload.u8(at: 0), let dstLen = payload.u8(at: 1), let srcLen = payload.u8(at: 2),
+              let tos = payload.u8(at: 3), let smallTable = payload.u8(at: 4), let action = payload.u8(at: 7),
+              let flags = payload.u32(at: 8), let rest = payload.slice(from: MemoryLayout<fib_rule_hdr>.size) else { return nil }
+        let family: AddressFamily
+        switch Int32(fam) {
+        case AF_INET: family = .ipv4
+        case AF_INET6: family = .ipv6
+        default: return nil
+        }
+        let a = Attributes(rest)
+        self.family = family
+        priority = a[FRA_PRIORITY]?.u32() ?? 0
+        table = a[FRA_TABLE]?.u32() ?? UInt32(smallTable)
+        self.action = action
+        func prefix(_ attr: Bytes?, _ len: UInt8) -> IPPrefix? {
+            guard let attr, let addr = ipAddress(attr, family), Int(len) <= family.maxLength else { return nil }
+            return IPPrefix(canonical: addr, length: Int(len))
+        }
+        from = prefix(a[FRA_SRC], srcLen)
+        to = prefix(a[FRA_DST], dstLen)
+        fwmark = a[FRA_FWMARK]?.u32()
+        fwmask = a[FRA_FWMASK]?.u32()
+        self.protocol = a[FRA_PROTOCOL]?.u8() ?? 0
+        iifname = a[FRA_IIFNAME]?.string
+        oifname = a[FRA_OIFNAME]?.string
+        let suppressPrefix = a[FRA_SUPPRESS_PREFIXLEN]?.i32() ?? -1
+        let suppressGroup = a[FRA_SUPPRESS_IFGROUP]?.i32() ?? -1
+        hasOtherSelectors = tos != 0 || flags & UInt32(FIB_RULE_INVERT) != 0 || a[FRA_UID_RANGE] != nil
+            || a[FRA_SPORT_RANGE] != nil || a[FRA_DPORT_RANGE] != nil || a[FRA_IP_PROTO] != nil
+            || (a[FRA_L3MDEV]?.u8() ?? 0) != 0 || a[FRA_GOTO] != nil || a[FRA_FLOW] != nil
+            || (a[FRA_TUN_ID] != nil) || suppressPrefix != -1 || suppressGroup != -1
+            || iifname != nil || oifname != nil
+    }
+}
+
+/// An address attribute of the given family.
+func ipAddress(_ b: Bytes, _ family: AddressFamily) -> IPAddress? {
+    switch family {
+    case .ipv4:
+        guard b.count == 4 else { return nil }
+        let v = b.array
+        return .v4(IPv4Address(v[0], v[1], v[2], v[3]))
+    case .ipv6:
+        guard b.count == 16 else { return nil }
+        let v = b.array
+        let high = v[0..<8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        let low = v[8..<16].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        return .v6(IPv6Address(high: high, low: low))
+    }
+}
+
+extension AddressFamily {
+    var af: Int32 { self == .ipv4 ? AF_INET : AF_INET6 }
+}
+
+/// An address as libnl's nl_addr (a new reference the caller puts).
+func nlAddress(_ a: IPAddress, prefixLength: Int? = nil) -> OpaquePointer? {
+    var bytes: [UInt8]
+    switch a {
+    case .v4(let v): bytes = v.bytes
+    case .v6(let v):
+        bytes = (0..<8).map { UInt8(truncatingIfNeeded: v.high >> (56 - 8 * UInt64($0))) }
+            + (0..<8).map { UInt8(truncatingIfNeeded: v.low >> (56 - 8 * UInt64($0))) }
+    }
+    guard let addr = bytes.withUnsafeMutableBytes({ nl_addr_build(a.family.af, $0.baseAddress, $0.count) }) else { return nil }
+    nl_addr_set_prefixlen(addr, Int32(prefixLength ?? a.family.maxLength))
+    return addr
+}
+
+/// A route to add, replace or delete, with every value resolved (device ifindexes).
+public struct RouteRequest: Sendable, Hashable {
+    public struct Hop: Sendable, Hashable {
+        public var gateway: IPAddress?
+        public var ifindex: Int32?
+        public var weight: Int
+
+        public init(gateway: IPAddress?, ifindex: Int32?, weight: Int) {
+            self.gateway = gateway
+            self.ifindex = ifindex
+            self.weight = weight
+        }
+    }
+
+    public var table: UInt32
+    public var destination: IPPrefix
+    public var `protocol`: UInt8
+    /// For deletions: the live route's metric, scope, type and tos, so the
+    /// request names exactly that route. Additions leave them to the kernel
+    /// (metric default, scope from the nexthops, unicast).
+    public var metric: UInt32?
+    public var scope: UInt8?
+    public var type: UInt8?
+    public var tos: UInt8?
+    public var hops: [Hop]
+
+    public init(table: UInt32, destination: IPPrefix, protocol: UInt8, hops: [Hop], metric: UInt32? = nil,
+                scope: UInt8? = nil, type: UInt8? = nil, tos: UInt8? = nil) {
+        self.table = table
+        self.destination = destination
+        self.protocol = `protocol`
+        self.hops = hops
+        self.metric = metric
+        self.scope = scope
+        self.type = type
+        self.tos = tos
+    }
+
+    /// The rtnl_route object (the caller puts it).
+    func object(_ op: String) throws(NetlinkError) -> OpaquePointer {
+        guard let r = rtnl_route_alloc() else { throw NetlinkError(op, code: ENOMEM) }
+        let family = destination.family
+        _ = rtnl_route_set_family(r, UInt8(family.af))
+        rtnl_route_set_table(r, table)
+        guard let dst = nlAddress(destination.address, prefixLength: destination.length) else {
+            rtnl_route_put(r)
+            throw NetlinkError(op, code: ENOMEM)
+        }
+        _ = rtnl_route_set_dst(r, dst)
+        nl_addr_put(dst)
+        rtnl_route_set_protocol(r, `protocol`)
+        _ = rtnl_route_set_type(r, type ?? UInt8(RTN_UNICAST))
+        if let metric { rtnl_route_set_priority(r, metric) }
+        if let scope { rtnl_route_set_scope(r, scope) }
+        if let tos { rtnl_route_set_tos(r, tos) }
+        for h in hops {
+            guard let nh = rtnl_route_nh_alloc() else {
+                rtnl_route_put(r)
+                throw NetlinkError(op, code: ENOMEM)
+            }
+            if let g = h.gateway, let ga = nlAddress(g) {
+                rtnl_route_nh_set_gateway(nh, ga)
+                nl_addr_put(ga)
+            }
+            if let i = h.ifindex { rtnl_route_nh_set_ifindex(nh, i) }
+            // libnl's weight is the kernel's rtnh_hops: `ip route`'s weight minus one.
+            rtnl_route_nh_set_weight(nh, UInt8(clamping: h.weight - 1))
+            rtnl_route_add_nexthop(r, nh)  // the route owns it now
+        }
+        return r
+    }
+}
+
+/// A policy rule to add or delete.
+public struct RuleRequest: Sendable, Hashable {
+    public var family: AddressFamily
+    public var priority: UInt32
+    public var table: UInt32
+    public var from: IPPrefix?
+    public var to: IPPrefix?
+    public var fwmark: UInt32?
+    public var fwmask: UInt32?
+    /// vrfc's marker on additions; on deletions the live rule's own (0 is
+    /// "any" to the kernel).
+    public var `protocol`: UInt8
+    public var iifname: String?
+    public var oifname: String?
+    public var action: UInt8
+
+    public init(family: AddressFamily, priority: UInt32, table: UInt32, from: IPPrefix? = nil, to: IPPrefix? = nil,
+                fwmark: UInt32? = nil, fwmask: UInt32? = nil, protocol: UInt8, iifname: String? = nil, oifname: String? = nil,
+                action: UInt8 = UInt8(FR_ACT_TO_TBL)) {
+        self.family = family
+        self.priority = priority
+        self.table = table
+        self.from = from
+        self.to = to
+        self.fwmark = fwmark
+        self.fwmask = fwmask
+        self.protocol = `protocol`
+        self.iifname = iifname
+        self.oifname = oifname
+        self.action = action
+    }
+
+    /// The live rule, as a request that names it (for deleting it).
+    public init(_ k: KernelRule) {
+        self.init(family: k.family, priority: k.priority, table: k.table, from: k.from, to: k.to, fwmark: k.fwmark,
+                  fwmask: k.fwmark == nil ? nil : k.fwmask, protocol: k.protocol, iifname: k.iifname, oifname: k.oifname,
+                  action: k.action)
+    }
+
+    func object(_ op: String) throws(NetlinkError) -> OpaquePointer {
+        guard let r = rtnl_rule_alloc() else { throw NetlinkError(op, code: ENOMEM) }
+        rtnl_rule_set_family(r, family.af)
+        rtnl_rule_set_prio(r, priority)
+        rtnl_rule_set_action(r, action)
+        if action == UInt8(FR_ACT_TO_TBL) { rtnl_rule_set_table(r, table) }
+        for (p, set) in [(from, rtnl_rule_set_src), (to, rtnl_rule_set_dst)] as [(IPPrefix?, (OpaquePointer?, OpaquePointer?) -> Int32)] {
+            guard let p else { continue }
+            guard let a = nlAddress(p.address, prefixLength: p.length) else {
+                rtnl_rule_put(r)
+                throw NetlinkError(op, code: ENOMEM)
+            }
+            _ = set(r, a)
+            nl_addr_put(a)
+        }
+        if let fwmark { rtnl_rule_set_mark(r, fwmark) }
+        if let fwmask { rtnl_rule_set_mask(r, fwmask) }
+        if `protocol` != 0 { _ = rtnl_rule_set_protocol(r, `protocol`) }
+        if let iifname { _ = rtnl_rule_set_iif(r, iifname) }
+        if let oifname { _ = rtnl_rule_set_oif(r, oifname) }
+        return r
+    }
+}
+
+extension NetlinkSocket {
+    /// Every IPv4 and IPv6 route in every table, in one dump (IPv6
+    /// multipath routes come as one message with all their paths).
+    public func routes() throws(NetlinkError) -> [KernelRoute] {
+        try dump(Request("listing routes", type: RTM_GETROUTE, header: rtmsg())).compactMap { KernelRoute(payload: $0) }
+    }
+
+    /// Every IPv4 and IPv6 policy rule, and the tables that rules of any
+    /// family point at (a table in use by a rule is not free for a VRF), in one dump.
+    public func rulesAndTables() throws(NetlinkError) -> ([KernelRule], Set<UInt32>) {
+        let parts = try dump(Request("listing policy rules", type: RTM_GETRULE, header: fib_rule_hdr()))
+        return (parts.compactMap { KernelRule(payload: $0) }, Set(parts.compactMap { ruleTable(payload: $0) }))
+    }
+
+    /// RTM_NEWROUTE with NLM_F_EXCL (a route already there is an error), or
+    /// with NLM_F_REPLACE (the one route of that table, destination, tos and
+    /// metric becomes this one in one step: no moment without a route).
+    public func addRoute(_ r: RouteRequest, replace: Bool, describing op: String) throws(NetlinkError) {
+        let obj = try r.object(op)
+        defer { rtnl_route_put(obj) }
+        var msg: OpaquePointer?
+        let rc = rtnl_route_build_add_request(obj, (replace ? NLM_F_REPLACE : NLM_F_EXCL) | NLM_F_ACK, &msg)
+        guard rc == 0, let msg else { throw NetlinkError(op, code: nil, detail: "building the request: " + String(cString: nl_geterror(rc))) }
+        try perform(Request(taking: msg, op))
+    }
+
+    /// RTM_DELROUTE; false when the route was already gone.
+    @discardableResult
+    public func deleteRoute(_ r: RouteRequest, describing op: String) throws(NetlinkError) -> Bool {
+        let obj = try r.object(op)
+        defer { rtnl_route_put(obj) }
+        var msg: OpaquePointer?
+        let rc = rtnl_route_build_del_request(obj, NLM_F_ACK, &msg)
+        guard rc == 0, let msg else { throw NetlinkError(op, code: nil, detail: "building the request: " + String(cString: nl_geterror(rc))) }
+        do {
+            try perform(Request(taking: msg, op))
+            return true
+        } catch where error.code == ESRCH || error.code == ENOENT {
+            return false
+        }
+    }
+
+    /// RTM_NEWRULE with NLM_F_EXCL.
+    public func addRule(_ r: RuleRequest, describing op: String) throws(NetlinkError) {
+        let obj = try r.object(op)
+        defer { rtnl_rule_put(obj) }
+        var msg: OpaquePointer?
+        let rc = rtnl_rule_build_add_request(obj, NLM_F_EXCL | NLM_F_ACK, &msg)
+        guard rc == 0, let msg else { throw NetlinkError(op, code: nil, detail: "building the request: " + String(cString: nl_geterror(rc))) }
+        try perform(Request(taking: msg, op))
+    }
+
+    /// RTM_DELRULE; false when no such rule was there.
+    @discardableResult
+    public func deleteRule(_ r: RuleRequest, describing op: String) throws(NetlinkError) -> Bool {
+        let obj = try r.object(op)
+        defer { rtnl_rule_put(obj) }
+        var msg: OpaquePointer?
+        let rc = rtnl_rule_build_delete_request(obj, NLM_F_ACK, &msg)
+        guard rc == 0, let msg else { throw NetlinkError(op, code: nil, detail: "building the request: " + String(cString: nl_geterror(rc))) }
+        do {
+            try perform(Request(taking: msg, op))
+            return true
+        } catch where error.code == ENOENT {
+            return false
+        }
+    }
+}
