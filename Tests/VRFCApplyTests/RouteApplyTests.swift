@@ -5,6 +5,7 @@ import VRFCKernel
 import VRFCModel
 import VRFCNetlink
 import VRFCTestSupport
+import VRFCApplyTestSupport
 
 // Routes and policy rules through vrfc-apply, in namespaces on this kernel
 // (routes and rules need no VRF device). The op lists are written here as
@@ -339,8 +340,7 @@ private func checkNetlink(_ ops: OpList, _ routes: [KernelRoute], _ rules: [Kern
             for (cut, from, to) in [(3, big, smaller), (17, smaller, big), (2, big, smaller), (26, smaller, big)] {
                 try #require(try ns.applyOps(from).status == 0)
                 let file = try ns.file("cut-\(cut).json", JSONOutput.encode(to))
-                let killed = try Shell.run([try applierPath(), "apply", "--ops", file, "--netns", ns.name, "--bpf-pin-dir", ns.pinDirectory],
-                                           environment: ProcessInfo.processInfo.environment.merging(["VRFC_APPLY_EXIT_AFTER_CHANGES": String(cut)]) { $1 })
+                let killed = try ns.crashingApply(file, after: cut)
                 #expect(killed.status == 137, "the apply should end after \(cut) changes: \(killed)")
                 #expect(try ns.planOps(to).status == 3, "a cut apply leaves changes pending")
                 let rerun = try ns.applyOps(to)
@@ -455,8 +455,9 @@ private func checkNetlink(_ ops: OpList, _ routes: [KernelRoute], _ rules: [Kern
                             try pod.ip("route", "add", "default", "via", "\(v4).1")
                             try pod.ip("-6", "route", "add", "default", "via", "\(v6)::1")
                         }
-                        func ping(_ target: String) throws -> Bool { try pa.exec(["ping", "-c1", "-W2", target]).status == 0 }
-                        #expect(try !ping("203.0.113.2") && !ping("2001:db8:b::2"), "no pod routes yet: no pod-to-pod traffic")
+                        // A few tries: the first packets wait for neighbour discovery on every hop.
+                        func ping(_ target: String, tries: String = "3") throws -> Bool { try pa.exec(["ping", "-c", tries, "-i", "0.3", "-W2", target]).status == 0 }
+                        #expect(try !ping("203.0.113.2", tries: "1") && !ping("2001:db8:b::2", tries: "1"), "no pod routes yet: no pod-to-pod traffic")
 
                         func podRoutes(to v4: String, _ v6: String, via n: Int) -> OpList {
                             routeOps(routes: [
