@@ -20,13 +20,19 @@
 #                             but absolute times are those of emulation.
 #   SIZES="10 100" bench/apply.sh    other sizes; SCRATCH=.build-x another build dir;
 #   ROUNDS / REPEAT: runs per side for creation / no-op re-apply (medians)
+#   ROUTES=1000 RULES=50 (defaults): the routes case after the links, 1,000
+#                             pod routes + 50 policy rules vs ip -batch of the
+#                             same requests (ROUTES=0 leaves it out; SIZES=""
+#                             runs only it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=/opt/swift/usr/bin:$PATH
-SIZES=${SIZES:-"10 100 500"}
+SIZES=${SIZES-"10 100 500"}
 SCRATCH=${SCRATCH:-.build}
 REPEAT=${REPEAT:-5}
 ROUNDS=${ROUNDS:-3}
+ROUTES=${ROUTES:-1000}   # the routes case: pod routes (0: leave it out)
+RULES=${RULES:-50}
 
 if [ "${1:-}" = "--vm" ]; then
     swift build -c release --static-swift-stdlib --scratch-path "$SCRATCH" --product vrfc-apply >/dev/null
@@ -47,7 +53,8 @@ else
     # Statically linked runtime: how vrfc-apply should be installed on nodes
     # (start-up 7 ms instead of 11).
     swift build -c release --static-swift-stdlib --scratch-path "$SCRATCH" --product vrfc-apply >/dev/null
-    swift build -c release --static-swift-stdlib --scratch-path "$SCRATCH" --product vrfc >/dev/null
+    # The routes case alone (SIZES="") needs no compiler.
+    [ -z "$SIZES" ] || swift build -c release --static-swift-stdlib --scratch-path "$SCRATCH" --product vrfc >/dev/null
 fi
 bin="$PWD/$SCRATCH/release"
 pins="/sys/fs/bpf/vrfca-bench-$$"  # never the node's own /sys/fs/bpf/vrfc
@@ -198,4 +205,77 @@ EOF
     printf "%5s %6s | %7s %7s %5s | %7s %7s %5s | %11s %13s | %7s   %s\n" "$n" "$links" "$apply_ms" "$ip_ms" "$ratio" \
         "$apply_cpu" "$ip_cpu" "$cratio" "$noop_ops" "$noop_inputs" "$(col 1 "$d/router.t")" "$all_runs"
 done
+
+# Routes and policy rules: ROUTES pod routes in main (half IPv4 /32s, half
+# IPv6 /64s, each via one of 200 node addresses on up0) + RULES rules into
+# an owned table holding an ECMP default route per family (half IPv6, half
+# with a fwmark), from empty and as a no-op re-apply, against `ip -batch` of
+# the same requests (route add ... proto 118, rule add ... proto 118).
+if [ "$ROUTES" -gt 0 ]; then
+    d="$work/routes"
+    mkdir -p "$d"
+    python3 - "$d" "$ROUTES" "$RULES" <<'EOF2'
+import json, sys
+d, nroutes, nrules = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+routes, rules, batch, batch6 = [], [], [], []
+v4 = [f"198.51.100.{i}/32" for i in range(256)] + [f"203.0.113.{i}/32" for i in range(256)]
+for i in range(nroutes):
+    if i % 2 == 0:
+        dst, gw = v4[i // 2], f"192.0.2.{2 + i % 200}"
+    else:
+        dst, gw = f"2001:db8:{0x1000 + i // 2:x}::/64", f"2001:db8:1::{2 + i % 200:x}"
+    routes.append({"table": 254, "destination": dst, "protocol": 118, "nexthops": [{"gateway": gw, "device": "up0", "weight": 1}]})
+    batch.append(f"route add {dst} via {gw} dev up0 proto 118")
+for dst, gws in (("0.0.0.0/0", ["192.0.2.250", "192.0.2.251"]), ("::/0", ["2001:db8:1::fa", "2001:db8:1::fb"])):
+    routes.append({"table": 100, "destination": dst, "protocol": 118,
+                   "nexthops": [{"gateway": g, "device": "up0", "weight": 100} for g in gws]})
+    batch.append(f"route add {dst} table 100 proto 118 " + " ".join(f"nexthop via {g} dev up0 weight 100" for g in gws))
+for i in range(nrules):
+    fam = "ipv4" if i % 2 == 0 else "ipv6"
+    src = f"203.0.113.{i}/32" if fam == "ipv4" else f"2001:db8:ff:{i:x}::/64"
+    r = {"priority": 20, "family": fam, "from": src, "table": 100}
+    words = f"rule add priority 20 from {src} lookup 100 proto 118"
+    if i % 4 < 2:
+        r["fwmark"] = 20
+        words += " fwmark 0x14"
+    rules.append(r)
+    (batch if fam == "ipv4" else batch6).append(words)  # ip rule takes IPv6 only under -6
+ops = {"format": "vrfc-ops", "version": 1, "underlay": "dum.underlay", "tableRange": {"first": 1000, "last": 1999},
+       "links": [], "routerAttachments": [], "ownedTables": [100], "routes": routes, "rules": rules}
+json.dump(ops, open(f"{d}/ops.json", "w"))
+open(f"{d}/ip.batch", "w").write("\n".join(batch) + "\n")
+open(f"{d}/ip6.batch", "w").write("\n".join(batch6) + "\n")
+EOF2
+    uplink() {
+        ip -n "$ns" link add up0 type veth peer name up0.peer
+        ip -n "$ns" address add 192.0.2.1/24 dev up0
+        ip -n "$ns" address add 2001:db8:1::1/64 dev up0 nodad
+        ip -n "$ns" link set up0 up
+        ip -n "$ns" link set up0.peer up
+    }
+    rm -f "$d/vrfc.t" "$d/ip.t" "$d/noop.t"
+    for r in $(seq "$ROUNDS"); do
+        fresh_ns "rv"; uplink
+        timed "$d/vrfc.t" "$bin/vrfc-apply" apply --netns "$ns" --bpf-pin-dir "$pins" --ops "$d/ops.json" > /dev/null
+        "$bin/vrfc-apply" plan --netns "$ns" --bpf-pin-dir "$pins" --ops "$d/ops.json" > /dev/null
+        if [ "$r" = "$ROUNDS" ]; then
+            for k in $(seq "$REPEAT"); do
+                timed "$d/noop.t" "$bin/vrfc-apply" apply --netns "$ns" --bpf-pin-dir "$pins" --ops "$d/ops.json" > /dev/null
+            done
+        fi
+        drop_ns "$ns"
+        fresh_ns "ri"; uplink
+        timed "$d/ip.t" sh -c "ip -n $ns -batch $d/ip.batch && ip -n $ns -6 -batch $d/ip6.batch"
+        # Same result: vrfc-apply finds what ip made in sync.
+        "$bin/vrfc-apply" plan --netns "$ns" --bpf-pin-dir "$pins" --ops "$d/ops.json" > /dev/null || echo "warning: ip -batch result differs from vrfc's (routes)" >&2
+        drop_ns "$ns"
+    done
+    echo
+    echo "routes + rules: $((ROUTES + 2)) routes ($ROUTES pod routes in main, 2 ECMP defaults in table 100) + $RULES rules"
+    printf "%7s %7s %5s | %7s %7s %5s | %11s\n" vrfc "ip" ratio vrfc "ip" ratio "no-op"
+    a=$(col 1 "$d/vrfc.t"); b=$(col 1 "$d/ip.t"); ac=$(col 2 "$d/vrfc.t"); bc=$(col 2 "$d/ip.t")
+    printf "%7s %7s %5s | %7s %7s %5s | %11s   %s\n" "$a" "$b" "$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')" \
+        "$ac" "$bc" "$(awk -v a="$ac" -v b="$bc" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')" "$(col 1 "$d/noop.t") ($(col 2 "$d/noop.t"))" \
+        "wall vrfc $(awk '{print $1}' "$d/vrfc.t" | tr '\n' ' ')/ ip $(awk '{print $1}' "$d/ip.t" | tr '\n' ' ')"
+fi
 } | tee "${BENCH_OUT:-$work}/result"
