@@ -18,6 +18,7 @@
 //   CSpawn                 — the unprivileged compile child (privilege separation)
 //   CSystemd               — libsystemd sd-bus: FRR reload through systemd
 //   VRFCApply              — plan/apply: op list vs live kernel; frr.conf, reload, verify
+//   VRFCApplyCLI           — the options plan, apply and agent share (declared once)
 //   VRFCAgent              — the node agent: inotify, debounce, timer, hooks
 //   VRFCHealth             — `vrfc-apply health`: the node's network healthcheck
 //   VRFCMetrics            — `vrfc-apply metrics`: the Prometheus endpoint (FlyingFox)
@@ -64,17 +65,21 @@ let package = Package(
         .systemLibrary(name: "CNetlink", pkgConfig: "libnl-route-3.0",
                        providers: [.apt(["libnl-route-3-dev"])]),
         .systemLibrary(name: "CBPF", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev"])]),
-        .target(name: "VRFCNetlink", dependencies: ["CNetlink", "VRFCModel"]),
-        .target(name: "VRFCBPF", dependencies: ["CBPF", "VRFCModel"], plugins: ["EmbedRouterObject"]),
+        .target(name: "VRFCNetlink", dependencies: ["CNetlink"]),
+        .target(name: "VRFCBPF", dependencies: ["CBPF"], plugins: ["EmbedRouterObject"]),
         // The privileged side links no YAML reader and no template engine: it runs
         // `vrfc compile` as an unprivileged child (CSpawn) and reads its bundle.
         .target(name: "CSpawn"),
         // libsystemd's sd-bus: the reload through systemd's D-Bus API.
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         .target(name: "VRFCApply", dependencies: ["VRFCBundle", "VRFCKernel", "VRFCNetlink", "VRFCBPF", "CSpawn", "CSystemd"]),
+        // The options of the node that plan, apply and agent share, declared once.
+        .target(name: "VRFCApplyCLI", dependencies: [
+            "VRFCApply", "VRFCCLI", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         // The node agent: watches the inputs and reconciles through the Reconciler seam.
         .target(name: "VRFCAgent", dependencies: [
-            "VRFCApply", "VRFCHealth", "VRFCMetrics", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "VRFCApply", "VRFCApplyCLI", "VRFCHealth", "VRFCMetrics", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Logging", package: "swift-log"),
@@ -92,7 +97,7 @@ let package = Package(
         ]),
         .executableTarget(
             name: "vrfc-apply",
-            dependencies: ["VRFCApply", "VRFCAgent", "VRFCHealth", "VRFCMetrics", "VRFCCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["VRFCApply", "VRFCApplyCLI", "VRFCAgent", "VRFCHealth", "VRFCMetrics", "VRFCCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         // Build-time embedding of templates/*.mustache so the binary carries its defaults.
@@ -105,18 +110,34 @@ let package = Package(
         .executableTarget(name: "vrfc-bpf-bench", dependencies: ["VRFCBPF", "VRFCBPFTestSupport"], path: "bench/bpf-bench"),
 
         // Shared by the test targets: repo paths, fixtures, subprocesses, FRR in a netns.
-        .target(name: "VRFCTestSupport", dependencies: ["VRFCDriver"], path: "Tests/Support"),
+        .target(name: "VRFCTestSupport", dependencies: ["VRFCDriver", "VRFCAnalysis"], path: "Tests/Support"),
+        // vrfc-apply's apply and agent with injected faults (a crash after the
+        // N-th kernel change, a pause after each): tests only, never installed.
+        .executableTarget(name: "vrfc-apply-faults", dependencies: [
+            "VRFCApply", "VRFCApplyCLI", "VRFCAgent", "VRFCCLI", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Tests/ApplyFaults"),
         // Structure-aware fuzzing of `vrfc compile` (scripts/fuzz.sh; a bounded run is a test).
         .executableTarget(name: "vrfc-fuzz", dependencies: ["VRFCFrontend", "VRFCModel", "VRFCTestSupport"], path: "Tests/Fuzz",
                           swiftSettings: [.swiftLanguageMode(.v5), .enableUpcomingFeature("BareSlashRegexLiterals")]),
+        // Helpers of the applier's and the agent's tests: a namespace with the
+        // applier's state, compiled op lists and their checks, the agent as a process.
+        .target(name: "VRFCApplyTestSupport", dependencies: ["VRFCApply", "VRFCBPF", "VRFCNetlink", "VRFCDriver", "VRFCTestSupport"],
+                path: "Tests/ApplyTestSupport"),
+
+        // Tests, grouped by what they need; scripts/test.sh runs all three groups.
+        // 1. No privileges: any user, plain `swift test` (scripts/test.sh --quick).
         .testTarget(name: "VRFCModelTests", dependencies: ["VRFCModel"]),
         .testTarget(name: "VRFCFrontendTests", dependencies: ["VRFCFrontend", "VRFCDriver", "VRFCTestSupport"]),
         .testTarget(name: "VRFCFRRTests", dependencies: ["VRFCDriver", "VRFCFRR", "VRFCTestSupport"]),
-        .testTarget(name: "FRROracleTests", dependencies: ["VRFCDriver", "VRFCTestSupport"]),
-        .testTarget(name: "VRFCApplyTests", dependencies: ["VRFCApply", "VRFCAgent", "VRFCBPF", "VRFCBundle", "VRFCFRR", "VRFCTestSupport"]),
         .testTarget(name: "VRFCAnalysisTests", dependencies: ["VRFCAnalysis", "VRFCDriver", "VRFCTestSupport"]),
-        .testTarget(name: "VRFCBPFTests", dependencies: ["VRFCBPF", "VRFCBPFTestSupport"]),
+        .testTarget(name: "VRFCApplyUnitTests", dependencies: ["VRFCApply", "VRFCAgent", "VRFCKernel", "VRFCApplyTestSupport", "VRFCTestSupport"]),
         .testTarget(name: "VRFCHealthTests", dependencies: ["VRFCHealth", "VRFCTestSupport"]),
+        // 2. Root and this machine's kernel: network namespaces, FRR daemons, BPF.
+        .testTarget(name: "FRROracleTests", dependencies: ["VRFCDriver", "VRFCAnalysis", "VRFCTestSupport"]),
+        .testTarget(name: "VRFCApplyTests", dependencies: ["VRFCApply", "VRFCAgent", "VRFCBPF", "VRFCBundle", "VRFCFRR", "VRFCApplyTestSupport", "VRFCTestSupport"]),
+        .testTarget(name: "VRFCBPFTests", dependencies: ["VRFCBPF", "VRFCBPFTestSupport"]),
         .testTarget(name: "VRFCMetricsTests", dependencies: ["VRFCMetrics", "VRFCBPF", "VRFCBPFTestSupport", "VRFCTestSupport"]),
+        // 3. Root and a Debian kernel booted under virtme-ng (VRF devices).
+        .testTarget(name: "VRFCGuestTests", dependencies: ["VRFCApply", "VRFCBPF", "VRFCBPFTestSupport", "VRFCApplyTestSupport", "VRFCTestSupport"]),
     ]
 )

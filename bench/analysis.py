@@ -109,7 +109,7 @@ def main():
     cmd = [vrfc, "diff", "--config", os.path.join(big, "config.yaml"), os.path.join(big, "crs.yaml"), "--", changed]
     runs = [run(cmd, ok=(4,)) for _ in range(args.repeat)]
     timed = run(cmd, ok=(4,), env=dict(os.environ, VRFC_TIMINGS="1"))
-    diff_ms = [float(m) for m in re.findall(r"vrfc: diff: ([\d.]+) ms", timed[3])]
+    diff_ms = [float(m) for m in re.findall(r"timing: diff: ([\d.]+) ms", timed[3])]
     out_lines = runs[0][2].decode().count("\n")
     print("| vrfc diff | items | changed | output lines | wall (median) | CPU | diff phase |")
     print("|---|---:|---:|---:|---:|---:|---:|")

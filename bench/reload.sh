@@ -23,7 +23,7 @@
 #   SCRATCH=.build-x                      another build directory
 #   NO_BUILD=1                            the release binaries as they are
 #   CHANGES="prefix novrf"                some of the changes only
-#   VRFC_APPLY_TIMING=1 TIMING_LOG=FILE   vrfc-apply's phase times into FILE
+#   VRFC_TIMINGS=1 TIMING_LOG=FILE   vrfc-apply's phase times into FILE
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=/opt/swift/usr/bin:$PATH

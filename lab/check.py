@@ -243,24 +243,34 @@ def strength(intent, L):
     return notes
 
 
-def poll(checks_and_queries, timeout, label):
-    checks, queries = checks_and_queries
+def poll_until(checks, timeout, new_view, label, held, failed):
+    """Reads FRR afresh (a new view) every 2 s until every check holds, or
+    reports the ones that still fail after `timeout` seconds: 0 or 1."""
     start = time.monotonic()
     rounds = 0
     while True:
         rounds += 1
-        v = View()
-        v.fetch_communities(queries)
+        v = new_view()
         errors = [e for _, f in checks if (e := f(v))]
         if not errors:
-            print(f"{label}: {len(checks)} checks hold (after {time.monotonic() - start:.1f} s, {rounds} rounds)")
+            print(f"{label}: {len(checks)} {held} (after {time.monotonic() - start:.1f} s, {rounds} rounds)")
             return 0
         if time.monotonic() - start > timeout:
-            print(f"{label}: {len(errors)} of {len(checks)} checks fail after {timeout} s:")
+            print(f"{label}: {len(errors)} of {len(checks)} {failed} after {timeout} s:")
             for e in errors:
                 print("  FAIL " + e)
             return 1
         time.sleep(2)
+
+
+def poll(checks_and_queries, timeout, label):
+    checks, queries = checks_and_queries
+
+    def view():
+        v = View()
+        v.fetch_communities(queries)
+        return v
+    return poll_until(checks, timeout, view, label, "checks hold", "checks fail")
 
 
 # ------------------------------------------------------------------ sessions
@@ -300,19 +310,7 @@ class SummaryView(View):
 
 
 def poll_sessions(checks, timeout):
-    start = time.monotonic()
-    while True:
-        v = SummaryView()
-        errors = [e for _, f in checks if (e := f(v))]
-        if not errors:
-            print(f"sessions: {len(checks)} sessions/families Established (after {time.monotonic() - start:.1f} s)")
-            return 0
-        if time.monotonic() - start > timeout:
-            print(f"sessions: {len(errors)} of {len(checks)} not Established after {timeout} s:")
-            for e in errors:
-                print("  FAIL " + e)
-            return 1
-        time.sleep(2)
+    return poll_until(checks, timeout, SummaryView, "sessions", "sessions/families Established", "not Established")
 
 
 # ------------------------------------------------------------------ the leaf

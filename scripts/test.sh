@@ -6,9 +6,21 @@
 # tc router program on real packets; then the end-to-end lab
 # (scripts/lab.sh). Tests that cannot set up their environment fail; none is
 # skipped. Arguments go to `swift test`; the lab runs either way.
+#
+# `scripts/test.sh --quick [ARGS]`: only the test targets that need no
+# privileges (any user, nothing installed beyond the build's own
+# dependencies, no lab): the first group of Package.swift's test targets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ "$(id -u)" = 0 ] || { echo "test.sh: run as root (network namespaces, FRR daemons, BPF)" >&2; exit 1; }
+# The no-privilege group; keep in step with Package.swift.
+quick='^(VRFCModelTests|VRFCFrontendTests|VRFCFRRTests|VRFCAnalysisTests|VRFCApplyUnitTests|VRFCHealthTests)\.'
+if [ "${1:-}" = --quick ]; then
+    shift
+    export PATH=/opt/swift/usr/bin:$PATH
+    swift build --build-tests
+    exec swift test --skip-build --filter "$quick" "$@"
+fi
+[ "$(id -u)" = 0 ] || { echo "test.sh: run as root (network namespaces, FRR daemons, BPF); scripts/test.sh --quick runs the tests that need no privileges" >&2; exit 1; }
 scripts/install-deps.sh
 export PATH=/opt/swift/usr/bin:$PATH
 swift build --build-tests

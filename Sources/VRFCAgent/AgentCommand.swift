@@ -6,6 +6,7 @@ import Prometheus
 import ServiceLifecycle
 import Synchronization
 import VRFCApply
+import VRFCApplyCLI
 import VRFCBPF
 import VRFCHealth
 import VRFCKernel
@@ -50,65 +51,9 @@ public struct AgentCommand: ParsableCommand {
         """
     )
 
-    @Option(name: .long, help: ArgumentHelp("The node config (default: $OPERATOR_CONFIG or /opt/network-operator/config.yaml).", valueName: "FILE"))
-    var config: String?
+    @OptionGroup var node: NodeInputs
 
-    @Option(name: .long, help: ArgumentHelp("A ready op list (vrfc compile --emit ops), watched, instead of --config and INPUT.", valueName: "FILE"))
-    var ops: String?
-
-    @Option(name: .long, help: ArgumentHelp("A ready bundle (vrfc compile --emit bundle), watched, instead of --config and INPUT (with --frr-config).", valueName: "FILE"))
-    var bundle: String?
-
-    @Option(name: .long, help: ArgumentHelp("With --frr-config: the node's hinted base frr.conf or frr.conf.tpl (watched); default as for apply.", valueName: "FILE"))
-    var template: String?
-
-    @Option(name: .customLong("frr-config"), help: ArgumentHelp("Reconcile FRR too (as apply --frr-config): write this frr.conf, reload, verify, between links down and links up.", valueName: "PATH"))
-    var frrConfig: String?
-
-    @Option(name: .long, help: ArgumentHelp("With --frr-config: systemd, frr-reload, delta or none (default as for apply).", valueName: "STRATEGY"))
-    var reload: ReloadStrategy?
-
-    @Option(name: .customLong("state-dir"), help: ArgumentHelp("With --frr-config: where the last known good frr.conf, its IR and the base config are kept.", valueName: "DIR"))
-    var stateDir = KeptState.defaultDirectory
-
-    @Option(name: .customLong("frr-pathspace"), help: ArgumentHelp("With --frr-config: the FRR started with -N NAME.", valueName: "NAME"))
-    var frrPathspace: String?
-
-    @Option(name: .customLong("compile-user"), help: ArgumentHelp("The unprivileged account that compiles the inputs (as for apply).", valueName: "USER"))
-    var compileUser = CompileRequest.defaultUser
-
-    @Option(name: .long, help: ArgumentHelp("Router-id of the generated BGP instances (as for vrfc compile).", valueName: "IPV4"))
-    var routerID: String?
-
-    @Option(name: .long, help: ArgumentHelp("Value of {{.Hostname}} (as for vrfc compile).", valueName: "NAME"))
-    var hostname: String?
-
-    @Option(name: .long, help: ArgumentHelp("Directory of section templates replacing the shipped ones (as for vrfc compile).", valueName: "DIR"))
-    var templates: String?
-
-    @Flag(name: .long, help: "Delete vrfc's bridges and VRFs even when foreign interfaces are enslaved to them (as for apply).")
-    var force = false
-
-    @Option(name: .customLong("run-dir"), help: ArgumentHelp("Where the creation log and the clsact record live (as for apply).", valueName: "DIR"))
-    var runDirectory = StateDirectory.defaultPath
-
-    @Option(name: .long, help: ArgumentHelp("Underlay interface whose single IPv4 address is the VTEP address (default dum.underlay).", valueName: "IFNAME"))
-    var underlay: String?
-
-    @Option(name: .customLong("table-range"), help: ArgumentHelp("Routing tables for new VRFs (default 50-79).", valueName: "FIRST-LAST"))
-    var tableRange: String?
-
-    @Option(name: .customLong("bpf-interface"), help: ArgumentHelp("An interface besides vrfc's own links that the tc router may be attached to (repeatable), as for apply.", valueName: "IFNAME"))
-    var bpfInterfaces: [String] = []
-
-    @Flag(name: .long, help: "Take over links that match vrfc's settings exactly but lack its marker (see apply --help).")
-    var adopt = false
-
-    @Option(name: .long, help: ArgumentHelp("Work in the named network namespace (/run/netns/NAME), like ip -n.", valueName: "NAME"))
-    var netns: String?
-
-    @Option(name: .customLong("bpf-pin-dir"), help: ArgumentHelp("Where the tc router program's maps are pinned (bpffs).", valueName: "DIR"))
-    var bpfPinDirectory = TCRouterAttacher.defaultPinDirectory
+    @OptionGroup var frr: FRROptions
 
     @Option(name: .long, help: ArgumentHelp("Seconds from the first input change to the reconcile that takes in every change made meanwhile (0: at once).", valueName: "SECONDS"))
     var debounce: Double = 30
@@ -137,20 +82,12 @@ public struct AgentCommand: ParsableCommand {
     @Option(name: .customLong("log-level"), help: ArgumentHelp("trace, debug, info, notice, warning, error or critical.", valueName: "LEVEL"))
     var logLevel: String = "info"
 
-    @Argument(help: ArgumentHelp("VRFRouteConfiguration files or directories, as for vrfc compile.", valueName: "INPUT"))
-    var inputs: [String] = []
-
-    var configPath: String {
-        config ?? ProcessInfo.processInfo.environment["OPERATOR_CONFIG"] ?? "/opt/network-operator/config.yaml"
-    }
-
     public func validate() throws {
+        let ops = node.ops, bundle = node.bundle, config = node.config, inputs = node.inputs
+        let frrConfig = frr.frrConfig
         if oneshot && clean { throw ValidationError("pass --oneshot or --clean, not both") }
         if let metricsListen, ListenAddress(metricsListen) == nil {
             throw ValidationError("--metrics-listen \(metricsListen.debugDescription) is not ADDR:PORT")
-        }
-        if [ops != nil, bundle != nil, !inputs.isEmpty].filter({ $0 }).count > 1 {
-            throw ValidationError("pass one of --ops FILE, --bundle FILE, or INPUT... (with --config FILE)")
         }
         if ops != nil && config != nil {
             throw ValidationError("pass either --ops FILE or --config FILE with INPUT..., not both")
@@ -164,20 +101,11 @@ public struct AgentCommand: ParsableCommand {
         if bundle != nil && frrConfig == nil {
             throw ValidationError("--bundle goes with --frr-config PATH")
         }
-        if frrConfig == nil && (reload != nil || frrPathspace != nil) {
+        if frrConfig == nil && (frr.reload != nil || frr.frrPathspace != nil) {
             throw ValidationError("--reload and --frr-pathspace go with --frr-config PATH")
-        }
-        for b in bpfInterfaces {
-            do { _ = try InterfaceName(validating: b) } catch { throw ValidationError("--bpf-interface '\(b)': expected \(error.expected)") }
         }
         if ops == "-" || inputs.contains("-") {
             throw ValidationError("'-' (stdin): the agent reads its inputs again at every reconcile; pass files or directories")
-        }
-        if let u = underlay {
-            do { _ = try InterfaceName(validating: u) } catch { throw ValidationError("--underlay '\(u)': expected \(error.expected)") }
-        }
-        if let r = tableRange, TableRange(parsing: r) == nil {
-            throw ValidationError("--table-range '\(r)': expected \(TableRange.rule)")
         }
         for (name, v) in [("--debounce", debounce), ("--interval", interval), ("--hook-timeout", hookTimeout)] where !(v.isFinite && v >= 0 && v <= 86_400) {
             throw ValidationError("\(name) \(v): expected seconds from 0 to 86400")
@@ -201,7 +129,7 @@ public struct AgentCommand: ParsableCommand {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let vtysh = Vtysh(timeout: 5)
         let collectors: [any MetricsCollector] = [BGPCollector(vtysh: vtysh), RouteCollector(vtysh: vtysh), VNICollector(vtysh: vtysh),
-                                                  RouterCollector(pinDirectory: bpfPinDirectory)]
+                                                  RouterCollector(pinDirectory: node.bpfPinDirectory)]
         logger.info("serving metrics", metadata: ["listen": .string(address.description)])
         let handle = try HTTPServerHandle(address, scrape: Scrape(collectors: collectors, persistent: registry))
         // The endpoint only stops on an error (e.g. the port is taken): say so; the agent goes on reconciling.
@@ -209,38 +137,31 @@ public struct AgentCommand: ParsableCommand {
         return handle
     }
 
-    public func run() throws {
+    public func run() throws { try run(onChange: nil) }
+
+    /// `onChange` is told each kernel change of a links-only reconcile as it
+    /// is made (test tools pause there; the shipped command passes nothing).
+    public func run(onChange: (@Sendable (Step) -> Void)?) throws {
         let format = LineLogHandler.Format(rawValue: logFormat)!, level = Logger.Level(rawValue: logLevel)!
         LoggingSystem.bootstrap { LineLogHandler(label: $0, format: format, level: level) }
         var logger = Logger(label: "vrfc-agent")
-        if let netns { logger[metadataKey: "netns"] = .string(netns) }
+        if let netns = node.netns { logger[metadataKey: "netns"] = .string(netns) }
         guard Privileges.hasNetAdmin() else {
             logger.critical("the agent needs CAP_NET_ADMIN (run it as root or grant the capability); nothing was changed")
             throw ExitCode(AgentExit.failed)
         }
-        let overrides = NodeOverrides(underlay: underlay.flatMap { try? InterfaceName(validating: $0) },
-                                      tableRange: tableRange.flatMap { TableRange(parsing: $0) })
-        let allowed = bpfInterfaces.compactMap { try? InterfaceName(validating: $0) }
-        let trusted = config != nil || !inputs.isEmpty ? configPath : nil
-        let request = CompileRequest(config: configPath, inputs: inputs, hostname: hostname, routerID: routerID,
-                                     templates: templates, user: compileUser)
+        let request = node.compileRequest
         let choice: ReconcilerChoice
-        if let frrConfig {
-            var r = ReconcileOptions(frrConfig: frrConfig, template: template, stateDirectory: stateDir, reload: reload,
-                                     frr: FRRControl(pathspace: frrPathspace), adopt: adopt, overrides: overrides)
-            r.force = force
-            r.runDirectory = runDirectory
-            choice = .frr(.init(reconcile: r, source: bundle.map { .file($0) } ?? .compile(request),
-                                cleanRequest: bundle == nil || config != nil ? request : nil, compileUser: compileUser,
-                                bpfInterfaces: allowed, trustedNodeConfig: trusted, pinDirectory: bpfPinDirectory))
+        if let frrConfig = frr.frrConfig {
+            choice = .frr(.init(reconcile: frr.reconcileOptions(frrConfig, node), source: node.bundle.map { .file($0) } ?? .compile(request),
+                                cleanRequest: node.bundle == nil || node.config != nil ? request : nil,
+                                trust: node.trustSources, pinDirectory: node.bpfPinDirectory))
         } else {
-            var links = LinksReconciler.Options(
-                source: ops.map { .file($0) } ?? .compile(request), overrides: overrides, adopt: adopt,
-                bpfInterfaces: allowed, trustedNodeConfig: trusted, pinDirectory: bpfPinDirectory,
-                stepDelay: ProcessInfo.processInfo.environment["VRFC_AGENT_STEP_DELAY_MS"].flatMap(Int.init).map { .milliseconds($0) })
-            links.force = force
-            links.runDirectory = runDirectory
-            links.compileUser = compileUser
+            var links = LinksReconciler.Options(source: node.ops.map { .file($0) } ?? .compile(request), overrides: node.overrides,
+                                                adopt: node.adopt, trust: node.trustSources, pinDirectory: node.bpfPinDirectory)
+            links.force = node.force
+            links.runDirectory = node.runDirectory
+            links.onChange = onChange
             choice = .links(links)
         }
         let setup = AgentSetup(
@@ -248,8 +169,8 @@ public struct AgentCommand: ParsableCommand {
             agentOptions: AgentOptions(
                 debounce: seconds(debounce), interval: interval == 0 ? nil : seconds(interval),
                 preHook: preHook, postHook: postHook, hookTimeout: seconds(hookTimeout)),
-            netns: netns,
-            watched: (ops.map { [$0] } ?? bundle.map { [$0] } ?? [configPath] + inputs) + (template.map { [$0] } ?? []),
+            netns: node.netns,
+            watched: (node.ops.map { [$0] } ?? node.bundle.map { [$0] } ?? [node.nodeConfig] + node.inputs) + (frr.template.map { [$0] } ?? []),
             mode: clean ? .clean : oneshot ? .oneshot : .daemon)
         let metricsServer: HTTPServerHandle?
         do { metricsServer = try startMetrics(logger) } catch {
@@ -379,6 +300,3 @@ func blockingAsync(_ body: @escaping @Sendable () async -> Int32) -> Int32 {
     done.wait()
     return result.load(ordering: .sequentiallyConsistent)
 }
-
-// `--reload` for both `apply` and `agent` (vrfc-apply imports this module).
-extension ReloadStrategy: ExpressibleByArgument {}

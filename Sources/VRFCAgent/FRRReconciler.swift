@@ -19,19 +19,16 @@ public final class FRRReconciler: Reconciler, @unchecked Sendable {
         /// request, its inputs empty): a frr.conf without generated sections
         /// and no links.
         public var cleanRequest: CompileRequest?
-        public var compileUser: String
-        public var bpfInterfaces: [InterfaceName]
-        public var trustedNodeConfig: String?
+        /// Where the router may be attached besides vrfc's links.
+        public var trust: TrustSources
         public var pinDirectory: String
 
-        public init(reconcile: ReconcileOptions, source: BundleSource, cleanRequest: CompileRequest?, compileUser: String,
-                    bpfInterfaces: [InterfaceName], trustedNodeConfig: String?, pinDirectory: String) {
+        public init(reconcile: ReconcileOptions, source: BundleSource, cleanRequest: CompileRequest?, trust: TrustSources,
+                    pinDirectory: String) {
             self.reconcile = reconcile
             self.source = source
             self.cleanRequest = cleanRequest.map { var r = $0; r.inputs = []; return r }
-            self.compileUser = compileUser
-            self.bpfInterfaces = bpfInterfaces
-            self.trustedNodeConfig = trustedNodeConfig
+            self.trust = trust
             self.pinDirectory = pinDirectory
         }
     }
@@ -68,11 +65,10 @@ public final class FRRReconciler: Reconciler, @unchecked Sendable {
         var options = options.reconcile
         var source = source
         do throws(ApplyError) {
-            let (trust, text) = try AttachmentTrust.read(bpfInterfaces: self.options.bpfInterfaces,
-                                                         nodeConfig: self.options.trustedNodeConfig, compileUser: self.options.compileUser)
+            let (trust, text) = try self.options.trust.read()
             options.trust = trust
             // The inputs are compiled from the very bytes the trust was read from.
-            source = source.withConfig(text, readFrom: self.options.trustedNodeConfig)
+            source = source.withConfig(text, readFrom: self.options.trust.nodeConfig)
         } catch {
             return ReconcileOutcome(result: .invalid, error: error.message)
         }

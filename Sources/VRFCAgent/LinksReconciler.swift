@@ -19,31 +19,24 @@ public final class LinksReconciler: Reconciler, @unchecked Sendable {
         public var source: OpListSource
         public var overrides: NodeOverrides
         public var adopt: Bool
-        /// `--bpf-interface`: interfaces besides vrfc's links the router may be attached to.
-        public var bpfInterfaces: [InterfaceName]
-        /// The node config whose `bpfInterfaces` are trusted too (root-owned), if any.
-        public var trustedNodeConfig: String?
+        /// Where the router may be attached besides vrfc's links.
+        public var trust: TrustSources
         /// Delete vrfc's bridges and VRFs even with foreign ports enslaved.
         public var force = false
         /// The creation log and clsact record (`--run-dir`).
         public var runDirectory = StateDirectory.defaultPath
-        /// Who compiles the inputs (the unprivileged child).
-        public var compileUser = CompileRequest.defaultUser
         public var pinDirectory: String
-        /// Tests only (VRFC_AGENT_STEP_DELAY_MS): a pause after each kernel
-        /// change, so a signal can land while a plan is being executed.
-        public var stepDelay: Duration?
+        /// Told each kernel change as it is made, after it is logged (tests
+        /// pause here so that a signal lands while a plan is being executed).
+        public var onChange: (@Sendable (Step) -> Void)?
 
         public init(source: OpListSource, overrides: NodeOverrides = NodeOverrides(), adopt: Bool = false,
-                    bpfInterfaces: [InterfaceName] = [], trustedNodeConfig: String? = nil,
-                    pinDirectory: String = TCRouterAttacher.defaultPinDirectory, stepDelay: Duration? = nil) {
+                    trust: TrustSources = TrustSources(), pinDirectory: String = TCRouterAttacher.defaultPinDirectory) {
             self.source = source
             self.overrides = overrides
             self.adopt = adopt
-            self.bpfInterfaces = bpfInterfaces
-            self.trustedNodeConfig = trustedNodeConfig
+            self.trust = trust
             self.pinDirectory = pinDirectory
-            self.stepDelay = stepDelay
         }
     }
 
@@ -77,10 +70,9 @@ public final class LinksReconciler: Reconciler, @unchecked Sendable {
         var inputError: String?
         let ops: OpList
         do throws(ApplyError) {
-            let (trust, text) = try AttachmentTrust.read(bpfInterfaces: options.bpfInterfaces, nodeConfig: options.trustedNodeConfig,
-                                                         compileUser: options.compileUser)
+            let (trust, text) = try options.trust.read()
             // The op list is compiled from the very bytes the trust was read from.
-            ops = try OpListLoader.load(options.source.withConfig(text, readFrom: options.trustedNodeConfig),
+            ops = try OpListLoader.load(options.source.withConfig(text, readFrom: options.trust.nodeConfig),
                                         overrides: options.overrides, trust: trust)
             lastGood = ops
         } catch {
@@ -130,11 +122,10 @@ public final class LinksReconciler: Reconciler, @unchecked Sendable {
             }
             // The last point where stopping changes nothing.
             if stop.isRequested { return ReconcileOutcome(result: .stopped) }
-            let delay = options.stepDelay.map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 }
-            try session.execute(plan, snapshot: snap) { [logger] step in
+            try session.execute(plan, snapshot: snap) { [logger, options] step in
                 done += 1
                 logger.info("changed", metadata: ["trigger": .string(trigger.rawValue), "step": .string(step.report.description)])
-                if let delay { Thread.sleep(forTimeInterval: delay) }
+                options.onChange?(step)
             }
             // Done only when a fresh plan is in sync.
             let (_, after) = try session.snapshotAndPlan(adopt: false)

@@ -117,29 +117,20 @@ public enum LeakGraph {
         lines.count <= maxRegions ? lines : Array(lines.prefix(maxRegions - 1)) + ["... \(lines.count - maxRegions + 1) more"]
     }
 
+    /// A DOT string literal.
     static func quote(_ s: String) -> String {
-        var out = "\""
-        for c in s {
-            switch c {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            default: out.append(c)
-            }
-        }
-        return out + "\""
+        "\"" + replacing(s, ["\"": "\\\"", "\\": "\\\\", "\n": "\\n"]) + "\""
     }
 
+    /// Text inside a DOT HTML-like label.
     static func escapeHTML(_ s: String) -> String {
+        replacing(s, ["&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;"])
+    }
+
+    static func replacing(_ s: String, _ table: [Character: String]) -> String {
         var out = ""
         for c in s {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            default: out.append(c)
-            }
+            if let r = table[c] { out += r } else { out.append(c) }
         }
         return out
     }

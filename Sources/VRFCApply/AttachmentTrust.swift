@@ -3,6 +3,29 @@ import Glibc
 import VRFCKernel
 import VRFCModel
 
+/// Where one run's `AttachmentTrust` comes from: the operator's
+/// `--bpf-interface` names, the root-owned node config whose `bpfInterfaces`
+/// count too (when one is given or the op list is compiled from it), and the
+/// unprivileged account that compiles that config. Read at every run: the
+/// file may change.
+public struct TrustSources: Sendable {
+    public var bpfInterfaces: [InterfaceName]
+    public var nodeConfig: String?
+    public var compileUser: String
+
+    public init(bpfInterfaces: [InterfaceName] = [], nodeConfig: String? = nil, compileUser: String = CompileRequest.defaultUser) {
+        self.bpfInterfaces = bpfInterfaces
+        self.nodeConfig = nodeConfig
+        self.compileUser = compileUser
+    }
+
+    /// The trust, and the node config's bytes as read and checked
+    /// (`AttachmentTrust.read`).
+    public func read() throws(ApplyError) -> (AttachmentTrust, Data?) {
+        try AttachmentTrust.read(bpfInterfaces: bpfInterfaces, nodeConfig: nodeConfig, compileUser: compileUser)
+    }
+}
+
 /// The interfaces besides vrfc's own links that the tc router may be
 /// attached to. The op list cannot widen this: it may come from a file
 /// anyone could have edited, so its `routerAttachments` are checked against

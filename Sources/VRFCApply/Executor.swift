@@ -4,18 +4,6 @@ import VRFCKernel
 import VRFCModel
 import VRFCNetlink
 
-public struct ApplyError: Error, Sendable, CustomStringConvertible {
-    public let message: String
-    /// The inputs did not compile: nothing was changed, and the node stays
-    /// on the last intent it ran (the agent reports this as "invalid").
-    public let isInputError: Bool
-    public init(_ message: String, isInputError: Bool = false) {
-        self.message = message
-        self.isInputError = isInputError
-    }
-    public var description: String { message }
-}
-
 /// Runs a plan's steps against the kernel, in order, one netlink request at a
 /// time. Interrupted at any point, the kernel is left in a state the next
 /// plan recognises: every link vrfc created is marked or in the creation

@@ -1,23 +1,8 @@
 import Foundation
 import VRFCBPF
 import VRFCKernel
+import VRFCModel
 import VRFCNetlink
-
-/// `VRFC_APPLY_TIMING=1`: phase durations on stderr (for benchmarks).
-public struct PhaseTimer {
-    public let enabled = ProcessInfo.processInfo.environment["VRFC_APPLY_TIMING"] == "1"
-    var last = DispatchTime.now()
-
-    public init() {}
-
-    public mutating func mark(_ phase: String) {
-        guard enabled else { return }
-        let now = DispatchTime.now()
-        let ms = Double(now.uptimeNanoseconds - last.uptimeNanoseconds) / 1e6
-        FileHandle.standardError.write(Data("timing: \(phase) \(String(format: "%.1f", ms)) ms\n".utf8))
-        last = now
-    }
-}
 
 /// One run against the kernel's links: the socket, the router program and,
 /// for changes, the per-namespace lock. The caller enters the network
@@ -96,9 +81,6 @@ public final class LinkSession {
     public static func executable(_ plan: Plan) -> Bool { plan.problems.isEmpty && plan.complete }
 
     public func execute(_ plan: Plan, snapshot: KernelSnapshot, onStep: @escaping (Step) -> Void) throws(ApplyError) {
-        if let n = ProcessInfo.processInfo.environment["VRFC_APPLY_EXIT_AFTER_CHANGES"].flatMap(Int.init) {
-            socket.exitAfterChanges = n  // tests: end like kill -9 after n kernel changes
-        }
         var executor = Executor(socket: socket, snapshot: snapshot, attacher: attacher, log: try creationLog(),
                                 clsact: try clsactRecord(), onStep: onStep)
         try executor.run(plan)

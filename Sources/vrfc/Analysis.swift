@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VRFCAnalysis
+import VRFCCLI
 import VRFCDriver
 import VRFCModel
 
@@ -93,7 +94,7 @@ struct Diff: ParsableCommand {
     )
 
     @Option(name: .long, help: ArgumentHelp("The node config of the new side (and of the old side unless --old-config).", valueName: "FILE"))
-    var config: String = ProcessInfo.processInfo.environment["OPERATOR_CONFIG"] ?? "/opt/network-operator/config.yaml"
+    var config: String = NodeConfigPath.default
 
     @Option(name: .customLong("old-config"), help: ArgumentHelp("The node config of the old side.", valueName: "FILE"))
     var oldConfig: String?
@@ -189,7 +190,7 @@ struct Explain: ParsableCommand {
     )
 
     @Option(name: .long, help: ArgumentHelp("The node config.", valueName: "FILE"))
-    var config: String = ProcessInfo.processInfo.environment["OPERATOR_CONFIG"] ?? "/opt/network-operator/config.yaml"
+    var config: String = NodeConfigPath.default
 
     @Option(name: .long, help: ArgumentHelp("The VRF whose policy decides.", valueName: "NAME"))
     var vrf: String
@@ -327,7 +328,7 @@ struct Graph: ParsableCommand {
     )
 
     @Option(name: .long, help: ArgumentHelp("The node config.", valueName: "FILE"))
-    var config: String = ProcessInfo.processInfo.environment["OPERATOR_CONFIG"] ?? "/opt/network-operator/config.yaml"
+    var config: String = NodeConfigPath.default
 
     @Option(name: .long, help: ArgumentHelp("dot (default), svg or png.", valueName: "FORMAT"))
     var format: GraphFormat = .dot

@@ -62,7 +62,7 @@ struct Compile: ParsableCommand {
     )
 
     @Option(name: .long, help: ArgumentHelp("The node config (VRF → VNI map, skipVRFConfig, bpfInterfaces, serverASN).", valueName: "FILE"))
-    var config: String = ProcessInfo.processInfo.environment["OPERATOR_CONFIG"] ?? "/opt/network-operator/config.yaml"
+    var config: String = NodeConfigPath.default
 
     @Option(name: .long, help: ArgumentHelp("The node's base frr.conf with #++{{.X}} hint lines, or an already converted frr.conf.tpl. Required for --emit frr.", valueName: "FILE"))
     var template: String?

@@ -5,6 +5,8 @@ import Foundation
 /// go in through vtysh and come back out of FRR's own views.
 public final class FRRInstance: @unchecked Sendable {
     public let name: String
+    /// The instance's network namespace (named as its pathspace).
+    public let netns: Netns
     let dir: String
     private var started = false
 
@@ -29,14 +31,13 @@ public final class FRRInstance: @unchecked Sendable {
         }
         _ = try Shell.which("vtysh")
         // Short and unique: it names a netns and a directory under /var/run/frr.
-        name = "vrfco-\(tag.prefix(6))-\(UUID().uuidString.prefix(8).lowercased())"
+        netns = try Netns.create(String(tag.prefix(6)), prefix: "vrfco")
+        name = netns.name
         dir = NSTemporaryDirectory() + name
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try Shell.check(["chown", "frr:frr", dir])
-        try Shell.check(["ip", "netns", "add", name])
         started = true
         do {
-            try Shell.check(["ip", "netns", "exec", name, "ip", "link", "set", "lo", "up"])
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            try Shell.check(["chown", "frr:frr", dir])
             for daemon in ["zebra", "bgpd"] {
                 var args = ["ip", "netns", "exec", name, "\(Self.daemonDir)/\(daemon)", "-d", "-N", name, "-F", "traditional",
                             "-i", "\(dir)/\(daemon).pid", "--log", "file:\(dir)/\(daemon).log"]
@@ -63,8 +64,8 @@ public final class FRRInstance: @unchecked Sendable {
     /// Loads a config with `vtysh -f`, as FRR's own reload does.
     /// Runs a command inside this instance's network namespace.
     @discardableResult
-    public func inNetns(_ args: [String]) throws -> CommandResult {
-        try Shell.check(["ip", "netns", "exec", name] + args)
+    public func inNetns(_ args: [String]) throws -> String {
+        try netns.exec(args)
     }
 
     public func load(_ file: String) throws -> LoadResult {
@@ -138,7 +139,7 @@ public final class FRRInstance: @unchecked Sendable {
                 if kill(pid, 0) == 0 { kill(pid, SIGKILL) }
             }
         }
-        _ = try? Shell.run(["ip", "netns", "del", name])
+        netns.delete()
         try? FileManager.default.removeItem(atPath: "/var/run/frr/\(name)")
         try? FileManager.default.removeItem(atPath: dir)
     }

@@ -24,7 +24,7 @@ struct IntentDiffPropertyTests {
             case 1:
                 if !node.crs[i].exports.isEmpty { node.crs[i].exports.remove(at: Int.random(in: 0..<node.crs[i].exports.count, using: &rng)) }
             case 2:
-                FRRDifferentialTests.addDenyAbovePermits(&node, &rng)
+                RandomRoutes.addDenyAbovePermits(&node, &rng)
             case 3:
                 let used = Set(node.crs.filter { $0.vrf == node.crs[i].vrf }.map(\.seq))
                 var seq = Int.random(in: 1...65534, using: &rng)
@@ -78,7 +78,7 @@ struct IntentDiffPropertyTests {
         var failures: [String] = []
         var changed = 0
         for family in AddressFamily.allCases {
-            let routes = DifferentialRun.testRoutes(both, family: family, count: 400, &rng)
+            let routes = RandomRoutes.near(both, family: family, count: 400, &rng)
             for vrf in Set(both.vrfs.map(\.name)).sorted() {
                 for direction in Direction.allCases {
                     let map = Policy.mapName(vrf, direction, family)

@@ -3,6 +3,7 @@ import Testing
 import VRFCApply
 import VRFCModel
 import VRFCTestSupport
+import VRFCApplyTestSupport
 
 /// `vrfc-apply agent --frr-config`: the agent runs the whole reconcile
 /// (links down, frr.conf, reload, verify, links up) against real zebra and

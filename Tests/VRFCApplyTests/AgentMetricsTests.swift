@@ -4,6 +4,7 @@ import VRFCApply
 import VRFCModel
 import VRFCDriver
 import VRFCTestSupport
+import VRFCApplyTestSupport
 
 /// `vrfc-apply agent --metrics-listen`: the agent's own reconcile metrics
 /// next to the router's counters, scraped over real HTTP and parsed by

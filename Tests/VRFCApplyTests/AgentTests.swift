@@ -6,6 +6,7 @@ import VRFCKernel
 import VRFCModel
 import VRFCNetlink
 import VRFCTestSupport
+import VRFCApplyTestSupport
 
 /// `vrfc-apply agent` as a process against this machine's kernel, in
 /// namespaces the tests create. Every wait is for an event the agent logs
@@ -264,13 +265,14 @@ import VRFCTestSupport
     /// after SIGKILL mid-plan, a restart converges.
     @Test func sigtermMidReconcileFinishesItAndARestartConverges() throws {
         let ops = try compiledOps("route-targets").withoutVRFDevices
-        let slow = ["VRFC_AGENT_STEP_DELAY_MS": "100"]
+        // The agent with a pause after each kernel change, so a signal lands mid-plan.
+        let slow = [try faultsPath(), "agent", "--step-delay-ms", "100"]
         try Namespace.with("ag-term") { ns in
             try ns.addUnderlay()
             let file = try ns.file("ops.json", JSONOutput.encode(ops))
             let args = ["--ops", file, "--debounce", "30", "--interval", "0"]
 
-            let agent = try AgentProcess(try ns.agentArgs(args), environment: slow)
+            let agent = try AgentProcess(try ns.agentArgs(args, command: slow))
             defer { agent.kill9() }
             try agent.waitFor("the first kernel change") { $0.contains { $0["msg"] == "changed" } }
             agent.signal(SIGTERM)
@@ -305,7 +307,7 @@ import VRFCTestSupport
             try replaceFile(file, JSONOutput.encode(ops))
             let clean = try ns.runAgent(["--clean"])
             try #require(clean.status == 0)
-            let killed = try AgentProcess(try ns.agentArgs(args), environment: slow)
+            let killed = try AgentProcess(try ns.agentArgs(args, command: slow))
             defer { killed.kill9() }
             try killed.waitFor("a few kernel changes") { $0.filter { $0["msg"] == "changed" }.count >= 3 }
             killed.kill9()

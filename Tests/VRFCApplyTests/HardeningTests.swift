@@ -6,6 +6,7 @@ import VRFCKernel
 import VRFCModel
 import VRFCNetlink
 import VRFCTestSupport
+import VRFCApplyTestSupport
 
 /// The applier against hostile or broken surroundings, on this machine's
 /// kernel in namespaces the tests create: tampered op lists aimed at
@@ -151,8 +152,7 @@ import VRFCTestSupport
         try Namespace.with("log10") { ns in
             try ns.addUnderlay()
             let file = try ns.file("ops.json", JSONOutput.encode(ops))
-            let crashed = try Shell.run(["ip", "netns", "exec", ns.name, try applierPath(), "apply", "--ops", file] + Namespace.operatorFlags,
-                                        environment: ProcessInfo.processInfo.environment.merging(["VRFC_APPLY_EXIT_AFTER_CHANGES": "1"]) { $1 })
+            let crashed = try ns.crashingApply(file, after: 1)
             try #require(crashed.status == 137, "\(crashed)")
             let half = try #require(try ns.links().first { $0.name == first }, "the first creation happened")
             #expect(half.alias == nil)

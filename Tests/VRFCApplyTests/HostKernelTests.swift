@@ -6,6 +6,7 @@ import VRFCKernel
 import VRFCModel
 import VRFCNetlink
 import VRFCTestSupport
+import VRFCApplyTestSupport
 
 /// vrfc-apply against this machine's kernel, in namespaces the tests create.
 /// Nothing is mocked: the applier binary runs in the namespace, and every
@@ -411,14 +412,13 @@ enum UnderlayCase: String, CaseIterable, Sendable {
 }
 
 /// Every point between two kernel changes, deterministically: the applier
-/// ends like kill -9 right after its k-th change (VRFC_APPLY_EXIT_AFTER_CHANGES),
+/// ends like kill -9 right after its k-th change (vrfc-apply-faults apply),
 /// for every k of a run, and a plain rerun must converge. Covers creating
 /// (the window between creating a link and marking it: the creation log),
 /// deleting, re-creating and repairing.
 @Suite struct CrashPointTests {
     func crashAt(_ ns: Namespace, _ file: String, after k: Int) throws -> CommandResult {
-        try Shell.run(["ip", "netns", "exec", ns.name, try applierPath(), "apply", "--ops", file] + Namespace.operatorFlags,
-                      environment: ProcessInfo.processInfo.environment.merging(["VRFC_APPLY_EXIT_AFTER_CHANGES": String(k)]) { $1 })
+        try ns.crashingApply(file, after: k)
     }
 
     func everyCrashPointConverges(from start: OpList, to target: OpList, tag: String) throws {

@@ -8,6 +8,7 @@ import VRFCKernel
 import VRFCModel
 import VRFCNetlink
 import VRFCTestSupport
+import VRFCApplyTestSupport
 
 /// `vrfc-apply apply --frr-config` against real zebra and bgpd (their own
 /// namespace and pathspace) and real links (a namespace of their own).

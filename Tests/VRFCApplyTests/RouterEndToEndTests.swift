@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import VRFCKernel
 import VRFCTestSupport
+import VRFCApplyTestSupport
 
 /// The applier and the tc router together: `vrfc-apply apply` leaves every
 /// interface the op list names with exactly one instance of the program,

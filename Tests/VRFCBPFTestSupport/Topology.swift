@@ -1,4 +1,5 @@
 import Foundation
+import VRFCTestSupport
 
 /// Two hosts and a router, each its own namespace, joined by veths; only
 /// documentation addresses:

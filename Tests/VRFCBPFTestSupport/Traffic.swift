@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import VRFCTestSupport
 
 /// Real traffic between namespaces from plain sockets on namespace threads:
 /// exact packet counts (no ping needed) and a TCP stream for the GSO path.

@@ -3,6 +3,7 @@ import Foundation
 import Testing
 @testable import VRFCBPF
 import VRFCBPFTestSupport
+import VRFCTestSupport
 
 /// A filter on clsact ingress as iproute2 reports it: an independent view
 /// of what TCRouterAttacher did.

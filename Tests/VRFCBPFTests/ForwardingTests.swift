@@ -4,6 +4,7 @@ import Glibc
 import Testing
 @testable import VRFCBPF
 import VRFCBPFTestSupport
+import VRFCTestSupport
 
 /// The router's kernel-path counters: if the program routed a packet, the
 /// kernel's forwarding path never saw it.

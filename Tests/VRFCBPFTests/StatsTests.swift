@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import VRFCBPF
 import VRFCBPFTestSupport
+import VRFCTestSupport
 
 @Suite("Router counters as `vrfc-apply bpf stats` prints them")
 struct StatsTests {

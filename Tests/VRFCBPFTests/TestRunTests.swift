@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import VRFCBPF
 import VRFCBPFTestSupport
+import VRFCTestSupport
 
 typealias Topo = RouterTopology
 

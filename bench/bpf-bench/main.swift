@@ -6,12 +6,13 @@
 //    vs the kernel's own forwarding, alternating in one run.
 //
 // A benchmark, not a test: run it by hand as root (bench/bpf-bench.sh).
-// It creates its namespaces (vrfcb-*) and a pin directory of its own and
+// It creates its namespaces (vrfct-*) and a pin directory of its own and
 // removes them afterwards.
 import Foundation
 import Glibc
 import VRFCBPF
 import VRFCBPFTestSupport
+import VRFCTestSupport
 
 struct Options {
     var iterations = 1_000_000

@@ -1,5 +1,4 @@
 import Foundation
-import Testing
 import VRFCApply
 import VRFCBPF
 import VRFCDriver
@@ -10,7 +9,7 @@ import VRFCTestSupport
 
 /// The built applier. scripts/test.sh runs `swift build` before `swift test`;
 /// a missing binary fails the test that needs it, loudly.
-func applierPath() throws -> String {
+public func applierPath() throws -> String {
     let path = Repo.executable("vrfc-apply")
     guard FileManager.default.isExecutableFile(atPath: path) else {
         throw SetupError("vrfc-apply is not built at \(path): run `swift build` before `swift test`")
@@ -18,75 +17,83 @@ func applierPath() throws -> String {
     return path
 }
 
+/// The test-only build of apply and agent with injected faults
+/// (Tests/ApplyFaults), built by `swift build` like vrfc-apply.
+public func faultsPath() throws -> String {
+    let path = Repo.executable("vrfc-apply-faults")
+    guard FileManager.default.isExecutableFile(atPath: path) else {
+        throw SetupError("vrfc-apply-faults is not built at \(path): run `swift build` before `swift test`")
+    }
+    return path
+}
+
 
 /// The documentation address the tests give the underlay, and the MAC vrfc
 /// must derive from it (02:54 + the four address bytes).
-let underlayAddress: [UInt8] = [192, 0, 2, 129]
-let underlayMAC = "02:54:c0:00:02:81"
+public let underlayAddress: [UInt8] = [192, 0, 2, 129]
+public let underlayMAC = "02:54:c0:00:02:81"
 
-/// A network namespace of its own for one test (`vrfca-` prefix, unique
-/// name, so tests run in parallel), deleted when the test ends, also on failure.
-final class Namespace: @unchecked Sendable {
-    let name: String
+/// A network namespace of its own for one test (`Netns`, `vrfca-` prefix),
+/// with the applier's state in it (its files, pins, creation log), deleted
+/// when the test ends, also on failure.
+public final class Namespace: @unchecked Sendable {
+    public let netns: Netns
+    public var name: String { netns.name }
     private let dir: URL
 
-    init(_ tag: String) throws {
-        guard getuid() == 0 else { throw SetupError("the applier's kernel tests need root (network namespaces)") }
-        _ = try Shell.which("ip")
-        name = "vrfca-\(tag.prefix(8))-\(UUID().uuidString.prefix(6).lowercased())"
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent(name)
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        try Shell.check(["ip", "netns", "add", name])
+    public init(_ tag: String) throws {
+        netns = try Netns.create(String(tag.prefix(8)), prefix: "vrfca")
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent(netns.name)
         do {
-            try ip("link", "set", "lo", "up")
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         } catch {
-            delete()
+            netns.delete()
             throw error
         }
     }
 
     /// This namespace's own bpffs pin directory for the tc router's maps, so
     /// tests running side by side never share counters or pins.
-    var pinDirectory: String { "/sys/fs/bpf/\(name)" }
+    public var pinDirectory: String { "/sys/fs/bpf/\(name)" }
 
-    func delete() {
+    public func delete() {
         // vrfc-apply's state files of this namespace (named by its cookie).
         if let cookie = try? NetlinkSocket.open(namespace: name).namespaceCookie() {
             for file in ["created-netns-\(cookie).log", "clsact-netns-\(cookie).list"] {
                 try? FileManager.default.removeItem(atPath: StateDirectory.defaultPath + "/" + file)
             }
         }
-        _ = try? Shell.run(["ip", "netns", "delete", name])
+        netns.delete()
         try? FileManager.default.removeItem(at: dir)
         BPFFS.remove(directory: pinDirectory)
     }
 
     /// Runs `body` with a fresh namespace and always deletes it afterwards.
-    static func with<T>(_ tag: String, _ body: (Namespace) throws -> T) throws -> T {
+    public static func with<T>(_ tag: String, _ body: (Namespace) throws -> T) throws -> T {
         let ns = try Namespace(tag)
         defer { ns.delete() }
         return try body(ns)
     }
 
     @discardableResult
-    func ip(_ args: String...) throws -> CommandResult {
-        try Shell.check(["ip", "-n", name] + args)
+    public func ip(_ args: String...) throws -> String {
+        try netns.ip(args)
     }
 
-    /// Runs a command inside the namespace.
+    /// Runs a command inside the namespace, whatever its exit status.
     @discardableResult
-    func exec(_ args: [String]) throws -> CommandResult {
-        try Shell.run(["ip", "netns", "exec", name] + args)
+    public func exec(_ args: [String]) throws -> CommandResult {
+        try netns.run(args)
     }
 
     /// The VTEP device. This kernel has no dummy links, so
     /// `dum.underlay` is one end of a veth pair here.
-    func addUnderlay(mtu: Int = 9100, addresses: [String] = ["192.0.2.129/32"], name: String = "dum.underlay") throws {
+    public func addUnderlay(mtu: Int = 9100, addresses: [String] = ["192.0.2.129/32"], name: String = "dum.underlay") throws {
         try ip("link", "add", name, "mtu", String(mtu), "type", "veth", "peer", "name", "ul.peer", "mtu", String(mtu))
         for a in addresses { try ip("address", "add", a, "dev", name) }
     }
 
-    func file(_ name: String, _ text: String) throws -> String {
+    public func file(_ name: String, _ text: String) throws -> String {
         let url = dir.appendingPathComponent(name)
         try Data(text.utf8).write(to: url)
         return url.path
@@ -96,12 +103,12 @@ final class Namespace: @unchecked Sendable {
     /// namespace itself (`--netns`) rather than under `ip netns exec`,
     /// whose private /sys would hide bpffs and lose the router's pins.
     @discardableResult
-    func applier(_ args: String...) throws -> CommandResult {
+    public func applier(_ args: String...) throws -> CommandResult {
         try applier(args)
     }
 
     @discardableResult
-    func applier(_ args: [String]) throws -> CommandResult {
+    public func applier(_ args: [String]) throws -> CommandResult {
         var full = [try applierPath()] + args
         if ["plan", "apply"].contains(args.first) {
             full += ["--netns", name, "--bpf-pin-dir", pinDirectory] + Self.operatorFlags
@@ -113,34 +120,41 @@ final class Namespace: @unchecked Sendable {
     /// interfaces the fixtures' node configs list in bpfInterfaces, as a
     /// systemd unit would with --bpf-interface. Anything else an op list
     /// names (eth0, lo, the underlay, ...) stays refused.
-    static let operatorFlags: [String] = {
+    public static let operatorFlags: [String] = {
         var seen: Set<String> = []
         let names = Fixture.all.flatMap { (try? $0.ir().bpfInterfaces.map(\.value)) ?? [] }.filter { seen.insert($0).inserted }
         return names.flatMap { ["--bpf-interface", $0] }
     }()
 
-    func applyOps(_ ops: OpList, _ extra: String...) throws -> CommandResult {
+    public func applyOps(_ ops: OpList, _ extra: String...) throws -> CommandResult {
         try applier(["apply", "--ops", try file("ops-\(UUID().uuidString.prefix(4)).json", JSONOutput.encode(ops))] + extra)
     }
 
-    func planOps(_ ops: OpList, _ extra: String...) throws -> CommandResult {
+    /// `apply --ops FILE` under `ip netns exec`, ending like kill -9 right
+    /// after its k-th acknowledged kernel change (status 137), or finishing
+    /// as apply does when the run has fewer changes.
+    public func crashingApply(_ file: String, after k: Int) throws -> CommandResult {
+        try netns.run([try faultsPath(), "apply", "--crash-after-changes", String(k), "--ops", file] + Self.operatorFlags)
+    }
+
+    public func planOps(_ ops: OpList, _ extra: String...) throws -> CommandResult {
         try applier(["plan", "--ops", try file("ops-\(UUID().uuidString.prefix(4)).json", JSONOutput.encode(ops))] + extra)
     }
 
     /// The links as the kernel reports them over netlink (a socket opened
     /// inside the namespace from a helper thread).
-    func links() throws -> [Link] {
+    public func links() throws -> [Link] {
         try NetlinkSocket.open(namespace: name).links()
     }
 
     /// `ip -d -j link show`, by name, as iproute2 reports it.
-    func ipLinks() throws -> [String: [String: Any]] {
+    public func ipLinks() throws -> [String: [String: Any]] {
         let out = try Shell.check(["ip", "-n", name, "-d", "-j", "link", "show"]).stdout
         return try parseIPLinks(out)
     }
 }
 
-func parseIPLinks(_ json: String) throws -> [String: [String: Any]] {
+public func parseIPLinks(_ json: String) throws -> [String: [String: Any]] {
     guard let list = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]] else {
         throw SetupError("ip -j link: not a JSON list: \(json.prefix(200))")
     }
@@ -150,12 +164,12 @@ func parseIPLinks(_ json: String) throws -> [String: [String: Any]] {
 }
 
 /// A fixture's op list, compiled in-process by the real compiler.
-func compiledOps(_ fixture: String, tableRange: TableRange = .default) throws -> OpList {
+public func compiledOps(_ fixture: String, tableRange: TableRange = .default) throws -> OpList {
     let ir = try Fixture(name: fixture).ir()
     return Compiler.ops(ir, options: .init(tableRange: tableRange))
 }
 
-func compiledOps(config: String, crs: [String], tableRange: TableRange = .default) throws -> OpList {
+public func compiledOps(config: String, crs: [String], tableRange: TableRange = .default) throws -> OpList {
     Compiler.ops(try Compiler.ir(.init(config: config, objects: crs)), options: .init(tableRange: tableRange))
 }
 
@@ -163,7 +177,7 @@ extension OpList {
     /// Only the links of `vrfs`, and only their router attachments (plus the
     /// node's bpfInterfaces), as the compiler would write it for those VRFs:
     /// an op list may attach the router to its own links, not to another's.
-    func keeping(_ keep: (VRFName) -> Bool) -> OpList {
+    public func keeping(_ keep: (VRFName) -> Bool) -> OpList {
         var o = self
         o.links = links.filter { keep($0.vrf) }
         let dropped = Set(links.map(\.name.value)).subtracting(o.links.map(\.name.value))
@@ -174,7 +188,7 @@ extension OpList {
     /// This machine's kernel has no VRF device: the host
     /// tests apply every other link of the compiled op list — bridge, VXLAN,
     /// veth pairs with all their settings — and the guest test does the VRFs.
-    var withoutVRFDevices: OpList {
+    public var withoutVRFDevices: OpList {
         var o = self
         o.links = links.filter { $0.kind != .vrf }.map { l in
             var l = l
@@ -188,7 +202,7 @@ extension OpList {
 /// Every link of the op list is in `ip -d -j link` output exactly as wanted.
 /// Expectations come from the op list and the underlay the test set up;
 /// `tables` (when given) are the VRF tables the test expects.
-func checkIPLinks(_ ops: OpList, _ live: [String: [String: Any]], underlay: String = "dum.underlay",
+public func checkIPLinks(_ ops: OpList, _ live: [String: [String: Any]], underlay: String = "dum.underlay",
                   tables: [String: Int]? = nil) -> [String] {
     var problems: [String] = []
     func expect(_ ok: Bool, _ link: String, _ what: String, _ have: Any?) {
@@ -237,7 +251,7 @@ func checkIPLinks(_ ops: OpList, _ live: [String: [String: Any]], underlay: Stri
 }
 
 /// The same, read back over netlink with vrfc's own parser.
-func checkNetlinkLinks(_ ops: OpList, _ links: [Link], underlay: String = "dum.underlay") -> [String] {
+public func checkNetlinkLinks(_ ops: OpList, _ links: [Link], underlay: String = "dum.underlay") -> [String] {
     var problems: [String] = []
     let byName = Dictionary(links.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
     let byIndex = Dictionary(links.map { ($0.index, $0) }, uniquingKeysWith: { a, _ in a })
@@ -270,13 +284,13 @@ func checkNetlinkLinks(_ ops: OpList, _ links: [Link], underlay: String = "dum.u
 }
 
 /// Names and ifindexes of every link: what "nothing changed" compares.
-func identities(_ links: [Link]) -> [String: Int32] {
+public func identities(_ links: [Link]) -> [String: Int32] {
     Dictionary(links.map { ($0.name, $0.index) }, uniquingKeysWith: { a, _ in a })
 }
 
 /// `ip -d -j` of one link without what moves by itself (counters, bridge
 /// timers, carrier-driven state), for before/after comparisons.
-func stableDescription(_ l: [String: Any]?) -> String {
+public func stableDescription(_ l: [String: Any]?) -> String {
     guard let l else { return "(absent)" }
     func strip(_ v: Any) -> Any {
         guard let d = v as? [String: Any] else { return v }
@@ -292,7 +306,7 @@ func stableDescription(_ l: [String: Any]?) -> String {
 
 /// The op list as an iproute2 batch (scripts/ops-to-ip-batch.py): the same
 /// links made the way the Go operator or a shell script would make them.
-func ipBatch(_ ops: OpList, marker: Bool, extra: [String] = []) throws -> String {
+public func ipBatch(_ ops: OpList, marker: Bool, extra: [String] = []) throws -> String {
     var args = ["python3", Repo.path("scripts/ops-to-ip-batch.py"), "-", "--local", "192.0.2.129"] + extra
     if !marker { args.append("--no-marker") }
     return try Shell.check(args, stdin: Data(JSONOutput.encode(ops).utf8)).stdout

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import VRFCKernel
 import VRFCTestSupport
+import VRFCApplyTestSupport
 
 /// The strict op-list reader accepts exactly what the compiler writes: every
 /// golden op list reads back to the value JSONDecoder gives, and the JSON

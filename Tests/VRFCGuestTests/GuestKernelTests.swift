@@ -5,29 +5,16 @@ import VRFCDriver
 import VRFCKernel
 import VRFCModel
 import VRFCTestSupport
+import VRFCApplyTestSupport
 
 /// The complete per-VRF stack, VRF device and table included, under a
 /// Debian kernel in a virtme-ng guest (this machine's kernel has no VRF).
 /// One boot runs every scenario; the guest writes each step's output to a
 /// directory shared with the host, and the checks run here.
 @Suite struct GuestKernelTests {
-    /// A Debian kernel whose modules include vrf.ko; VRFC_TEST_KERNEL overrides.
-    static func kernel() throws -> String {
-        if let k = ProcessInfo.processInfo.environment["VRFC_TEST_KERNEL"] { return k }
-        let boot = (try? FileManager.default.contentsOfDirectory(atPath: "/boot")) ?? []
-        for image in boot.filter({ $0.hasPrefix("vmlinuz-") }).sorted().reversed() {
-            let version = String(image.dropFirst("vmlinuz-".count))
-            let dir = "/lib/modules/\(version)/kernel/drivers/net"
-            let files = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
-            if files.contains(where: { $0.hasPrefix("vrf.ko") }) { return "/boot/" + image }
-        }
-        throw SetupError("no Debian kernel with vrf.ko under /boot (package linux-image-amd64); run scripts/install-deps.sh")
-    }
-
     @Test(.timeLimit(.minutes(20)))
     func completeStacksUnderADebianKernel() throws {
-        let kernel = try Self.kernel()
-        let vng = try Shell.which("vng")
+        let kernel = try Guest.kernel()
         let applier = try applierPath()
         let fixture = Fixture(name: "route-targets")
         let crFiles = try FileManager.default.contentsOfDirectory(atPath: fixture.crs).sorted()
@@ -85,8 +72,7 @@ import VRFCTestSupport
         try Data(script.utf8).write(to: scriptURL)
         try fm.setAttributes([.posixPermissions: 0o755], ofItemAtPath: scriptURL.path)
 
-        let boot = try runWithTimeout([vng, "-r", kernel, "--disable-microvm", "--disable-kvm", "--rwdir", d,
-                                       "--memory", "2G", "--", scriptURL.path], seconds: 900)
+        let boot = try Guest.boot(scriptURL.path, rwdir: d)
         try #require(fm.fileExists(atPath: d + "/finished"), "the guest did not finish its script:\n\(boot)")
 
         func step(_ n: String) -> (rc: Int32, out: String, err: String) {
@@ -406,27 +392,4 @@ struct BGPSessions {
         #expect(!rib.contains(Self.ownASN), "a route carrying the node's own ASN must not be accepted on vd.\(Self.probeVRF): \(rib)")
         #expect(routes("rib-allowas.json").contains(Self.ownASN), "with allowas-in on vd. it would be accepted (the check can fail): \(routes("rib-allowas.json"))")
     }
-}
-
-/// Runs a command, killing it (by its PID) after `seconds`.
-func runWithTimeout(_ args: [String], seconds: Double) throws -> String {
-    let out = FileManager.default.temporaryDirectory.appendingPathComponent("vrfca-vng-\(UUID().uuidString.prefix(8)).log")
-    _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-    defer { try? FileManager.default.removeItem(at: out) }
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: args[0])
-    p.arguments = Array(args.dropFirst())
-    let h = try FileHandle(forWritingTo: out)
-    p.standardOutput = h
-    p.standardError = h
-    p.standardInput = FileHandle.nullDevice
-    try p.run()
-    let deadline = Date().addingTimeInterval(seconds)
-    while p.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.5) }
-    if p.isRunning {
-        kill(p.processIdentifier, SIGKILL)
-        p.waitUntilExit()
-        throw SetupError("\(args[0]) did not finish within \(Int(seconds)) s:\n\(readText(out.path) ?? "")")
-    }
-    return "exit \(p.terminationStatus)\n" + (readText(out.path) ?? "")
 }

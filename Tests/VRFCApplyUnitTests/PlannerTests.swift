@@ -7,6 +7,7 @@ import VRFCKernel
 import VRFCModel
 import VRFCNetlink
 import VRFCTestSupport
+import VRFCApplyTestSupport
 
 /// The op list format: what every fixture compiles to is valid, survives a
 /// JSON round trip, and its golden file (scripts/regen-golden.sh) decodes

@@ -2,6 +2,8 @@ import Foundation
 import Testing
 import VRFCBPF
 import VRFCBPFTestSupport
+import VRFCTestSupport
+import VRFCApplyTestSupport
 
 /// What one phase of the VRF scenario measured.
 struct VRFPhase: Codable, Equatable {
@@ -41,8 +43,6 @@ struct VRFGuestTests {
 
     /// Boots the guest and returns what it wrote.
     static func bootGuest() throws -> [String: VRFPhase] {
-        let kernel = try debianKernel()
-        let vng = try Command.which("vng")
         let binary = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
         // The guest sees the host's files read-only, except this directory.
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vrfcb-guest-\(UUID().uuidString)")
@@ -52,29 +52,11 @@ struct VRFGuestTests {
         let path = "/opt/swift/usr/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
         let inner = "export PATH=\(path) VRFCB_GUEST_OUT=\(out.path); cd \(Checkout.root) && "
             + "'\(binary)' --testing-library swift-testing --filter 'VRFGuestTests' 2>&1 | tail -40"
-        let log: String
-        do {
-            log = try Command.run([vng, "-r", kernel, "--disable-microvm", "--disable-kvm", "--memory", "2G",
-                                   "--rwdir", dir.path, "--", inner])
-        } catch {
-            throw SetupError("the guest did not run (\(kernel)): \(error)")
-        }
+        let boot = try Guest.boot(inner, rwdir: dir.path)
         guard let data = FileManager.default.contents(atPath: out.path) else {
-            throw SetupError("the guest wrote no results; its output:\n\(log)")
+            throw SetupError("the guest wrote no results; its output:\n\(boot)")
         }
         return try JSONDecoder().decode([String: VRFPhase].self, from: data)
-    }
-
-    /// A Debian kernel with vrf.ko (package linux-image-amd64); VRFC_TEST_KERNEL overrides.
-    static func debianKernel() throws -> String {
-        if let k = ProcessInfo.processInfo.environment["VRFC_TEST_KERNEL"] { return k }
-        let boot = (try? FileManager.default.contentsOfDirectory(atPath: "/boot")) ?? []
-        for image in boot.filter({ $0.hasPrefix("vmlinuz-") }).sorted().reversed() {
-            let version = String(image.dropFirst("vmlinuz-".count))
-            let net = (try? FileManager.default.contentsOfDirectory(atPath: "/lib/modules/\(version)/kernel/drivers/net")) ?? []
-            if net.contains(where: { $0.hasPrefix("vrf.ko") }) { return "/boot/" + image }
-        }
-        throw SetupError("no kernel with vrf.ko under /boot: install linux-image-amd64 (scripts/install-deps.sh)")
     }
 
     /// In the guest:

@@ -1,19 +1,18 @@
 import Foundation
-import Testing
 import VRFCTestSupport
 
 /// A running `vrfc-apply agent`: its log (stderr, and the hooks' output)
 /// is read line by line as it is written, so a test waits for the event it
 /// needs, with a deadline, instead of sleeping.
-final class AgentProcess: @unchecked Sendable {
-    let pid: pid_t
+public final class AgentProcess: @unchecked Sendable {
+    public let pid: pid_t
     private let condition = NSCondition()
     private var lines: [String] = []  // guarded by `condition`
     private var status: Int32?        // guarded by `condition`
     private var drained = false       // guarded by `condition`: the log pipe reached EOF
-    let args: [String]
+    public let args: [String]
 
-    init(_ args: [String], environment extra: [String: String] = [:]) throws {
+    public init(_ args: [String], environment extra: [String: String] = [:]) throws {
         self.args = args
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { throw SetupError("pipe: \(String(cString: strerror(errno)))") }
@@ -78,7 +77,7 @@ final class AgentProcess: @unchecked Sendable {
     }
 
     /// Everything logged so far.
-    var log: [String] {
+    public var log: [String] {
         condition.lock()
         defer { condition.unlock() }
         return lines
@@ -86,21 +85,21 @@ final class AgentProcess: @unchecked Sendable {
 
     /// The JSON log records so far (`--log-format json`; other lines, such
     /// as the hooks' output, are skipped).
-    var records: [[String: String]] { log.compactMap(Self.record) }
+    public var records: [[String: String]] { log.compactMap(Self.record) }
 
-    static func record(_ line: String) -> [String: String]? {
+    public static func record(_ line: String) -> [String: String]? {
         guard line.hasPrefix("{"), let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String] else { return nil }
         return o
     }
 
     /// Finished reconciles so far, in order.
-    var reconciles: [[String: String]] { records.filter { $0["msg"] == "reconcile finished" } }
+    public var reconciles: [[String: String]] { records.filter { $0["msg"] == "reconcile finished" } }
 
     /// Waits until `predicate` holds for the records logged so far (it is
     /// re-checked at every new line), or fails after `timeout` seconds
     /// with the log, or when the agent exits first.
     @discardableResult
-    func waitFor(_ what: String, timeout: Double = 60, _ predicate: ([[String: String]]) -> Bool) throws -> [[String: String]] {
+    public func waitFor(_ what: String, timeout: Double = 60, _ predicate: ([[String: String]]) -> Bool) throws -> [[String: String]] {
         let deadline = Date().addingTimeInterval(timeout)
         condition.lock()
         defer { condition.unlock() }
@@ -118,7 +117,7 @@ final class AgentProcess: @unchecked Sendable {
 
     /// Waits for the n-th finished reconcile with this trigger and returns it.
     @discardableResult
-    func waitForReconcile(_ trigger: String, count: Int = 1, timeout: Double = 60,
+    public func waitForReconcile(_ trigger: String, count: Int = 1, timeout: Double = 60,
                           where extra: ([String: String]) -> Bool = { _ in true }) throws -> [String: String] {
         let recs = try waitFor("reconcile #\(count) with trigger=\(trigger)", timeout: timeout) { recs in
             recs.filter { $0["msg"] == "reconcile finished" && $0["trigger"] == trigger && extra($0) }.count >= count
@@ -126,10 +125,10 @@ final class AgentProcess: @unchecked Sendable {
         return recs.filter { $0["msg"] == "reconcile finished" && $0["trigger"] == trigger && extra($0) }[count - 1]
     }
 
-    func signal(_ sig: Int32) { kill(pid, sig) }
+    public func signal(_ sig: Int32) { kill(pid, sig) }
 
     /// Waits for the agent to exit; fails after `timeout` seconds.
-    func waitForExit(timeout: Double = 60) throws -> Int32 {
+    public func waitForExit(timeout: Double = 60) throws -> Int32 {
         let deadline = Date().addingTimeInterval(timeout)
         condition.lock()
         defer { condition.unlock() }
@@ -146,7 +145,7 @@ final class AgentProcess: @unchecked Sendable {
     }
 
     /// Ends the agent if the test has not (also when it failed half-way).
-    func kill9() {
+    public func kill9() {
         condition.lock()
         let running = status == nil
         condition.unlock()
@@ -158,22 +157,23 @@ final class AgentProcess: @unchecked Sendable {
 }
 
 extension Namespace {
-    /// `vrfc-apply agent` for this namespace, JSON logs.
-    func agentArgs(_ args: [String]) throws -> [String] {
+    /// `vrfc-apply agent` (or `command`, e.g. the faults tool's agent) for
+    /// this namespace, JSON logs.
+    public func agentArgs(_ args: [String], command: [String]? = nil) throws -> [String] {
         // As for plan/apply, the harness plays the operator who allows the
         // fixtures' bpfInterfaces (TestNamespace.operatorFlags).
-        [try applierPath(), "agent", "--netns", name, "--bpf-pin-dir", pinDirectory, "--log-format", "json"] + Self.operatorFlags + args
+        try (command ?? [applierPath(), "agent"]) + ["--netns", name, "--bpf-pin-dir", pinDirectory, "--log-format", "json"] + Self.operatorFlags + args
     }
 
     /// Starts an agent; `body` runs with it and the agent is killed afterwards if still running.
-    func withAgent<T>(_ args: [String], environment: [String: String] = [:], _ body: (AgentProcess) throws -> T) throws -> T {
+    public func withAgent<T>(_ args: [String], environment: [String: String] = [:], _ body: (AgentProcess) throws -> T) throws -> T {
         let agent = try AgentProcess(try agentArgs(args), environment: environment)
         defer { agent.kill9() }
         return try body(agent)
     }
 
     /// Runs an agent to its exit (`--oneshot`, `--clean`).
-    func runAgent(_ args: [String], environment: [String: String] = [:], timeout: Double = 120) throws -> (status: Int32, agent: AgentProcess) {
+    public func runAgent(_ args: [String], environment: [String: String] = [:], timeout: Double = 120) throws -> (status: Int32, agent: AgentProcess) {
         let agent = try AgentProcess(try agentArgs(args), environment: environment)
         defer { agent.kill9() }
         return (try agent.waitForExit(timeout: timeout), agent)
@@ -182,7 +182,7 @@ extension Namespace {
 
 /// Writes a file the way `kubectl apply` of a ConfigMap, an editor or a
 /// config-management tool does: a temporary file renamed over the old one.
-func replaceFile(_ path: String, _ text: String) throws {
+public func replaceFile(_ path: String, _ text: String) throws {
     let tmp = path + ".tmp-\(UUID().uuidString.prefix(6))"
     try Data(text.utf8).write(to: URL(fileURLWithPath: tmp))
     guard rename(tmp, path) == 0 else { throw SetupError("rename \(tmp) \(path): \(String(cString: strerror(errno)))") }
@@ -192,11 +192,11 @@ func replaceFile(_ path: String, _ text: String) throws {
 /// symlinks `KEY -> ..data/KEY`, `..data` is a symlink to a timestamped
 /// directory, and an update writes a new directory and swaps `..data`
 /// with a rename (Kubernetes' AtomicWriter).
-struct ConfigMapDir {
-    let path: String
-    private(set) var generation = 0
+public struct ConfigMapDir {
+    public let path: String
+    public private(set) var generation = 0
 
-    init(_ path: String, _ files: [String: String]) throws {
+    public init(_ path: String, _ files: [String: String]) throws {
         self.path = path
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         try update(files)
@@ -205,7 +205,7 @@ struct ConfigMapDir {
         }
     }
 
-    mutating func update(_ files: [String: String]) throws {
+    public mutating func update(_ files: [String: String]) throws {
         generation += 1
         let old = generation > 1 ? "..2026_11_30_12_00_0\(generation - 1).000000001" : nil
         let dir = "..2026_11_30_12_00_0\(generation).000000001"

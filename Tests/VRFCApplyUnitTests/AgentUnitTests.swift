@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import VRFCAgent
 import VRFCTestSupport
+import VRFCApplyTestSupport
 
 /// The agent's pure parts: its log lines and what it watches.
 @Suite struct AgentUnitTests {

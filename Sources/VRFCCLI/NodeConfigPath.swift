@@ -1,0 +1,11 @@
+import Foundation
+
+/// Where the node config is when `--config` is not given: `$OPERATOR_CONFIG`
+/// (as the Go network-operator reads it), else the operator's own path.
+public enum NodeConfigPath {
+    public static let fallback = "/opt/network-operator/config.yaml"
+
+    public static var `default`: String {
+        ProcessInfo.processInfo.environment["OPERATOR_CONFIG"] ?? fallback
+    }
+}
