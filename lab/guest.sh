@@ -35,6 +35,10 @@ dump() { # what a person needs when a phase fails
             echo "===== $ns: show running-config"; vtysh -N $ns -c 'show running-config' 2>&1
             echo "===== $ns: show bgp vrf all summary"; vtysh -N $ns -c 'show bgp vrf all summary' 2>&1
             echo "===== $ns: show bgp l2vpn evpn route type prefix"; vtysh -N $ns -c 'show bgp l2vpn evpn route type prefix' 2>&1 | head -80
+            # What zebra made of the L3 VNIs: state, router MACs and next hops
+            # per VNI (the entries the data path needs on br./vx.).
+            echo "===== $ns: show evpn vni detail / bgp l2vpn evpn vni / rmac / next-hops"
+            vtysh -N $ns -c 'show evpn vni detail' -c 'show bgp l2vpn evpn vni' -c 'show evpn rmac vni all' -c 'show evpn next-hops vni all' 2>&1
             echo "===== $ns: ip -d link"; ip -n $ns -d link 2>&1
             for v in $(ip -n $ns -j link show type vrf 2>/dev/null | $PY -c 'import json,sys; print(" ".join(l["ifname"] for l in json.load(sys.stdin)))'); do
                 echo "===== $ns: ip route show vrf $v"; ip -n $ns route show vrf $v 2>&1; ip -n $ns -6 route show vrf $v 2>&1
@@ -245,23 +249,35 @@ verify() { # INTENT_DIR: sessions, leaking, kernel in sync
 apply_intent() { CURRENT=$1; reconcile "$1" && verify "$1"; }
 
 # ------------------------------------------------------------------ traffic
+# traffic VRF...: from each VRF's tenant host (behind the leaf) to a pod (the
+# node's default VRF) and back: through the fabric, the VXLAN and the VRF
+# boundary. Per VRF: ping and a 2 MB iperf3 TCP transfer in both families,
+# and the tc router's `routed` counter must grow by at least that VRF's echo
+# replies (pod -> tenant through cl0 and vd., 5 per family).
+IPERF_PORT=5200
 traffic() {
-    local before=$RUN/stats-before.json after=$RUN/stats-after.json
-    $APPLY bpf stats --json >$before || return 1
-    local pod4=198.51.100.2 pod6=2001:db8:ffff:ffff::2
-    ns cluster iperf3 -s -D -1 -p 5201 --logfile $RUN/iperf-4.log || return 1
-    sleep 0.5
-    # Tenant host (vrf1, behind the leaf) <-> a pod (the node's default VRF):
-    # through the fabric, the VXLAN and the VRF boundary.
-    ns t.vrf1 ping -c 5 -i 0.3 -W 5 $pod4 || return 1
-    ns t.vrf1 ping -6 -c 5 -i 0.3 -W 5 $pod6 || return 1
-    ns t.vrf1 iperf3 -c $pod4 -p 5201 -n 2M -4 | tail -n 4 || return 1
-    ns cluster iperf3 -s -D -1 -p 5202 --logfile $RUN/iperf-6.log || return 1
-    sleep 0.5
-    ns t.vrf1 iperf3 -c $pod6 -p 5202 -n 2M -6 | tail -n 4 || return 1
-    $APPLY bpf stats --json >$after || return 1
+    local vrf
+    for vrf in "$@"; do traffic_vrf $vrf || return 1; done
     $APPLY bpf stats | head -n 12
-    # 10 echo replies at least go pod -> tenant through cl0 and vd. alone.
+}
+
+traffic_vrf() { # VRF
+    local vrf=$1 before=$RUN/stats-before.json after=$RUN/stats-after.json f port pod
+    local pod4=198.51.100.2 pod6=2001:db8:ffff:ffff::2
+    note "traffic: t.$vrf <-> pod"
+    $APPLY bpf stats --json >$before || return 1
+    ns t.$vrf ping -c 5 -i 0.3 -W 5 $pod4 || return 1
+    ns t.$vrf ping -6 -c 5 -i 0.3 -W 5 $pod6 || return 1
+    for f in 4 6; do
+        # A port of its own per transfer: a one-off server of the previous
+        # transfer may still hold its port for a moment.
+        IPERF_PORT=$((IPERF_PORT + 1)); port=$IPERF_PORT
+        pod=$pod4; [ $f = 6 ] && pod=$pod6
+        ns cluster iperf3 -s -D -1 -p $port --logfile $RUN/iperf-$port.log || return 1
+        sleep 0.5
+        ns t.$vrf iperf3 -c $pod -p $port -n 2M -$f | tail -n 4 || return 1
+    done
+    $APPLY bpf stats --json >$after || return 1
     $CHECK routed $before $after --min 10
 }
 
@@ -340,11 +356,8 @@ phase topology topology
 phase frr-start-node start_node_frr
 phase frr-start-leaf start_leaf_frr
 phase apply-1-initial apply_intent $LAB/intents/1-initial
-phase traffic traffic
-# Not yet: traffic from t.vrf2 (the route-target VRF) gets no answer; the
-# node installs no router-MAC entries for the leaf on br.vrf2/vx.vrf2 (open
-# finding, see README "The lab"):
-#   soft_phase traffic-vrf2 ns t.vrf2 ping -c 3 -i 0.3 -W 5 198.51.100.2
+# vrf1's route target is set on the leaf, vrf2's on the node (vrfConfig.rt).
+phase traffic traffic vrf1 vrf2
 phase issue15-control issue15_control
 phase apply-2-changed apply_intent $LAB/intents/2-changed
 # The checks discriminate: the previous intent's expectations now fail.
@@ -354,5 +367,9 @@ phase apply-4-vrf2-removed apply_intent $LAB/intents/4-vrf2-removed
 phase fault-refused refused
 phase fault-killed killed
 phase fault-frr-restart frr_restart
-phase traffic-after-faults traffic
+# vrf1 only: once vrf2 has been removed and added back (apply-4, then
+# fault-killed), the node's zebra installs vrf2's routes over br.vrf2 but no
+# router-MAC/next-hop entry for the leaf in VNI 101, even after the FRR
+# restart, so t.vrf2 gets no answer (open finding, README "The lab").
+phase traffic-after-faults traffic vrf1
 finish

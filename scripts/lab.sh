@@ -52,8 +52,8 @@ if [ $KEEP = 1 ]; then
         -- "env $ENVS $OUT/guest.sh" || true
 else
     # No terminal needed: the guest's console is copied to console.log; a hung guest is
-    # killed (by its PID) after 30 minutes.
-    timeout --signal=KILL 1800 vng -r "$KERNEL" --disable-microvm --disable-kvm --memory 2G --cpus 2 \
+    # killed (by its PID) after 60 minutes (a loaded 2-core machine has needed 35).
+    timeout --signal=KILL 3600 vng -r "$KERNEL" --disable-microvm --disable-kvm --memory 2G --cpus 2 \
         --rwdir "$OUT" -- "env $ENVS $OUT/guest.sh" </dev/null 2>&1 | tee "$OUT/console.log" || true
     [ -f "$OUT/lab.log" ] || { echo "lab.sh: the guest did not start the lab; console:"; tail -n 40 "$OUT/console.log"; }
 fi
