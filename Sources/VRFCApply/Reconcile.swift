@@ -344,6 +344,7 @@ public struct Reconcile {
                 timer.mark("verify (the delta's prefix-lists and route-maps)")
                 if problems.isEmpty {
                     log("verified: FRR runs the new config (its changed prefix-lists and route-maps, shown one by one)")
+                    record(.delta, verified: true)
                     return
                 }
                 // The targeted view is the narrower one: a doubt of it is
