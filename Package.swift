@@ -63,12 +63,15 @@ let package = Package(
         .target(name: "VRFCCLI", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "vrfc",
-            dependencies: ["VRFCDriver", "VRFCAnalysis", "VRFCBundle", "VRFCCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "VRFCDriver", "VRFCAnalysis", "VRFCBundle", "VRFCCLI", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
 
         // Kernel shim.
-        .systemLibrary(name: "CNetlink", pkgConfig: "libnl-route-3.0",
-                       providers: [.apt(["libnl-route-3-dev"])]),
+        .systemLibrary(
+            name: "CNetlink", pkgConfig: "libnl-route-3.0",
+            providers: [.apt(["libnl-route-3-dev"])]),
         .systemLibrary(name: "CBPF", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev"])]),
         .target(name: "VRFCNetlink", dependencies: ["CNetlink"]),
         .target(name: "VRFCBPF", dependencies: ["CBPF", "VRFCNetlink"], plugins: ["EmbedRouterObject"]),
@@ -79,38 +82,52 @@ let package = Package(
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         .target(name: "VRFCApply", dependencies: ["VRFCBundle", "VRFCKernel", "VRFCNetlink", "VRFCBPF", "CSpawn", "CSystemd"]),
         // The options of the node that plan, apply and agent share, declared once.
-        .target(name: "VRFCApplyCLI", dependencies: [
-            "VRFCApply", "VRFCCLI", .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        .target(
+            name: "VRFCApplyCLI",
+            dependencies: [
+                "VRFCApply", "VRFCCLI", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
         // The node agent: watches the inputs and reconciles through the Reconciler seam.
-        .target(name: "VRFCAgent", dependencies: [
-            "VRFCApply", "VRFCApplyCLI", "VRFCHealth", "VRFCMetrics", .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "CoreMetrics", package: "swift-metrics"),
-            .product(name: "Prometheus", package: "swift-prometheus"),
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-        ]),
+        .target(
+            name: "VRFCAgent",
+            dependencies: [
+                "VRFCApply", "VRFCApplyCLI", "VRFCHealth", "VRFCMetrics",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
         // The network healthcheck: its config has a tiny strict reader of its own (no YAML library).
-        .target(name: "VRFCHealth", dependencies: [
-            "VRFCApply", "VRFCNetlink", .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        .target(
+            name: "VRFCHealth",
+            dependencies: [
+                "VRFCApply", "VRFCNetlink", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
         // The Prometheus endpoint's collectors (FRR through read-only vtysh, the router's maps, the links),
         // and its privileged side: starts the unprivileged exporter and answers it over a socket pair.
-        .target(name: "VRFCMetrics", dependencies: [
-            "VRFCHealth", "VRFCApply", "VRFCNetlink", "VRFCBPF", "CSpawn",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "Prometheus", package: "swift-prometheus"),
-        ]),
+        .target(
+            name: "VRFCMetrics",
+            dependencies: [
+                "VRFCHealth", "VRFCApply", "VRFCNetlink", "VRFCBPF", "CSpawn",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]),
         // The unprivileged exporter: the HTTP server (FlyingFox, which brings FoundationNetworking and
         // libcurl) lives only here, never in vrfc-apply.
         .executableTarget(
             name: "vrfc-metrics",
-            dependencies: ["VRFCMetrics", "VRFCHealth", "VRFCCLI", .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                           .product(name: "FlyingFox", package: "FlyingFox")]
+            dependencies: [
+                "VRFCMetrics", "VRFCHealth", "VRFCCLI", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "FlyingFox", package: "FlyingFox"),
+            ]
         ),
         .executableTarget(
             name: "vrfc-apply",
-            dependencies: ["VRFCApply", "VRFCApplyCLI", "VRFCAgent", "VRFCHealth", "VRFCMetrics", "VRFCCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "VRFCApply", "VRFCApplyCLI", "VRFCAgent", "VRFCHealth", "VRFCMetrics", "VRFCCLI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
 
         // Build-time embedding of templates/*.mustache so the binary carries its defaults.
@@ -121,23 +138,30 @@ let package = Package(
         .executableTarget(name: "RouterContractTool", path: "Sources/RouterContractTool"),
         .plugin(name: "EmbedRouterObject", capability: .buildTool(), dependencies: ["RouterContractTool"]),
         // Namespaces, frames and traffic for the router's kernel tests and its benchmark.
-        .target(name: "VRFCBPFTestSupport", dependencies: ["VRFCBPF", "VRFCNetlink", "CBPF", "CNetlink", "VRFCTestSupport"], path: "Tests/VRFCBPFTestSupport"),
-        .executableTarget(name: "vrfc-bpf-bench", dependencies: ["VRFCBPF", "VRFCBPFTestSupport", "VRFCTestSupport"], path: "bench/bpf-bench"),
+        .target(
+            name: "VRFCBPFTestSupport", dependencies: ["VRFCBPF", "VRFCNetlink", "CBPF", "CNetlink", "VRFCTestSupport"],
+            path: "Tests/VRFCBPFTestSupport"),
+        .executableTarget(
+            name: "vrfc-bpf-bench", dependencies: ["VRFCBPF", "VRFCBPFTestSupport", "VRFCTestSupport"], path: "bench/bpf-bench"),
 
         // Shared by the test targets: repo paths, fixtures, subprocesses, FRR in a netns.
         .target(name: "VRFCTestSupport", dependencies: ["VRFCDriver", "VRFCAnalysis", "VRFCYAML"], path: "Tests/Support"),
         // vrfc-apply's apply and agent with injected faults (a crash after the
         // N-th kernel change, a pause after each): tests only, never installed.
-        .executableTarget(name: "vrfc-apply-faults", dependencies: [
-            "VRFCApply", "VRFCApplyCLI", "VRFCAgent", "VRFCCLI", .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ], path: "Tests/ApplyFaults"),
+        .executableTarget(
+            name: "vrfc-apply-faults",
+            dependencies: [
+                "VRFCApply", "VRFCApplyCLI", "VRFCAgent", "VRFCCLI", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ], path: "Tests/ApplyFaults"),
         // Structure-aware fuzzing of `vrfc compile` (scripts/fuzz.sh; a bounded run is a test).
-        .executableTarget(name: "vrfc-fuzz", dependencies: ["VRFCFrontend", "VRFCYAML", "VRFCModel", "VRFCTestSupport"], path: "Tests/Fuzz",
-                          swiftSettings: [.swiftLanguageMode(.v5), .enableUpcomingFeature("BareSlashRegexLiterals")]),
+        .executableTarget(
+            name: "vrfc-fuzz", dependencies: ["VRFCFrontend", "VRFCYAML", "VRFCModel", "VRFCTestSupport"], path: "Tests/Fuzz",
+            swiftSettings: [.swiftLanguageMode(.v5), .enableUpcomingFeature("BareSlashRegexLiterals")]),
         // Helpers of the applier's and the agent's tests: a namespace with the
         // applier's state, compiled op lists and their checks, the agent as a process.
-        .target(name: "VRFCApplyTestSupport", dependencies: ["VRFCApply", "VRFCBPF", "VRFCNetlink", "VRFCDriver", "VRFCTestSupport"],
-                path: "Tests/ApplyTestSupport"),
+        .target(
+            name: "VRFCApplyTestSupport", dependencies: ["VRFCApply", "VRFCBPF", "VRFCNetlink", "VRFCDriver", "VRFCTestSupport"],
+            path: "Tests/ApplyTestSupport"),
 
         // Tests, grouped by what they need; scripts/test.sh runs all three groups.
         // 1. No privileges: any user, plain `swift test` (scripts/test.sh --quick).
@@ -146,14 +170,18 @@ let package = Package(
         .testTarget(name: "VRFCFrontendTests", dependencies: ["VRFCFrontend", "VRFCYAML", "VRFCDriver", "VRFCKernel", "VRFCTestSupport"]),
         .testTarget(name: "VRFCFRRTests", dependencies: ["VRFCDriver", "VRFCFRR", "VRFCTestSupport"]),
         .testTarget(name: "VRFCAnalysisTests", dependencies: ["VRFCAnalysis", "VRFCDriver", "VRFCTestSupport"]),
-        .testTarget(name: "VRFCApplyUnitTests", dependencies: ["VRFCApply", "VRFCAgent", "VRFCKernel", "VRFCApplyTestSupport", "VRFCTestSupport"]),
+        .testTarget(
+            name: "VRFCApplyUnitTests", dependencies: ["VRFCApply", "VRFCAgent", "VRFCKernel", "VRFCApplyTestSupport", "VRFCTestSupport"]),
         .testTarget(name: "VRFCHealthTests", dependencies: ["VRFCHealth", "VRFCTestSupport"]),
         // 2. Root and this machine's kernel: network namespaces, FRR daemons, BPF.
         .testTarget(name: "FRROracleTests", dependencies: ["VRFCDriver", "VRFCAnalysis", "VRFCTestSupport"]),
-        .testTarget(name: "VRFCApplyTests", dependencies: ["VRFCApply", "VRFCAgent", "VRFCBPF", "VRFCBundle", "VRFCFRR", "VRFCApplyTestSupport", "VRFCTestSupport"]),
+        .testTarget(
+            name: "VRFCApplyTests",
+            dependencies: ["VRFCApply", "VRFCAgent", "VRFCBPF", "VRFCBundle", "VRFCFRR", "VRFCApplyTestSupport", "VRFCTestSupport"]),
         .testTarget(name: "VRFCBPFTests", dependencies: ["VRFCBPF", "VRFCBPFTestSupport", "VRFCTestSupport"]),
         .testTarget(name: "VRFCMetricsTests", dependencies: ["VRFCMetrics", "VRFCBPF", "VRFCBPFTestSupport", "VRFCTestSupport"]),
         // 3. Root and a Debian kernel booted under virtme-ng (VRF devices).
-        .testTarget(name: "VRFCGuestTests", dependencies: ["VRFCApply", "VRFCBPF", "VRFCBPFTestSupport", "VRFCApplyTestSupport", "VRFCTestSupport"]),
+        .testTarget(
+            name: "VRFCGuestTests", dependencies: ["VRFCApply", "VRFCBPF", "VRFCBPFTestSupport", "VRFCApplyTestSupport", "VRFCTestSupport"]),
     ]
 )

@@ -24,7 +24,8 @@ func fail(_ message: String) -> Never {
 func enumerators(in text: String, file: String, marker: String, prefix: String) -> [Enumerator] {
     let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
     guard let at = lines.firstIndex(where: { $0.trimmingCharacters(in: .whitespaces).hasPrefix(marker) }),
-          let start = lines[...at].lastIndex(where: { $0.hasPrefix("enum") }) else { fail("\(file): no enum holds \(marker)") }
+        let start = lines[...at].lastIndex(where: { $0.hasPrefix("enum") })
+    else { fail("\(file): no enum holds \(marker)") }
     var result: [Enumerator] = []
     var next = 0
     var comment: [String] = []
@@ -54,8 +55,10 @@ func enumerators(in text: String, file: String, marker: String, prefix: String) 
             guard let v = Int(parts[1]) else { fail("\(file): \(name) = \(parts[1]) is not a number") }
             next = v
         }
-        result.append(Enumerator(suffix: String(name.dropFirst(prefix.count)), value: next,
-                                 doc: comment + (trailing.map { [$0] } ?? [])))
+        result.append(
+            Enumerator(
+                suffix: String(name.dropFirst(prefix.count)), value: next,
+                doc: comment + (trailing.map { [$0] } ?? [])))
         next += 1
         comment = []
     }
@@ -92,7 +95,8 @@ func read(_ path: String) -> String {
     guard let data = FileManager.default.contents(atPath: path) else { fail("cannot read \(path)") }
     return String(decoding: data, as: UTF8.self)
 }
-let router = read(args[0]), bpf = read(args[1])
+let router = read(args[0])
+let bpf = read(args[1])
 
 let outcomes = enumerators(in: router, file: args[0], marker: "VRFC_OUT_ROUTED", prefix: "VRFC_OUT_")
     .filter { $0.suffix != "COUNT" && $0.suffix != "SLOTS" }
@@ -100,13 +104,23 @@ let slots = enumerators(in: router, file: args[0], marker: "VRFC_FIB_SLOTS", pre
 guard let errorSlot = slots.first(where: { $0.suffix == "ERROR" }) else { fail("\(args[0]): no VRFC_FIB_ERROR") }
 var fib = enumerators(in: bpf, file: args[1], marker: "BPF_FIB_LKUP_RET_SUCCESS", prefix: "BPF_FIB_LKUP_RET_")
 guard fib.allSatisfy({ $0.value < errorSlot.value }) else { fail("<linux/bpf.h> has FIB results at or above VRFC_FIB_ERROR") }
-fib.append(Enumerator(suffix: "ERROR", value: errorSlot.value,
-                      doc: ["A negative return (invalid arguments, no such ifindex) or a value beyond the known ones."]))
+fib.append(
+    Enumerator(
+        suffix: "ERROR", value: errorSlot.value,
+        doc: ["A negative return (invalid arguments, no such ifindex) or a value beyond the known ones."]))
 
 var swift = "// Generated at build time by RouterContractTool from bpf/router.h and <linux/bpf.h>. Do not edit.\n\n"
-swift += swiftEnum("RouterOutcome", doc: ["What the router program did with one packet (`enum vrfc_outcome`, bpf/router.h):",
-                                          "the slot of its counter in the outcome map."], outcomes)
+swift += swiftEnum(
+    "RouterOutcome",
+    doc: [
+        "What the router program did with one packet (`enum vrfc_outcome`, bpf/router.h):",
+        "the slot of its counter in the outcome map.",
+    ], outcomes)
 swift += "\n"
-swift += swiftEnum("FIBResult", doc: ["A bpf_fib_lookup() result (BPF_FIB_LKUP_RET_*, <linux/bpf.h>): the slot of its",
-                                      "counter in the FIB map; VRFC_FIB_ERROR (bpf/router.h) counts the errors."], fib)
+swift += swiftEnum(
+    "FIBResult",
+    doc: [
+        "A bpf_fib_lookup() result (BPF_FIB_LKUP_RET_*, <linux/bpf.h>): the slot of its",
+        "counter in the FIB map; VRFC_FIB_ERROR (bpf/router.h) counts the errors.",
+    ], fib)
 try Data(swift.utf8).write(to: URL(fileURLWithPath: args[2]), options: .atomic)

@@ -69,7 +69,11 @@ final class Inbox: Sendable {
     /// Takes the changes of the window that just closed.
     func takeChanges() -> (count: Int, first: String?) {
         state.withLock { s in
-            defer { s.windowStart = nil; s.changes = 0; s.firstChange = nil }
+            defer {
+                s.windowStart = nil
+                s.changes = 0
+                s.firstChange = nil
+            }
             return (s.changes, s.firstChange)
         }
     }
@@ -112,8 +116,10 @@ public struct AgentOptions: Sendable {
     public var postHook: String?
     public var hookTimeout: Duration
 
-    public init(debounce: Duration = .seconds(30), interval: Duration? = .seconds(60),
-                preHook: String? = nil, postHook: String? = nil, hookTimeout: Duration = .seconds(30)) {
+    public init(
+        debounce: Duration = .seconds(30), interval: Duration? = .seconds(60),
+        preHook: String? = nil, postHook: String? = nil, hookTimeout: Duration = .seconds(30)
+    ) {
         self.debounce = debounce
         self.interval = interval
         self.preHook = preHook
@@ -200,8 +206,10 @@ public final class Agent: Sendable {
         logger.info("reconcile started", metadata: meta)
         var outcome: ReconcileOutcome
         if let pre = options.preHook,
-           case let r = await Hook.run(pre, environment: ["VRFC_HOOK": "pre", "VRFC_TRIGGER": trigger.rawValue], timeout: options.hookTimeout),
-           !r.succeeded {
+            case let r = await Hook.run(
+                pre, environment: ["VRFC_HOOK": "pre", "VRFC_TRIGGER": trigger.rawValue], timeout: options.hookTimeout),
+            !r.succeeded
+        {
             // A failing pre-hook vetoes this reconcile: the node is left as it is.
             outcome = ReconcileOutcome(result: .skipped, error: "pre-reconcile hook \(pre) \(r)")
         } else if stopRequest.isRequested {
@@ -213,10 +221,12 @@ public final class Agent: Sendable {
         }
         let elapsed = clock.now - started
         let ms = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
-        AgentMetrics.record(outcome, trigger: trigger, seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        AgentMetrics.record(
+            outcome, trigger: trigger, seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
         for line in (outcome.error ?? "").split(separator: "\n") {
-            logger.error(outcome.result == .invalid ? "invalid input" : "reconcile error",
-                         metadata: ["trigger": .string(trigger.rawValue), "error": .string(String(line))])
+            logger.error(
+                outcome.result == .invalid ? "invalid input" : "reconcile error",
+                metadata: ["trigger": .string(trigger.rawValue), "error": .string(String(line))])
         }
         meta["result"] = .string(outcome.result.rawValue)
         meta["changes"] = "\(outcome.changes)"
@@ -225,10 +235,12 @@ public final class Agent: Sendable {
         let level: Logger.Level = outcome.result == .ok || outcome.result == .stopped ? .info : .error
         logger.log(level: level, "reconcile finished", metadata: meta)
         if let post = options.postHook {
-            let r = await Hook.run(post, environment: [
-                "VRFC_HOOK": "post", "VRFC_TRIGGER": trigger.rawValue, "VRFC_RESULT": outcome.result.rawValue,
-                "VRFC_CHANGES": "\(outcome.changes)", "VRFC_ERROR": outcome.error ?? "", "VRFC_DURATION_MS": "\(ms)",
-            ], timeout: options.hookTimeout)
+            let r = await Hook.run(
+                post,
+                environment: [
+                    "VRFC_HOOK": "post", "VRFC_TRIGGER": trigger.rawValue, "VRFC_RESULT": outcome.result.rawValue,
+                    "VRFC_CHANGES": "\(outcome.changes)", "VRFC_ERROR": outcome.error ?? "", "VRFC_DURATION_MS": "\(ms)",
+                ], timeout: options.hookTimeout)
             if !r.succeeded {
                 // Reported, but it changes nothing: the reconcile is done.
                 logger.warning("post-reconcile hook failed", metadata: ["hook": .string(post), "status": .string(r.description)])

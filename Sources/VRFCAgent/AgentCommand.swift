@@ -26,48 +26,58 @@ public struct AgentCommand: ParsableCommand {
         commandName: "agent",
         abstract: "Keep the node converged: reconcile at start, on input changes and periodically (needs CAP_NET_ADMIN).",
         discussion: """
-        Watches the node config, the CR inputs (files and directories, recursively, \
-        including a ConfigMap mount's ..data symlink swap) and the base config with \
-        inotify. Changes within --debounce seconds of the first one make one reconcile; \
-        --interval reconciles also without changes (repairing, e.g., a deleted link). \
-        A reconcile is today's `vrfc-apply apply` (links and router attachments).
+            Watches the node config, the CR inputs (files and directories, recursively, \
+            including a ConfigMap mount's ..data symlink swap) and the base config with \
+            inotify. Changes within --debounce seconds of the first one make one reconcile; \
+            --interval reconciles also without changes (repairing, e.g., a deleted link). \
+            A reconcile is today's `vrfc-apply apply` (links and router attachments).
 
-        Invalid inputs never tear anything down: every error is logged and the node is \
-        held at the last valid inputs seen by this agent (repaired towards them if it drifts).
+            Invalid inputs never tear anything down: every error is logged and the node is \
+            held at the last valid inputs seen by this agent (repaired towards them if it drifts).
 
-        Hooks (--pre-hook, --post-hook) are executables run before and after each \
-        reconcile with VRFC_HOOK (pre|post) and VRFC_TRIGGER (start|change|timer|signal|oneshot|clean); \
-        the post hook also gets VRFC_RESULT (ok|invalid|failed|stopped|skipped), VRFC_CHANGES, \
-        VRFC_ERROR and VRFC_DURATION_MS. A pre hook that fails (non-zero exit, signal or \
-        timeout) vetoes that reconcile: nothing is changed, the result is 'skipped' and the \
-        next trigger tries again. A failing post hook is logged and changes nothing.
+            Hooks (--pre-hook, --post-hook) are executables run before and after each \
+            reconcile with VRFC_HOOK (pre|post) and VRFC_TRIGGER (start|change|timer|signal|oneshot|clean); \
+            the post hook also gets VRFC_RESULT (ok|invalid|failed|stopped|skipped), VRFC_CHANGES, \
+            VRFC_ERROR and VRFC_DURATION_MS. A pre hook that fails (non-zero exit, signal or \
+            timeout) vetoes that reconcile: nothing is changed, the result is 'skipped' and the \
+            next trigger tries again. A failing post hook is logged and changes nothing.
 
-        SIGHUP: reconcile now. SIGTERM/SIGINT: the agent stops between steps. A reconcile that has started changing \
-        the kernel finishes first (a few netlink requests); one that has not is abandoned.
+            SIGHUP: reconcile now. SIGTERM/SIGINT: the agent stops between steps. A reconcile that has started changing \
+            the kernel finishes first (a few netlink requests); one that has not is abandoned.
 
-        Exit status: 0 stopped by a signal, or --oneshot/--clean succeeded; 1 --oneshot/--clean \
-        failed (invalid input, refused or failed apply, a failing pre hook) or the agent could \
-        not start; 2 usage error.
-        """
+            Exit status: 0 stopped by a signal, or --oneshot/--clean succeeded; 1 --oneshot/--clean \
+            failed (invalid input, refused or failed apply, a failing pre hook) or the agent could \
+            not start; 2 usage error.
+            """
     )
 
     @OptionGroup var node: NodeInputs
 
     @OptionGroup var frr: FRROptions
 
-    @Option(name: .long, help: ArgumentHelp("Seconds from the first input change to the reconcile that takes in every change made meanwhile (0: at once).", valueName: "SECONDS"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Seconds from the first input change to the reconcile that takes in every change made meanwhile (0: at once).",
+            valueName: "SECONDS"))
     var debounce: Double = 30
 
-    @Option(name: .long, help: ArgumentHelp("Seconds after a reconcile before the next one without changes (0: never).", valueName: "SECONDS"))
+    @Option(
+        name: .long, help: ArgumentHelp("Seconds after a reconcile before the next one without changes (0: never).", valueName: "SECONDS"))
     var interval: Double = 60
 
-    @Option(name: .customLong("pre-hook"), help: ArgumentHelp("Executable run before each reconcile; failing vetoes it.", valueName: "PATH"))
+    @Option(
+        name: .customLong("pre-hook"), help: ArgumentHelp("Executable run before each reconcile; failing vetoes it.", valueName: "PATH"))
     var preHook: String?
 
-    @Option(name: .customLong("post-hook"), help: ArgumentHelp("Executable run after each reconcile, with its outcome in the environment.", valueName: "PATH"))
+    @Option(
+        name: .customLong("post-hook"),
+        help: ArgumentHelp("Executable run after each reconcile, with its outcome in the environment.", valueName: "PATH"))
     var postHook: String?
 
-    @Option(name: .customLong("hook-timeout"), help: ArgumentHelp("Seconds a hook may run before it (and its process group) is killed.", valueName: "SECONDS"))
+    @Option(
+        name: .customLong("hook-timeout"),
+        help: ArgumentHelp("Seconds a hook may run before it (and its process group) is killed.", valueName: "SECONDS"))
     var hookTimeout: Double = 30
 
     @Flag(name: .long, help: "Reconcile once and exit with its status (cron, init containers).")
@@ -79,11 +89,15 @@ public struct AgentCommand: ParsableCommand {
     @Option(name: .customLong("log-format"), help: ArgumentHelp("Log lines on stderr: text (key=value) or json.", valueName: "FORMAT"))
     var logFormat: String = "text"
 
-    @Option(name: .customLong("log-level"), help: ArgumentHelp("trace, debug, info, notice, warning, error or critical.", valueName: "LEVEL"))
+    @Option(
+        name: .customLong("log-level"), help: ArgumentHelp("trace, debug, info, notice, warning, error or critical.", valueName: "LEVEL"))
     var logLevel: String = "info"
 
     public func validate() throws {
-        let ops = node.ops, bundle = node.bundle, config = node.config, inputs = node.inputs
+        let ops = node.ops
+        let bundle = node.bundle
+        let config = node.config
+        let inputs = node.inputs
         let frrConfig = frr.frrConfig
         if oneshot && clean { throw ValidationError("pass --oneshot or --clean, not both") }
         if let metricsListen, ListenAddress(metricsListen) == nil {
@@ -107,7 +121,8 @@ public struct AgentCommand: ParsableCommand {
         if ops == "-" || inputs.contains("-") {
             throw ValidationError("'-' (stdin): the agent reads its inputs again at every reconcile; pass files or directories")
         }
-        for (name, v) in [("--debounce", debounce), ("--interval", interval), ("--hook-timeout", hookTimeout)] where !(v.isFinite && v >= 0 && v <= 86_400) {
+        for (name, v) in [("--debounce", debounce), ("--interval", interval), ("--hook-timeout", hookTimeout)]
+        where !(v.isFinite && v >= 0 && v <= 86_400) {
             throw ValidationError("\(name) \(v): expected seconds from 0 to 86400")
         }
         if hookTimeout == 0 { throw ValidationError("--hook-timeout 0: a hook needs some time; expected seconds above 0") }
@@ -115,13 +130,24 @@ public struct AgentCommand: ParsableCommand {
             if let why = Hook.check(hook) { throw ValidationError("hook \(why)") }
         }
         if LineLogHandler.Format(rawValue: logFormat) == nil { throw ValidationError("--log-format '\(logFormat)': expected text or json") }
-        if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("--log-level '\(logLevel)': expected one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))") }
+        if Logger.Level(rawValue: logLevel) == nil {
+            throw ValidationError(
+                "--log-level '\(logLevel)': expected one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
     }
 
-    @Option(name: .customLong("metrics-listen"), help: ArgumentHelp("Serve Prometheus metrics here (ADDR:PORT, e.g. :7082): the agent's reconciles and reloads and everything `vrfc-apply metrics` serves (FRR through vtysh, in --frr-pathspace if given; the router's counters; the links). The HTTP server runs in vrfc-metrics, started unprivileged.", valueName: "ADDR:PORT"))
+    @Option(
+        name: .customLong("metrics-listen"),
+        help: ArgumentHelp(
+            "Serve Prometheus metrics here (ADDR:PORT, e.g. :7082): the agent's reconciles and reloads and everything `vrfc-apply metrics` serves (FRR through vtysh, in --frr-pathspace if given; the router's counters; the links). The HTTP server runs in vrfc-metrics, started unprivileged.",
+            valueName: "ADDR:PORT"))
     var metricsListen: String?
 
-    @Option(name: .customLong("metrics-user"), help: ArgumentHelp("With --metrics-listen: who the HTTP server (vrfc-metrics) runs as when the agent runs as root; it also gets FRR's vty group (frrvty) for vtysh.", valueName: "USER"))
+    @Option(
+        name: .customLong("metrics-user"),
+        help: ArgumentHelp(
+            "With --metrics-listen: who the HTTP server (vrfc-metrics) runs as when the agent runs as root; it also gets FRR's vty group (frrvty) for vtysh.",
+            valueName: "USER"))
     var metricsUser = ExporterOptions.defaultUser
 
     /// Bootstraps swift-metrics into a Prometheus registry and starts the
@@ -150,7 +176,8 @@ public struct AgentCommand: ParsableCommand {
     /// `onChange` is told each kernel change of a links-only reconcile as it
     /// is made (test tools pause there; the shipped command passes nothing).
     public func run(onChange: (@Sendable (Step) -> Void)?) throws {
-        let format = LineLogHandler.Format(rawValue: logFormat)!, level = Logger.Level(rawValue: logLevel)!
+        let format = LineLogHandler.Format(rawValue: logFormat)!
+        let level = Logger.Level(rawValue: logLevel)!
         LoggingSystem.bootstrap { LineLogHandler(label: $0, format: format, level: level) }
         var logger = Logger(label: "vrfc-agent")
         if let netns = node.netns { logger[metadataKey: "netns"] = .string(netns) }
@@ -161,12 +188,15 @@ public struct AgentCommand: ParsableCommand {
         let request = node.compileRequest
         let choice: ReconcilerChoice
         if let frrConfig = frr.frrConfig {
-            choice = .frr(.init(reconcile: frr.reconcileOptions(frrConfig, node), source: node.bundle.map { .file($0) } ?? .compile(request),
-                                cleanRequest: node.bundle == nil || node.config != nil ? request : nil,
-                                trust: node.trustSources, pinDirectory: node.bpfPinDirectory))
+            choice = .frr(
+                .init(
+                    reconcile: frr.reconcileOptions(frrConfig, node), source: node.bundle.map { .file($0) } ?? .compile(request),
+                    cleanRequest: node.bundle == nil || node.config != nil ? request : nil,
+                    trust: node.trustSources, pinDirectory: node.bpfPinDirectory))
         } else {
-            var links = LinksReconciler.Options(source: node.ops.map { .file($0) } ?? .compile(request), overrides: node.overrides,
-                                                adopt: node.adopt, trust: node.trustSources, pinDirectory: node.bpfPinDirectory)
+            var links = LinksReconciler.Options(
+                source: node.ops.map { .file($0) } ?? .compile(request), overrides: node.overrides,
+                adopt: node.adopt, trust: node.trustSources, pinDirectory: node.bpfPinDirectory)
             links.force = node.force
             links.runDirectory = node.runDirectory
             links.onChange = onChange
@@ -178,7 +208,8 @@ public struct AgentCommand: ParsableCommand {
                 debounce: seconds(debounce), interval: interval == 0 ? nil : seconds(interval),
                 preHook: preHook, postHook: postHook, hookTimeout: seconds(hookTimeout)),
             netns: node.netns,
-            watched: (node.ops.map { [$0] } ?? node.bundle.map { [$0] } ?? [node.nodeConfig] + node.inputs) + (frr.template.map { [$0] } ?? []),
+            watched: (node.ops.map { [$0] } ?? node.bundle.map { [$0] } ?? [node.nodeConfig] + node.inputs)
+                + (frr.template.map { [$0] } ?? []),
             mode: clean ? .clean : oneshot ? .oneshot : .daemon)
         let metrics: MetricsEndpoint?
         do { metrics = try startMetrics(logger) } catch {
@@ -234,12 +265,14 @@ struct AgentSetup: Sendable {
                 logger.critical("cannot watch the inputs", metadata: ["error": .string(error.description)])
                 return AgentExit.failed
             }
-            logger.info("agent started", metadata: [
-                "inputs": .array(watched.map { .string($0) }),
-                "watching": .array(watcher!.watchedDirectories.map { .string($0) }),
-                "debounce": "\(o.debounce)", "interval": .string(o.interval.map { "\($0)" } ?? "off"),
-                "pre_hook": .string(o.preHook ?? ""), "post_hook": .string(o.postHook ?? ""),
-            ])
+            logger.info(
+                "agent started",
+                metadata: [
+                    "inputs": .array(watched.map { .string($0) }),
+                    "watching": .array(watcher!.watchedDirectories.map { .string($0) }),
+                    "debounce": "\(o.debounce)", "interval": .string(o.interval.map { "\($0)" } ?? "off"),
+                    "pre_hook": .string(o.preHook ?? ""), "post_hook": .string(o.postHook ?? ""),
+                ])
             // Watching starts before the first reconcile, so no change slips between them.
             watcher!.start()
         }
@@ -254,9 +287,10 @@ struct AgentSetup: Sendable {
         defer { hup?.cancel() }
 
         let service = AgentService(agent: agent, mode: mode)
-        let group = ServiceGroup(configuration: .init(
-            services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
-            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()
         } catch {

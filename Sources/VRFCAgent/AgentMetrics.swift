@@ -41,8 +41,13 @@ enum AgentMetrics {
 
     /// An FRR reload of the full reconcile.
     static func record(_ reload: ReloadRecord) {
-        Counter(label: "vrfc_reloads_total", dimensions: [("strategy", reload.strategy.rawValue),
-                                                          ("result", reload.verified ? "ok" : "rolled_back")]).increment()
+        Counter(
+            label: "vrfc_reloads_total",
+            dimensions: [
+                ("strategy", reload.strategy.rawValue),
+                ("result", reload.verified ? "ok" : "rolled_back"),
+            ]
+        ).increment()
         for s in strategies {
             Gauge(label: "vrfc_last_reload_strategy", dimensions: [("strategy", s.rawValue)]).record(s == reload.strategy ? 1.0 : 0.0)
         }

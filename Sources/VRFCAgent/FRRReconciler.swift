@@ -23,11 +23,17 @@ public final class FRRReconciler: Reconciler, @unchecked Sendable {
         public var trust: TrustSources
         public var pinDirectory: String
 
-        public init(reconcile: ReconcileOptions, source: BundleSource, cleanRequest: CompileRequest?, trust: TrustSources,
-                    pinDirectory: String) {
+        public init(
+            reconcile: ReconcileOptions, source: BundleSource, cleanRequest: CompileRequest?, trust: TrustSources,
+            pinDirectory: String
+        ) {
             self.reconcile = reconcile
             self.source = source
-            self.cleanRequest = cleanRequest.map { var r = $0; r.inputs = []; return r }
+            self.cleanRequest = cleanRequest.map {
+                var r = $0
+                r.inputs = []
+                return r
+            }
             self.trust = trust
             self.pinDirectory = pinDirectory
         }
@@ -51,7 +57,8 @@ public final class FRRReconciler: Reconciler, @unchecked Sendable {
 
     public func clean(stop: StopRequest) async -> ReconcileOutcome {
         guard let none = options.cleanRequest else {
-            return ReconcileOutcome(result: .failed, error: "--clean with --frr-config compiles the node config without CRs: pass --config FILE")
+            return ReconcileOutcome(
+                result: .failed, error: "--clean with --frr-config compiles the node config without CRs: pass --config FILE")
         }
         let outcome = await thread.run { self.run(.compile(none), trigger: .clean, stop: stop) }
         if outcome.result == .ok { BPFFS.remove(directory: options.pinDirectory) }
@@ -84,8 +91,9 @@ public final class FRRReconciler: Reconciler, @unchecked Sendable {
                 return ReconcileOutcome(result: .failed, error: Report.text(plan) + "refused; nothing was changed")
             case .done(let after):
                 if !after.inSync {
-                    return ReconcileOutcome(result: .failed, changes: changes,
-                                            error: "after applying, the kernel still differs from the op list:\n" + Report.text(after))
+                    return ReconcileOutcome(
+                        result: .failed, changes: changes,
+                        error: "after applying, the kernel still differs from the op list:\n" + Report.text(after))
                 }
                 return ReconcileOutcome(result: .ok, changes: changes)
             }

@@ -109,8 +109,9 @@ public final class InputWatcher: @unchecked Sendable {
     private var watches: [Int32: (dir: String, filter: WatchSet.Filter)] = [:]  // the watcher thread's
     private let onChange: @Sendable (String) -> Void
 
-    static let mask = UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_ATTRIB
-                             | IN_DELETE_SELF | IN_MOVE_SELF)
+    static let mask = UInt32(
+        IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_ATTRIB
+            | IN_DELETE_SELF | IN_MOVE_SELF)
 
     public init(paths: [String], onChange: @escaping @Sendable (String) -> Void) throws(WatchError) {
         self.paths = paths
@@ -122,7 +123,9 @@ public final class InputWatcher: @unchecked Sendable {
         for end in p { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
         wakeup = (p[0], p[1])
         rewatch()
-        guard !watches.isEmpty else { throw WatchError(description: "nothing to watch: no directory of \(paths.joined(separator: ", ")) could be watched") }
+        guard !watches.isEmpty else {
+            throw WatchError(description: "nothing to watch: no directory of \(paths.joined(separator: ", ")) could be watched")
+        }
     }
 
     /// The directories currently watched (for the log).
@@ -192,11 +195,16 @@ public final class InputWatcher: @unchecked Sendable {
         guard let w = watches[wd] else { return nil }
         if mask & UInt32(IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF) != 0 { return "\(w.dir) removed or moved" }
         guard w.filter.matches(name) else { return nil }
-        let what = mask & UInt32(IN_CLOSE_WRITE) != 0 ? "written"
-            : mask & UInt32(IN_MOVED_TO) != 0 ? "moved in"
-            : mask & UInt32(IN_MOVED_FROM) != 0 ? "moved away"
-            : mask & UInt32(IN_CREATE) != 0 ? "created"
-            : mask & UInt32(IN_DELETE) != 0 ? "deleted" : "attributes changed"
+        let what =
+            mask & UInt32(IN_CLOSE_WRITE) != 0
+            ? "written"
+            : mask & UInt32(IN_MOVED_TO) != 0
+                ? "moved in"
+                : mask & UInt32(IN_MOVED_FROM) != 0
+                    ? "moved away"
+                    : mask & UInt32(IN_CREATE) != 0
+                        ? "created"
+                        : mask & UInt32(IN_DELETE) != 0 ? "deleted" : "attributes changed"
         return "\(w.dir)/\(name) \(what)"
     }
 }

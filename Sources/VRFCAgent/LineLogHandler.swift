@@ -59,15 +59,17 @@ public struct LineLogHandler: LogHandler {
         var t = tm()
         var secs = ts.tv_sec
         gmtime_r(&secs, &t)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", t.tm_year + 1900, t.tm_mon + 1, t.tm_mday,
-                      t.tm_hour, t.tm_min, t.tm_sec, ts.tv_nsec / 1_000_000)
+        return String(
+            format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", t.tm_year + 1900, t.tm_mon + 1, t.tm_mday,
+            t.tm_hour, t.tm_min, t.tm_sec, ts.tv_nsec / 1_000_000)
     }
 
     /// logfmt: bare when the value is plain, else double-quoted with `\`,
     /// `"` and control characters escaped (newlines become `\n`).
     static func logfmt(_ fields: [(String, String)]) -> String {
         fields.map { k, v in
-            let plain = !v.isEmpty && v.unicodeScalars.allSatisfy { $0.value > 0x20 && $0.value < 0x7f && $0 != "\"" && $0 != "=" && $0 != "\\" }
+            let plain =
+                !v.isEmpty && v.unicodeScalars.allSatisfy { $0.value > 0x20 && $0.value < 0x7f && $0 != "\"" && $0 != "=" && $0 != "\\" }
             return "\(k)=" + (plain ? v : quote(v))
         }.joined(separator: " ")
     }

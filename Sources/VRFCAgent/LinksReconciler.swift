@@ -30,8 +30,10 @@ public final class LinksReconciler: Reconciler, @unchecked Sendable {
         /// pause here so that a signal lands while a plan is being executed).
         public var onChange: (@Sendable (Step) -> Void)?
 
-        public init(source: OpListSource, overrides: NodeOverrides = NodeOverrides(), adopt: Bool = false,
-                    trust: TrustSources = TrustSources(), pinDirectory: String = TCRouterAttacher.defaultPinDirectory) {
+        public init(
+            source: OpListSource, overrides: NodeOverrides = NodeOverrides(), adopt: Bool = false,
+            trust: TrustSources = TrustSources(), pinDirectory: String = TCRouterAttacher.defaultPinDirectory
+        ) {
             self.source = source
             self.overrides = overrides
             self.adopt = adopt
@@ -72,8 +74,9 @@ public final class LinksReconciler: Reconciler, @unchecked Sendable {
         do throws(ApplyError) {
             let (trust, text) = try options.trust.read()
             // The op list is compiled from the very bytes the trust was read from.
-            ops = try OpListLoader.load(options.source.withConfig(text, readFrom: options.trust.nodeConfig),
-                                        overrides: options.overrides, trust: trust)
+            ops = try OpListLoader.load(
+                options.source.withConfig(text, readFrom: options.trust.nodeConfig),
+                overrides: options.overrides, trust: trust)
             lastGood = ops
         } catch {
             inputError = error.message
@@ -106,11 +109,14 @@ public final class LinksReconciler: Reconciler, @unchecked Sendable {
     /// Plan, execute, read back: the sequence of `vrfc-apply apply`
     /// (VRFCApply's LinkSession), with a stop point before the first change.
     func apply(_ ops: OpList, stop: StopRequest, trigger: Trigger) -> ReconcileOutcome {
-        func failed(_ message: String, changes: Int = 0) -> ReconcileOutcome { ReconcileOutcome(result: .failed, changes: changes, error: message) }
+        func failed(_ message: String, changes: Int = 0) -> ReconcileOutcome {
+            ReconcileOutcome(result: .failed, changes: changes, error: message)
+        }
         var done = 0
         do throws(ApplyError) {
-            let session = try LinkSession(ops: ops, adopt: options.adopt, force: options.force, attacher: attacher,
-                                          runDirectory: options.runDirectory, exclusive: true)
+            let session = try LinkSession(
+                ops: ops, adopt: options.adopt, force: options.force, attacher: attacher,
+                runDirectory: options.runDirectory, exclusive: true)
             let (snap, plan) = try session.snapshotAndPlan()
             try session.compact(snap)
             if !LinkSession.executable(plan) {

@@ -73,7 +73,9 @@ public struct DecisionSpace<Label: Hashable> {
                 let end = n + 1 < points.count ? points[n + 1] - 1 : max
                 guard let l = label(Route(anchor: a, length: start)) else { continue }
                 let id: Int32
-                if let known = ids[l] { id = known } else {
+                if let known = ids[l] {
+                    id = known
+                } else {
                     id = Int32(values.count)
                     ids[l] = id
                     values.append(l)
@@ -95,10 +97,15 @@ public struct DecisionSpace<Label: Hashable> {
     /// the sorted array.
     private func descendants(_ x: PrefixKey) -> Range<Int> {
         let last = x.last
-        var lo = 0, hi = anchors.count
+        var lo = 0
+        var hi = anchors.count
         while lo < hi {
             let mid = (lo + hi) / 2
-            if anchors[mid].bits < x.bits || (anchors[mid].bits == x.bits && anchors[mid].length <= x.length) { lo = mid + 1 } else { hi = mid }
+            if anchors[mid].bits < x.bits || (anchors[mid].bits == x.bits && anchors[mid].length <= x.length) {
+                lo = mid + 1
+            } else {
+                hi = mid
+            }
         }
         var end = lo
         while end < anchors.count && anchors[end].bits <= last { end += 1 }

@@ -42,8 +42,11 @@ extension VRFDiff {
     var heading: String {
         var facts: [String] = []
         if status != .changed { facts.append(status.rawValue) }
-        if kind.old != kind.new, kind.old != nil, kind.new != nil { facts.append("kind \(kind.old!) -> \(kind.new!)") }
-        else if let k = kind.new ?? kind.old, k == "policyOnly" { facts.append("skip VRF, policy only") }
+        if kind.old != kind.new, kind.old != nil, kind.new != nil {
+            facts.append("kind \(kind.old!) -> \(kind.new!)")
+        } else if let k = kind.new ?? kind.old, k == "policyOnly" {
+            facts.append("skip VRF, policy only")
+        }
         return "VRF \(vrf)" + (facts.isEmpty ? "" : " (\(facts.joined(separator: ", ")))")
     }
 
@@ -54,8 +57,10 @@ extension VRFDiff {
             lines.append(status == .changed ? "VNI \(show(vni.old)) -> \(show(vni.new))" : "VNI \(show(vni.new ?? vni.old))")
         }
         if let routeTarget {
-            lines.append(status == .changed ? "route target \(show(routeTarget.old)) -> \(show(routeTarget.new))"
-                                            : "route target \(show(routeTarget.new ?? routeTarget.old))")
+            lines.append(
+                status == .changed
+                    ? "route target \(show(routeTarget.old)) -> \(show(routeTarget.new))"
+                    : "route target \(show(routeTarget.new ?? routeTarget.old))")
         }
         let sign = status == .removed || kind.new == "policyOnly" ? "-" : "+"
         if !links.isEmpty { lines.append("links \(sign) " + links.joined(separator: " ")) }

@@ -203,12 +203,15 @@ extension Policy {
     /// `all[range]` that contains the route, if any.
     @inline(__always)
     static func firstLine(_ all: [CompactLine], _ range: Range<Int>, _ route: Route) -> Int? {
-        let bits = route.anchor.bits, anchorLength = route.anchor.length, length = route.length
+        let bits = route.anchor.bits
+        let anchorLength = route.anchor.length
+        let length = route.length
         return all.withUnsafeBufferPointer { lines in
             for i in range {
                 let l = lines[i]
                 if l.length <= anchorLength && bits & PrefixKey.mask(l.length) == l.bits
-                    && length >= l.minLength && length <= l.maxLength {
+                    && length >= l.minLength && length <= l.maxLength
+                {
                     return i - range.lowerBound
                 }
             }

@@ -27,7 +27,8 @@ extension Decision {
         if permitted, let c = communities, !c.isEmpty { out += ", community " + c.map(\.value).joined(separator: " ") }
         out += "\n"
         if let undefined = undefinedMap {
-            out += "  route-map \(undefined) is not defined (no CR of \(vrf) has \(direction.rawValue) items of this family): FRR denies every route\n"
+            out +=
+                "  route-map \(undefined) is not defined (no CR of \(vrf) has \(direction.rawValue) items of this family): FRR denies every route\n"
             return out
         }
         out += "  route-map \(map)\n"
@@ -37,7 +38,9 @@ extension Decision {
             case .matched(let line?):
                 out += "prefix-list line \(line.explained) matches -> \(step.entry.permit ? "permit" : "deny")"
             case .matched(nil):
-                out += step.entry.origin == .fabricTagRule ? "tag \(Policy.fabricTag) matches -> deny" : "matches -> \(step.entry.permit ? "permit" : "deny")"
+                out +=
+                    step.entry.origin == .fabricTagRule
+                    ? "tag \(Policy.fabricTag) matches -> deny" : "matches -> \(step.entry.permit ? "permit" : "deny")"
             case .deniedByList(let line):
                 out += "prefix-list line \(line.explained) matches first: the entry does not match, next entry"
             case .noLine(let list):

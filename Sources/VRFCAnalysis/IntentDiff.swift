@@ -127,14 +127,16 @@ enum SpaceLabel: Hashable {
 
 extension IntentDiff {
     public init(old: NodeIR, new: NodeIR) {
-        let oldPolicy = Policy(ir: old), newPolicy = Policy(ir: new)
+        let oldPolicy = Policy(ir: old)
+        let newPolicy = Policy(ir: new)
         let olds = Dictionary(old.vrfs.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         let news = Dictionary(new.vrfs.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         let names = Set(olds.keys).union(news.keys).sorted()
         // VRFs are independent: diff them in parallel, keep name order.
         let results = parallelMap(names) { name in
-            VRFDiff(name: name, old: olds[name], new: news[name], oldPolicy: oldPolicy, newPolicy: newPolicy,
-                    oldASN: old.asn, newASN: new.asn)
+            VRFDiff(
+                name: name, old: olds[name], new: news[name], oldPolicy: oldPolicy, newPolicy: newPolicy,
+                oldASN: old.asn, newASN: new.asn)
         }
         vrfs = results.compactMap { $0 }
     }
@@ -150,12 +152,15 @@ extension VRFDiff {
         vrf = name.value
         status = old == nil ? .added : new == nil ? .removed : .changed
         kind = ValueChange(old: old?.kind.rawValue, new: new?.kind.rawValue)
-        let oldVNI = old?.vni, newVNI = new?.vni
+        let oldVNI = old?.vni
+        let newVNI = new?.vni
         vni = oldVNI != newVNI || status != .changed ? ValueChange(old: oldVNI, new: newVNI) : nil
-        let oldRT = old?.routeTarget?.value, newRT = new?.routeTarget?.value
+        let oldRT = old?.routeTarget?.value
+        let newRT = new?.routeTarget?.value
         routeTarget = oldRT != newRT ? ValueChange(old: oldRT, new: newRT) : nil
         // The stack of a full VRF comes or goes with its kind.
-        let wasFull = old?.kind == .full, isFull = new?.kind == .full
+        let wasFull = old?.kind == .full
+        let isFull = new?.kind == .full
         if wasFull != isFull || (wasFull && oldASN != newASN) {
             let names = VRFNames(name)
             links = names.stack.map(\.value)
@@ -165,7 +170,8 @@ extension VRFDiff {
             links = []
             bgpInstance = nil
         }
-        let oldAgg = Set(old?.aggregates ?? []), newAgg = Set(new?.aggregates ?? [])
+        let oldAgg = Set(old?.aggregates ?? [])
+        let newAgg = Set(new?.aggregates ?? [])
         aggregatesAdded = newAgg.subtracting(oldAgg).sorted().map(\.text)
         aggregatesRemoved = oldAgg.subtracting(newAgg).sorted().map(\.text)
 
@@ -191,7 +197,8 @@ extension VRFDiff {
             }
         }
         if status == .changed && kind.old == kind.new && vni == nil && routeTarget == nil && links.isEmpty
-            && bgpInstance == nil && aggregatesAdded.isEmpty && aggregatesRemoved.isEmpty && entries.isEmpty && space.isEmpty {
+            && bgpInstance == nil && aggregatesAdded.isEmpty && aggregatesRemoved.isEmpty && entries.isEmpty && space.isEmpty
+        {
             return nil
         }
     }
@@ -223,22 +230,26 @@ extension VRFDiff {
 
     static func spaceChanges(map: String, family: AddressFamily, old: Policy, new: Policy) -> [RegionChange] {
         let space = old.space([map], family: family, also: new) { (route: Route) -> SpaceLabel? in
-            let o = old.decide(map, route), n = new.decide(map, route)
+            let o = old.decide(map, route)
+            let n = new.decide(map, route)
             if o.permitted != n.permitted {
                 return n.permitted
                     ? .permitted(by: Attribution(entry: n.entry, line: n.line), communities: (n.communities ?? []).map(\.value))
                     : .denied(was: Attribution(entry: o.entry, line: o.line), by: Attribution(denied: n))
             }
             if o.permitted && (o.communities ?? []) != (n.communities ?? []) {
-                return .community(old: (o.communities ?? []).map(\.value), new: (n.communities ?? []).map(\.value),
-                                  by: Attribution(entry: n.entry, line: n.line), was: Attribution(entry: o.entry, line: o.line))
+                return .community(
+                    old: (o.communities ?? []).map(\.value), new: (n.communities ?? []).map(\.value),
+                    by: Attribution(entry: n.entry, line: n.line), was: Attribution(entry: o.entry, line: o.line))
             }
             return nil
         }
         return space.regions().map { region, label in
             switch label {
             case .permitted(let by, let c):
-                RegionChange(kind: .permitted, region: region.description, by: by, was: nil, oldCommunities: nil, newCommunities: c.isEmpty ? nil : c)
+                RegionChange(
+                    kind: .permitted, region: region.description, by: by, was: nil, oldCommunities: nil, newCommunities: c.isEmpty ? nil : c
+                )
             case .denied(let was, let by):
                 RegionChange(kind: .denied, region: region.description, by: by, was: was, oldCommunities: nil, newCommunities: nil)
             case .community(let o, let n, let by, let was):

@@ -12,7 +12,9 @@ public enum LeakGraph {
 
     /// The permitted space of one map, merged regardless of which item
     /// decides, each region with the communities it leaves with.
-    public static func permitted(_ policy: Policy, vrf: VRFName, direction: Direction, family: AddressFamily) -> [(region: Region, communities: [String])] {
+    public static func permitted(_ policy: Policy, vrf: VRFName, direction: Direction, family: AddressFamily) -> [(
+        region: Region, communities: [String]
+    )] {
         let map = Policy.mapName(vrf, direction, family)
         let space = policy.space([map], family: family) { (route: Route) -> [String]? in
             let d = policy.decide(map, route)
@@ -30,10 +32,15 @@ public enum LeakGraph {
                 var lines: [String] = []
                 for family in AddressFamily.allCases {
                     let regions = permitted(policy, vrf: vrf.name, direction: direction, family: family)
-                    lines += summarise(regions.map { r in r.region.description + (r.communities.isEmpty ? "" : "  [\(r.communities.joined(separator: " "))]") })
+                    lines += summarise(
+                        regions.map { r in
+                            r.region.description + (r.communities.isEmpty ? "" : "  [\(r.communities.joined(separator: " "))]")
+                        })
                 }
-                out += edge(vrf.name, direction, lines.isEmpty ? [("nothing permitted", nil)] : lines.map { ($0, nil) },
-                            style: lines.isEmpty ? "dotted" : "solid", color: lines.isEmpty ? "gray60" : direction == .import ? "#1f5fa8" : "#7a3fa0")
+                out += edge(
+                    vrf.name, direction, lines.isEmpty ? [("nothing permitted", nil)] : lines.map { ($0, nil) },
+                    style: lines.isEmpty ? "dotted" : "solid",
+                    color: lines.isEmpty ? "gray60" : direction == .import ? "#1f5fa8" : "#7a3fa0")
             }
         }
         return out + "}\n"
@@ -58,7 +65,9 @@ public enum LeakGraph {
                     for c in shown {
                         lines.append((c.line, c.kind == .permitted ? "#1a7f37" : c.kind == .denied ? "#cf222e" : "#bc4c00"))
                     }
-                    if s.changes.count > shown.count { lines.append(("... \(s.changes.count - shown.count) more \(s.family) changes", nil)) }
+                    if s.changes.count > shown.count {
+                        lines.append(("... \(s.changes.count - shown.count) more \(s.family) changes", nil))
+                    }
                 }
                 let edgeColor: String
                 if lines.isEmpty {
@@ -68,7 +77,8 @@ public enum LeakGraph {
                     let kinds = Set(lines.compactMap(\.1))
                     edgeColor = kinds.count == 1 ? kinds.first! : "#bc4c00"
                 }
-                out += edge(name, direction, lines, style: lines.count == 1 && lines[0].0 == "unchanged" ? "dotted" : "solid", color: edgeColor)
+                out += edge(
+                    name, direction, lines, style: lines.count == 1 && lines[0].0 == "unchanged" ? "dotted" : "solid", color: edgeColor)
             }
         }
         return out + "}\n"
@@ -92,7 +102,10 @@ public enum LeakGraph {
         let communities = Set(vrf.exports.flatMap(\.communities).map(\.value)).sorted()
         if !communities.isEmpty { label.append("community " + communities.joined(separator: " ")) }
         if vrf.kind == .policyOnly { label.append("(skip VRF: policy only)") }
-        var attrs = ["shape=box", "style=\(vrf.kind == .policyOnly ? "\"rounded,dashed\"" : "rounded")", "label=\(quote(label.joined(separator: "\n")))"]
+        var attrs = [
+            "shape=box", "style=\(vrf.kind == .policyOnly ? "\"rounded,dashed\"" : "rounded")",
+            "label=\(quote(label.joined(separator: "\n")))",
+        ]
         if let color { attrs += ["color=\(quote(color))", "penwidth=2"] }
         return "  \(quote("vrf:" + vrf.name.value)) [\(attrs.joined(separator: ", "))];\n"
     }
@@ -108,7 +121,8 @@ public enum LeakGraph {
             let t = escapeHTML(text)
             html += (c.map { "<font color=\"\($0)\">\(t)</font>" } ?? t) + "<br align=\"left\"/>"
         }
-        return "  \(box) [shape=box, style=\"rounded,\(style == "dotted" ? "dotted" : "solid")\", color=\(quote(color)), fontsize=9, margin=\"0.08,0.04\", label=<\(html)>];\n"
+        return
+            "  \(box) [shape=box, style=\"rounded,\(style == "dotted" ? "dotted" : "solid")\", color=\(quote(color)), fontsize=9, margin=\"0.08,0.04\", label=<\(html)>];\n"
             + "  \(quote(from)) -> \(box) [style=\(style), color=\(quote(color)), arrowhead=none];\n"
             + "  \(box) -> \(quote(to)) [style=\(style), color=\(quote(color))];\n"
     }

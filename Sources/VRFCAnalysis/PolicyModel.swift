@@ -25,8 +25,9 @@ public struct ItemRef: Hashable, Sendable, Codable {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(cr: try c.decode(String.self, forKey: .cr), direction: try c.decode(String.self, forKey: .direction),
-                  index: try c.decodeIfPresent(Int.self, forKey: .index), seq: try c.decode(UInt32.self, forKey: .seq))
+        self.init(
+            cr: try c.decode(String.self, forKey: .cr), direction: try c.decode(String.self, forKey: .direction),
+            index: try c.decodeIfPresent(Int.self, forKey: .index), seq: try c.decode(UInt32.self, forKey: .seq))
     }
 
     /// `item 2` (1-based, which is the default seq) as reviews say it;
@@ -89,7 +90,9 @@ public struct PrefixList: Sendable {
         self.name = name
         self.family = family
         self.lines = lines.sorted { $0.seq < $1.seq }
-        compact = self.lines.map { CompactLine(bits: $0.key.bits, length: $0.key.length, minLength: $0.minLength, maxLength: $0.maxLength, permit: $0.permit) }
+        compact = self.lines.map {
+            CompactLine(bits: $0.key.bits, length: $0.key.length, minLength: $0.minLength, maxLength: $0.maxLength, permit: $0.permit)
+        }
     }
 }
 
@@ -130,7 +133,10 @@ public struct RouteMapEntry: Sendable {
     public let call: String?
     public let origin: EntryOrigin
 
-    public init(seq: Int, permit: Bool, matches: [MatchClause], setCommunities: [Community]? = nil, call: String? = nil, origin: EntryOrigin = .other) {
+    public init(
+        seq: Int, permit: Bool, matches: [MatchClause], setCommunities: [Community]? = nil, call: String? = nil,
+        origin: EntryOrigin = .other
+    ) {
         self.seq = seq
         self.permit = permit
         self.matches = matches
@@ -219,13 +225,18 @@ public struct Policy: Sendable {
         for entry in direction == .import ? vrf.imports : vrf.exports {
             let items = entry.items(family)
             guard !items.isEmpty else { continue }
-            let ref = { (item: PrefixItem) in ItemRef(cr: entry.source.value, direction: direction.rawValue, index: item.index, seq: item.seq) }
-            let list = PrefixList(name: VRFNames(vrf.name).prefixList(seq: entry.seq, family, direction), family: family,
-                                  lines: items.sorted { $0.seq < $1.seq }.map { ListLine($0, ref: ref($0)) })
+            let ref = { (item: PrefixItem) in
+                ItemRef(cr: entry.source.value, direction: direction.rawValue, index: item.index, seq: item.seq)
+            }
+            let list = PrefixList(
+                name: VRFNames(vrf.name).prefixList(seq: entry.seq, family, direction), family: family,
+                lines: items.sorted { $0.seq < $1.seq }.map { ListLine($0, ref: ref($0)) })
             let communities = direction == .export ? entry.communities : []
-            entries.append(RouteMapEntry(seq: entry.routeMapSeq, permit: true, matches: [.prefixList(list)],
-                                         setCommunities: communities.isEmpty ? nil : communities,
-                                         origin: .cr(name: entry.source.value, specSeq: entry.seq)))
+            entries.append(
+                RouteMapEntry(
+                    seq: entry.routeMapSeq, permit: true, matches: [.prefixList(list)],
+                    setCommunities: communities.isEmpty ? nil : communities,
+                    origin: .cr(name: entry.source.value, specSeq: entry.seq)))
         }
         if !entries.contains(where: \.permit) {
             entries.append(RouteMapEntry(seq: Self.noEntriesSeq, permit: false, matches: [], origin: .noEntries))
@@ -259,10 +270,13 @@ public struct Policy: Sendable {
     }
 
     /// The decision space of the given maps over one family, labelled.
-    public func space<Label: Hashable>(_ names: [String], family: AddressFamily, also other: Policy? = nil, label: (Route) -> Label?) -> DecisionSpace<Label> {
+    public func space<Label: Hashable>(_ names: [String], family: AddressFamily, also other: Policy? = nil, label: (Route) -> Label?)
+        -> DecisionSpace<Label>
+    {
         let anchors = linePrefixes(names, family: family) + (other?.linePrefixes(names, family: family) ?? [])
-        return DecisionSpace(family: family, anchors: anchors,
-                             breaks: { a in self.lengthBreaks(names, a) + (other?.lengthBreaks(names, a) ?? []) }, label: label)
+        return DecisionSpace(
+            family: family, anchors: anchors,
+            breaks: { a in self.lengthBreaks(names, a) + (other?.lengthBreaks(names, a) ?? []) }, label: label)
     }
 
     /// Every prefix that starts a prefix-list line in the given maps: the

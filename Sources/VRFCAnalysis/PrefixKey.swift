@@ -46,7 +46,10 @@ public struct PrefixKey: Hashable, Comparable, Sendable {
     public var prefix: IPPrefix {
         switch family {
         case .ipv4: IPPrefix(canonical: .v4(IPv4Address(UInt32(truncatingIfNeeded: bits >> 96))), length: length)
-        case .ipv6: IPPrefix(canonical: .v6(IPv6Address(high: UInt64(truncatingIfNeeded: bits >> 64), low: UInt64(truncatingIfNeeded: bits))), length: length)
+        case .ipv6:
+            IPPrefix(
+                canonical: .v6(IPv6Address(high: UInt64(truncatingIfNeeded: bits >> 64), low: UInt64(truncatingIfNeeded: bits))),
+                length: length)
         }
     }
 

@@ -54,8 +54,10 @@ public struct AttachmentTrust: Sendable {
     /// Also returns the node config's bytes as read and checked, so the
     /// compile of the op list can take the very same bytes (no window in
     /// which the file changes between the two).
-    public static func read(bpfInterfaces: [InterfaceName], nodeConfig: String?,
-                            compileUser: String = CompileRequest.defaultUser) throws(ApplyError) -> (AttachmentTrust, Data?) {
+    public static func read(
+        bpfInterfaces: [InterfaceName], nodeConfig: String?,
+        compileUser: String = CompileRequest.defaultUser
+    ) throws(ApplyError) -> (AttachmentTrust, Data?) {
         var t = AttachmentTrust()
         t.allow(bpfInterfaces, from: "--bpf-interface")
         guard let nodeConfig else { return (t, nil) }
@@ -69,7 +71,9 @@ public struct AttachmentTrust: Sendable {
         let own = Set(ops.links.map(\.name))
         var problems: [String] = []
         for a in ops.routerAttachments where !own.contains(a) && allowed[a] == nil {
-            problems.append("op list: router attachment \(a) is neither one of the op list's links (vrfc's own) nor an interface the node's operator allows (--bpf-interface \(a), or bpfInterfaces in the root-owned node config given with --config); a tampered op list cannot add interfaces")
+            problems.append(
+                "op list: router attachment \(a) is neither one of the op list's links (vrfc's own) nor an interface the node's operator allows (--bpf-interface \(a), or bpfInterfaces in the root-owned node config given with --config); a tampered op list cannot add interfaces"
+            )
         }
         return problems
     }
@@ -84,7 +88,8 @@ public struct AttachmentTrust: Sendable {
     static func nodeConfigBPFInterfaces(_ text: Data, path: String, compileUser: String) throws(ApplyError) -> [InterfaceName] {
         let bundle = try CompileChild.run(CompileRequest(config: path, configText: text, inputs: [], user: compileUser))
         guard bundle.ops.links.isEmpty else {
-            throw ApplyError("\(path): compiled without CRs, the node config yields links; refusing to trust its bpfInterfaces; nothing was changed")
+            throw ApplyError(
+                "\(path): compiled without CRs, the node config yields links; refusing to trust its bpfInterfaces; nothing was changed")
         }
         return bundle.ops.routerAttachments
     }
@@ -104,7 +109,9 @@ public struct AttachmentTrust: Sendable {
             throw ApplyError("\(path): the \(what) is not a regular file; nothing was changed")
         }
         if st.st_uid != 0 || st.st_mode & 0o022 != 0 {
-            throw ApplyError("\(path): the \(what) is owned by uid \(st.st_uid) with mode \(String(st.st_mode & 0o777, radix: 8)); vrfc-apply trusts its bpfInterfaces only from a file owned by root and not writable by group or others (chown root \(path); chmod go-w \(path)); nothing was changed")
+            throw ApplyError(
+                "\(path): the \(what) is owned by uid \(st.st_uid) with mode \(String(st.st_mode & 0o777, radix: 8)); vrfc-apply trusts its bpfInterfaces only from a file owned by root and not writable by group or others (chown root \(path); chmod go-w \(path)); nothing was changed"
+            )
         }
         let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: false)
         guard let data = try? handle.readToEnd() else {

@@ -35,9 +35,11 @@ public struct CompileRequest: Sendable {
 
     public static let defaultUser = "nobody"
 
-    public init(config: String, configText: Data? = nil, inputs: [String], baseConfig: String? = nil, runningIR: Data? = nil,
-                hostname: String? = nil, routerID: String? = nil, templates: String? = nil,
-                underlay: String? = nil, tableRange: String? = nil, user: String = CompileRequest.defaultUser) {
+    public init(
+        config: String, configText: Data? = nil, inputs: [String], baseConfig: String? = nil, runningIR: Data? = nil,
+        hostname: String? = nil, routerID: String? = nil, templates: String? = nil,
+        underlay: String? = nil, tableRange: String? = nil, user: String = CompileRequest.defaultUser
+    ) {
         self.config = config
         self.configText = configText
         self.inputs = inputs
@@ -80,9 +82,10 @@ public enum CompileChild {
     static func checkOwnership(_ path: String, directory: Bool, name: String = "vrfc") throws(ApplyError) {
         var st = stat()
         guard lstat(path, &st) == 0 else {
-            throw ApplyError(name == "vrfc"
-                ? "\(path): \(String(cString: strerror(errno))); vrfc-apply runs the vrfc next to it to compile inputs (install both together), or pass --ops"
-                : "\(path): \(String(cString: strerror(errno))); vrfc-apply runs the \(name) next to it (install them together)")
+            throw ApplyError(
+                name == "vrfc"
+                    ? "\(path): \(String(cString: strerror(errno))); vrfc-apply runs the vrfc next to it to compile inputs (install both together), or pass --ops"
+                    : "\(path): \(String(cString: strerror(errno))); vrfc-apply runs the \(name) next to it (install them together)")
         }
         let kind = st.st_mode & S_IFMT
         guard kind == (directory ? S_IFDIR : S_IFREG) else {
@@ -100,7 +103,8 @@ public enum CompileChild {
     public static func run(_ request: CompileRequest) throws(ApplyError) -> CompileBundle {
         let vrfc = try executable()
         let drop = geteuid() == 0
-        var uid: uid_t = 0, gid: gid_t = 0
+        var uid: uid_t = 0
+        var gid: gid_t = 0
         if drop {
             guard let pw = getpwnam(request.user) else {
                 throw ApplyError("compile user '\(request.user)' does not exist; pass --compile-user USER (an unprivileged account)")
@@ -169,12 +173,15 @@ public enum CompileChild {
         guard errFD >= 0 else { throw ApplyError("cannot create a file for the compile's messages: \(String(cString: strerror(errno)))") }
         errTemplate.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
         defer { close(errFD) }
-        let pid = vrfc_spawn_unprivileged(vrfc, cArgs, cEnv, drop ? 1 : 0, uid, gid, request.inputs.contains("-") || request.config == "-" ? 1 : 0,
-                                          fds[1], errFD, &err, &stage)
+        let pid = vrfc_spawn_unprivileged(
+            vrfc, cArgs, cEnv, drop ? 1 : 0, uid, gid, request.inputs.contains("-") || request.config == "-" ? 1 : 0,
+            fds[1], errFD, &err, &stage)
         close(fds[1])
         guard pid > 0 else {
             close(fds[0])
-            throw ApplyError("cannot start the unprivileged compile (\(vrfc)): \(stage.map { String(cString: $0) } ?? "?"): \(String(cString: strerror(err)))")
+            throw ApplyError(
+                "cannot start the unprivileged compile (\(vrfc)): \(stage.map { String(cString: $0) } ?? "?"): \(String(cString: strerror(err)))"
+            )
         }
         var output = Data()
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
@@ -198,8 +205,9 @@ public enum CompileChild {
         }
         let messages = Self.readBack(errFD, limit: 1 << 20)
         guard code == 0 else {
-            throw ApplyError((messages.isEmpty ? "" : messages + (messages.hasSuffix("\n") ? "" : "\n"))
-                             + "the inputs did not compile (vrfc compile exited \(code)); nothing was changed", isInputError: true)
+            throw ApplyError(
+                (messages.isEmpty ? "" : messages + (messages.hasSuffix("\n") ? "" : "\n"))
+                    + "the inputs did not compile (vrfc compile exited \(code)); nothing was changed", isInputError: true)
         }
         // Warnings of a successful compile still reach the operator.
         if !messages.isEmpty { FileHandle.standardError.write(Data(messages.utf8)) }
@@ -215,7 +223,8 @@ public enum CompileChild {
             throw ApplyError("\(origin): not a vrfc bundle (vrfc compile --emit bundle): \(describe(error)); nothing was changed")
         }
         guard bundle.format == CompileBundle.currentFormat else {
-            throw ApplyError("\(origin): bundle format '\(bundle.format)', this vrfc-apply reads \(CompileBundle.currentFormat); nothing was changed")
+            throw ApplyError(
+                "\(origin): bundle format '\(bundle.format)', this vrfc-apply reads \(CompileBundle.currentFormat); nothing was changed")
         }
         return bundle
     }
@@ -224,7 +233,8 @@ public enum CompileChild {
     /// escaped everything user-written in its messages).
     static func readBack(_ fd: Int32, limit: Int) -> String {
         guard lseek(fd, 0, SEEK_SET) == 0 else { return "" }
-        var out = [UInt8](), buffer = [UInt8](repeating: 0, count: 1 << 16)
+        var out = [UInt8]()
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
         while out.count < limit {
             let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n < 0 && errno == EINTR { continue }

@@ -18,8 +18,10 @@ public struct Executor {
     /// Called after each step, e.g. to print it.
     var onStep: (Step) -> Void
 
-    public init(socket: NetlinkSocket, snapshot: KernelSnapshot, attacher: (any RouterAttacher)?, log: CreationLog,
-                clsact: ClsactRecord? = nil, onStep: @escaping (Step) -> Void = { _ in }) {
+    public init(
+        socket: NetlinkSocket, snapshot: KernelSnapshot, attacher: (any RouterAttacher)?, log: CreationLog,
+        clsact: ClsactRecord? = nil, onStep: @escaping (Step) -> Void = { _ in }
+    ) {
         self.socket = socket
         self.attacher = attacher
         self.log = log
@@ -111,11 +113,16 @@ public struct Executor {
         // Proof of this creation on the link itself (LoggedLink).
         let nonce = UInt32.random(in: 1...UInt32.max)
         while true {
-            var logged = [LoggedLink(index: nextIndex, name: spec.name.value, kind: spec.kind.rawValue, nonce: nonce,
-                                     peerIndex: peer == nil ? nil : nextIndex + 1)]
+            var logged = [
+                LoggedLink(
+                    index: nextIndex, name: spec.name.value, kind: spec.kind.rawValue, nonce: nonce,
+                    peerIndex: peer == nil ? nil : nextIndex + 1)
+            ]
             if let peer {
-                logged.append(LoggedLink(index: nextIndex + 1, name: peer.name.value, kind: peer.kind.rawValue, nonce: nonce,
-                                         peerIndex: nextIndex))
+                logged.append(
+                    LoggedLink(
+                        index: nextIndex + 1, name: peer.name.value, kind: peer.kind.rawValue, nonce: nonce,
+                        peerIndex: nextIndex))
             }
             do throws(ApplyError) {
                 try log.append(logged)
@@ -130,10 +137,12 @@ public struct Executor {
             case .veth: kind = .veth(peerIndex: nextIndex + 1, peerName: peer?.name.value ?? "", peerMTU: UInt32(peer?.mtu ?? spec.mtu))
             }
             do throws(NetlinkError) {
-                try socket.create(NewLink(index: nextIndex, name: spec.name.value, kind: kind, mtu: UInt32(spec.mtu),
-                                          mac: c.mac, masterIndex: masterIndex, group: nonce))
+                try socket.create(
+                    NewLink(
+                        index: nextIndex, name: spec.name.value, kind: kind, mtu: UInt32(spec.mtu),
+                        mac: c.mac, masterIndex: masterIndex, group: nonce))
                 break
-            } catch where error.code == EBUSY && attempt < 16 {
+            } catch  where error.code == EBUSY && attempt < 16 {
                 attempt += 1
                 nextIndex += width
             }
@@ -148,10 +157,14 @@ public struct Executor {
         indexByName[spec.name.value] = index
         // The marker and group 0 land in one request: the link is either
         // still provably half-made (nonce) or marked.
-        let u = LinkUpdate(index: index, alias: VRFNames(spec.vrf).marker, addrGenMode: spec.addrGenMode.kernelValue,
-                           bridgePort: spec.bridgePort.map { BridgePortFlags(hairpin: $0.hairpin, learning: $0.learning, neighSuppress: $0.neighSuppress) },
-                           group: 0)
-        try socket.update(u, describing: "creating \(spec.name) (marker, addrgenmode\(spec.bridgePort == nil ? "" : ", bridge port flags"))")
+        let u = LinkUpdate(
+            index: index, alias: VRFNames(spec.vrf).marker, addrGenMode: spec.addrGenMode.kernelValue,
+            bridgePort: spec.bridgePort.map {
+                BridgePortFlags(hairpin: $0.hairpin, learning: $0.learning, neighSuppress: $0.neighSuppress)
+            },
+            group: 0)
+        try socket.update(
+            u, describing: "creating \(spec.name) (marker, addrgenmode\(spec.bridgePort == nil ? "" : ", bridge port flags"))")
     }
 
     mutating func update(_ c: LinkChanges) throws(NetlinkError) {

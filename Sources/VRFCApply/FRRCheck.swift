@@ -22,7 +22,9 @@ public enum FRRCheck {
             let line = raw.trimmingCharacters(in: .whitespaces)
             if line.isEmpty || new.contains(line) || FRRConfigTree.closers.contains(Substring(line)) { continue }
             if line.hasPrefix("no "), old.contains(String(line.dropFirst(3))) { continue }
-            problems.append("delta line \(i + 1) '\(escape(line))' is neither a command of the new frr.conf, nor 'no ' and a command FRR runs, nor a block FRR runs")
+            problems.append(
+                "delta line \(i + 1) '\(escape(line))' is neither a command of the new frr.conf, nor 'no ' and a command FRR runs, nor a block FRR runs"
+            )
             if problems.count >= 10 { break }
         }
         return problems
@@ -34,8 +36,10 @@ public enum FRRCheck {
     /// (not generated, and partly not echoed by FRR, e.g. `frr version`).
     /// `leaving`: top-level blocks (`vrf NAME`) of VRFs being removed, which
     /// FRR may still run until their kernel devices are gone.
-    public static func verify(running: String, config: String, frame: String?, previous: String?,
-                              leaving: Set<String> = []) -> [String] {
+    public static func verify(
+        running: String, config: String, frame: String?, previous: String?,
+        leaving: Set<String> = []
+    ) -> [String] {
         let runningKeys = FRRConfigTree(running).keys
         let newTree = FRRConfigTree(config)
         let newKeys = newTree.keys
@@ -47,7 +51,8 @@ public enum FRRCheck {
         if let previous {
             for e in FRRConfigTree(previous).entries
             where !newKeys.contains(e.key) && !frameKeys.contains(e.key) && runningKeys.contains(e.key)
-                && !(e.path.isEmpty && leaving.contains(e.text)) {
+                && !(e.path.isEmpty && leaving.contains(e.text))
+            {
                 problems.append("FRR still runs '\(describe(e.key))', which the new config removed")
             }
         }
@@ -57,7 +62,8 @@ public enum FRRCheck {
     /// `show vrf vni json` (zebra) as VRF name → VNI.
     public static func vrfVNIs(json: String) -> [String: Int] {
         guard let obj = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
-              let vrfs = obj["vrfs"] as? [[String: Any]] else { return [:] }
+            let vrfs = obj["vrfs"] as? [[String: Any]]
+        else { return [:] }
         var out: [String: Int] = [:]
         for v in vrfs {
             if let name = v["vrf"] as? String, let vni = v["vni"] as? Int { out[name] = vni }

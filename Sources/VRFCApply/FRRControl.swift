@@ -13,8 +13,10 @@ public struct FRRControl: Sendable {
     public static let defaultVtysh = "/usr/bin/vtysh"
     public static let defaultFRRReload = "/usr/lib/frr/frr-reload.py"
 
-    public init(pathspace: String? = nil, vtysh: String = FRRControl.defaultVtysh,
-                frrReloadScript: String = FRRControl.defaultFRRReload) {
+    public init(
+        pathspace: String? = nil, vtysh: String = FRRControl.defaultVtysh,
+        frrReloadScript: String = FRRControl.defaultFRRReload
+    ) {
         self.pathspace = pathspace
         self.vtysh = vtysh
         self.frrReloadScript = frrReloadScript
@@ -52,8 +54,10 @@ public struct FRRControl: Sendable {
     public func load(_ file: String) -> CommandOutput { Subprocess.run(vtyshArgs(["-f", file])) }
 
     /// The daemons `vtysh -d` knows by name.
-    static let vtyshDaemons: Set<String> = ["zebra", "ripd", "ripngd", "ospfd", "ospf6d", "ldpd", "bgpd", "isisd", "pimd", "pim6d",
-                                            "nhrpd", "eigrpd", "babeld", "sharpd", "pbrd", "staticd", "bfdd", "fabricd", "vrrpd", "pathd"]
+    static let vtyshDaemons: Set<String> = [
+        "zebra", "ripd", "ripngd", "ospfd", "ospf6d", "ldpd", "bgpd", "isisd", "pimd", "pim6d",
+        "nhrpd", "eigrpd", "babeld", "sharpd", "pbrd", "staticd", "bfdd", "fabricd", "vrrpd", "pathd",
+    ]
 
     /// `vtysh -f` once per daemon, all at the same time: vtysh sends each
     /// daemon the commands it has, as one vtysh does, and each daemon
@@ -91,8 +95,10 @@ public struct FRRControl: Sendable {
     /// FRR's own reload: it reads the running config, diffs it with the
     /// file and sends the difference.
     public func frrReload(_ file: String, rundir: String) -> CommandOutput {
-        var args = ["/usr/bin/python3", frrReloadScript, "--reload", "--stdout",
-                    "--bindir", (vtysh as NSString).deletingLastPathComponent, "--rundir", rundir]
+        var args = [
+            "/usr/bin/python3", frrReloadScript, "--reload", "--stdout",
+            "--bindir", (vtysh as NSString).deletingLastPathComponent, "--rundir", rundir,
+        ]
         if let pathspace { args += ["--pathspace", pathspace] }
         return Subprocess.run(args + [file])
     }

@@ -52,7 +52,8 @@ extension FRRCheck {
                     return nil
                 }
             } else if e.path.count == 1, e.path[0].hasPrefix("route-map "),
-                      let w = words.first, w == "match" || w == "set" || w == "call" {
+                let w = words.first, w == "match" || w == "set" || w == "call"
+            {
                 continue
             } else {
                 return nil
@@ -84,7 +85,8 @@ extension FRRCheck {
                         let family = (v["addressFamily"] as? String) == "IPv6" ? "ipv6" : "ip"
                         for e in entries {
                             guard let seq = e["sequenceNumber"] as? Int, let type = e["type"] as? String,
-                                  let prefix = e["prefix"] as? String else { continue }
+                                let prefix = e["prefix"] as? String
+                            else { continue }
                             var line = "\(family) prefix-list \(name) seq \(seq) \(type) \(prefix)"
                             if let ge = e["minimumPrefixLength"] as? Int { line += " ge \(ge)" }
                             if let le = e["maximumPrefixLength"] as? Int { line += " le \(le)" }
@@ -109,8 +111,10 @@ extension FRRCheck {
     /// The verification of `verify`, limited to the targets: every command
     /// of the new config in a touched prefix-list or route-map runs, and
     /// none of the previous config's commands there that the new one dropped.
-    public static func verify(targets t: PolicyTargets, running: Set<FRRConfigTree.Key>, config: FRRConfigTree,
-                              previous: FRRConfigTree?) -> [String] {
+    public static func verify(
+        targets t: PolicyTargets, running: Set<FRRConfigTree.Key>, config: FRRConfigTree,
+        previous: FRRConfigTree?
+    ) -> [String] {
         func touched(_ e: FRRConfigTree.Entry) -> Bool {
             let top = e.path.first ?? e.text
             let words = top.split(separator: " ", maxSplits: 3, omittingEmptySubsequences: true)

@@ -30,7 +30,9 @@ public struct KeptState {
             guard lstat(directory, &st) == 0 else { throw ApplyError("state directory \(directory): \(String(cString: strerror(errno)))") }
         }
         guard st.st_mode & S_IFMT == S_IFDIR else { throw ApplyError("state directory \(directory) is not a directory") }
-        guard st.st_uid == geteuid() else { throw ApplyError("state directory \(directory) belongs to uid \(st.st_uid), not to this user; refusing to trust it") }
+        guard st.st_uid == geteuid() else {
+            throw ApplyError("state directory \(directory) belongs to uid \(st.st_uid), not to this user; refusing to trust it")
+        }
         guard st.st_mode & 0o077 == 0 else {
             throw ApplyError("state directory \(directory) is open to others (mode \(String(st.st_mode & 0o7777, radix: 8))); make it 0700")
         }
@@ -87,7 +89,10 @@ public enum ConfigFile {
             var off = 0
             while off < raw.count {
                 let n = Glibc.write(fd, raw.baseAddress! + off, raw.count - off)
-                if n < 0 { if errno == EINTR { continue }; return false }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return false
+                }
                 off += n
             }
             return true

@@ -79,7 +79,8 @@ public final class FRRVty {
             let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else {
-                throw ApplyError("\(daemon): no answer to '\(command)' (\(n == 0 ? "connection closed" : String(cString: strerror(errno))))")
+                throw ApplyError(
+                    "\(daemon): no answer to '\(command)' (\(n == 0 ? "connection closed" : String(cString: strerror(errno))))")
             }
             reply += buffer[..<n]
             // Output text holds no NUL: the first three end it.

@@ -19,8 +19,10 @@ public final class LinkSession {
     private let lock: ApplyLock?
 
     /// `exclusive` takes the apply lock (apply); plan runs without it.
-    public init(ops: OpList, adopt: Bool, force: Bool = false, attacher: any RouterAttacher,
-                runDirectory: String = StateDirectory.defaultPath, exclusive: Bool) throws(ApplyError) {
+    public init(
+        ops: OpList, adopt: Bool, force: Bool = false, attacher: any RouterAttacher,
+        runDirectory: String = StateDirectory.defaultPath, exclusive: Bool
+    ) throws(ApplyError) {
         self.ops = ops
         self.adopt = adopt
         self.force = force
@@ -54,7 +56,8 @@ public final class LinkSession {
     /// Reads the kernel and plans against it; `adopt` only on the first plan
     /// of a run (a read-back must not adopt anything).
     public func snapshotAndPlan(adopt: Bool? = nil) throws(ApplyError) -> (KernelSnapshot, Plan) {
-        let log = try creationLog(), clsact = try clsactRecord()
+        let log = try creationLog()
+        let clsact = try clsactRecord()
         do throws(NetlinkError) {
             var timer = PhaseTimer()
             let snap = try KernelSnapshot.read(socket, attacher: attacher, log: log, clsact: clsact)
@@ -81,8 +84,9 @@ public final class LinkSession {
     public static func executable(_ plan: Plan) -> Bool { plan.problems.isEmpty && plan.complete }
 
     public func execute(_ plan: Plan, snapshot: KernelSnapshot, onStep: @escaping (Step) -> Void) throws(ApplyError) {
-        var executor = Executor(socket: socket, snapshot: snapshot, attacher: attacher, log: try creationLog(),
-                                clsact: try clsactRecord(), onStep: onStep)
+        var executor = Executor(
+            socket: socket, snapshot: snapshot, attacher: attacher, log: try creationLog(),
+            clsact: try clsactRecord(), onStep: onStep)
         try executor.run(plan)
     }
 
@@ -102,8 +106,10 @@ public enum LinkApplyOutcome {
 /// `vrfc-apply apply` without FRR: lock, snapshot, plan, execute, read back.
 public enum LinkApply {
     /// `announce` is told the plan before execution starts, `onStep` each step.
-    public static func run(_ session: LinkSession, announce: (Plan) -> Void = { _ in },
-                           onStep: @escaping (Step) -> Void = { _ in }) throws(ApplyError) -> LinkApplyOutcome {
+    public static func run(
+        _ session: LinkSession, announce: (Plan) -> Void = { _ in },
+        onStep: @escaping (Step) -> Void = { _ in }
+    ) throws(ApplyError) -> LinkApplyOutcome {
         var timer = PhaseTimer()
         let (snap, plan) = try session.snapshotAndPlan()
         timer.mark("read kernel + plan (\(snap.links.count) links)")

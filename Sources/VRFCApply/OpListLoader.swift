@@ -69,14 +69,16 @@ public enum OpListLoader {
             // FileHandle reads pipes too (`--ops <(vrfc compile ...)`), not only
             // files; never more than the size cap plus one byte.
             guard let handle = path == "-" ? FileHandle.standardInput : FileHandle(forReadingAtPath: path),
-                  let data = try? handle.read(upToCount: OpListReader.maxBytes + 1) ?? Data() else {
+                let data = try? handle.read(upToCount: OpListReader.maxBytes + 1) ?? Data()
+            else {
                 throw ApplyError("\(path): cannot read the op list; nothing was changed")
             }
             do throws(OpListError) {
                 ops = try OpListReader.decode(Array(data))
             } catch {
-                throw ApplyError(error.problems.map { "\(path): \($0)" }.joined(separator: "\n")
-                                 + "\nvrfc-apply: \(path) is not a valid vrfc op list (vrfc compile --emit ops); nothing was changed")
+                throw ApplyError(
+                    error.problems.map { "\(path): \($0)" }.joined(separator: "\n")
+                        + "\nvrfc-apply: \(path) is not a valid vrfc op list (vrfc compile --emit ops); nothing was changed")
             }
             overrides.apply(to: &ops)
         }
@@ -94,7 +96,8 @@ public enum OpListLoader {
         }
         problems += trust.check(ops)
         if !problems.isEmpty {
-            throw ApplyError(problems.map { "error: \($0)" }.joined(separator: "\n") + "\nvrfc-apply: refusing this op list; nothing was changed")
+            throw ApplyError(
+                problems.map { "error: \($0)" }.joined(separator: "\n") + "\nvrfc-apply: refusing this op list; nothing was changed")
         }
         return ops
     }

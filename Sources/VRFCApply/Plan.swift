@@ -38,9 +38,11 @@ public struct LinkCreation: Sendable, Hashable {
         var s = [Change("type", to: spec.kind.rawValue)]
         if let table { s.append(Change("table", to: String(table))) }
         if let v = vxlan, let local = v.local {
-            s += [Change("id", to: String(v.vni)), Change("local", to: IPv4.text(local)),
-                  Change("dev", to: spec.vxlan?.device.value ?? "?"), Change("dstport", to: String(v.port)),
-                  Change("vxlan learning", to: onOff(v.learning))]
+            s += [
+                Change("id", to: String(v.vni)), Change("local", to: IPv4.text(local)),
+                Change("dev", to: spec.vxlan?.device.value ?? "?"), Change("dstport", to: String(v.port)),
+                Change("vxlan learning", to: onOff(v.learning)),
+            ]
         }
         if let peer { s.append(Change("peer", to: peer.name.value)) }
         if let m = spec.master { s.append(Change("master", to: m.value)) }
@@ -48,8 +50,10 @@ public struct LinkCreation: Sendable, Hashable {
         if let mac { s.append(Change("address", to: mac.description)) }
         s.append(Change("addrgenmode", to: spec.addrGenMode.rawValue))
         if let p = spec.bridgePort {
-            s += [Change("hairpin", to: onOff(p.hairpin)), Change("learning", to: onOff(p.learning)),
-                  Change("neigh_suppress", to: onOff(p.neighSuppress))]
+            s += [
+                Change("hairpin", to: onOff(p.hairpin)), Change("learning", to: onOff(p.learning)),
+                Change("neigh_suppress", to: onOff(p.neighSuppress)),
+            ]
         }
         s.append(Change("alias", to: VRFNames(spec.vrf).marker))
         return s
@@ -131,8 +135,10 @@ public enum Step: Sendable, Hashable {
         case .up: StepReport(action: action, link: link)
         case .attach: StepReport(action: action, link: link, reason: "tc router program, clsact ingress")
         case .detach(_, _, let clsact):
-            StepReport(action: action, link: link, reason: "not listed for the router program any more"
-                       + (clsact ? "; the clsact qdisc vrfc added goes too unless another filter uses it" : ""))
+            StepReport(
+                action: action, link: link,
+                reason: "not listed for the router program any more"
+                    + (clsact ? "; the clsact qdisc vrfc added goes too unless another filter uses it" : ""))
         case .route(let r): StepReport(action: action, link: link, reason: r.reason)
         case .rule(let r): StepReport(action: action, link: link, reason: r.reason)
         }

@@ -97,7 +97,8 @@ struct PlanBuilder {
                 let u = changes(spec, live)
                 if !u.isEmpty { steps.append(.update(u)) }
                 if let t = live.vrfTable, !ops.tableRange.contains(t) {
-                    plan.notes.append("\(name) keeps table \(t), outside the range \(ops.tableRange): an existing VRF's table never changes")
+                    plan.notes.append(
+                        "\(name) keeps table \(t), outside the range \(ops.tableRange): an existing VRF's table never changes")
                 }
             case .adopt:
                 let live = byName[name]!
@@ -142,7 +143,9 @@ struct PlanBuilder {
             }
         }
         if let why = snap.logUnreadable, !unmarked.isEmpty {
-            plan.unreadable.append("the creation log (\(why)): without it, whether \(unmarked.joined(separator: ", ")) (vrfc's names, no marker) are half-made links of an interrupted apply cannot be told")
+            plan.unreadable.append(
+                "the creation log (\(why)): without it, whether \(unmarked.joined(separator: ", ")) (vrfc's names, no marker) are half-made links of an interrupted apply cannot be told"
+            )
         }
     }
 
@@ -156,19 +159,27 @@ struct PlanBuilder {
         guard ops.links.contains(where: { $0.vxlan != nil || $0.macFromUnderlay }) else { return }
         let name = ops.underlay.value
         guard let link = byName[name] else {
-            plan.problems.append("underlay \(name) does not exist: the VTEP address and the bridges' MACs come from its IPv4 address; create it (e.g. ip link add \(name) type dummy; ip address add 192.0.2.129/32 dev \(name)) or name another interface with --underlay")
+            plan.problems.append(
+                "underlay \(name) does not exist: the VTEP address and the bridges' MACs come from its IPv4 address; create it (e.g. ip link add \(name) type dummy; ip address add 192.0.2.129/32 dev \(name)) or name another interface with --underlay"
+            )
             return
         }
         let addrs = snap.ipv4Addresses.filter { $0.index == link.index }
         if addrs.isEmpty {
-            plan.problems.append("underlay \(name) has no IPv4 address: the VTEP address comes from it; add exactly one (ip address add ADDR/32 dev \(name))")
+            plan.problems.append(
+                "underlay \(name) has no IPv4 address: the VTEP address comes from it; add exactly one (ip address add ADDR/32 dev \(name))"
+            )
         } else if addrs.count > 1 {
-            plan.problems.append("underlay \(name) has \(addrs.count) IPv4 addresses (\(addrs.map(\.description).joined(separator: ", "))): the VTEP address must be unambiguous; keep exactly one")
+            plan.problems.append(
+                "underlay \(name) has \(addrs.count) IPv4 addresses (\(addrs.map(\.description).joined(separator: ", "))): the VTEP address must be unambiguous; keep exactly one"
+            )
         } else {
             underlay = Underlay(link: link, address: addrs[0].bytes)
         }
         if let mtu = ops.links.filter({ $0.kind == .vxlan }).map(\.mtu).max(), Int(link.mtu) < mtu + OpList.vxlanOverhead {
-            plan.problems.append("underlay \(name) has MTU \(link.mtu): VXLAN links of MTU \(mtu) need at least \(mtu + OpList.vxlanOverhead) on their lower device (VXLAN over IPv4 adds \(OpList.vxlanOverhead) bytes, and the kernel would silently cap them); set its MTU to \(mtu + OpList.vxlanOverhead) or more")
+            plan.problems.append(
+                "underlay \(name) has MTU \(link.mtu): VXLAN links of MTU \(mtu) need at least \(mtu + OpList.vxlanOverhead) on their lower device (VXLAN over IPv4 adds \(OpList.vxlanOverhead) bytes, and the kernel would silently cap them); set its MTU to \(mtu + OpList.vxlanOverhead) or more"
+            )
         }
     }
 
@@ -228,7 +239,8 @@ struct PlanBuilder {
         }
         if let mode = l.addrGenMode, mode != s.addrGenMode.kernelValue {
             u.addrGenMode = s.addrGenMode
-            u.changes.append(Change("addrgenmode", from: mode == 0 ? "eui64" : mode == 1 ? "none" : String(mode), to: s.addrGenMode.rawValue))
+            u.changes.append(
+                Change("addrgenmode", from: mode == 0 ? "eui64" : mode == 1 ? "none" : String(mode), to: s.addrGenMode.rawValue))
         }
         if let want = s.bridgePort {
             let wantFlags = BridgePortFlags(hairpin: want.hairpin, learning: want.learning, neighSuppress: want.neighSuppress)
@@ -236,8 +248,10 @@ struct PlanBuilder {
             let haveFlags = u.master == nil ? l.bridgePort : nil
             if haveFlags != wantFlags {
                 u.bridgePort = wantFlags
-                for (attr, h, w) in [("hairpin", haveFlags?.hairpin, want.hairpin), ("learning", haveFlags?.learning, want.learning),
-                                     ("neigh_suppress", haveFlags?.neighSuppress, want.neighSuppress)] where h != w {
+                for (attr, h, w) in [
+                    ("hairpin", haveFlags?.hairpin, want.hairpin), ("learning", haveFlags?.learning, want.learning),
+                    ("neigh_suppress", haveFlags?.neighSuppress, want.neighSuppress),
+                ] where h != w {
                     u.changes.append(Change(attr, from: h.map(onOff) ?? "(not a port)", to: onOff(w)))
                 }
             }
@@ -282,7 +296,9 @@ struct PlanBuilder {
         if options.force {
             return reason + "; --force: detaches \(list), which \(ports.count == 1 ? "is" : "are") not vrfc's"
         }
-        plan.problems.append("\(l.name) is to be deleted (\(reason)), but \(list) \(ports.count == 1 ? "is a port" : "are ports") of it and not vrfc's; deleting it would detach \(ports.count == 1 ? "it" : "them"): move \(ports.count == 1 ? "it" : "them") elsewhere first, or rerun with --force")
+        plan.problems.append(
+            "\(l.name) is to be deleted (\(reason)), but \(list) \(ports.count == 1 ? "is a port" : "are ports") of it and not vrfc's; deleting it would detach \(ports.count == 1 ? "it" : "them"): move \(ports.count == 1 ? "it" : "them") elsewhere first, or rerun with --force"
+        )
         return nil
     }
 
@@ -291,18 +307,23 @@ struct PlanBuilder {
     mutating func vethDeletionIsSafe(_ l: Link) -> Bool {
         guard l.kind == "veth" else { return true }
         if l.linkInOtherNamespace {
-            plan.problems.append("\(l.name) is paired with a link in another network namespace; deleting it would delete that one too: move or delete the pair by hand")
+            plan.problems.append(
+                "\(l.name) is paired with a link in another network namespace; deleting it would delete that one too: move or delete the pair by hand"
+            )
             return false
         }
         if let peerIndex = l.linkIndex, let peer = byIndex[peerIndex], ours[peer.name] == nil {
-            plan.problems.append("\(l.name) is paired with \(peer.name), which is not vrfc's; deleting it would delete \(peer.name) too: delete or re-pair them by hand")
+            plan.problems.append(
+                "\(l.name) is paired with \(peer.name), which is not vrfc's; deleting it would delete \(peer.name) too: delete or re-pair them by hand"
+            )
             return false
         }
         return true
     }
 
     mutating func refuseSquatter(_ s: LinkSpec, _ l: Link) {
-        var msg = "\(l.name) exists (\(l.kind ?? "no type")) but is not vrfc's: \(foreignWhy(l)); vrfc does not take over links it did not create"
+        var msg =
+            "\(l.name) exists (\(l.kind ?? "no type")) but is not vrfc's: \(foreignWhy(l)); vrfc does not take over links it did not create"
         if options.adopt {
             let d = adoptionDiffs(s, l)
             msg += d.isEmpty ? "" : "; --adopt needs an exact match, but: \(d.joined(separator: "; "))"
@@ -344,15 +365,18 @@ struct PlanBuilder {
     }
 
     mutating func decidePair(_ a: LinkSpec, _ b: LinkSpec) {
-        let la = byName[a.name.value], lb = byName[b.name.value]
+        let la = byName[a.name.value]
+        let lb = byName[b.name.value]
         if la == nil && lb == nil {
             fates[a.name.value] = .create
             fates[b.name.value] = .create
             return
         }
-        let paired = la != nil && lb != nil && la!.linkIndex == lb!.index && lb!.linkIndex == la!.index
+        let paired =
+            la != nil && lb != nil && la!.linkIndex == lb!.index && lb!.linkIndex == la!.index
             && !la!.linkInOtherNamespace && !lb!.linkInOtherNamespace
-        let sa = squatters[a.name.value], sb = squatters[b.name.value]
+        let sa = squatters[a.name.value]
+        let sb = squatters[b.name.value]
         if sa != nil || sb != nil {
             if options.adopt, let sa, let sb, paired, adoptionDiffs(a, sa).isEmpty, adoptionDiffs(b, sb).isEmpty {
                 fates[a.name.value] = .adopt
@@ -374,7 +398,9 @@ struct PlanBuilder {
             fates[b.name.value] = .keep
             return
         }
-        let reason = "to re-create the veth pair \(a.name)/\(b.name): " + (structural.isEmpty ? "its ends are not paired with each other" : structural.joined(separator: ", "))
+        let reason =
+            "to re-create the veth pair \(a.name)/\(b.name): "
+            + (structural.isEmpty ? "its ends are not paired with each other" : structural.joined(separator: ", "))
         for l in [la, lb].compactMap({ $0 }) where vethDeletionIsSafe(l) {
             earlyDelete(l, reason)
         }
@@ -391,7 +417,9 @@ struct PlanBuilder {
                 if ours[l.name] != nil {
                     earlyDelete(l, "VNI \(v.vni) moves to \(spec.name)")
                 } else {
-                    plan.problems.append("VNI \(v.vni) (dstport \(v.dstPort)) of \(spec.name) is already used by \(l.name), which is not vrfc's; the kernel allows one VXLAN link per VNI and port")
+                    plan.problems.append(
+                        "VNI \(v.vni) (dstport \(v.dstPort)) of \(spec.name) is already used by \(l.name), which is not vrfc's; the kernel allows one VXLAN link per VNI and port"
+                    )
                 }
             }
         }
@@ -414,7 +442,9 @@ struct PlanBuilder {
             while next <= ops.tableRange.last && used.contains(next) { next += 1 }
             guard next <= ops.tableRange.last, next >= ops.tableRange.first else {
                 let inRange = used.filter { ops.tableRange.contains($0) }.count
-                plan.problems.append("table range \(ops.tableRange) is full: \(inRange) of its \(ops.tableRange.count) tables are in use (by VRF devices or policy rules) and \(needing.count - result.count) new VRF(s) need one (\(needing.filter { result[$0] == nil }.joined(separator: ", "))); widen it with --table-range")
+                plan.problems.append(
+                    "table range \(ops.tableRange) is full: \(inRange) of its \(ops.tableRange.count) tables are in use (by VRF devices or policy rules) and \(needing.count - result.count) new VRF(s) need one (\(needing.filter { result[$0] == nil }.joined(separator: ", "))); widen it with --table-range"
+                )
                 return result
             }
             result[name] = next
@@ -428,7 +458,8 @@ struct PlanBuilder {
     // MARK: Router program
 
     mutating func routerSteps(created: Set<String>) -> [Step] {
-        var names: [String] = [], seen: Set<String> = []
+        var names: [String] = []
+        var seen: Set<String> = []
         for n in ops.routerAttachments.map(\.value) where seen.insert(n).inserted { names.append(n) }
         guard let states = snap.routerStates else {
             plan.routerAttachments = names

@@ -15,7 +15,8 @@ public enum Privileges {
 
     public static func hasNetAdmin() -> Bool {
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let caps = effectiveCapabilities(status: status) else { return false }
+            let caps = effectiveCapabilities(status: status)
+        else { return false }
         return caps & (1 << UInt64(capNetAdmin)) != 0
     }
 }

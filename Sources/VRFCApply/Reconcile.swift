@@ -54,9 +54,11 @@ public struct ReconcileOptions: Sendable {
     /// The unit `--reload systemd` reloads.
     public var systemdUnit = "frr.service"
 
-    public init(frrConfig: String, template: String? = nil, stateDirectory: String = KeptState.defaultDirectory,
-                reload: ReloadStrategy? = nil, frr: FRRControl = FRRControl(), adopt: Bool = false,
-                overrides: NodeOverrides = NodeOverrides()) {
+    public init(
+        frrConfig: String, template: String? = nil, stateDirectory: String = KeptState.defaultDirectory,
+        reload: ReloadStrategy? = nil, frr: FRRControl = FRRControl(), adopt: Bool = false,
+        overrides: NodeOverrides = NodeOverrides()
+    ) {
         self.frrConfig = frrConfig
         self.template = template
         self.stateDirectory = stateDirectory
@@ -143,7 +145,9 @@ public struct Reconcile {
             request.tableRange = options.overrides.tableRange?.description
             bundle = try CompileChild.run(request)
         case .file(let path):
-            guard let data = FileManager.default.contents(atPath: path) else { throw ApplyError("\(path): cannot read the bundle; nothing was changed") }
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw ApplyError("\(path): cannot read the bundle; nothing was changed")
+            }
             bundle = try CompileChild.decode(data, from: path)
             options.overrides.apply(to: &bundle.ops)
         }
@@ -168,8 +172,11 @@ public struct Reconcile {
             let file = try state.scratch("frr.delta.candidate", bundle.delta!.script)
             let dry = frr.dryRun(file)
             if dry.status != 0 {
-                (strategy, why) = (fullReload, (options.reload == .delta ? "delta requested, but " : "default; no delta: ")
-                                   + "the delta does not pass vtysh --dryrun: \(dry.summary)")
+                (strategy, why) = (
+                    fullReload,
+                    (options.reload == .delta ? "delta requested, but " : "default; no delta: ")
+                        + "the delta does not pass vtysh --dryrun: \(dry.summary)"
+                )
                 dryRunWhole = true
             }
             timer.mark("vtysh --dryrun (the delta)")
@@ -184,8 +191,9 @@ public struct Reconcile {
         }
 
         // 4. Links: create and fix, down; nothing is brought up or deleted yet.
-        let session = try LinkSession(ops: ops, adopt: options.adopt, force: options.force, attacher: attacher,
-                                      runDirectory: options.runDirectory, exclusive: false)
+        let session = try LinkSession(
+            ops: ops, adopt: options.adopt, force: options.force, attacher: attacher,
+            runDirectory: options.runDirectory, exclusive: false)
         let (snap, plan) = try session.snapshotAndPlan()
         try session.compact(snap)
         if !LinkSession.executable(plan) { return .refused(plan) }
@@ -221,16 +229,18 @@ public struct Reconcile {
             if onDisk != staged {
                 let attrs = ConfigFile.attributes(of: options.frrConfig)
                 try ConfigFile.write(Data(staged.utf8), to: options.frrConfig, owner: (attrs.uid, attrs.gid), mode: attrs.mode)
-                log("frr.conf: written \(options.frrConfig) (\(staged.utf8.count) bytes)"
-                    + (removing.isEmpty ? "" : "; it keeps \(removing.joined(separator: ", ")) until the links are gone"))
+                log(
+                    "frr.conf: written \(options.frrConfig) (\(staged.utf8.count) bytes)"
+                        + (removing.isEmpty ? "" : "; it keeps \(removing.joined(separator: ", ")) until the links are gone"))
             }
             timer.mark("write frr.conf")
             log("reload: \(strategy.rawValue) (\(why))")
             if strategy == .writeOnly {
                 log("reload: none requested; FRR has not been told, so nothing is recorded as running")
             } else {
-                try reloadAndVerify(strategy, config: config, bundle: bundle, good: good, state: state, onDisk: onDisk,
-                                    leaving: Set(removing))
+                try reloadAndVerify(
+                    strategy, config: config, bundle: bundle, good: good, state: state, onDisk: onDisk,
+                    leaving: Set(removing))
             }
         }
         if removing.isEmpty && (strategy != .writeOnly || (onDisk == config && good == config)) {
@@ -261,12 +271,16 @@ public struct Reconcile {
     /// operator put there); else the base kept from an earlier run.
     func chooseBase(state: KeptState, onDisk: String?) throws(ApplyError) -> String {
         if let t = options.template {
-            guard let data = FileManager.default.contents(atPath: t) else { throw ApplyError("\(t): cannot read the base config; nothing was changed") }
+            guard let data = FileManager.default.contents(atPath: t) else {
+                throw ApplyError("\(t): cannot read the base config; nothing was changed")
+            }
             return String(decoding: data, as: UTF8.self)
         }
         if let onDisk, Self.hasHints(onDisk) { return onDisk }
         if let kept = state.base { return kept }
-        throw ApplyError("\(options.frrConfig) has no vrfc hint lines (#++{{.VRFs}} ...) and no base config is kept in \(state.directory): pass the hinted base config with --template FILE; nothing was changed")
+        throw ApplyError(
+            "\(options.frrConfig) has no vrfc hint lines (#++{{.VRFs}} ...) and no base config is kept in \(state.directory): pass the hinted base config with --template FILE; nothing was changed"
+        )
     }
 
     static func hasHints(_ text: String) -> Bool {
@@ -287,7 +301,8 @@ public struct Reconcile {
         } else if Digest.fnv1a64(good!) != bundle.delta!.basisDigest {
             doubt = "the kept IR does not render to the kept config (base config or templates changed)"
         } else {
-            let newTree = FRRConfigTree(config), goodTree = FRRConfigTree(good!)
+            let newTree = FRRConfigTree(config)
+            let goodTree = FRRConfigTree(good!)
             let problems = FRRCheck.delta(bundle.delta!.script, newConfig: newTree, running: goodTree)
             if !problems.isEmpty {
                 doubt = "the delta does not check out: \(problems[0])"
@@ -300,19 +315,25 @@ public struct Reconcile {
             return (fullReload, (requested == .delta ? "delta requested, but " : "default; no delta: ") + doubt)
         }
         let d = bundle.delta!
-        return (.delta, "\(requested == .delta ? "requested" : "default"): \(d.removals) removal\(d.removals == 1 ? "" : "s"), \(d.additions) addition\(d.additions == 1 ? "" : "s") from the config FRR runs")
+        return (
+            .delta,
+            "\(requested == .delta ? "requested" : "default"): \(d.removals) removal\(d.removals == 1 ? "" : "s"), \(d.additions) addition\(d.additions == 1 ? "" : "s") from the config FRR runs"
+        )
     }
 
     /// Reloads, verifies, and on failure falls back (delta → full reload)
     /// or rolls back.
-    mutating func reloadAndVerify(_ strategy: ReloadStrategy, config: String, bundle: CompileBundle, good: String?,
-                                  state: KeptState, onDisk: String?, leaving: Set<String> = []) throws(ApplyError) {
+    mutating func reloadAndVerify(
+        _ strategy: ReloadStrategy, config: String, bundle: CompileBundle, good: String?,
+        state: KeptState, onDisk: String?, leaving: Set<String> = []
+    ) throws(ApplyError) {
         var failure: String
         let started = ContinuousClock.now
         func record(_ used: ReloadStrategy, verified: Bool) {
             let d = ContinuousClock.now - started
-            reloadRecord = ReloadRecord(strategy: used, seconds: Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18,
-                                        verified: verified)
+            reloadRecord = ReloadRecord(
+                strategy: used, seconds: Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18,
+                verified: verified)
         }
         // nil when FRR runs the new config (said so), else why it does not.
         func verified(after what: String, showing n: Int) throws(ApplyError) -> String? {
@@ -352,7 +373,10 @@ public struct Reconcile {
                 log("the changed prefix-lists and route-maps differ (\(problems[0])); checking the whole running config")
             }
             if failure.isEmpty {
-                guard let why = try verified(after: "delta", showing: 3) else { record(.delta, verified: true); return }
+                guard let why = try verified(after: "delta", showing: 3) else {
+                    record(.delta, verified: true)
+                    return
+                }
                 failure = why
             }
             log("delta failed (\(failure)); falling back to a full reload")
@@ -361,7 +385,10 @@ public struct Reconcile {
         failure = try givingUpVNIs(of: leaving, state: state) ?? reloadWhole(whole, rundir: state.directory) ?? ""
         timer.mark("reload (\(whole.rawValue))")
         if failure.isEmpty {
-            guard let why = try verified(after: "reload", showing: 5) else { record(whole, verified: true); return }
+            guard let why = try verified(after: "reload", showing: 5) else {
+                record(whole, verified: true)
+                return
+            }
             failure = why
         }
         record(whole, verified: false)
@@ -381,11 +408,13 @@ public struct Reconcile {
                 if status == 0 { answers.append(output) }
             }
         }
-        return FRRCheck.verify(targets: targets, running: FRRCheck.running(policyAnswers: answers),
-                               config: FRRConfigTree(config), previous: previous.map { FRRConfigTree($0) })
+        return FRRCheck.verify(
+            targets: targets, running: FRRCheck.running(policyAnswers: answers),
+            config: FRRConfigTree(config), previous: previous.map { FRRConfigTree($0) })
     }
 
-    func verify(_ config: String, frame: String?, previous: String?, ops: OpList, leaving: Set<String> = []) throws(ApplyError) -> [String] {
+    func verify(_ config: String, frame: String?, previous: String?, ops: OpList, leaving: Set<String> = []) throws(ApplyError) -> [String]
+    {
         let running = try frr.show("show running-config")
         var problems = FRRCheck.verify(running: running, config: config, frame: frame, previous: previous, leaving: leaving)
         // zebra's own view of the VRFs' L3VNIs: every full VRF with its VNI.
@@ -405,24 +434,30 @@ public struct Reconcile {
     /// Puts back the last known good frr.conf (or, on a first run, the file
     /// that was there), reloads it, and makes the links match it; then
     /// fails with the reason.
-    func rollback(_ reason: String, state: KeptState, good: String?, onDisk: String?, frame: String?, ops: OpList) throws(ApplyError) -> Never {
+    func rollback(_ reason: String, state: KeptState, good: String?, onDisk: String?, frame: String?, ops: OpList) throws(ApplyError)
+        -> Never
+    {
         log("rolling back: \(reason)")
         let restore = good ?? onDisk
         var notes: [String] = []
         if let restore {
             let attrs = ConfigFile.attributes(of: options.frrConfig)
             try ConfigFile.write(Data(restore.utf8), to: options.frrConfig, owner: (attrs.uid, attrs.gid), mode: attrs.mode)
-            if let why = reloadWhole(fullReload, rundir: state.directory) { notes.append("reloading the restored config failed too: \(why)") }
+            if let why = reloadWhole(fullReload, rundir: state.directory) {
+                notes.append("reloading the restored config failed too: \(why)")
+            }
         }
         // The links FRR's config refers to: the kept op list, or none on a first run.
         var restoreOps = OpList(underlay: ops.underlay, tableRange: ops.tableRange, links: [], routerAttachments: [])
         if good != nil, let data = state.read(state.directory + "/frr.conf.good.ops.json"),
-           let kept = try? OpListReader.decode(Array(data)), (try? kept.validate()) != nil {
+            let kept = try? OpListReader.decode(Array(data)), (try? kept.validate()) != nil
+        {
             restoreOps = kept
         }
         do throws(ApplyError) {
-            let session = try LinkSession(ops: restoreOps, adopt: false, force: options.force, attacher: attacher,
-                                          runDirectory: options.runDirectory, exclusive: false)
+            let session = try LinkSession(
+                ops: restoreOps, adopt: false, force: options.force, attacher: attacher,
+                runDirectory: options.runDirectory, exclusive: false)
             let (snap, plan) = try session.snapshotAndPlan()
             if LinkSession.executable(plan), !plan.steps.isEmpty {
                 let log = self.log
@@ -431,7 +466,9 @@ public struct Reconcile {
         } catch {
             notes.append("restoring the links failed: \(error.message)")
         }
-        let what = good != nil ? "the last known good frr.conf and its links are back" : "the previous frr.conf is back and vrfc's links are removed"
+        let what =
+            good != nil
+            ? "the last known good frr.conf and its links are back" : "the previous frr.conf is back and vrfc's links are removed"
         throw ApplyError("\(reason)\nrolled back: \(what)" + notes.map { "\n" + $0 }.joined())
     }
 
@@ -485,8 +522,10 @@ public struct Reconcile {
     /// VRFs' blocks (one small `vtysh -f`), then the final verification.
     /// zebra hears of a deleted device a moment later, so FRR may still
     /// call the VRF active: retried for up to ~10 s.
-    mutating func removeVRFs(_ vrfs: [String], config: String, bundle: CompileBundle, good: String?,
-                             state: KeptState, onDisk: String?) throws(ApplyError) {
+    mutating func removeVRFs(
+        _ vrfs: [String], config: String, bundle: CompileBundle, good: String?,
+        state: KeptState, onDisk: String?
+    ) throws(ApplyError) {
         let attrs = ConfigFile.attributes(of: options.frrConfig)
         try ConfigFile.write(Data(config.utf8), to: options.frrConfig, owner: (attrs.uid, attrs.gid), mode: attrs.mode)
         let file = try state.scratch("frr.vrf-removal", vrfs.map { "no " + $0 }.joined(separator: "\n") + "\n")
@@ -497,8 +536,9 @@ public struct Reconcile {
             var problems = try verify(config, frame: bundle.frame, previous: good, ops: bundle.ops)
             // FRR prints no empty `vrf` block, but zebra lists every VRF it
             // still has configured (`vrf NAME inactive (configured)`).
-            let listed = Set(try frr.show("show vrf", daemon: "zebra").split(separator: "\n")
-                .compactMap { $0.split(separator: " ").dropFirst().first.map { "vrf " + $0 } })
+            let listed = Set(
+                try frr.show("show vrf", daemon: "zebra").split(separator: "\n")
+                    .compactMap { $0.split(separator: " ").dropFirst().first.map { "vrf " + $0 } })
             problems += vrfs.filter(listed.contains).map { "zebra still has \($0)" }
             if problems.isEmpty {
                 log("frr.conf: written \(options.frrConfig); FRR dropped \(vrfs.joined(separator: ", ")) (vtysh -f \(file))")

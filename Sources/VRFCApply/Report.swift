@@ -7,7 +7,8 @@ public enum Report {
             for p in plan.problems { out += "error: \(p)\n" }
             out += "refused: \(plan.problems.count) problem\(plan.problems.count == 1 ? "" : "s"); nothing would be changed\n"
         } else if !plan.complete {
-            out += "incomplete: part of the state could not be read, so this plan cannot say whether the node is in sync (run it as root):\n"
+            out +=
+                "incomplete: part of the state could not be read, so this plan cannot say whether the node is in sync (run it as root):\n"
             for u in plan.unreadable { out += "  unreadable: \(u)\n" }
             if !plan.steps.isEmpty {
                 out += "\(plan.steps.count) change\(plan.steps.count == 1 ? "" : "s") pending at least:\n"
@@ -16,7 +17,8 @@ public enum Report {
         } else if plan.inSync {
             var what = "\(plan.wantedLinks) link\(plan.wantedLinks == 1 ? "" : "s")"
             if plan.wantedRoutes + plan.wantedRules > 0 {
-                what += ", \(plan.wantedRoutes) route\(plan.wantedRoutes == 1 ? "" : "s"), \(plan.wantedRules) rule\(plan.wantedRules == 1 ? "" : "s")"
+                what +=
+                    ", \(plan.wantedRoutes) route\(plan.wantedRoutes == 1 ? "" : "s"), \(plan.wantedRules) rule\(plan.wantedRules == 1 ? "" : "s")"
             }
             out += "in sync: \(what) as the op list wants them; nothing to change\n"
         } else {
@@ -38,7 +40,8 @@ public enum Report {
         }
         for n in plan.notes { out += "note: \(n)\n" }
         if !plan.routerAvailable && !plan.routerAttachments.isEmpty {
-            let why = plan.routerStateUnreadable
+            let why =
+                plan.routerStateUnreadable
                 ? "its state could not be read (see above)"
                 : "not read (the kernel snapshot was taken without a router attacher)"
             out += "router attachment: \(why); not checked or attached on: \(plan.routerAttachments.joined(separator: ", "))\n"

@@ -45,8 +45,9 @@ extension KernelRoute {
 
     /// The request that deletes exactly this route.
     var deletion: RouteRequest {
-        RouteRequest(table: table, destination: destination, protocol: `protocol`, hops: [], metric: metric,
-                     scope: scope, type: type, tos: tos)
+        RouteRequest(
+            table: table, destination: destination, protocol: `protocol`, hops: [], metric: metric,
+            scope: scope, type: type, tos: tos)
     }
 }
 
@@ -109,11 +110,16 @@ extension PlanBuilder {
                 let r = snap.routes[live]
                 if r.protocol == RouteOwnership.protocol || owned.contains(r.table) {
                     matchedRoutes.insert(live)
-                    adds.append(.route(RouteStep(kind: .replace, request: request, text: want.description,
-                                                 reason: r.protocol == RouteOwnership.protocol
-                                                     ? "was \(r.text(names))" : "replaces the imposter \(r.text(names))")))
+                    adds.append(
+                        .route(
+                            RouteStep(
+                                kind: .replace, request: request, text: want.description,
+                                reason: r.protocol == RouteOwnership.protocol
+                                    ? "was \(r.text(names))" : "replaces the imposter \(r.text(names))")))
                 } else {
-                    plan.problems.append("route \(want): a foreign route holds this destination in table \(r.table) (\(r.text(names))); vrfc does not touch routes it does not own: remove it or leave this destination out")
+                    plan.problems.append(
+                        "route \(want): a foreign route holds this destination in table \(r.table) (\(r.text(names))); vrfc does not touch routes it does not own: remove it or leave this destination out"
+                    )
                     routeProblems = true
                 }
                 continue
@@ -124,11 +130,17 @@ extension PlanBuilder {
         var routeDeletions: [Step] = []
         for (i, r) in snap.routes.enumerated() where !matchedRoutes.contains(i) {
             if r.protocol == RouteOwnership.protocol {
-                routeDeletions.append(.route(RouteStep(kind: .delete, request: r.deletion, text: r.text(names),
-                                                       reason: "vrfc's, no longer in the op list")))
+                routeDeletions.append(
+                    .route(
+                        RouteStep(
+                            kind: .delete, request: r.deletion, text: r.text(names),
+                            reason: "vrfc's, no longer in the op list")))
             } else if owned.contains(r.table) {
-                routeDeletions.append(.route(RouteStep(kind: .delete, request: r.deletion, text: r.text(names),
-                                                       reason: "imposter in vrfc's table \(r.table)")))
+                routeDeletions.append(
+                    .route(
+                        RouteStep(
+                            kind: .delete, request: r.deletion, text: r.text(names),
+                            reason: "imposter in vrfc's table \(r.table)")))
             }
         }
 
@@ -140,20 +152,27 @@ extension PlanBuilder {
                 matchedRules.insert(i)
                 continue
             }
-            let request = RuleRequest(family: want.family, priority: want.priority, table: want.table, from: want.from, to: want.to,
-                                      fwmark: want.fwmark, fwmask: want.fwmark == nil ? nil : want.effectiveMask,
-                                      protocol: RouteOwnership.protocol)
+            let request = RuleRequest(
+                family: want.family, priority: want.priority, table: want.table, from: want.from, to: want.to,
+                fwmark: want.fwmark, fwmask: want.fwmark == nil ? nil : want.effectiveMask,
+                protocol: RouteOwnership.protocol)
             ruleAdds.append(.rule(RuleStep(kind: .add, request: request, text: want.description)))
         }
         var ruleDeletions: [Step] = []
         for (i, r) in snap.rules.enumerated() where !matchedRules.contains(i) {
             let intoOwned = owned.first(where: { r.looksUp($0) })
             if r.protocol == RouteOwnership.protocol {
-                ruleDeletions.append(.rule(RuleStep(kind: .delete, request: RuleRequest(r), text: r.text(),
-                                                    reason: "vrfc's, no longer in the op list")))
+                ruleDeletions.append(
+                    .rule(
+                        RuleStep(
+                            kind: .delete, request: RuleRequest(r), text: r.text(),
+                            reason: "vrfc's, no longer in the op list")))
             } else if let t = intoOwned {
-                ruleDeletions.append(.rule(RuleStep(kind: .delete, request: RuleRequest(r), text: r.text(),
-                                                    reason: "imposter pointing at vrfc's table \(t)")))
+                ruleDeletions.append(
+                    .rule(
+                        RuleStep(
+                            kind: .delete, request: RuleRequest(r), text: r.text(),
+                            reason: "imposter pointing at vrfc's table \(t)")))
             }
         }
 
@@ -169,12 +188,15 @@ extension PlanBuilder {
     /// device in the op list takes whichever device the kernel resolved).
     func routeMatches(_ r: KernelRoute, _ want: RouteRequest) -> Bool {
         guard r.protocol == want.protocol, r.type == 1 /* RTN_UNICAST */, !r.hasOtherAttributes,
-              r.nexthops.count == want.hops.count else { return false }
+            r.nexthops.count == want.hops.count
+        else { return false }
         var left = r.nexthops
         for h in want.hops {
-            guard let j = left.firstIndex(where: { k in
-                k.gateway == h.gateway && (h.ifindex == nil || k.ifindex == h.ifindex) && (want.hops.count == 1 || k.weight == h.weight)
-            }) else { return false }
+            guard
+                let j = left.firstIndex(where: { k in
+                    k.gateway == h.gateway && (h.ifindex == nil || k.ifindex == h.ifindex) && (want.hops.count == 1 || k.weight == h.weight)
+                })
+            else { return false }
             left.remove(at: j)
         }
         return true
@@ -194,9 +216,13 @@ extension PlanBuilder {
         switch snap.multipathUseNeigh {
         case true?: break
         case false?:
-            plan.notes.append("net.ipv4.fib_multipath_use_neigh is 0: the ECMP route\(ecmp.count == 1 ? "" : "s") \(ecmp.prefix(3).map(\.description).joined(separator: "; "))\(ecmp.count > 3 ? "; ..." : "") \(ecmp.count == 1 ? "keeps" : "keep") sending flows to a peer that stopped answering ARP (the kernel only skips a path whose link is down); set it to 1 (sysctl -w net.ipv4.fib_multipath_use_neigh=1, and in /etc/sysctl.d)")
+            plan.notes.append(
+                "net.ipv4.fib_multipath_use_neigh is 0: the ECMP route\(ecmp.count == 1 ? "" : "s") \(ecmp.prefix(3).map(\.description).joined(separator: "; "))\(ecmp.count > 3 ? "; ..." : "") \(ecmp.count == 1 ? "keeps" : "keep") sending flows to a peer that stopped answering ARP (the kernel only skips a path whose link is down); set it to 1 (sysctl -w net.ipv4.fib_multipath_use_neigh=1, and in /etc/sysctl.d)"
+            )
         case nil:
-            plan.notes.append("net.ipv4.fib_multipath_use_neigh could not be read: with 0, ECMP routes to peers keep sending flows to a peer that stopped answering ARP")
+            plan.notes.append(
+                "net.ipv4.fib_multipath_use_neigh could not be read: with 0, ECMP routes to peers keep sending flows to a peer that stopped answering ARP"
+            )
         }
     }
 }

@@ -30,9 +30,11 @@ public struct KernelSnapshot: Sendable {
     /// net.ipv4.fib_multipath_use_neigh of the namespace; nil when unreadable.
     public var multipathUseNeigh: Bool?
 
-    public init(links: [Link], ipv4Addresses: [Address] = [], ruleTables: Set<UInt32> = [],
-                routerStates: [Int32: RouterAttachState]? = nil, routerStateError: String? = nil,
-                logged: Set<LoggedLink> = [], clsactAdded: Set<ClsactRecord.Entry> = []) {
+    public init(
+        links: [Link], ipv4Addresses: [Address] = [], ruleTables: Set<UInt32> = [],
+        routerStates: [Int32: RouterAttachState]? = nil, routerStateError: String? = nil,
+        logged: Set<LoggedLink> = [], clsactAdded: Set<ClsactRecord.Entry> = []
+    ) {
         self.links = links
         self.ipv4Addresses = ipv4Addresses
         self.ruleTables = ruleTables
@@ -43,12 +45,15 @@ public struct KernelSnapshot: Sendable {
         stateProblems = []
     }
 
-    public static func read(_ socket: NetlinkSocket, attacher: (any RouterAttacher)?, log: CreationLog?,
-                            clsact: ClsactRecord? = nil) throws(NetlinkError) -> KernelSnapshot {
+    public static func read(
+        _ socket: NetlinkSocket, attacher: (any RouterAttacher)?, log: CreationLog?,
+        clsact: ClsactRecord? = nil
+    ) throws(NetlinkError) -> KernelSnapshot {
         let links = try socket.links()
         let (rules, ruleTables) = try socket.rulesAndTables()
-        var snapshot = KernelSnapshot(links: links, ipv4Addresses: try socket.addresses(family: AF_INET),
-                                      ruleTables: ruleTables)
+        var snapshot = KernelSnapshot(
+            links: links, ipv4Addresses: try socket.addresses(family: AF_INET),
+            ruleTables: ruleTables)
         snapshot.rules = rules
         snapshot.routes = try socket.routes()
         // /proc/sys/net is the calling thread's network namespace.

@@ -45,11 +45,16 @@ public struct StateDirectory: Sendable {
             let e = errno
             if e == ENOENT && !create { return nil }
             if e == EACCES { throw .unreadable("the state directory \(path) is not readable (\(Self.why(e))); it is root's") }
-            if e == ELOOP || e == ENOTDIR { throw .unsafe("the state directory \(path) is a symbolic link or not a directory; remove it (vrfc creates it 0700)") }
+            if e == ELOOP || e == ENOTDIR {
+                throw .unsafe("the state directory \(path) is a symbolic link or not a directory; remove it (vrfc creates it 0700)")
+            }
             throw .unreadable("cannot open the state directory \(path): \(Self.why(e))")
         }
         var st = stat()
-        guard fstat(fd, &st) == 0 else { close(fd); throw .unreadable("cannot stat \(path): \(Self.why(errno))") }
+        guard fstat(fd, &st) == 0 else {
+            close(fd)
+            throw .unreadable("cannot stat \(path): \(Self.why(errno))")
+        }
         if st.st_uid != 0 {
             close(fd)
             throw .unsafe("the state directory \(path) is owned by uid \(st.st_uid), not root; remove it (vrfc creates it 0700)")
@@ -57,7 +62,8 @@ public struct StateDirectory: Sendable {
         if st.st_mode & 0o077 != 0 {
             if geteuid() == 0 && fchmod(fd, 0o700) == 0 { return fd }
             close(fd)
-            throw .unsafe("the state directory \(path) has mode \(String(st.st_mode & 0o777, radix: 8)); it must be 0700 (chmod 0700 \(path))")
+            throw .unsafe(
+                "the state directory \(path) has mode \(String(st.st_mode & 0o777, radix: 8)); it must be 0700 (chmod 0700 \(path))")
         }
         return fd
     }
@@ -180,7 +186,8 @@ public struct LoggedLink: Hashable, Sendable {
         guard l.alias == nil, l.index == index, l.name == name, l.kind == kind else { return false }
         if l.group == nonce { return true }
         guard let peerIndex, !l.linkInOtherNamespace, l.linkIndex == peerIndex,
-              let p = byIndex[peerIndex], p.linkIndex == l.index, !p.linkInOtherNamespace else { return false }
+            let p = byIndex[peerIndex], p.linkIndex == l.index, !p.linkInOtherNamespace
+        else { return false }
         return Ownership.isMarked(p.alias) || (p.alias == nil && p.group == nonce)
     }
 }
@@ -265,16 +272,18 @@ public final class ClsactRecord {
 
     public func entries() throws(StateFileError) -> Set<Entry> {
         guard let text = try state.read(name) else { return [] }
-        return Set(text.split(separator: "\n").compactMap { line -> Entry? in
-            let p = line.split(separator: " ")
-            guard p.count == 2, let i = Int32(p[0]) else { return nil }
-            return Entry(index: i, name: String(p[1]))
-        })
+        return Set(
+            text.split(separator: "\n").compactMap { line -> Entry? in
+                let p = line.split(separator: " ")
+                guard p.count == 2, let i = Int32(p[0]) else { return nil }
+                return Entry(index: i, name: String(p[1]))
+            })
     }
 
     public func replace(_ entries: Set<Entry>) throws(ApplyError) {
         do throws(StateFileError) {
-            try state.replace(name, entries.sorted { ($0.index, $0.name) < ($1.index, $1.name) }.map { "\($0.index) \($0.name)\n" }.joined())
+            try state.replace(
+                name, entries.sorted { ($0.index, $0.name) < ($1.index, $1.name) }.map { "\($0.index) \($0.name)\n" }.joined())
         } catch {
             throw ApplyError("cannot write the clsact record: \(error)")
         }

@@ -31,7 +31,9 @@ enum Subprocess {
     static func run(_ args: [String], environment: [String: String]? = nil) -> CommandOutput {
         var template = Array("/tmp/vrfc-out.XXXXXX".utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { return CommandOutput(status: -1, output: "cannot create a temporary file: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            return CommandOutput(status: -1, output: "cannot create a temporary file: \(String(cString: strerror(errno)))")
+        }
         template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
         defer { close(fd) }
         var actions = posix_spawn_file_actions_t()

@@ -28,18 +28,23 @@ public enum SystemdReload {
         let box = Unmanaged.passRetained(jobs)
         defer { box.release() }
         // Listen before asking, so the signal cannot come before the match.
-        r = sd_bus_match_signal(bus, nil, service, path, manager, "JobRemoved", { message, userdata, _ in
-            guard let message, let userdata else { return 0 }
-            var id: UInt32 = 0
-            var job: UnsafePointer<CChar>? = nil, unitName: UnsafePointer<CChar>? = nil, result: UnsafePointer<CChar>? = nil
-            guard sd_bus_message_read_basic(message, CChar(UInt8(ascii: "u")), &id) >= 0,
-                  sd_bus_message_read_basic(message, CChar(UInt8(ascii: "o")), &job) >= 0,
-                  sd_bus_message_read_basic(message, CChar(UInt8(ascii: "s")), &unitName) >= 0,
-                  sd_bus_message_read_basic(message, CChar(UInt8(ascii: "s")), &result) >= 0,
-                  let job, let result else { return 0 }
-            Unmanaged<Jobs>.fromOpaque(userdata).takeUnretainedValue().results[String(cString: job)] = String(cString: result)
-            return 0
-        }, box.toOpaque())
+        r = sd_bus_match_signal(
+            bus, nil, service, path, manager, "JobRemoved",
+            { message, userdata, _ in
+                guard let message, let userdata else { return 0 }
+                var id: UInt32 = 0
+                var job: UnsafePointer<CChar>? = nil
+                var unitName: UnsafePointer<CChar>? = nil
+                var result: UnsafePointer<CChar>? = nil
+                guard sd_bus_message_read_basic(message, CChar(UInt8(ascii: "u")), &id) >= 0,
+                    sd_bus_message_read_basic(message, CChar(UInt8(ascii: "o")), &job) >= 0,
+                    sd_bus_message_read_basic(message, CChar(UInt8(ascii: "s")), &unitName) >= 0,
+                    sd_bus_message_read_basic(message, CChar(UInt8(ascii: "s")), &result) >= 0,
+                    let job, let result
+                else { return 0 }
+                Unmanaged<Jobs>.fromOpaque(userdata).takeUnretainedValue().results[String(cString: job)] = String(cString: result)
+                return 0
+            }, box.toOpaque())
         guard r >= 0 else { return "cannot listen for systemd's JobRemoved: \(String(cString: strerror(-r)))" }
         // Without a subscriber systemd may not send job signals at all.
         if let why = call(bus, "Subscribe", args: [], reply: nil) { return why }

@@ -14,49 +14,94 @@ import VRFCNetlink
 public struct NodeInputs: ParsableArguments {
     public init() {}
 
-    @Option(name: .long, help: ArgumentHelp("The node config, as for vrfc compile (default: $OPERATOR_CONFIG or \(NodeConfigPath.fallback)). It must be owned by root and not writable by group or others: its bpfInterfaces are the interfaces besides vrfc's own that the tc router may be attached to. With --ops or --bundle, only that list is read from it.", valueName: "FILE"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The node config, as for vrfc compile (default: $OPERATOR_CONFIG or \(NodeConfigPath.fallback)). It must be owned by root and not writable by group or others: its bpfInterfaces are the interfaces besides vrfc's own that the tc router may be attached to. With --ops or --bundle, only that list is read from it.",
+            valueName: "FILE"))
     public var config: String?
 
-    @Option(name: .long, help: ArgumentHelp("A ready op list (vrfc compile --emit ops), or '-' for stdin, instead of compiling INPUT.", valueName: "FILE"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("A ready op list (vrfc compile --emit ops), or '-' for stdin, instead of compiling INPUT.", valueName: "FILE"))
     public var ops: String?
 
-    @Option(name: .long, help: ArgumentHelp("A ready bundle (vrfc compile --emit bundle: op list, frr.conf, IR) instead of compiling INPUT.", valueName: "FILE"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "A ready bundle (vrfc compile --emit bundle: op list, frr.conf, IR) instead of compiling INPUT.", valueName: "FILE"))
     public var bundle: String?
 
-    @Option(name: .customLong("bpf-interface"), help: ArgumentHelp("An interface besides vrfc's own links that the tc router may be attached to (repeatable). The op list's router attachments must be vrfc's links, these, or the --config file's bpfInterfaces.", valueName: "IFNAME"))
+    @Option(
+        name: .customLong("bpf-interface"),
+        help: ArgumentHelp(
+            "An interface besides vrfc's own links that the tc router may be attached to (repeatable). The op list's router attachments must be vrfc's links, these, or the --config file's bpfInterfaces.",
+            valueName: "IFNAME"))
     public var bpfInterfaces: [String] = []
 
-    @Flag(name: .long, help: "Delete vrfc's bridges and VRFs that are no longer wanted even when interfaces that are not vrfc's are enslaved to them (they are detached).")
+    @Flag(
+        name: .long,
+        help:
+            "Delete vrfc's bridges and VRFs that are no longer wanted even when interfaces that are not vrfc's are enslaved to them (they are detached)."
+    )
     public var force = false
 
-    @Option(name: .customLong("run-dir"), help: ArgumentHelp("Where the creation log and the clsact record live (tmpfs: they describe this boot's links); a root-owned directory of mode 0700 (created so).", valueName: "DIR"))
+    @Option(
+        name: .customLong("run-dir"),
+        help: ArgumentHelp(
+            "Where the creation log and the clsact record live (tmpfs: they describe this boot's links); a root-owned directory of mode 0700 (created so).",
+            valueName: "DIR"))
     public var runDirectory = StateDirectory.defaultPath
 
-    @Option(name: .long, help: ArgumentHelp("Underlay interface whose single IPv4 address is the VTEP address (default: the op list's, dum.underlay).", valueName: "IFNAME"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Underlay interface whose single IPv4 address is the VTEP address (default: the op list's, dum.underlay).", valueName: "IFNAME")
+    )
     public var underlay: String?
 
-    @Option(name: .customLong("table-range"), help: ArgumentHelp("Routing tables for new VRFs (default: the op list's, 50-79). Widen it for many VRFs, e.g. 1000-1999.", valueName: "FIRST-LAST"))
+    @Option(
+        name: .customLong("table-range"),
+        help: ArgumentHelp(
+            "Routing tables for new VRFs (default: the op list's, 50-79). Widen it for many VRFs, e.g. 1000-1999.", valueName: "FIRST-LAST")
+    )
     public var tableRange: String?
 
-    @Flag(name: .long, help: "Take over links with vrfc's names that match its settings exactly but lack its marker (e.g. made by the Go network-operator).")
+    @Flag(
+        name: .long,
+        help:
+            "Take over links with vrfc's names that match its settings exactly but lack its marker (e.g. made by the Go network-operator).")
     public var adopt = false
 
-    @Option(name: .long, help: ArgumentHelp("Work in the named network namespace (/run/netns/NAME), like ip -n. Unlike `ip netns exec`, whose private /sys hides the host's bpffs, it keeps the router's maps pinned (without pins vrfc finds them through the kernel).", valueName: "NAME"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Work in the named network namespace (/run/netns/NAME), like ip -n. Unlike `ip netns exec`, whose private /sys hides the host's bpffs, it keeps the router's maps pinned (without pins vrfc finds them through the kernel).",
+            valueName: "NAME"))
     public var netns: String?
 
-    @Option(name: .customLong("bpf-pin-dir"), help: ArgumentHelp("Where the tc router program's maps are pinned (bpffs).", valueName: "DIR"))
+    @Option(
+        name: .customLong("bpf-pin-dir"), help: ArgumentHelp("Where the tc router program's maps are pinned (bpffs).", valueName: "DIR"))
     public var bpfPinDirectory = TCRouterAttacher.defaultPinDirectory
 
-    @Option(name: .customLong("compile-user"), help: ArgumentHelp("The unprivileged account that compiles the inputs when vrfc-apply runs as root (vrfc next to vrfc-apply, as a child without capabilities).", valueName: "USER"))
+    @Option(
+        name: .customLong("compile-user"),
+        help: ArgumentHelp(
+            "The unprivileged account that compiles the inputs when vrfc-apply runs as root (vrfc next to vrfc-apply, as a child without capabilities).",
+            valueName: "USER"))
     public var compileUser = CompileRequest.defaultUser
 
-    @Option(name: .long, help: ArgumentHelp("Router-id of the generated BGP instances and {{.UnderlayRouterID}} (as for vrfc compile).", valueName: "IPV4"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Router-id of the generated BGP instances and {{.UnderlayRouterID}} (as for vrfc compile).", valueName: "IPV4"))
     public var routerID: String?
 
     @Option(name: .long, help: ArgumentHelp("Value of {{.Hostname}} in the base config (as for vrfc compile).", valueName: "NAME"))
     public var hostname: String?
 
-    @Option(name: .long, help: ArgumentHelp("Directory of section templates replacing the shipped ones (as for vrfc compile).", valueName: "DIR"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Directory of section templates replacing the shipped ones (as for vrfc compile).", valueName: "DIR"))
     public var templates: String?
 
     @Argument(help: ArgumentHelp("VRFRouteConfiguration files or directories, as for vrfc compile.", valueName: "INPUT"))
@@ -69,7 +114,9 @@ public struct NodeInputs: ParsableArguments {
             throw ValidationError("pass one of --ops FILE, --bundle FILE, or INPUT... (with --config FILE)")
         }
         for b in bpfInterfaces {
-            do { _ = try InterfaceName(validating: b) } catch { throw ValidationError("--bpf-interface '\(b)': expected \(error.expected)") }
+            do { _ = try InterfaceName(validating: b) } catch {
+                throw ValidationError("--bpf-interface '\(b)': expected \(error.expected)")
+            }
         }
         if let u = underlay {
             do { _ = try InterfaceName(validating: u) } catch { throw ValidationError("--underlay '\(u)': expected \(error.expected)") }
@@ -103,8 +150,9 @@ public struct NodeInputs: ParsableArguments {
     /// node config when it is given or compiled, compiled alone by the
     /// unprivileged child).
     public var trustSources: TrustSources {
-        TrustSources(bpfInterfaces: bpfInterfaces.compactMap { try? InterfaceName(validating: $0) },
-                     nodeConfig: config != nil || !inputs.isEmpty ? nodeConfig : nil, compileUser: compileUser)
+        TrustSources(
+            bpfInterfaces: bpfInterfaces.compactMap { try? InterfaceName(validating: $0) },
+            nodeConfig: config != nil || !inputs.isEmpty ? nodeConfig : nil, compileUser: compileUser)
     }
 
     public func trusted() -> (AttachmentTrust, Data?) {
@@ -116,8 +164,9 @@ public struct NodeInputs: ParsableArguments {
     }
 
     public var overrides: NodeOverrides {
-        NodeOverrides(underlay: underlay.flatMap { try? InterfaceName(validating: $0) },
-                      tableRange: tableRange.flatMap { TableRange(parsing: $0) })
+        NodeOverrides(
+            underlay: underlay.flatMap { try? InterfaceName(validating: $0) },
+            tableRange: tableRange.flatMap { TableRange(parsing: $0) })
     }
 
     /// Enters --netns before any socket (netlink, lock) is opened.
@@ -156,25 +205,41 @@ public struct NodeInputs: ParsableArguments {
 public struct FRROptions: ParsableArguments {
     public init() {}
 
-    @Option(name: .customLong("frr-config"), help: ArgumentHelp("Also write this frr.conf and reload FRR, between creating the links (down) and bringing them up.", valueName: "PATH"))
+    @Option(
+        name: .customLong("frr-config"),
+        help: ArgumentHelp(
+            "Also write this frr.conf and reload FRR, between creating the links (down) and bringing them up.", valueName: "PATH"))
     public var frrConfig: String?
 
-    @Option(name: .long, help: ArgumentHelp("With --frr-config: the hinted base config (default: the file at --frr-config while it has hint lines, else the base kept in --state-dir).", valueName: "FILE"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "With --frr-config: the hinted base config (default: the file at --frr-config while it has hint lines, else the base kept in --state-dir).",
+            valueName: "FILE"))
     public var template: String?
 
-    @Option(name: .long, help: ArgumentHelp("With --frr-config: systemd (ReloadUnit frr.service over D-Bus, waiting for the job's result), frr-reload (FRR's frr-reload.py), delta (vrfc's own difference from the config FRR runs, one vtysh -f) or none (write only). Default: delta where vrfc knows what FRR runs, else systemd on systemd hosts, else frr-reload.", valueName: "systemd|frr-reload|delta|none"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "With --frr-config: systemd (ReloadUnit frr.service over D-Bus, waiting for the job's result), frr-reload (FRR's frr-reload.py), delta (vrfc's own difference from the config FRR runs, one vtysh -f) or none (write only). Default: delta where vrfc knows what FRR runs, else systemd on systemd hosts, else frr-reload.",
+            valueName: "systemd|frr-reload|delta|none"))
     public var reload: ReloadStrategy?
 
-    @Option(name: .customLong("state-dir"), help: ArgumentHelp("Where the last known good frr.conf, its IR and the base config are kept (root only, 0700).", valueName: "DIR"))
+    @Option(
+        name: .customLong("state-dir"),
+        help: ArgumentHelp("Where the last known good frr.conf, its IR and the base config are kept (root only, 0700).", valueName: "DIR"))
     public var stateDir = KeptState.defaultDirectory
 
-    @Option(name: .customLong("frr-pathspace"), help: ArgumentHelp("Talk to the FRR started with -N NAME (vtysh -N NAME), e.g. a second instance.", valueName: "NAME"))
+    @Option(
+        name: .customLong("frr-pathspace"),
+        help: ArgumentHelp("Talk to the FRR started with -N NAME (vtysh -N NAME), e.g. a second instance.", valueName: "NAME"))
     public var frrPathspace: String?
 
     /// The reconcile's options for this node (links' settings from `node`).
     public func reconcileOptions(_ frrConfig: String, _ node: NodeInputs) -> ReconcileOptions {
-        var options = ReconcileOptions(frrConfig: frrConfig, template: template, stateDirectory: stateDir, reload: reload,
-                                       frr: FRRControl(pathspace: frrPathspace), adopt: node.adopt, overrides: node.overrides)
+        var options = ReconcileOptions(
+            frrConfig: frrConfig, template: template, stateDirectory: stateDir, reload: reload,
+            frr: FRRControl(pathspace: frrPathspace), adopt: node.adopt, overrides: node.overrides)
         options.force = node.force
         options.runDirectory = node.runDirectory
         return options

@@ -93,7 +93,10 @@ enum KernelMaps {
         for id in ids {
             let fd = bpf_map_get_fd_by_id(id)
             guard fd >= 0 else { continue }
-            guard let info = info(fd: fd) else { close(fd); continue }
+            guard let info = info(fd: fd) else {
+                close(fd)
+                continue
+            }
             let name = cString(tuple: info.name)
             if fds[name] == nil { fds[name] = fd } else { close(fd) }
         }

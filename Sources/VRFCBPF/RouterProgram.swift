@@ -68,8 +68,10 @@ public final class RouterProgram: @unchecked Sendable {
     /// created, so every instance keeps counting into one set of maps even
     /// where pins are lost (`ip netns exec` hides bpffs). Pinning is a
     /// convenience: when bpffs cannot be prepared the program loads unpinned.
-    public init(object routerObject: RouterObject = .embedded, pinDirectory: String?,
-                reuseMapIDs: [UInt32] = []) throws(BPFError) {
+    public init(
+        object routerObject: RouterObject = .embedded, pinDirectory: String?,
+        reuseMapIDs: [UInt32] = []
+    ) throws(BPFError) {
         LibbpfLog.install()
         _ = LibbpfLog.take()
         var opts = bpf_object_open_opts()
@@ -148,8 +150,9 @@ public final class RouterProgram: @unchecked Sendable {
 
     /// The counters of this instance's maps.
     public func stats() throws(BPFError) -> RouterStats {
-        try RouterStats.read(outcomesFD: mapFD(VRFC_MAP_OUTCOMES), fibFD: mapFD(VRFC_MAP_FIB),
-                             source: pinDirectory ?? "(unpinned)")
+        try RouterStats.read(
+            outcomesFD: mapFD(VRFC_MAP_OUTCOMES), fibFD: mapFD(VRFC_MAP_FIB),
+            source: pinDirectory ?? "(unpinned)")
     }
 }
 
@@ -175,8 +178,10 @@ struct ProgramInfo {
             if rc != 0 { throw .mapAccess(map: "program fd \(fd)", operation: "get map ids", errno: -rc) }
             ids = Array(ids.prefix(Int(again.nr_map_ids)))
         }
-        return ProgramInfo(id: info.id, identity: ProgramIdentity(
-            name: cString(tuple: info.name), tag: bytes(tuple: info.tag), mapIDs: ids))
+        return ProgramInfo(
+            id: info.id,
+            identity: ProgramIdentity(
+                name: cString(tuple: info.name), tag: bytes(tuple: info.tag), mapIDs: ids))
     }
 
     /// nil when the program is gone (unloaded between listing and asking).

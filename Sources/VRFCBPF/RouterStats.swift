@@ -56,8 +56,9 @@ public struct RouterStats: Hashable, Sendable, Codable {
 
     /// Packets the program redirected itself (routed, routed_neigh).
     public var routed: Counter {
-        Counter(packets: self[.routed].packets + self[.routedNeigh].packets,
-                bytes: self[.routed].bytes + self[.routedNeigh].bytes)
+        Counter(
+            packets: self[.routed].packets + self[.routedNeigh].packets,
+            bytes: self[.routed].bytes + self[.routedNeigh].bytes)
     }
 
     /// Reads the counters pinned under `pinDirectory` (what `vrfc-apply bpf
@@ -96,8 +97,11 @@ public struct RouterStats: Hashable, Sendable, Codable {
         defer { fds.values.forEach { close($0) } }
         guard let outcomes = fds[VRFC_MAP_OUTCOMES], let fib = fds[VRFC_MAP_FIB] else { throw notPinned }
         let programs = all.values.flatMap { $0 }.filter { $0.info.identity.mapIDs == ids }.map(\.info.id)
-        return try read(outcomesFD: outcomes, fibFD: fib,
-                        source: "maps \(ids.map(String.init).joined(separator: ",")) of the attached program\(programs.count == 1 ? "" : "s") (id \(Set(programs).sorted().map(String.init).joined(separator: ","))); nothing is pinned")
+        return try read(
+            outcomesFD: outcomes, fibFD: fib,
+            source:
+                "maps \(ids.map(String.init).joined(separator: ",")) of the attached program\(programs.count == 1 ? "" : "s") (id \(Set(programs).sorted().map(String.init).joined(separator: ","))); nothing is pinned"
+        )
     }
 
     static func read(outcomesFD: Int32, fibFD: Int32, source: String) throws(BPFError) -> RouterStats {
@@ -126,10 +130,13 @@ public struct RouterStats: Hashable, Sendable, Codable {
         if rc != 0 { throw .mapAccess(map: map, operation: "get info", errno: -rc) }
         let valueSize = UInt32(MemoryLayout<vrfc_counter>.size)
         guard info.type == BPF_MAP_TYPE_PERCPU_ARRAY.rawValue, info.key_size == 4,
-              info.value_size == valueSize, info.max_entries == slots else {
-            throw .statsUnavailable(path: map, reason: "map has type \(info.type), key \(info.key_size) B, "
-                + "value \(info.value_size) B, \(info.max_entries) entries; this build expects a per-CPU array "
-                + "of \(slots) × \(valueSize) B (bpf/router.h)")
+            info.value_size == valueSize, info.max_entries == slots
+        else {
+            throw .statsUnavailable(
+                path: map,
+                reason: "map has type \(info.type), key \(info.key_size) B, "
+                    + "value \(info.value_size) B, \(info.max_entries) entries; this build expects a per-CPU array "
+                    + "of \(slots) × \(valueSize) B (bpf/router.h)")
         }
         let cpus = Int(libbpf_num_possible_cpus())
         guard cpus > 0 else { throw .mapAccess(map: map, operation: "count possible CPUs", errno: -Int32(cpus)) }
@@ -139,10 +146,11 @@ public struct RouterStats: Hashable, Sendable, Codable {
             var key = slot
             let rc = values.withUnsafeMutableBytes { bpf_map_lookup_elem(fd, &key, $0.baseAddress) }
             if rc != 0 { throw .mapAccess(map: map, operation: "lookup slot \(slot)", errno: -rc) }
-            result.append(values.reduce(into: Counter()) {
-                $0.packets &+= $1.packets
-                $0.bytes &+= $1.bytes
-            })
+            result.append(
+                values.reduce(into: Counter()) {
+                    $0.packets &+= $1.packets
+                    $0.bytes &+= $1.bytes
+                })
         }
         return result
     }

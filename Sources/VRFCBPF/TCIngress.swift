@@ -39,10 +39,11 @@ enum TCIngress {
     static func removeClsactIfEmpty(_ socket: NetlinkSocket? = nil, ifindex: Int32, name: String) throws(BPFError) -> Bool {
         let socket = try use(socket, name)
         guard try filters(socket, ifindex: ifindex, name: name).isEmpty,
-              try filters(socket, ifindex: ifindex, name: name, hook: .egress).isEmpty else { return false }
+            try filters(socket, ifindex: ifindex, name: name, hook: .egress).isEmpty
+        else { return false }
         do {
             try socket.deleteClsact(ifindex: ifindex, name: name)
-        } catch where error.code == ENOENT || error.code == ENODEV || error.code == EINVAL {
+        } catch  where error.code == ENOENT || error.code == ENODEV || error.code == EINVAL {
             // Gone already (the qdisc or the interface).
         } catch {
             throw .tc("delete clsact qdisc", name, error)
@@ -71,7 +72,8 @@ enum TCIngress {
             }
             for f in found where f.kind == "bpf" {
                 guard let id = f.programID, let info = try ProgramInfo.read(id: id),
-                      info.identity.name == VRFC_PROG_NAME_STR else { continue }
+                    info.identity.name == VRFC_PROG_NAME_STR
+                else { continue }
                 result[ifindex, default: []].append((f, info))
             }
         }
@@ -81,14 +83,17 @@ enum TCIngress {
     /// Attaches `programFD` at (priority, handle) in direct-action mode; a
     /// filter already there is replaced in place (cls_bpf swaps the program
     /// atomically, so packets never meet an empty slot).
-    static func attach(_ socket: NetlinkSocket? = nil, programFD: Int32, ifindex: Int32, name: String,
-                       priority: UInt16, handle: UInt32) throws(BPFError) {
+    static func attach(
+        _ socket: NetlinkSocket? = nil, programFD: Int32, ifindex: Int32, name: String,
+        priority: UInt16, handle: UInt32
+    ) throws(BPFError) {
         let socket = try use(socket, name)
         // The label `tc filter show` prints, as tc and libbpf write it.
         let info = try ProgramInfo.read(fd: programFD)
         do {
-            try socket.attachBPF(programFD: programFD, label: "\(info.identity.name):[\(info.id)]", ifindex: ifindex,
-                                 name: name, priority: priority, handle: handle, replace: true)
+            try socket.attachBPF(
+                programFD: programFD, label: "\(info.identity.name):[\(info.id)]", ifindex: ifindex,
+                name: name, priority: priority, handle: handle, replace: true)
         } catch {
             throw .tc("attach at priority \(priority) handle 0x\(String(handle, radix: 16))", name, error)
         }
@@ -98,7 +103,7 @@ enum TCIngress {
         let socket = try use(socket, name)
         do {
             try socket.deleteFilter(ifindex: ifindex, name: name, priority: priority, handle: handle)
-        } catch where error.code == ENOENT || error.code == ENODEV {
+        } catch  where error.code == ENOENT || error.code == ENODEV {
             // Gone already (interface or filter): the goal is reached.
         } catch {
             throw .tc("detach priority \(priority) handle 0x\(String(handle, radix: 16))", name, error)
@@ -106,12 +111,14 @@ enum TCIngress {
     }
 
     /// Every filter on one clsact hook of `ifindex` (empty without clsact).
-    static func filters(_ socket: NetlinkSocket? = nil, ifindex: Int32, name: String,
-                        hook: ClsactHook = .ingress) throws(BPFError) -> [TCFilter] {
+    static func filters(
+        _ socket: NetlinkSocket? = nil, ifindex: Int32, name: String,
+        hook: ClsactHook = .ingress
+    ) throws(BPFError) -> [TCFilter] {
         let socket = try use(socket, name)
         do {
             return try socket.filters(ifindex: ifindex, name: name, hook: hook)
-        } catch where error.code == ENODEV {
+        } catch  where error.code == ENODEV {
             throw .interfaceNotFound(name: name, ifindex: ifindex)
         } catch {
             throw .tc("list filters", name, error)

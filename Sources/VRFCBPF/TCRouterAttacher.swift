@@ -60,7 +60,10 @@ public final class TCRouterAttacher: RouterAttacher, Sendable {
             reuse = loaded.withLock { $0.attachedMaps }
         }
         let p = try RouterProgram(object: object, pinDirectory: pinDirectory, reuseMapIDs: reuse ?? [])
-        loaded.withLock { $0.program = p; $0.probe = nil }
+        loaded.withLock {
+            $0.program = p
+            $0.probe = nil
+        }
         return p
     }
 
@@ -151,13 +154,16 @@ public final class TCRouterAttacher: RouterAttacher, Sendable {
 
         let atSlot = { (p: UInt16, h: UInt32) in p == Self.priority && h == Self.handle }
         if let holder = filters.first(where: { atSlot($0.priority, $0.handle) }),
-           !ours.contains(where: { atSlot($0.priority, $0.handle) }) {
-            throw .slotTaken(interface: name, priority: Self.priority, handle: Self.handle,
-                             holder: holder.kind == "bpf" ? "BPF program id \(holder.programID ?? 0)" : "a \(holder.kind) filter")
+            !ours.contains(where: { atSlot($0.priority, $0.handle) })
+        {
+            throw .slotTaken(
+                interface: name, priority: Self.priority, handle: Self.handle,
+                holder: holder.kind == "bpf" ? "BPF program id \(holder.programID ?? 0)" : "a \(holder.kind) filter")
         }
         if !ours.contains(where: { atSlot($0.priority, $0.handle) && $0.isCurrent }) {
-            try TCIngress.attach(socket, programFD: program.programFD, ifindex: ifindex, name: name,
-                                 priority: Self.priority, handle: Self.handle)
+            try TCIngress.attach(
+                socket, programFD: program.programFD, ifindex: ifindex, name: name,
+                priority: Self.priority, handle: Self.handle)
         }
         for old in ours where !atSlot(old.priority, old.handle) {
             try TCIngress.detach(socket, ifindex: ifindex, name: name, priority: old.priority, handle: old.handle)
@@ -165,8 +171,11 @@ public final class TCRouterAttacher: RouterAttacher, Sendable {
 
         let after = try instances(filters: TCIngress.filters(socket, ifindex: ifindex, name: name), expected: program.identity)
         guard after.count == 1, after[0].isCurrent else {
-            throw .attachUnverified(interface: name, found: after.isEmpty ? "none"
-                : after.map { "\($0.identity) at priority \($0.priority)" }.joined(separator: ", "))
+            throw .attachUnverified(
+                interface: name,
+                found: after.isEmpty
+                    ? "none"
+                    : after.map { "\($0.identity) at priority \($0.priority)" }.joined(separator: ", "))
         }
         return addedClsact
     }
@@ -190,8 +199,9 @@ public final class TCRouterAttacher: RouterAttacher, Sendable {
     public func instances(ifindex: Int32, name: String) throws(BPFError) -> [AttachedRouter] {
         let socket = try TCIngress.socket(name)
         let all = try TCIngress.routerInstances(socket)
-        return try instances(filters: TCIngress.filters(socket, ifindex: ifindex, name: name),
-                             expected: all.isEmpty ? nil : expectedIdentity(all: all))
+        return try instances(
+            filters: TCIngress.filters(socket, ifindex: ifindex, name: name),
+            expected: all.isEmpty ? nil : expectedIdentity(all: all))
     }
 
     // MARK: Helpers
@@ -200,9 +210,12 @@ public final class TCRouterAttacher: RouterAttacher, Sendable {
         var result: [AttachedRouter] = []
         for f in filters where f.kind == "bpf" {
             guard let id = f.programID, let info = try ProgramInfo.read(id: id),
-                  info.identity.name == VRFC_PROG_NAME_STR else { continue }
-            result.append(AttachedRouter(priority: f.priority, handle: f.handle, programID: id,
-                                         identity: info.identity, isCurrent: info.identity == expected))
+                info.identity.name == VRFC_PROG_NAME_STR
+            else { continue }
+            result.append(
+                AttachedRouter(
+                    priority: f.priority, handle: f.handle, programID: id,
+                    identity: info.identity, isCurrent: info.identity == expected))
         }
         return result
     }

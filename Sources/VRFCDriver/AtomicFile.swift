@@ -1,8 +1,9 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import VRFCFrontend
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Writes a file the way a node needs it: all or nothing, via a temporary
 /// file in the same directory, fsync and rename(2). An existing file keeps

@@ -22,18 +22,24 @@ public enum Compiler {
     }
 
     /// Reads and validates the node config and the CRs, and lowers them to IR.
-    public static func ir(_ inputs: Inputs, stdin: @escaping () -> Data = { FileHandle.standardInput.readDataToEndOfFile() }) throws(Diagnostics) -> NodeIR {
+    public static func ir(_ inputs: Inputs, stdin: @escaping () -> Data = { FileHandle.standardInput.readDataToEndOfFile() })
+        throws(Diagnostics) -> NodeIR
+    {
         try compile(inputs, stdin: stdin).ir
     }
 
     /// The IR and what deserves a warning (printed; the compile goes on).
-    public static func compile(_ inputs: Inputs, stdin: @escaping () -> Data = { FileHandle.standardInput.readDataToEndOfFile() }) throws(Diagnostics)
+    public static func compile(_ inputs: Inputs, stdin: @escaping () -> Data = { FileHandle.standardInput.readDataToEndOfFile() })
+        throws(Diagnostics)
         -> (ir: NodeIR, warnings: [Diagnostic])
     {
         var diags: [Diagnostic] = []
         var configFile: [InputFile] = []
         if inputs.config == "-" && inputs.objects.contains("-") {
-            diags.append(Diagnostic(SourceLocation(file: InputFiles.stdinName), "stdin cannot be both the node config and an input", fix: "pass one of them as a file"))
+            diags.append(
+                Diagnostic(
+                    SourceLocation(file: InputFiles.stdinName), "stdin cannot be both the node config and an input",
+                    fix: "pass one of them as a file"))
         } else if inputs.config == "-" {
             (configFile, diags) = InputFiles.read(["-"], stdin: stdin)
         } else {
@@ -70,10 +76,15 @@ public enum Compiler {
     public static func baseConfig(_ path: String) throws(Diagnostics) -> BaseConfig {
         // Capped like every input: `--template /dev/zero` must not fill memory.
         guard let handle = FileHandle(forReadingAtPath: path), let data = InputFiles.readCapped(handle) else {
-            throw Diagnostics([Diagnostic(SourceLocation(file: path), "cannot read the base FRR config", fix: "pass the node's hinted frr.conf with --template")])
+            throw Diagnostics([
+                Diagnostic(
+                    SourceLocation(file: path), "cannot read the base FRR config", fix: "pass the node's hinted frr.conf with --template")
+            ])
         }
         if data.count > InputFiles.maxBytes {
-            throw Diagnostics([Diagnostic(SourceLocation(file: path), "the base FRR config is larger than \(InputFiles.maxBytes >> 20) MiB")])
+            throw Diagnostics([
+                Diagnostic(SourceLocation(file: path), "the base FRR config is larger than \(InputFiles.maxBytes >> 20) MiB")
+            ])
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw Diagnostics([Diagnostic(SourceLocation(file: path), "the base FRR config is not UTF-8 text")])
@@ -92,8 +103,10 @@ public enum Compiler {
     /// IR FRR runs) the delta from that config to the new one. A running
     /// IR that no longer renders with this base config gives no delta: the
     /// node then reloads the whole file.
-    public static func bundle(_ ir: NodeIR, base: BaseConfig?, templates: TemplateSet, running: NodeIR?,
-                              kernel: KernelBackend.Options) throws(Diagnostics) -> CompileBundle {
+    public static func bundle(
+        _ ir: NodeIR, base: BaseConfig?, templates: TemplateSet, running: NodeIR?,
+        kernel: KernelBackend.Options
+    ) throws(Diagnostics) -> CompileBundle {
         let ops = KernelBackend.ops(ir, options: kernel)
         guard let base else { return CompileBundle(ir: ir, ops: ops, frrConf: nil, frame: nil, delta: nil) }
         let conf = try frr(ir, base: base, templates: templates)

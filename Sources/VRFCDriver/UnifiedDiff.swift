@@ -6,11 +6,13 @@ public enum UnifiedDiff {
     /// nil when equal.
     public static func diff(old: String, new: String, oldName: String, newName: String, context: Int = 3) -> String? {
         if old == new { return nil }
-        let a = lines(old), b = lines(new)
+        let a = lines(old)
+        let b = lines(new)
         let script = editScript(a, b)
         var out = "--- \(oldName)\n+++ \(newName)\n"
         for hunk in hunks(script, context: context) {
-            let oldStart = hunk.first!.oldIndex, newStart = hunk.first!.newIndex
+            let oldStart = hunk.first!.oldIndex
+            let newStart = hunk.first!.newIndex
             let oldCount = hunk.filter { $0.kind != .insert }.count
             let newCount = hunk.filter { $0.kind != .delete }.count
             out += "@@ -\(range(oldStart, oldCount)) +\(range(newStart, newCount)) @@\n"
@@ -61,7 +63,8 @@ public enum UnifiedDiff {
     }
 
     static func myers(_ a: [Substring], _ b: [Substring]) -> [Edit] {
-        let n = a.count, m = b.count
+        let n = a.count
+        let m = b.count
         let max = n + m
         if max == 0 { return [] }
         // Past this many differences the trace would be too large to keep;
@@ -83,21 +86,30 @@ public enum UnifiedDiff {
                     x = v[offset + k - 1] + 1
                 }
                 var y = x - k
-                while x < n, y < m, a[x] == b[y] { x += 1; y += 1 }
+                while x < n, y < m, a[x] == b[y] {
+                    x += 1
+                    y += 1
+                }
                 v[offset + k] = x
-                if x >= n && y >= m { trace.append(v); break outer }
+                if x >= n && y >= m {
+                    trace.append(v)
+                    break outer
+                }
             }
         }
         // Walk the trace back from (n, m).
         var edits: [Edit] = []
-        var x = n, y = m
+        var x = n
+        var y = m
         for d in stride(from: trace.count - 2, through: 0, by: -1) {
             let v = trace[d]
             let k = x - y
             let prevK = (k == -d || (k != d && v[offset + k - 1] < v[offset + k + 1])) ? k + 1 : k - 1
-            let prevX = v[offset + prevK], prevY = prevX - prevK
+            let prevX = v[offset + prevK]
+            let prevY = prevX - prevK
             while x > prevX, y > prevY {
-                x -= 1; y -= 1
+                x -= 1
+                y -= 1
                 edits.append(Edit(kind: .equal, oldIndex: x, newIndex: y))
             }
             if d > 0 {

@@ -135,19 +135,25 @@ public struct BaseConfig: Sendable {
 
             if let hintName = Self.hintName(in: trimmed) {
                 guard let hint = Hint(rawValue: hintName) else {
-                    diags.append(Diagnostic(loc, "unknown hint '{{.\(hintName)}}'",
-                                            fix: "use one of " + Hint.allCases.map { "#++{{.\($0.rawValue)}}" }.joined(separator: ", ")))
+                    diags.append(
+                        Diagnostic(
+                            loc, "unknown hint '{{.\(hintName)}}'",
+                            fix: "use one of " + Hint.allCases.map { "#++{{.\($0.rawValue)}}" }.joined(separator: ", ")))
                     continue
                 }
                 if let first = seen[hint] {
-                    diags.append(Diagnostic(loc, "hint {{.\(hint.rawValue)}} appears twice (first on line \(first))",
-                                            fix: "keep exactly one"))
+                    diags.append(
+                        Diagnostic(
+                            loc, "hint {{.\(hint.rawValue)}} appears twice (first on line \(first))",
+                            fix: "keep exactly one"))
                     continue
                 }
                 seen[hint] = lineNo
                 if tracker.context != hint.requiredContext {
-                    diags.append(Diagnostic(loc, "hint {{.\(hint.rawValue)}} is \(tracker.context)",
-                                            fix: "move it \(hint.requiredContext)"))
+                    diags.append(
+                        Diagnostic(
+                            loc, "hint {{.\(hint.rawValue)}} is \(tracker.context)",
+                            fix: "move it \(hint.requiredContext)"))
                 }
                 segments.append(.hint(hint))
                 continue
@@ -165,7 +171,9 @@ public struct BaseConfig: Sendable {
                     routeMapEntries.append(RouteMapEntry(name: String(words[1]), action: String(words[2]), seq: seq, line: lineNo))
                 }
             }
-            if let setting = Self.routerIDSetting(trimmed, line: lineNo, context: tracker.context, indented: line.first == " " || line.first == "\t") {
+            if let setting = Self.routerIDSetting(
+                trimmed, line: lineNo, context: tracker.context, indented: line.first == " " || line.first == "\t")
+            {
                 if setting.statement == "bgp router-id" { bgpRouterID = setting } else { zebraRouterID = setting }
             }
 
@@ -175,9 +183,11 @@ public struct BaseConfig: Sendable {
                     for case .placeholder(let p) in pieces { placeholders.insert(p) }
                     segments.append(.templated(pieces))
                 case .failure(let unknown):
-                    diags.append(Diagnostic(loc, "unknown placeholder '\(unknown)'",
-                                            fix: "only " + Placeholder.allCases.map { "{{.\($0.rawValue)}}" }.joined(separator: " and ")
-                                                + " may appear inside a line; hints stand alone on their line"))
+                    diags.append(
+                        Diagnostic(
+                            loc, "unknown placeholder '\(unknown)'",
+                            fix: "only " + Placeholder.allCases.map { "{{.\($0.rawValue)}}" }.joined(separator: " and ")
+                                + " may appear inside a line; hints stand alone on their line"))
                 }
                 continue
             }
@@ -185,8 +195,10 @@ public struct BaseConfig: Sendable {
         }
 
         for hint in Hint.allCases where hint.isRequired && seen[hint] == nil {
-            diags.append(Diagnostic(SourceLocation(file: file), "required hint #++{{.\(hint.rawValue)}} is missing",
-                                    fix: "add it on its own line \(hint.requiredContext)"))
+            diags.append(
+                Diagnostic(
+                    SourceLocation(file: file), "required hint #++{{.\(hint.rawValue)}} is missing",
+                    fix: "add it on its own line \(hint.requiredContext)"))
         }
         if !diags.isEmpty { throw Diagnostics(diags) }
         self.segments = segments
@@ -230,7 +242,8 @@ public struct BaseConfig: Sendable {
         guard s.hasPrefix("{{"), s.hasSuffix("}}") else { return nil }
         let inner = s.dropFirst(2).dropLast(2).trimmingSpaces
         guard inner.hasPrefix("."), inner.count > 1,
-              inner.dropFirst().utf8.allSatisfy({ isIdentChar($0) }) else { return nil }
+            inner.dropFirst().utf8.allSatisfy({ isIdentChar($0) })
+        else { return nil }
         let name = String(inner.dropFirst())
         // Inline placeholders alone on a line are text, not hints.
         if Placeholder(rawValue: name) != nil { return nil }
@@ -288,8 +301,10 @@ public struct BaseConfig: Sendable {
             case .top:
                 if Self.topLevelKeywords.contains(first) && !indented && first != "end" {
                     // e.g. `vrf X`, `interface Y`, `route-map Z`: a block that is not ours.
-                    if ["vrf", "interface", "route-map", "router", "line", "segment-routing", "mpls",
-                        "pbr-map", "nexthop-group", "bfd", "key"].contains(first) {
+                    if [
+                        "vrf", "interface", "route-map", "router", "line", "segment-routing", "mpls",
+                        "pbr-map", "nexthop-group", "bfd", "key",
+                    ].contains(first) {
                         context = .other("inside '\(trimmed)'")
                     }
                 }

@@ -10,14 +10,17 @@ public enum FRRBackend {
             diags.append(Diagnostic(fileLoc, "the base config uses {{.Hostname}} but no hostname was given", fix: "pass --hostname NAME"))
         }
         if base.placeholders.contains(.underlayRouterID) && ir.routerID == nil {
-            diags.append(Diagnostic(fileLoc, "the base config uses {{.UnderlayRouterID}} but no router-id was given", fix: "pass --router-id IPV4"))
+            diags.append(
+                Diagnostic(fileLoc, "the base config uses {{.UnderlayRouterID}} but no router-id was given", fix: "pass --router-id IPV4"))
         }
         // The dv./vd. sessions are `remote-as internal` between the default
         // instance and each VRF instance; with different ASNs they never come up.
         if let asn = base.defaultBGPASN, asn != ir.asn, !ir.fullVRFs.isEmpty {
-            diags.append(Diagnostic(SourceLocation(file: base.file, line: base.defaultBGPASNLine),
-                                    "'router bgp \(asn)' differs from the node config's serverASN \(ir.asn); the dv./vd. sessions are iBGP (remote-as internal) and need one AS",
-                                    fix: "set serverASN: \(asn) in the node config, or use router bgp \(ir.asn) here"))
+            diags.append(
+                Diagnostic(
+                    SourceLocation(file: base.file, line: base.defaultBGPASNLine),
+                    "'router bgp \(asn)' differs from the node config's serverASN \(ir.asn); the dv./vd. sessions are iBGP (remote-as internal) and need one AS",
+                    fix: "set serverASN: \(asn) in the node config, or use router bgp \(ir.asn) here"))
         }
         if let routerID = ir.routerID, !ir.fullVRFs.isEmpty, base.defaultBGPASN != nil {
             diags += routerIDConflicts(base, vrfRouterID: routerID)
@@ -79,8 +82,10 @@ public enum FRRBackend {
     /// long list (a large node's prefix-list lines) is cut into ranges of its
     /// elements rendered on all cores; each element renders on its own, so
     /// the ranges joined in order are the bytes of one pass (tested).
-    static func render<Key>(_ template: Template<Key>, _ root: TemplateValue<Key>, into out: inout [UInt8],
-                            budget: TemplateBudget) throws(TemplateError) {
+    static func render<Key>(
+        _ template: Template<Key>, _ root: TemplateValue<Key>, into out: inout [UInt8],
+        budget: TemplateBudget
+    ) throws(TemplateError) {
         var left = budget
         for part in 0..<template.partCount {
             if let count = template.listLength(ofPart: part, root), count >= parallelListThreshold {
@@ -127,7 +132,9 @@ public enum FRRBackend {
                     var entries: [Int: (action: String, what: String, matchless: Bool)] = [:]
                     if dir == .export { entries[1] = ("deny", "its 'deny 1 / match tag 20000'", false) }
                     let policies = (dir == .import ? vrf.imports : vrf.exports).filter { !$0.items(family).isEmpty }
-                    for p in policies { entries[p.routeMapSeq] = ("permit", "the entry of VRFRouteConfiguration \"\(p.source)\" (spec.seq \(p.seq))", false) }
+                    for p in policies {
+                        entries[p.routeMapSeq] = ("permit", "the entry of VRFRouteConfiguration \"\(p.source)\" (spec.seq \(p.seq))", false)
+                    }
                     if policies.isEmpty { entries[65535] = ("deny", "its match-less 'deny 65535' (the map has no entries)", true) }
                     ours[name] = entries
                 }
@@ -137,9 +144,11 @@ public enum FRRBackend {
         for e in base.routeMapEntries {
             guard let mine = ours[e.name]?[e.seq] else { continue }
             if mine.matchless && e.action == "deny" { continue }
-            diags.append(Diagnostic(SourceLocation(file: base.file, line: e.line),
-                                    "'route-map \(e.name) \(e.action) \(e.seq)' is an entry vrfc writes too: \(mine.what); FRR would make the two one entry",
-                                    fix: "give the base config's entry a sequence number vrfc does not use in \(e.name)"))
+            diags.append(
+                Diagnostic(
+                    SourceLocation(file: base.file, line: e.line),
+                    "'route-map \(e.name) \(e.action) \(e.seq)' is an entry vrfc writes too: \(mine.what); FRR would make the two one entry",
+                    fix: "give the base config's entry a sequence number vrfc does not use in \(e.name)"))
         }
         return diags
     }
@@ -149,21 +158,35 @@ public enum FRRBackend {
     /// BGP identifier (NOTIFICATION "OPEN Message Error/Bad BGP Identifier",
     /// RFC 6286), so the two ends need different router-ids.
     static func routerIDConflicts(_ base: BaseConfig, vrfRouterID: IPv4Address) -> [Diagnostic] {
-        let why = "both ends of every dv./vd. session would carry BGP identifier \(vrfRouterID) and FRR refuses such an OPEN (Bad BGP Identifier): the sessions never come up and nothing is leaked"
-        let fix = "give the default instance a router-id of its own with 'bgp router-id ADDRESS' (any IPv4 address unique in your AS, e.g. one reserved per node for it); the VRF instances keep --router-id \(vrfRouterID)"
+        let why =
+            "both ends of every dv./vd. session would carry BGP identifier \(vrfRouterID) and FRR refuses such an OPEN (Bad BGP Identifier): the sessions never come up and nothing is leaked"
+        let fix =
+            "give the default instance a router-id of its own with 'bgp router-id ADDRESS' (any IPv4 address unique in your AS, e.g. one reserved per node for it); the VRF instances keep --router-id \(vrfRouterID)"
         guard let setting = base.defaultRouterID else {
-            return [Diagnostic(SourceLocation(file: base.file, line: base.defaultBGPASNLine),
-                               "the default 'router bgp' sets no 'bgp router-id', so FRR takes zebra's (the highest loopback address, else the highest interface address), which on a node is usually the underlay address --router-id \(vrfRouterID) gives the VRF instances; then \(why)",
-                               fix: fix)]
+            return [
+                Diagnostic(
+                    SourceLocation(file: base.file, line: base.defaultBGPASNLine),
+                    "the default 'router bgp' sets no 'bgp router-id', so FRR takes zebra's (the highest loopback address, else the highest interface address), which on a node is usually the underlay address --router-id \(vrfRouterID) gives the VRF instances; then \(why)",
+                    fix: fix)
+            ]
         }
-        let place = setting.statement == "router-id" ? "zebra's 'router-id', which the default 'router bgp' uses," : "'bgp router-id' of the default 'router bgp'"
+        let place =
+            setting.statement == "router-id"
+            ? "zebra's 'router-id', which the default 'router bgp' uses," : "'bgp router-id' of the default 'router bgp'"
         switch setting.value {
         case .underlayPlaceholder:
-            return [Diagnostic(SourceLocation(file: base.file, line: setting.line),
-                               "\(place) is {{.UnderlayRouterID}}, the router-id vrfc writes into every VRF instance (--router-id \(vrfRouterID)); \(why)", fix: fix)]
+            return [
+                Diagnostic(
+                    SourceLocation(file: base.file, line: setting.line),
+                    "\(place) is {{.UnderlayRouterID}}, the router-id vrfc writes into every VRF instance (--router-id \(vrfRouterID)); \(why)",
+                    fix: fix)
+            ]
         case .address(let a) where a == vrfRouterID:
-            return [Diagnostic(SourceLocation(file: base.file, line: setting.line),
-                               "\(place) is \(a), the router-id vrfc writes into every VRF instance (--router-id); \(why)", fix: fix)]
+            return [
+                Diagnostic(
+                    SourceLocation(file: base.file, line: setting.line),
+                    "\(place) is \(a), the router-id vrfc writes into every VRF instance (--router-id); \(why)", fix: fix)
+            ]
         case .address, .other:
             return []
         }

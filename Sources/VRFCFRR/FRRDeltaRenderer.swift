@@ -6,8 +6,10 @@ import VRFCModel
 /// config and templates as the full file, so an operator's template
 /// overrides shape the delta exactly as they shape frr.conf. Pure.
 public enum FRRDeltaRenderer {
-    public static func delta(from old: NodeIR, to new: NodeIR, base: BaseConfig,
-                             templates: TemplateSet = .shipped) throws(Diagnostics) -> FRRDelta {
+    public static func delta(
+        from old: NodeIR, to new: NodeIR, base: BaseConfig,
+        templates: TemplateSet = .shipped
+    ) throws(Diagnostics) -> FRRDelta {
         let basis = try FRRBackend.render(old, base: base, templates: templates)
         let (oldPart, newPart) = changedPart(old, new)
         let oldText = try FRRBackend.render(oldPart, base: base, templates: templates)
@@ -25,7 +27,8 @@ public enum FRRDeltaRenderer {
         guard old.asn == new.asn, old.routerID == new.routerID, old.hostname == new.hostname else { return (old, new) }
         let oldByName = Dictionary(old.vrfs.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         let newByName = Dictionary(new.vrfs.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        var o = old, n = new
+        var o = old
+        var n = new
         o.vrfs = old.vrfs.filter { newByName[$0.name] != $0 }
         n.vrfs = new.vrfs.filter { oldByName[$0.name] != $0 }
         return (o, n)
@@ -47,7 +50,8 @@ public enum FRRDeltaRenderer {
     /// route-map entry is never left with `exit`: FRR commits a transaction
     /// at every `exit` from one, and one batch without them is one commit.
     public static func script(old: FRRConfigTree, new: FRRConfigTree, basisDigest: String) -> FRRDelta {
-        let oldKeys = old.keys, newKeys = new.keys
+        let oldKeys = old.keys
+        let newKeys = new.keys
         let removed = oldKeys.subtracting(newKeys)
         let added = newKeys.subtracting(oldKeys)
 
@@ -69,9 +73,14 @@ public enum FRRDeltaRenderer {
         // of bgpd). A route-map entry is left without `exit`, which would
         // commit a transaction; nothing inside it shadows a top-level command.
         func leave() {
-            guard let top = current.first, !top.hasPrefix("route-map ") else { current = []; return }
+            guard let top = current.first, !top.hasPrefix("route-map ") else {
+                current = []
+                return
+            }
             for (depth, header) in current.enumerated().reversed() {
-                let closer = header.hasPrefix("address-family ") ? "exit-address-family"
+                let closer =
+                    header.hasPrefix("address-family ")
+                    ? "exit-address-family"
                     : (depth == 0 && header.hasPrefix("vrf ")) ? "exit-vrf" : "exit"
                 out.append(indent(depth) + closer)
             }
@@ -83,14 +92,17 @@ public enum FRRDeltaRenderer {
         // without the instance bgpd logs an error), then the instance goes,
         // then the VRF.
         var vniFirst = 0
-        for e in old.entries where e.path.count == 1 && e.path[0].hasPrefix("vrf ") && e.text.hasPrefix("vni ")
-            && removed.contains(.init(path: [], text: e.path[0])) {
+        for e in old.entries
+        where e.path.count == 1 && e.path[0].hasPrefix("vrf ") && e.text.hasPrefix("vni ")
+            && removed.contains(.init(path: [], text: e.path[0]))
+        {
             enter(e.path)
             out.append(indent(1) + "no " + e.text)
             vniFirst += 1
         }
         let removals = old.entries.reversed().filter { removed.contains($0.key) && !underRemovedBlock($0) }
-        let routeMapsFirst = removals.filter { $0.path.isEmpty && $0.text.hasPrefix("route-map ") }
+        let routeMapsFirst =
+            removals.filter { $0.path.isEmpty && $0.text.hasPrefix("route-map ") }
             + removals.filter { !($0.path.isEmpty && $0.text.hasPrefix("route-map ")) }
         for e in routeMapsFirst {
             enter(e.path)

@@ -64,7 +64,9 @@ public struct TemplateError: Error, Equatable, Sendable, CustomStringConvertible
 
     /// The render that ran out of `budget` at `line`.
     public static func overBudget(line: Int, _ budget: TemplateBudget) -> TemplateError {
-        TemplateError(line: max(line, 1), message: "rendering takes more than \(budget.steps) steps or \(budget.bytes >> 20) MiB (sections nested over long lists?)")
+        TemplateError(
+            line: max(line, 1),
+            message: "rendering takes more than \(budget.steps) steps or \(budget.bytes >> 20) MiB (sections nested over long lists?)")
     }
 }
 
@@ -134,8 +136,10 @@ public struct Template<Key: TemplateKey>: Sendable {
     /// Renders top-level piece `part` into `out` (of a section over a list,
     /// with `elements`, only those elements), spending from `budget` what it
     /// costs. Returns the line at which the budget ran out, nil when it did not.
-    public func render(part: Int, _ root: TemplateValue<Key>, elements: Range<Int>? = nil,
-                       into out: inout [UInt8], budget: inout TemplateBudget) -> Int? {
+    public func render(
+        part: Int, _ root: TemplateValue<Key>, elements: Range<Int>? = nil,
+        into out: inout [UInt8], budget: inout TemplateBudget
+    ) -> Int? {
         var stack = [root]
         var meter = Meter(budget: budget, start: out.count)
         let node = nodes[part]
@@ -212,9 +216,12 @@ public struct Template<Key: TemplateKey>: Sendable {
     static func appendDecimal(_ value: Int, _ out: inout [UInt8]) {
         if value < 0 { out.append(UInt8(ascii: "-")) }
         var v = value.magnitude
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var digits:
+            (
+                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8
+            ) =
+                (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
         var n = 0
         withUnsafeMutableBytes(of: &digits) { d in
             repeat {
@@ -298,7 +305,10 @@ public struct Template<Key: TemplateKey>: Sendable {
                 let closer: [UInt8] = triple ? Array("}}}".utf8) : Array("}}".utf8)
                 var tagEnd = -1
                 while j + closer.count <= src.count {
-                    if Array(src[j..<(j + closer.count)]) == closer { tagEnd = j + closer.count; break }
+                    if Array(src[j..<(j + closer.count)]) == closer {
+                        tagEnd = j + closer.count
+                        break
+                    }
                     j += 1
                 }
                 guard tagEnd > 0 else { throw TemplateError(line: tagLine, message: "unclosed tag") }
@@ -330,8 +340,12 @@ public struct Template<Key: TemplateKey>: Sendable {
                 }
                 switch sigil {
                 case "!": break
-                case "#": tokens.append(.open(path, inverted: false, tagLine)); openNames.append(names)
-                case "^": tokens.append(.open(path, inverted: true, tagLine)); openNames.append(names)
+                case "#":
+                    tokens.append(.open(path, inverted: false, tagLine))
+                    openNames.append(names)
+                case "^":
+                    tokens.append(.open(path, inverted: true, tagLine))
+                    openNames.append(names)
                 case "/": tokens.append(.close(names, tagLine))
                 case ">": throw TemplateError(line: tagLine, message: "partials ({{>\(name)}}) are not supported")
                 case "=": throw TemplateError(line: tagLine, message: "delimiter changes are not supported")
@@ -364,8 +378,10 @@ public struct Template<Key: TemplateKey>: Sendable {
             return src[m] == UInt8(ascii: "\n") ? m + 1 : nil
         }
 
-        static func build(_ tokens: [Token], _ index: inout Int, _ openIndex: inout Int, _ openNames: [[String]],
-                          closing: ([String], Int)?) throws(TemplateError) -> [Node] {
+        static func build(
+            _ tokens: [Token], _ index: inout Int, _ openIndex: inout Int, _ openNames: [[String]],
+            closing: ([String], Int)?
+        ) throws(TemplateError) -> [Node] {
             var nodes: [Node] = []
             while index < tokens.count {
                 let t = tokens[index]
@@ -396,8 +412,8 @@ public struct Template<Key: TemplateKey>: Sendable {
     }
 }
 
-private extension String {
-    func trimmed(_ set: String) -> String {
+extension String {
+    fileprivate func trimmed(_ set: String) -> String {
         var s = Substring(self)
         while let f = s.first, set.contains(f) { s.removeFirst() }
         while let l = s.last, set.contains(l) { s.removeLast() }

@@ -37,22 +37,30 @@ public struct TemplateSet: Sendable {
             do {
                 entries = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
             } catch {
-                throw Diagnostics([Diagnostic(SourceLocation(file: directory), "cannot read the templates directory",
-                                              fix: "pass a directory holding some of: " + known.keys.sorted().joined(separator: ", "))])
+                throw Diagnostics([
+                    Diagnostic(
+                        SourceLocation(file: directory), "cannot read the templates directory",
+                        fix: "pass a directory holding some of: " + known.keys.sorted().joined(separator: ", "))
+                ])
             }
             for entry in entries where entry.hasSuffix(".mustache") {
                 let path = (directory as NSString).appendingPathComponent(entry)
                 guard let hint = known[entry] else {
-                    diags.append(Diagnostic(SourceLocation(file: path), "unknown template name",
-                                            fix: "name it one of " + known.keys.sorted().joined(separator: ", ")))
+                    diags.append(
+                        Diagnostic(
+                            SourceLocation(file: path), "unknown template name",
+                            fix: "name it one of " + known.keys.sorted().joined(separator: ", ")))
                     continue
                 }
                 // Only regular files of a sane size: a FIFO would block, a device never end.
                 let attributes = try? FileManager.default.attributesOfItem(atPath: (path as NSString).resolvingSymlinksInPath)
                 guard attributes?[.type] as? FileAttributeType == .typeRegular,
-                      let size = attributes?[.size] as? NSNumber, size.intValue <= Self.maxTemplateBytes else {
-                    diags.append(Diagnostic(SourceLocation(file: path), "not a regular file of at most \(Self.maxTemplateBytes >> 20) MiB",
-                                            fix: "templates are small text files"))
+                    let size = attributes?[.size] as? NSNumber, size.intValue <= Self.maxTemplateBytes
+                else {
+                    diags.append(
+                        Diagnostic(
+                            SourceLocation(file: path), "not a regular file of at most \(Self.maxTemplateBytes >> 20) MiB",
+                            fix: "templates are small text files"))
                     continue
                 }
                 guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {

@@ -38,9 +38,10 @@ public struct FileStatus: Sendable {
         var st = stat()
         guard stat(path, &st) == 0 else { return nil }
         let type = st.st_mode & S_IFMT
-        return FileStatus(device: UInt64(st.st_dev), inode: UInt64(st.st_ino),
-                          kind: type == S_IFREG ? .regular : type == S_IFDIR ? .directory : .other,
-                          mode: UInt32(st.st_mode & 0o7777), owner: UInt32(st.st_uid), group: UInt32(st.st_gid))
+        return FileStatus(
+            device: UInt64(st.st_dev), inode: UInt64(st.st_ino),
+            kind: type == S_IFREG ? .regular : type == S_IFDIR ? .directory : .other,
+            mode: UInt32(st.st_mode & 0o7777), owner: UInt32(st.st_uid), group: UInt32(st.st_gid))
     }
 }
 
@@ -133,7 +134,9 @@ public enum InputFiles {
 
     static func append(name: String, data: Data, to files: inout [InputFile], _ diags: inout [Diagnostic]) {
         guard let text = String(data: data, encoding: .utf8) else {
-            diags.append(Diagnostic(SourceLocation(file: name, line: firstInvalidUTF8Line(data)), "the file is not UTF-8 text", fix: "save it as UTF-8"))
+            diags.append(
+                Diagnostic(
+                    SourceLocation(file: name, line: firstInvalidUTF8Line(data)), "the file is not UTF-8 text", fix: "save it as UTF-8"))
             return
         }
         files.append(InputFile(name: name, text: text))
@@ -157,11 +160,14 @@ public enum InputFiles {
     }
 
     /// Files under `dir`, depth-first, entries in byte order of their names.
-    static func walk(_ dir: String, _ status: FileStatus, _ diags: inout [Diagnostic], _ visited: inout [FileIdentity: String]) -> [String] {
+    static func walk(_ dir: String, _ status: FileStatus, _ diags: inout [Diagnostic], _ visited: inout [FileIdentity: String]) -> [String]
+    {
         let id = FileIdentity(device: status.device, inode: status.inode)
         if let first = visited[id] {
-            diags.append(Diagnostic(SourceLocation(file: dir), "is the directory \(quoted(first)) again (a symlink loop, or a second link to it)",
-                                    fix: "each directory is read once; remove the link or pass the directory once"))
+            diags.append(
+                Diagnostic(
+                    SourceLocation(file: dir), "is the directory \(quoted(first)) again (a symlink loop, or a second link to it)",
+                    fix: "each directory is read once; remove the link or pass the directory once"))
             return []
         }
         visited[id] = dir
@@ -180,8 +186,10 @@ public enum InputFiles {
                 out += walk(path, s, &diags, &visited)
             } else if let ext = entry.split(separator: ".").last, entry.contains("."), extensions.contains(ext.lowercased()) {
                 guard s.kind == .regular else {
-                    diags.append(Diagnostic(SourceLocation(file: path), "is not a regular file (a FIFO or device)",
-                                            fix: "in a directory only regular files are read; pass it on its own, or remove it"))
+                    diags.append(
+                        Diagnostic(
+                            SourceLocation(file: path), "is not a regular file (a FIFO or device)",
+                            fix: "in a directory only regular files are read; pass it on its own, or remove it"))
                     continue
                 }
                 out.append(path)

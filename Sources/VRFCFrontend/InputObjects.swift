@@ -25,7 +25,8 @@ public struct InputObjects: Sendable {
 
     /// The kinds vrfc reads, each with its List kind (`NodeList`, ...).
     static let kinds = [RouteConfiguration.kind, "BGPPeer", "IPAddressPool", "BGPAdvertisement", "ConfigMap", KubernetesNode.kind]
-    static let kindsText = "VRFRouteConfiguration, MetalLB's BGPPeer, IPAddressPool and BGPAdvertisement, MetalLB's legacy ConfigMap, and Node objects, and Lists of them"
+    static let kindsText =
+        "VRFRouteConfiguration, MetalLB's BGPPeer, IPAddressPool and BGPAdvertisement, MetalLB's legacy ConfigMap, and Node objects, and Lists of them"
 
     /// The apiVersion a `KindList` is written with.
     static func listVersions(_ kind: String) -> [String] {
@@ -98,8 +99,9 @@ public struct InputObjects: Sendable {
     static func readDocument(_ root: Field, into objects: inout InputObjects) {
         let here = "document at line \(root.line)"
         guard case .mapping = root.node else {
-            root.with(object: here).error("expected a Kubernetes object or a List of them, found \(root.kindName)",
-                                          fix: "vrfc reads \(kindsText)")
+            root.with(object: here).error(
+                "expected a Kubernetes object or a List of them, found \(root.kindName)",
+                fix: "vrfc reads \(kindsText)")
             return
         }
         guard let kindField = root.value("kind") else {
@@ -117,8 +119,9 @@ public struct InputObjects: Sendable {
         }
         let itemKind = kind != "List" && kind.hasSuffix("List") ? String(kind.dropLast(4)) : nil
         guard kind == "List" || itemKind.map(kinds.contains) == true else {
-            kindField.with(object: here).error("kind \(quoted(kind)) is not one vrfc reads",
-                                              fix: "vrfc reads \(kindsText); remove other objects from its inputs")
+            kindField.with(object: here).error(
+                "kind \(quoted(kind)) is not one vrfc reads",
+                fix: "vrfc reads \(kindsText); remove other objects from its inputs")
             return
         }
         let label = "\(kind) at line \(root.line)"
@@ -142,8 +145,9 @@ public struct InputObjects: Sendable {
                 continue
             }
             guard kinds.contains(s.text), itemKind == nil || itemKind == s.text else {
-                f.with(object: itemLabel).error("kind \(quoted(s.text)) is not one vrfc reads\(itemKind.map { " in a \($0)List" } ?? "")",
-                                                fix: "vrfc reads \(kindsText)")
+                f.with(object: itemLabel).error(
+                    "kind \(quoted(s.text)) is not one vrfc reads\(itemKind.map { " in a \($0)List" } ?? "")",
+                    fix: "vrfc reads \(kindsText)")
                 continue
             }
             readObject(item, kind: s.text, label: itemLabel, into: &objects)

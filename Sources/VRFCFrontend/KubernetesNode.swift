@@ -27,8 +27,11 @@ public struct KubernetesNode: Sendable, Equatable {
 
     static func readObject(_ raw: Field, label: String) -> KubernetesNode? {
         let errorsBefore = raw.sink.items.count
-        guard let o = KubernetesObject.read(raw, kind: kind, apiVersions: [apiVersion], label: label,
-                                            allowed: ["apiVersion", "kind", "metadata", "spec", "status"]) else { return nil }
+        guard
+            let o = KubernetesObject.read(
+                raw, kind: kind, apiVersions: [apiVersion], label: label,
+                allowed: ["apiVersion", "kind", "metadata", "spec", "status"])
+        else { return nil }
         var podCIDRs: [IPPrefix] = []
         var cidrField = o.field
         if let specField = o.top["spec"], !specField.isNull, let spec = specField.mapping(allowed: specKeys) {
@@ -39,7 +42,8 @@ public struct KubernetesNode: Sendable, Equatable {
                 for element in f.sequence() ?? [] {
                     guard let p = element.prefix() else { continue }
                     if list.contains(where: { $0.family == p.family }) {
-                        element.error("a second \(p.family.rawValue) pod CIDR \(p)", fix: "Kubernetes assigns at most one pod CIDR per family")
+                        element.error(
+                            "a second \(p.family.rawValue) pod CIDR \(p)", fix: "Kubernetes assigns at most one pod CIDR per family")
                     } else {
                         list.append(p)
                     }
@@ -51,7 +55,8 @@ public struct KubernetesNode: Sendable, Equatable {
                     list = [p]
                     cidrField = f
                 } else if list[0] != p {
-                    f.error("podCIDR \(p) is not podCIDRs[0] (\(list[0]))", fix: "podCIDR repeats the first of podCIDRs; write the same prefix")
+                    f.error(
+                        "podCIDR \(p) is not podCIDRs[0] (\(list[0]))", fix: "podCIDR repeats the first of podCIDRs; write the same prefix")
                 }
             }
             podCIDRs = list
@@ -80,10 +85,11 @@ public struct KubernetesNode: Sendable, Equatable {
             }
         }
         guard raw.sink.items.count == errorsBefore else { return nil }
-        return KubernetesNode(name: o.name, location: SourceLocation(file: raw.context.file, line: raw.line, object: o.label),
-                              labels: o.labels, podCIDRs: podCIDRs,
-                              podCIDRsLocation: cidrField.location,
-                              internalIPs: internals,
-                              addressesLocation: addressesField.location)
+        return KubernetesNode(
+            name: o.name, location: SourceLocation(file: raw.context.file, line: raw.line, object: o.label),
+            labels: o.labels, podCIDRs: podCIDRs,
+            podCIDRsLocation: cidrField.location,
+            internalIPs: internals,
+            addressesLocation: addressesField.location)
     }
 }

@@ -17,8 +17,10 @@ struct KubernetesObject {
 
     /// Reads the header of one object of `kind`; nil (after reporting) when
     /// the name is missing or invalid or the top level is not a mapping.
-    static func read(_ raw: Field, kind: String, apiVersions: [String], label: String,
-                     allowed: [String], ignored: Set<String> = []) -> KubernetesObject? {
+    static func read(
+        _ raw: Field, kind: String, apiVersions: [String], label: String,
+        allowed: [String], ignored: Set<String> = []
+    ) -> KubernetesObject? {
         var object = raw.with(object: label)
         guard case .mapping = raw.node else {
             object.error("expected a \(kind) object, found \(raw.kindName)")
@@ -31,7 +33,8 @@ struct KubernetesObject {
             name = nameField.with(object: label, path: .key(.key(.root, "metadata"), "name")).validated(ObjectName.init(validating:))
             if let name { object = raw.with(object: "\(kind) \"\(name)\"", path: .root) }
         } else {
-            raw.with(object: label, path: .key(.key(.root, "metadata"), "name")).error("missing metadata.name", fix: "give the object a name")
+            raw.with(object: label, path: .key(.key(.root, "metadata"), "name")).error(
+                "missing metadata.name", fix: "give the object a name")
         }
         guard let top = object.mapping(allowed: allowed, ignored: ignored) else { return nil }
         if let f = top["apiVersion"] {
@@ -111,7 +114,8 @@ struct LabelSelector: Sendable, Equatable {
         return true
     }
 
-    static let keyRule = "an optional DNS subdomain prefix and '/', then 1 to 63 characters from A-Z, a-z, 0-9, '-', '_' and '.', starting and ending with a letter or digit"
+    static let keyRule =
+        "an optional DNS subdomain prefix and '/', then 1 to 63 characters from A-Z, a-z, 0-9, '-', '_' and '.', starting and ending with a letter or digit"
     static let valueRule = "at most 63 characters from A-Z, a-z, 0-9, '-', '_' and '.', starting and ending with a letter or digit"
 
     static func isLabelKey(_ s: String) -> Bool {
@@ -145,13 +149,19 @@ struct LabelSelector: Sendable, Equatable {
         }
         var requirements: [Requirement] = []
         for e in m[expressionsKey]?.sequence() ?? [] {
-            guard let x = e.mapping(allowed: ["key", "operator", "values"]) else { ok = false; continue }
+            guard let x = e.mapping(allowed: ["key", "operator", "values"]) else {
+                ok = false
+                continue
+            }
             guard let keyField = x["key"], let key = keyField.string() else {
                 if x["key"] == nil { e.error("missing required field 'key'") }
                 ok = false
                 continue
             }
-            if !isLabelKey(key) { keyField.error("\(quoted(key)) is not a label name", fix: "expected \(keyRule)"); ok = false }
+            if !isLabelKey(key) {
+                keyField.error("\(quoted(key)) is not a label name", fix: "expected \(keyRule)")
+                ok = false
+            }
             guard let opField = x["operator"], let opText = opField.string() else {
                 if x["operator"] == nil { e.error("missing required field 'operator'", fix: "use In, NotIn, Exists or DoesNotExist") }
                 ok = false
@@ -166,10 +176,12 @@ struct LabelSelector: Sendable, Equatable {
             for v in x["values"]?.sequence() ?? [] { if let s = v.string() { values.append(s) } else { ok = false } }
             // The API server's rule: In/NotIn need values, Exists/DoesNotExist none.
             if (op == .In || op == .NotIn) && values.isEmpty {
-                (x["values"] ?? e).error("operator \(op.rawValue) needs at least one value"); ok = false
+                (x["values"] ?? e).error("operator \(op.rawValue) needs at least one value")
+                ok = false
             }
             if (op == .Exists || op == .DoesNotExist) && !values.isEmpty {
-                x["values"]!.error("operator \(op.rawValue) takes no values", fix: "remove values"); ok = false
+                x["values"]!.error("operator \(op.rawValue) takes no values", fix: "remove values")
+                ok = false
             }
             requirements.append(Requirement(key: key, op: op, values: values))
         }

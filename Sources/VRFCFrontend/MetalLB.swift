@@ -66,15 +66,21 @@ enum MetalLB {
     static let advertisementVersions = ["metallb.io/v1beta1"]
     static let kinds = ["BGPPeer", "IPAddressPool", "BGPAdvertisement"]
 
-    static let peerSpecKeys = ["myASN", "peerASN", "dynamicASN", "peerAddress", "sourceAddress", "peerPort", "holdTime", "keepaliveTime",
-                               "connectTime", "routerID", "nodeSelectors", "password", "passwordSecret", "bfdProfile",
-                               "enableGracefulRestart", "ebgpMultiHop", "vrf", "disableMP", "dualStackAddressFamily", "interface"]
+    static let peerSpecKeys = [
+        "myASN", "peerASN", "dynamicASN", "peerAddress", "sourceAddress", "peerPort", "holdTime", "keepaliveTime",
+        "connectTime", "routerID", "nodeSelectors", "password", "passwordSecret", "bfdProfile",
+        "enableGracefulRestart", "ebgpMultiHop", "vrf", "disableMP", "dualStackAddressFamily", "interface",
+    ]
     static let poolSpecKeys = ["addresses", "autoAssign", "avoidBuggyIPs", "serviceAllocation"]
-    static let advertisementSpecKeys = ["aggregationLength", "aggregationLengthV6", "localPref", "communities",
-                                        "ipAddressPools", "ipAddressPoolSelectors", "nodeSelectors", "peers"]
+    static let advertisementSpecKeys = [
+        "aggregationLength", "aggregationLengthV6", "localPref", "communities",
+        "ipAddressPools", "ipAddressPoolSelectors", "nodeSelectors", "peers",
+    ]
     static let legacyKeys = ["peers", "address-pools", "bgp-communities", "bfd-profiles"]
-    static let legacyPeerKeys = ["peer-address", "peer-asn", "my-asn", "peer-port", "hold-time", "keepalive-time", "router-id",
-                                 "source-address", "password", "bfd-profile", "ebgp-multihop", "node-selectors"]
+    static let legacyPeerKeys = [
+        "peer-address", "peer-asn", "my-asn", "peer-port", "hold-time", "keepalive-time", "router-id",
+        "source-address", "password", "bfd-profile", "ebgp-multihop", "node-selectors",
+    ]
     static let legacyPoolKeys = ["name", "protocol", "addresses", "auto-assign", "avoid-buggy-ips", "bgp-advertisements"]
 
     static func spec(_ o: KubernetesObject, keys: [String]) -> Fields? {
@@ -87,18 +93,24 @@ enum MetalLB {
 
     static func readPeer(_ raw: Field, label: String) -> MetalLBPeer? {
         let errorsBefore = raw.sink.items.count
-        guard let o = KubernetesObject.read(raw, kind: "BGPPeer", apiVersions: peerVersions, label: label,
-                                            allowed: ["apiVersion", "kind", "metadata", "spec"], ignored: ["status"]),
-              let spec = spec(o, keys: peerSpecKeys) else { return nil }
-        let peer = peerFields(address: spec["peerAddress"], interface: spec["interface"], vrf: spec["vrf"],
-                              selectors: spec["nodeSelectors"], label: o.label, at: o.field, labelsKey: "matchLabels", expressionsKey: "matchExpressions")
+        guard
+            let o = KubernetesObject.read(
+                raw, kind: "BGPPeer", apiVersions: peerVersions, label: label,
+                allowed: ["apiVersion", "kind", "metadata", "spec"], ignored: ["status"]),
+            let spec = spec(o, keys: peerSpecKeys)
+        else { return nil }
+        let peer = peerFields(
+            address: spec["peerAddress"], interface: spec["interface"], vrf: spec["vrf"],
+            selectors: spec["nodeSelectors"], label: o.label, at: o.field, labelsKey: "matchLabels", expressionsKey: "matchExpressions")
         guard raw.sink.items.count == errorsBefore else { return nil }
         return peer
     }
 
     /// What a peer of either shape gives the return path.
-    static func peerFields(address: Field?, interface: Field?, vrf: Field?, selectors: Field?, label: String, at object: Field,
-                           labelsKey: String, expressionsKey: String, addressKey: String = "peerAddress") -> MetalLBPeer? {
+    static func peerFields(
+        address: Field?, interface: Field?, vrf: Field?, selectors: Field?, label: String, at object: Field,
+        labelsKey: String, expressionsKey: String, addressKey: String = "peerAddress"
+    ) -> MetalLBPeer? {
         var parsed: IPAddress? = nil
         if let f = address, !f.isNull, let text = f.string() {
             if let a = IPAddress(parsing: text[...]) {
@@ -107,7 +119,9 @@ enum MetalLB {
                 f.error("\(quoted(text)) is not an IPv4 or IPv6 address")
             }
         } else if interface.map({ $0.isNull }) ?? true {
-            object.error("missing \(addressKey)", fix: interface == nil ? "give the peer's address" : "give the peer's address (or interface for BGP unnumbered)")
+            object.error(
+                "missing \(addressKey)",
+                fix: interface == nil ? "give the peer's address" : "give the peer's address (or interface for BGP unnumbered)")
         }
         if let i = interface, !i.isNull { _ = i.validated(InterfaceName.init(validating:)) }
         let vrfName = vrf.flatMap { $0.isNull ? nil : $0.string() }.flatMap { $0.isEmpty ? nil : $0 }
@@ -120,32 +134,45 @@ enum MetalLB {
 
     static func readPool(_ raw: Field, label: String) -> MetalLBPool? {
         let errorsBefore = raw.sink.items.count
-        guard let o = KubernetesObject.read(raw, kind: "IPAddressPool", apiVersions: poolVersions, label: label,
-                                            allowed: ["apiVersion", "kind", "metadata", "spec"], ignored: ["status"]),
-              let spec = spec(o, keys: poolSpecKeys) else { return nil }
+        guard
+            let o = KubernetesObject.read(
+                raw, kind: "IPAddressPool", apiVersions: poolVersions, label: label,
+                allowed: ["apiVersion", "kind", "metadata", "spec"], ignored: ["status"]),
+            let spec = spec(o, keys: poolSpecKeys)
+        else { return nil }
         guard let addresses = spec["addresses"] else {
-            o.field.error("missing spec.addresses", fix: "list the pool's prefixes or ranges, e.g. 203.0.113.0/24 or 203.0.113.10-203.0.113.20")
+            o.field.error(
+                "missing spec.addresses", fix: "list the pool's prefixes or ranges, e.g. 203.0.113.0/24 or 203.0.113.10-203.0.113.20")
             return nil
         }
         let prefixes = readAddresses(addresses)
         guard raw.sink.items.count == errorsBefore else { return nil }
-        return MetalLBPool(name: o.name.value, label: o.label, location: o.field.location, prefixes: prefixes,
-                           addressesLocation: addresses.location, labels: o.labels, legacyBGP: nil)
+        return MetalLBPool(
+            name: o.name.value, label: o.label, location: o.field.location, prefixes: prefixes,
+            addressesLocation: addresses.location, labels: o.labels, legacyBGP: nil)
     }
 
     static func readAdvertisement(_ raw: Field, label: String) -> MetalLBAdvertisement? {
         let errorsBefore = raw.sink.items.count
-        guard let o = KubernetesObject.read(raw, kind: "BGPAdvertisement", apiVersions: advertisementVersions, label: label,
-                                            allowed: ["apiVersion", "kind", "metadata", "spec"], ignored: ["status"]) else { return nil }
+        guard
+            let o = KubernetesObject.read(
+                raw, kind: "BGPAdvertisement", apiVersions: advertisementVersions, label: label,
+                allowed: ["apiVersion", "kind", "metadata", "spec"], ignored: ["status"])
+        else { return nil }
         // An advertisement without spec announces every pool from every node.
-        var names: [String] = [], pools: [LabelSelector] = [], nodes: [LabelSelector] = []
+        var names: [String] = []
+        var pools: [LabelSelector] = []
+        var nodes: [LabelSelector] = []
         if let specField = o.top["spec"], !specField.isNull, let spec = specField.mapping(allowed: advertisementSpecKeys) {
-            for n in spec["ipAddressPools"]?.sequence() ?? [] { if let s = n.validated(ObjectName.init(validating:)) { names.append(s.value) } }
+            for n in spec["ipAddressPools"]?.sequence() ?? [] {
+                if let s = n.validated(ObjectName.init(validating:)) { names.append(s.value) }
+            }
             for s in spec["ipAddressPoolSelectors"]?.sequence() ?? [] { if let sel = LabelSelector.read(s) { pools.append(sel) } }
             for s in spec["nodeSelectors"]?.sequence() ?? [] { if let sel = LabelSelector.read(s) { nodes.append(sel) } }
         }
         guard raw.sink.items.count == errorsBefore else { return nil }
-        return MetalLBAdvertisement(label: o.label, location: o.field.location, poolNames: names, poolSelectors: pools, nodeSelectors: nodes)
+        return MetalLBAdvertisement(
+            label: o.label, location: o.field.location, poolNames: names, poolSelectors: pools, nodeSelectors: nodes)
     }
 
     /// A pool's `addresses`: canonical prefixes, or ranges `A-B` of one family.
@@ -182,42 +209,55 @@ enum MetalLB {
     /// lines are the file's, otherwise messages give the line of the key.
     static func readConfigMap(_ raw: Field, label: String) -> MetalLBConfigMap? {
         let errorsBefore = raw.sink.items.count
-        guard let o = KubernetesObject.read(raw, kind: "ConfigMap", apiVersions: ["v1"], label: label,
-                                            allowed: ["apiVersion", "kind", "metadata", "data", "immutable"]) else { return nil }
+        guard
+            let o = KubernetesObject.read(
+                raw, kind: "ConfigMap", apiVersions: ["v1"], label: label,
+                allowed: ["apiVersion", "kind", "metadata", "data", "immutable"])
+        else { return nil }
         guard let dataField = o.top["data"], let data = dataField.mapping(allowed: ["config"]) else {
             if o.top["data"] == nil {
-                o.field.error("holds no MetalLB configuration (data.config)",
-                              fix: "vrfc reads a ConfigMap only as MetalLB's legacy configuration; remove other ConfigMaps from its inputs")
+                o.field.error(
+                    "holds no MetalLB configuration (data.config)",
+                    fix: "vrfc reads a ConfigMap only as MetalLB's legacy configuration; remove other ConfigMaps from its inputs")
             }
             return nil
         }
         guard let configField = data["config"], case .scalar(let text) = configField.node, !text.isNull else {
-            (data["config"] ?? dataField).error("expected MetalLB's configuration as a string under data.config", fix: "write config: | and the YAML below it")
+            (data["config"] ?? dataField).error(
+                "expected MetalLB's configuration as a string under data.config", fix: "write config: | and the YAML below it")
             return nil
         }
         let (docs, failure) = YAMLReader.read(text.text) { $0 }
         let keepsLines = text.style == .literal
         if let e = failure {
             let line = keepsLines ? e.line.map { $0 + text.line } ?? text.line : text.line
-            raw.sink.add(Diagnostic(SourceLocation(file: raw.context.file, line: line, object: o.label, field: configField.path.description),
-                                    e.message, fix: e.fix))
+            raw.sink.add(
+                Diagnostic(
+                    SourceLocation(file: raw.context.file, line: line, object: o.label, field: configField.path.description),
+                    e.message, fix: e.fix))
             return nil
         }
-        let nonEmpty = docs.filter { if case .scalar(let s) = $0 { return !s.isNull }; return true }
+        let nonEmpty = docs.filter {
+            if case .scalar(let s) = $0 { return !s.isNull }
+            return true
+        }
         guard nonEmpty.count <= 1 else {
             configField.error("holds \(nonEmpty.count) YAML documents", fix: "keep one")
             return nil
         }
-        var peers: [MetalLBPeer] = [], pools: [MetalLBPool] = []
+        var peers: [MetalLBPeer] = []
+        var pools: [MetalLBPool] = []
         if let doc = nonEmpty.first {
             let node = keepsLines ? doc.shifted(by: text.line) : doc.flattened(to: text.line)
             let root = Field(node: node, path: configField.path, context: configField.context)
             if let top = root.mapping(allowed: legacyKeys) {
                 for (i, p) in (top["peers"]?.sequence() ?? []).enumerated() {
                     guard let f = p.mapping(allowed: legacyPeerKeys) else { continue }
-                    if let peer = peerFields(address: f["peer-address"], interface: nil, vrf: nil, selectors: f["node-selectors"],
-                                             label: "\(o.label): peers[\(i)]", at: p, labelsKey: "match-labels", expressionsKey: "match-expressions",
-                                             addressKey: "peer-address") {
+                    if let peer = peerFields(
+                        address: f["peer-address"], interface: nil, vrf: nil, selectors: f["node-selectors"],
+                        label: "\(o.label): peers[\(i)]", at: p, labelsKey: "match-labels", expressionsKey: "match-expressions",
+                        addressKey: "peer-address")
+                    {
                         peers.append(peer)
                     }
                 }
@@ -243,8 +283,10 @@ enum MetalLB {
                     }
                     let prefixes = readAddresses(addresses)
                     if let bgp {
-                        pools.append(MetalLBPool(name: name.value, label: "\(o.label): address-pools \"\(name)\"", location: p.location,
-                                                 prefixes: prefixes, addressesLocation: addresses.location, labels: [:], legacyBGP: bgp))
+                        pools.append(
+                            MetalLBPool(
+                                name: name.value, label: "\(o.label): address-pools \"\(name)\"", location: p.location,
+                                prefixes: prefixes, addressesLocation: addresses.location, labels: [:], legacyBGP: bgp))
                     }
                 }
             }
@@ -264,7 +306,8 @@ enum AddressRange {
     }
 
     static func address(_ v: UInt128, _ family: AddressFamily) -> IPAddress {
-        family == .ipv4 ? .v4(IPv4Address(UInt32(truncatingIfNeeded: v)))
+        family == .ipv4
+            ? .v4(IPv4Address(UInt32(truncatingIfNeeded: v)))
             : .v6(IPv6Address(high: UInt64(truncatingIfNeeded: v >> 64), low: UInt64(truncatingIfNeeded: v)))
     }
 

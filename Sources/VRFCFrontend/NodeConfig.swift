@@ -32,8 +32,10 @@ public struct NodeConfig: Sendable, Equatable {
     public var returnPath: ReturnPathConfig?
     public var podRoutes: PodRoutesConfig?
 
-    public init(file: String, mappings: [VRFName: Mapping] = [:], skip: [VRFName] = [],
-                bpfInterfaces: [InterfaceName] = [], serverASN: UInt32 = NodeConfig.defaultServerASN) {
+    public init(
+        file: String, mappings: [VRFName: Mapping] = [:], skip: [VRFName] = [],
+        bpfInterfaces: [InterfaceName] = [], serverASN: UInt32 = NodeConfig.defaultServerASN
+    ) {
         self.file = file
         self.mappings = mappings
         self.skip = skip
@@ -54,7 +56,10 @@ public struct NodeConfig: Sendable, Equatable {
                 return true
             }
             if nonEmpty.count > 1 {
-                sink.add(Diagnostic(SourceLocation(file: file.name, line: nonEmpty[1].line), "the node config holds \(nonEmpty.count) YAML documents", fix: "keep one"))
+                sink.add(
+                    Diagnostic(
+                        SourceLocation(file: file.name, line: nonEmpty[1].line), "the node config holds \(nonEmpty.count) YAML documents",
+                        fix: "keep one"))
             } else if let doc = nonEmpty.first {
                 config.read(Field(node: doc, context: .init(file: file.name, object: "node config", sink: sink)))
             }
@@ -96,8 +101,10 @@ public struct NodeConfig: Sendable, Equatable {
         for name in mappings.keys.sorted() {
             let m = mappings[name]!
             if let other = byVNI[m.vni] {
-                root.sink.add(Diagnostic(m.location, "VNI \(m.vni) is used by both '\(other)' and '\(name)'",
-                                         fix: "give each VRF its own VNI"))
+                root.sink.add(
+                    Diagnostic(
+                        m.location, "VNI \(m.vni) is used by both '\(other)' and '\(name)'",
+                        fix: "give each VRF its own VNI"))
             } else {
                 byVNI[m.vni] = name
             }
@@ -110,12 +117,16 @@ public struct NodeConfig: Sendable, Equatable {
             if case .sequence(let s) = f.node {
                 for (i, item) in s.items.enumerated() {
                     guard case .scalar(let text) = item, let name = try? VRFName(validating: text.text) else { continue }
-                    let found = [("vnimap", vnimap[name]), ("vrfConfig", vrfConfig[name])].compactMap { place, m in m.map { (place, $0.location) } }
+                    let found = [("vnimap", vnimap[name]), ("vrfConfig", vrfConfig[name])].compactMap { place, m in
+                        m.map { (place, $0.location) }
+                    }
                     guard !found.isEmpty else { continue }
                     let places = found.map { "\($0.0) (\($0.1.file)\($0.1.line.map { ":\($0)" } ?? ""))" }
                     f.element(i, item).error(
                         "VRF '\(name)' is in skipVRFConfig and also mapped in \(places.joined(separator: " and "))",
-                        fix: "remove it from skipVRFConfig if vrfc should create the VRF and its BGP instance; remove it from \(found.map(\.0).joined(separator: " and ")) if the node's provisioning creates the VRF and vrfc should write only its route-maps and prefix-lists")
+                        fix:
+                            "remove it from skipVRFConfig if vrfc should create the VRF and its BGP instance; remove it from \(found.map(\.0).joined(separator: " and ")) if the node's provisioning creates the VRF and vrfc should write only its route-maps and prefix-lists"
+                    )
                 }
             }
         }
@@ -155,7 +166,8 @@ public struct NodeConfig: Sendable, Equatable {
         return out
     }
 
-    static func uniqueList<T: Hashable & CustomStringConvertible>(_ f: Field, what: String, _ make: (String) throws(NameError) -> T) -> [T] {
+    static func uniqueList<T: Hashable & CustomStringConvertible>(_ f: Field, what: String, _ make: (String) throws(NameError) -> T) -> [T]
+    {
         var out: [T] = []
         var seen: Set<T> = []
         for element in f.sequence() ?? [] {

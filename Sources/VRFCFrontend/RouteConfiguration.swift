@@ -36,13 +36,16 @@ public struct RouteConfiguration: Sendable, Equatable {
             name = nameField.with(object: label, path: .key(.key(.root, "metadata"), "name")).validated(ObjectName.init(validating:))
             if let name { object = raw.with(object: "\(kind) \"\(name)\"", path: .root) }
         } else {
-            raw.with(object: label, path: .key(.key(.root, "metadata"), "name")).error("missing metadata.name", fix: "give the object a name")
+            raw.with(object: label, path: .key(.key(.root, "metadata"), "name")).error(
+                "missing metadata.name", fix: "give the object a name")
         }
 
         // kubectl output carries status and server-side metadata: ignored.
         guard let top = object.mapping(allowed: ["apiVersion", "kind", "metadata", "spec"], ignored: ["status"]) else { return nil }
         if let f = top["apiVersion"] {
-            if let v = f.string(), v != apiVersion { f.error("apiVersion \(quoted(v)) is not supported", fix: "write apiVersion: \(apiVersion)") }
+            if let v = f.string(), v != apiVersion {
+                f.error("apiVersion \(quoted(v)) is not supported", fix: "write apiVersion: \(apiVersion)")
+            }
         } else {
             object.error("missing apiVersion", fix: "write apiVersion: \(apiVersion)")
         }
@@ -59,9 +62,17 @@ public struct RouteConfiguration: Sendable, Equatable {
         guard let spec = specField.mapping(allowed: ["vrf", "seq", "import", "export", "aggregate", "community"]) else { return nil }
 
         var vrf: VRFName? = nil
-        if let f = spec["vrf"] { vrf = f.validated(VRFName.init(validating:)) } else { specField.error("missing required field 'vrf'", fix: "name the VRF, e.g. vrf: vrf1") }
+        if let f = spec["vrf"] {
+            vrf = f.validated(VRFName.init(validating:))
+        } else {
+            specField.error("missing required field 'vrf'", fix: "name the VRF, e.g. vrf: vrf1")
+        }
         var seq: Int? = nil
-        if let f = spec["seq"] { seq = f.integer(in: seqRange).map(Int.init) } else { specField.error("missing required field 'seq'", fix: "add seq: <1..65534>, unique among the CRs of this VRF") }
+        if let f = spec["seq"] {
+            seq = f.integer(in: seqRange).map(Int.init)
+        } else {
+            specField.error("missing required field 'seq'", fix: "add seq: <1..65534>, unique among the CRs of this VRF")
+        }
         let imports = spec["import"].map { readItems($0) } ?? []
         let exports = spec["export"].map { readItems($0) } ?? []
 
@@ -71,8 +82,9 @@ public struct RouteConfiguration: Sendable, Equatable {
             // FRR refuses a host-length aggregate at load ("will not result
             // in any useful aggregation"), although vtysh --dryrun accepts it.
             if p.length == p.family.maxLength {
-                element.error("aggregate \(p) is a single address, which FRR refuses to aggregate",
-                              fix: "use a prefix shorter than /\(p.family.maxLength)")
+                element.error(
+                    "aggregate \(p) is a single address, which FRR refuses to aggregate",
+                    fix: "use a prefix shorter than /\(p.family.maxLength)")
                 continue
             }
             if aggregates.contains(p) {
@@ -102,7 +114,11 @@ public struct RouteConfiguration: Sendable, Equatable {
             return (nil, true, [(nil, Problem(message: "expected a mapping, found \(ScalarRules.kindName(node))"))])
         }
         var problems: [(key: String?, Problem)] = []
-        var cidr: YNode? = nil, action: YNode? = nil, seqNode: YNode? = nil, geNode: YNode? = nil, leNode: YNode? = nil
+        var cidr: YNode? = nil
+        var action: YNode? = nil
+        var seqNode: YNode? = nil
+        var geNode: YNode? = nil
+        var leNode: YNode? = nil
         for pair in m.pairs {
             switch pair.key.text {
             case "cidr": cidr = pair.value
@@ -113,14 +129,21 @@ public struct RouteConfiguration: Sendable, Equatable {
             default:
                 let near = closest(to: pair.key.text, in: itemKeys)
                 let list = itemKeys.joined(separator: ", ")
-                problems.append((pair.key.text, Problem(message: "unknown field \(quoted(pair.key.text))",
-                                                        fix: near.map { "did you mean '\($0)'? (allowed: \(list))" } ?? "allowed: \(list)")))
+                problems.append(
+                    (
+                        pair.key.text,
+                        Problem(
+                            message: "unknown field \(quoted(pair.key.text))",
+                            fix: near.map { "did you mean '\($0)'? (allowed: \(list))" } ?? "allowed: \(list)")
+                    ))
             }
         }
         func value<T>(_ key: String, _ r: Result<T, Problem>) -> T? {
             switch r {
             case .success(let v): return v
-            case .failure(let p): problems.append((key, p)); return nil
+            case .failure(let p):
+                problems.append((key, p))
+                return nil
             }
         }
         var prefix: IPPrefix? = nil
@@ -133,7 +156,9 @@ public struct RouteConfiguration: Sendable, Equatable {
         if let action {
             if let text = value("action", ScalarRules.string(action)) {
                 act = PrefixAction(rawValue: text)
-                if act == nil { problems.append(("action", Problem(message: "\(quoted(text)) is not an action", fix: "use permit or deny"))) }
+                if act == nil {
+                    problems.append(("action", Problem(message: "\(quoted(text)) is not an action", fix: "use permit or deny")))
+                }
             }
         } else {
             problems.append((nil, Problem(message: "missing required field 'action'", fix: "add action: permit or action: deny")))
@@ -150,10 +175,22 @@ public struct RouteConfiguration: Sendable, Equatable {
         if let p = prefix {
             let rule = "FRR requires prefix length <= ge <= le <= \(p.family.maxLength)"
             if let ge, ge < p.length {
-                problems.append(("ge", Problem(message: "ge \(ge) is below the prefix length \(p.length) of \(p)", fix: "\(rule); use ge \(p.length) or more, or drop ge")))
+                problems.append(
+                    (
+                        "ge",
+                        Problem(
+                            message: "ge \(ge) is below the prefix length \(p.length) of \(p)",
+                            fix: "\(rule); use ge \(p.length) or more, or drop ge")
+                    ))
             }
             if let le, le < p.length {
-                problems.append(("le", Problem(message: "le \(le) is below the prefix length \(p.length) of \(p)", fix: "\(rule); use le \(p.length) or more, or drop le")))
+                problems.append(
+                    (
+                        "le",
+                        Problem(
+                            message: "le \(le) is below the prefix length \(p.length) of \(p)",
+                            fix: "\(rule); use le \(p.length) or more, or drop le")
+                    ))
             }
             if let ge, let le, ge > le {
                 problems.append(("le", Problem(message: "le \(le) is below ge \(ge)", fix: "\(rule); use le \(ge) or more")))

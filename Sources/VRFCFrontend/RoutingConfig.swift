@@ -36,7 +36,9 @@ public struct ReturnPathConfig: Sendable, Equatable {
         guard let m = f.mapping(allowed: keys) else { return nil }
         let errorsBefore = f.sink.items.count
         guard let tableField = m["table"] else {
-            f.error("missing required field 'table'", fix: "give the routing table vrfc owns wholly, e.g. table: 200 (outside the VRF table range, not 253-255)")
+            f.error(
+                "missing required field 'table'",
+                fix: "give the routing table vrfc owns wholly, e.g. table: 200 (outside the VRF table range, not 253-255)")
             return nil
         }
         let table = tableField.integer(in: 1...4_294_967_294).map(UInt32.init)
@@ -52,7 +54,11 @@ public struct ReturnPathConfig: Sendable, Equatable {
             var names: [(String, SourceLocation)] = []
             for e in p.sequence() ?? [] {
                 guard let n = e.validated(ObjectName.init(validating:)) else { continue }
-                if names.contains(where: { $0.0 == n.value }) { e.error("pool '\(n)' is listed twice", fix: "list it once") } else { names.append((n.value, e.location)) }
+                if names.contains(where: { $0.0 == n.value }) {
+                    e.error("pool '\(n)' is listed twice", fix: "list it once")
+                } else {
+                    names.append((n.value, e.location))
+                }
             }
             config.pools = names
         }
@@ -72,7 +78,8 @@ public struct ReturnPathConfig: Sendable, Equatable {
             return nil
         }
         guard v != 0 else {
-            f.error("fwmark 0 matches unmarked packets, which is every packet here", fix: "use a mark in 0x1..0xffffffff, or leave fwmark out")
+            f.error(
+                "fwmark 0 matches unmarked packets, which is every packet here", fix: "use a mark in 0x1..0xffffffff, or leave fwmark out")
             return nil
         }
         return v
@@ -108,7 +115,9 @@ public struct PodRoutesConfig: Sendable, Equatable {
             if v.family != .ipv6 {
                 p.error("\(v) is not an IPv6 prefix", fix: "write an IPv6 prefix of length 96 or less, e.g. 2001:db8:1::/96")
             } else if v.length > 96 {
-                p.error("\(v) leaves fewer than 32 bits for the node's IPv4 address", fix: "use a prefix of length 96 or less, e.g. 2001:db8:1::/96")
+                p.error(
+                    "\(v) leaves fewer than 32 bits for the node's IPv4 address",
+                    fix: "use a prefix of length 96 or less, e.g. 2001:db8:1::/96")
             } else {
                 prefix = v
             }

@@ -38,17 +38,24 @@ enum ScalarRules {
         var value: UInt64 = 0
         var digits = true
         for c in u {
-            guard c >= 0x30 && c <= 0x39 else { digits = false; break }
+            guard c >= 0x30 && c <= 0x39 else {
+                digits = false
+                break
+            }
             let (m, o1) = value.multipliedReportingOverflow(by: 10)
             let (a, o2) = m.addingReportingOverflow(UInt64(c - 0x30))
-            if o1 || o2 { digits = false; break }
+            if o1 || o2 {
+                digits = false
+                break
+            }
             value = a
         }
         digits = digits && !u.isEmpty
         if s.style != .plain {
-            return .failure(digits
-                ? Problem(message: "expected an integer, found the string \"\(s.text)\"", fix: "write \(s.text) without quotes")
-                : Problem(message: "expected an integer in \(rangeText()), found the string \(quoted(s.text))"))
+            return .failure(
+                digits
+                    ? Problem(message: "expected an integer, found the string \"\(s.text)\"", fix: "write \(s.text) without quotes")
+                    : Problem(message: "expected an integer in \(rangeText()), found the string \(quoted(s.text))"))
         }
         guard digits else {
             return .failure(Problem(message: "expected an integer in \(rangeText()), found \(quoted(s.text))"))
@@ -68,8 +75,10 @@ enum ScalarRules {
         case .success(let p):
             return .success(p)
         case .failure(.malformed):
-            return .failure(Problem(message: "\(quoted(text)) is not an IPv4 or IPv6 prefix",
-                                    fix: "write ADDRESS/LENGTH, e.g. 203.0.113.0/24 or 2001:db8::/48"))
+            return .failure(
+                Problem(
+                    message: "\(quoted(text)) is not an IPv4 or IPv6 prefix",
+                    fix: "write ADDRESS/LENGTH, e.g. 203.0.113.0/24 or 2001:db8::/48"))
         case .failure(.missingLength(let suggestion)):
             return .failure(Problem(message: "\(quoted(text)) has no prefix length", fix: "write e.g. '\(suggestion)'"))
         case .failure(.lengthOutOfRange(let max)):

@@ -9,7 +9,11 @@ public struct CheckResult: Codable, Equatable, Sendable {
     public var name: String
     public var ok: Bool
     public var detail: String
-    public init(name: String, ok: Bool, detail: String) { self.name = name; self.ok = ok; self.detail = detail }
+    public init(name: String, ok: Bool, detail: String) {
+        self.name = name
+        self.ok = ok
+        self.detail = detail
+    }
 }
 
 /// What `vrfc-apply health` checks, besides the config file's lists.
@@ -70,8 +74,10 @@ public enum HealthChecks {
         }
         for session in BGPSessions.parse(summary) where options.fabric || session.isVRFCLink {
             let ok = session.state == "Established"
-            results.append(.init(name: "bgp:\(session.vrf)/\(session.peer)", ok: ok,
-                                 detail: ok ? "Established" : "state \(session.state)"))
+            results.append(
+                .init(
+                    name: "bgp:\(session.vrf)/\(session.peer)", ok: ok,
+                    detail: ok ? "Established" : "state \(session.state)"))
         }
         return results
     }
@@ -84,7 +90,8 @@ public enum HealthChecks {
         var wanted: [(vrf: String, vni: UInt32, vxlan: String)] = []
         for link in links where Ownership.isMarked(link.alias) && Ownership.hasOwnedPrefix(link.name) {
             guard let vni = link.vxlan?.vni, let bridge = link.masterIndex.flatMap({ byIndex[$0] }),
-                  let vrf = bridge.masterIndex.flatMap({ byIndex[$0] }), vrf.kind == "vrf" else { continue }
+                let vrf = bridge.masterIndex.flatMap({ byIndex[$0] }), vrf.kind == "vrf"
+            else { continue }
             wanted.append((vrf.name, vni, link.name))
         }
         guard !wanted.isEmpty else { return [] }
@@ -98,7 +105,9 @@ public enum HealthChecks {
         return wanted.sorted { $0.vrf < $1.vrf }.map { w in
             let name = "vni:\(w.vrf)"
             guard let k = known[w.vrf], k.vni != 0 else {
-                return .init(name: name, ok: false, detail: "zebra does not know VNI \(w.vni) (\(w.vxlan)): \(w.vrf) has no L3 VNI in 'show vrf vni'")
+                return .init(
+                    name: name, ok: false, detail: "zebra does not know VNI \(w.vni) (\(w.vxlan)): \(w.vrf) has no L3 VNI in 'show vrf vni'"
+                )
             }
             guard k.vni == Int(w.vni) else {
                 return .init(name: name, ok: false, detail: "zebra has VNI \(k.vni) for \(w.vrf), the kernel's \(w.vxlan) carries \(w.vni)")
@@ -118,12 +127,15 @@ public enum HealthChecks {
         let byName = Dictionary(all.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         for name in names {
             guard let link = byName[name] else {
-                results.append(.init(name: "interface:\(name)", ok: false, detail: "no such interface")); continue
+                results.append(.init(name: "interface:\(name)", ok: false, detail: "no such interface"))
+                continue
             }
             let carrier = link.flags & lowerUp != 0
             let ok = link.isUp && carrier
-            results.append(.init(name: "interface:\(name)", ok: ok,
-                                 detail: !link.isUp ? "down" : (carrier ? "up" : "up, no carrier")))
+            results.append(
+                .init(
+                    name: "interface:\(name)", ok: ok,
+                    detail: !link.isUp ? "down" : (carrier ? "up" : "up, no carrier")))
         }
         let listed = Set(names)
         for link in all.sorted(by: { $0.name < $1.name })
@@ -183,7 +195,8 @@ enum BGPSessions {
 enum VRFVNIs {
     static func parse(_ text: String) -> [String: (vni: Int, state: String)] {
         guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
-              let vrfs = object["vrfs"] as? [[String: Any]] else { return [:] }
+            let vrfs = object["vrfs"] as? [[String: Any]]
+        else { return [:] }
         var out: [String: (vni: Int, state: String)] = [:]
         for v in vrfs {
             if let name = v["vrf"] as? String, let vni = v["vni"] as? Int { out[name] = (vni, v["state"] as? String ?? "unknown") }

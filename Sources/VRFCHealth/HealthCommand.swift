@@ -10,27 +10,31 @@ public struct HealthCommand: ParsableCommand {
         commandName: "health",
         abstract: "Check that the node is network-ready: FRR answers, links are up, endpoints connect, BGP sessions are Established.",
         discussion: """
-        Reads the healthcheck config (interfaces, reachability host/port, timeout, \
-        retries) from --config, $OPERATOR_NETHEALTHCHECK_CONFIG or \
-        /opt/network-operator/net-healthcheck-config.yaml; a missing default file means \
-        no listed interfaces or endpoints. Checks: zebra and bgpd answer vtysh \
-        (not with --no-frr, the bpf-only mode); every listed interface is up with \
-        carrier; every link vrfc owns is up; every endpoint accepts a TCP connection \
-        within the timeout in at most `retries` tries; every BGP session over vrfc's \
-        dv./vd. links (with --fabric: every session) is Established; every VRF \
-        whose VXLAN link vrfc owns has that link's VNI in zebra's `show vrf vni`, Up. \
-        vtysh is only ever sent `show` commands.
+            Reads the healthcheck config (interfaces, reachability host/port, timeout, \
+            retries) from --config, $OPERATOR_NETHEALTHCHECK_CONFIG or \
+            /opt/network-operator/net-healthcheck-config.yaml; a missing default file means \
+            no listed interfaces or endpoints. Checks: zebra and bgpd answer vtysh \
+            (not with --no-frr, the bpf-only mode); every listed interface is up with \
+            carrier; every link vrfc owns is up; every endpoint accepts a TCP connection \
+            within the timeout in at most `retries` tries; every BGP session over vrfc's \
+            dv./vd. links (with --fabric: every session) is Established; every VRF \
+            whose VXLAN link vrfc owns has that link's VNI in zebra's `show vrf vni`, Up. \
+            vtysh is only ever sent `show` commands.
 
-        On success it prints the kubectl command that removes the node's \
-        node.cloudprovider.kubernetes.io/uninitialized taint (vrfc does not talk \
-        to the Kubernetes API).
+            On success it prints the kubectl command that removes the node's \
+            node.cloudprovider.kubernetes.io/uninitialized taint (vrfc does not talk \
+            to the Kubernetes API).
 
-        Exit status: 0 healthy, 1 unhealthy (the failing checks are named) or the \
-        config file is invalid, 2 usage error.
-        """
+            Exit status: 0 healthy, 1 unhealthy (the failing checks are named) or the \
+            config file is invalid, 2 usage error.
+            """
     )
 
-    @Option(name: .long, help: ArgumentHelp("The healthcheck config (default: $OPERATOR_NETHEALTHCHECK_CONFIG or /opt/network-operator/net-healthcheck-config.yaml).", valueName: "FILE"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The healthcheck config (default: $OPERATOR_NETHEALTHCHECK_CONFIG or /opt/network-operator/net-healthcheck-config.yaml).",
+            valueName: "FILE"))
     var config: String?
 
     @Flag(name: .customLong("no-frr"), help: "bpf-only mode: do not check FRR's daemons or BGP sessions.")
@@ -39,7 +43,10 @@ public struct HealthCommand: ParsableCommand {
     @Flag(name: .long, help: "Require every BGP session to be Established, not only those over vrfc's dv./vd. links.")
     var fabric = false
 
-    @Option(name: .long, help: ArgumentHelp("Retry (every second) until healthy or this long has passed, e.g. 5m (Go duration syntax).", valueName: "DURATION"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Retry (every second) until healthy or this long has passed, e.g. 5m (Go duration syntax).", valueName: "DURATION"))
     var wait: String?
 
     @Flag(name: .long, help: "Print the results as JSON.")
@@ -48,13 +55,19 @@ public struct HealthCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The vtysh to run.", valueName: "PATH"))
     var vtysh = "vtysh"
 
-    @Option(name: .customLong("frr-pathspace"), help: ArgumentHelp("FRR's pathspace (vtysh -N), for daemons started with -N NAME.", valueName: "NAME"))
+    @Option(
+        name: .customLong("frr-pathspace"),
+        help: ArgumentHelp("FRR's pathspace (vtysh -N), for daemons started with -N NAME.", valueName: "NAME"))
     var frrPathspace: String?
 
-    @Option(name: .long, help: ArgumentHelp("Check the links and endpoints of the named network namespace (/run/netns/NAME).", valueName: "NAME"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Check the links and endpoints of the named network namespace (/run/netns/NAME).", valueName: "NAME"))
     var netns: String?
 
-    @Option(name: .long, help: ArgumentHelp("The node's name in the printed kubectl command (default: $NODE_NAME, else the host name).", valueName: "NAME"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("The node's name in the printed kubectl command (default: $NODE_NAME, else the host name).", valueName: "NAME"))
     var node: String?
 
     var waitSeconds: Double? { wait.flatMap(HealthConfigReader.parseDuration) }
@@ -82,8 +95,9 @@ public struct HealthCommand: ParsableCommand {
                 throw ExitCode(1)
             }
         }
-        let options = HealthOptions(config: healthConfig, frr: !noFRR, fabric: fabric,
-                                    vtysh: Vtysh(executable: vtysh, pathspace: frrPathspace))
+        let options = HealthOptions(
+            config: healthConfig, frr: !noFRR, fabric: fabric,
+            vtysh: Vtysh(executable: vtysh, pathspace: frrPathspace))
         let deadline = Date().addingTimeInterval(waitSeconds ?? 0)
         var results: [CheckResult]
         var rounds = 0
@@ -118,7 +132,8 @@ public enum HealthReport {
         let width = max(5, results.map(\.name.count).max() ?? 0)
         var out = "CHECK".padding(toLength: width, withPad: " ", startingAt: 0) + "  RESULT  DETAIL\n"
         for r in results {
-            out += r.name.padding(toLength: width, withPad: " ", startingAt: 0)
+            out +=
+                r.name.padding(toLength: width, withPad: " ", startingAt: 0)
                 + "  " + (r.ok ? "ok    " : "FAIL  ") + "  " + r.detail + "\n"
         }
         return out
@@ -135,7 +150,8 @@ public enum HealthReport {
     public static func json(_ results: [CheckResult], healthy: Bool, rounds: Int, taintCommand: String?) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let doc = Document(healthy: healthy, rounds: rounds, failing: results.filter { !$0.ok }.map(\.name), checks: results, taintCommand: taintCommand)
+        let doc = Document(
+            healthy: healthy, rounds: rounds, failing: results.filter { !$0.ok }.map(\.name), checks: results, taintCommand: taintCommand)
         return String(decoding: (try? encoder.encode(doc)) ?? Data("{}".utf8), as: UTF8.self)
     }
 }

@@ -13,7 +13,10 @@ public struct HealthConfig: Equatable, Sendable {
     public struct Endpoint: Equatable, Sendable, Codable {
         public var host: String
         public var port: UInt16
-        public init(host: String, port: UInt16) { self.host = host; self.port = port }
+        public init(host: String, port: UInt16) {
+            self.host = host
+            self.port = port
+        }
     }
 
     public var interfaces: [String] = []
@@ -45,7 +48,8 @@ public struct HealthConfig: Equatable, Sendable {
             throw HealthConfigError(file: path, line: 0, field: nil, message: "cannot read the file")
         }
         if let size = attributes[.size] as? Int, size > HealthConfigReader.maxBytes {
-            throw HealthConfigError(file: path, line: 0, field: nil, message: "the file is larger than \(HealthConfigReader.maxBytes) bytes")
+            throw HealthConfigError(
+                file: path, line: 0, field: nil, message: "the file is larger than \(HealthConfigReader.maxBytes) bytes")
         }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw HealthConfigError(file: path, line: 0, field: nil, message: "cannot read the file")
@@ -122,7 +126,8 @@ enum HealthConfigReader {
             // The block below a key: every following line that is indented or a list item.
             var block: [Line] = []
             while i < lines.count, lines[i].indent > 0 || lines[i].text.hasPrefix("-") {
-                block.append(lines[i]); i += 1
+                block.append(lines[i])
+                i += 1
             }
             switch key {
             case "timeout", "retries":
@@ -152,11 +157,12 @@ enum HealthConfigReader {
                     guard names.insert(name).inserted else { throw fail(n, key, "\(escaped(name)) is listed twice") }
                     config.interfaces.append(name)
                 }
-            default: // reachability
+            default:  // reachability
                 let items = try listItems(value, block, line: line.number, field: key, fail: fail)
                 for (index, (n, item)) in items.enumerated() {
                     let field = "reachability[\(index)]"
-                    var host: String?, port: UInt16?
+                    var host: String?
+                    var port: UInt16?
                     for (ln, text) in [(n, item.head)] + item.rest {
                         let (k, v) = try splitKey(text, line: ln, field: field, fail: fail)
                         guard let v, !v.isEmpty else { throw fail(ln, "\(field).\(escaped(k))", "a value is required") }
@@ -164,11 +170,15 @@ enum HealthConfigReader {
                         switch k {
                         case "host":
                             guard host == nil else { throw fail(ln, "\(field).host", "the key is repeated") }
-                            guard isHost(scalar) else { throw fail(ln, "\(field).host", "\(escaped(scalar)) is not a host name or IP address") }
+                            guard isHost(scalar) else {
+                                throw fail(ln, "\(field).host", "\(escaped(scalar)) is not a host name or IP address")
+                            }
                             host = scalar
                         case "port":
                             guard port == nil else { throw fail(ln, "\(field).port", "the key is repeated") }
-                            guard let p = UInt16(scalar), p > 0 else { throw fail(ln, "\(field).port", "\(escaped(scalar)) is not a port from 1 to 65535") }
+                            guard let p = UInt16(scalar), p > 0 else {
+                                throw fail(ln, "\(field).port", "\(escaped(scalar)) is not a port from 1 to 65535")
+                            }
                             port = p
                         default:
                             throw fail(ln, "\(field).\(escaped(k))", "unknown key (known: host, port)")
@@ -192,14 +202,18 @@ enum HealthConfigReader {
     }
 
     /// A list as `key: []`, `key: [a, b]`, `key:` with nothing, or a block of `- ` items.
-    private static func listItems(_ value: Substring?, _ block: [Line], line: Int, field: String,
-                                  fail: (Int, String?, String) -> HealthConfigError) throws(HealthConfigError) -> [(Int, Item)] {
+    private static func listItems(
+        _ value: Substring?, _ block: [Line], line: Int, field: String,
+        fail: (Int, String?, String) -> HealthConfigError
+    ) throws(HealthConfigError) -> [(Int, Item)] {
         if let value, !value.isEmpty {
             guard block.isEmpty else { throw fail(block[0].number, field, "a list is either on the key's line or below it, not both") }
             guard value.hasPrefix("["), value.hasSuffix("]") else { throw fail(line, field, "expected a list") }
             let inner = value.dropFirst().dropLast().trimmingCharacters(in: .whitespaces)
             if inner.isEmpty { return [] }
-            guard !inner.contains("{"), !inner.contains("[") else { throw fail(line, field, "only a list of plain values may be written in [...]") }
+            guard !inner.contains("{"), !inner.contains("[") else {
+                throw fail(line, field, "only a list of plain values may be written in [...]")
+            }
             return inner.split(separator: ",", omittingEmptySubsequences: false).map {
                 (line, Item(line: line, head: Substring($0.trimmingCharacters(in: .whitespaces)), rest: []))
             }
@@ -222,7 +236,8 @@ enum HealthConfigReader {
                 guard block[j].indent == keyColumn, !block[j].text.hasPrefix("-") else {
                     throw fail(block[j].number, field, "expected a key indented like the item's first key")
                 }
-                rest.append((block[j].number, block[j].text)); j += 1
+                rest.append((block[j].number, block[j].text))
+                j += 1
             }
             items.append((l.number, Item(line: l.number, head: head, rest: rest)))
         }
@@ -230,8 +245,10 @@ enum HealthConfigReader {
     }
 
     /// `key: value` (value nil when the line ends after the colon).
-    private static func splitKey(_ text: Substring, line: Int, field: String?,
-                                 fail: (Int, String?, String) -> HealthConfigError) throws(HealthConfigError) -> (String, Substring?) {
+    private static func splitKey(
+        _ text: Substring, line: Int, field: String?,
+        fail: (Int, String?, String) -> HealthConfigError
+    ) throws(HealthConfigError) -> (String, Substring?) {
         guard let colon = text.firstIndex(of: ":") else { throw fail(line, field, "expected `key: value`") }
         let key = text[..<colon]
         guard !key.isEmpty, key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
@@ -244,8 +261,10 @@ enum HealthConfigReader {
     }
 
     /// A plain, "double" or 'single' quoted scalar on one line.
-    private static func parseScalar(_ text: Substring, line: Int, field: String,
-                                    fail: (Int, String?, String) -> HealthConfigError) throws(HealthConfigError) -> String {
+    private static func parseScalar(
+        _ text: Substring, line: Int, field: String,
+        fail: (Int, String?, String) -> HealthConfigError
+    ) throws(HealthConfigError) -> String {
         if text.hasPrefix("\"") || text.hasPrefix("'") {
             let quote = text.first!
             guard text.count >= 2, text.hasSuffix(String(quote)) else { throw fail(line, field, "an unterminated quoted value") }
@@ -266,8 +285,10 @@ enum HealthConfigReader {
     }
 
     /// Drops a `#` comment that is outside quotes and at the start or after a blank.
-    private static func stripComment(_ s: Substring, line: Int,
-                                     fail: (Int, String?, String) -> HealthConfigError) throws(HealthConfigError) -> Substring {
+    private static func stripComment(
+        _ s: Substring, line: Int,
+        fail: (Int, String?, String) -> HealthConfigError
+    ) throws(HealthConfigError) -> Substring {
         var quote: Character?
         var previous: Character = " "
         for i in s.indices {
@@ -314,7 +335,9 @@ enum HealthConfigReader {
 
     static func isHost(_ s: String) -> Bool {
         !s.isEmpty && s.utf8.count <= 253
-            && s.unicodeScalars.allSatisfy { ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) || ".-:_%".unicodeScalars.contains($0) }
+            && s.unicodeScalars.allSatisfy {
+                ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) || ".-:_%".unicodeScalars.contains($0)
+            }
     }
 }
 

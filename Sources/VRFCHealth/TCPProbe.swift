@@ -18,15 +18,28 @@ enum TCPProbe {
         var cursor: UnsafeMutablePointer<addrinfo>? = first
         while let ai = cursor {
             cursor = ai.pointee.ai_next
-            let fd = socket(ai.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-            guard fd >= 0 else { lastError = String(cString: strerror(errno)); continue }
+            let fd = socket(
+                ai.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            guard fd >= 0 else {
+                lastError = String(cString: strerror(errno))
+                continue
+            }
             defer { close(fd) }
             if Glibc.connect(fd, ai.pointee.ai_addr, ai.pointee.ai_addrlen) == 0 { return nil }
-            guard errno == EINPROGRESS else { lastError = String(cString: strerror(errno)); continue }
+            guard errno == EINPROGRESS else {
+                lastError = String(cString: strerror(errno))
+                continue
+            }
             var pfd = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
             let ready = poll(&pfd, 1, Int32(max(1, (timeout * 1000).rounded())))
-            if ready == 0 { lastError = "no answer within \(formatSeconds(timeout))"; continue }
-            if ready < 0 { lastError = String(cString: strerror(errno)); continue }
+            if ready == 0 {
+                lastError = "no answer within \(formatSeconds(timeout))"
+                continue
+            }
+            if ready < 0 {
+                lastError = String(cString: strerror(errno))
+                continue
+            }
             var soError: Int32 = 0
             var len = socklen_t(MemoryLayout<Int32>.size)
             getsockopt(fd, SOL_SOCKET, SO_ERROR, &soError, &len)

@@ -37,7 +37,9 @@ public struct Vtysh: Sendable {
 
     /// Runs one `show` command; its stdout on exit 0.
     public func show(_ command: String, daemon: String? = nil) throws(Failure) -> String {
-        guard Self.isReadOnly(command) else { throw Failure(description: "refused to run \(command.debugDescription): only `show` commands are sent to FRR") }
+        guard Self.isReadOnly(command) else {
+            throw Failure(description: "refused to run \(command.debugDescription): only `show` commands are sent to FRR")
+        }
         let r = Subprocess.run(executable, arguments(command, daemon: daemon), timeout: timeout)
         if let error = r.launchError { throw Failure(description: "cannot run \(executable): \(error)") }
         if r.timedOut { throw Failure(description: "`vtysh -c '\(command)'` did not answer within \(Int(timeout)) s") }
@@ -45,7 +47,8 @@ public struct Vtysh: Sendable {
             let why = (r.stderr + r.stdout).split(separator: "\n")
                 .filter { !$0.hasPrefix("% Can't open configuration file") }
                 .joined(separator: "; ")
-            throw Failure(description: "`vtysh\(daemon.map { " -d \($0)" } ?? "") -c '\(command)'` failed (exit \(r.status)): \(why.prefix(300))")
+            throw Failure(
+                description: "`vtysh\(daemon.map { " -d \($0)" } ?? "") -c '\(command)'` failed (exit \(r.status)): \(why.prefix(300))")
         }
         return r.stdout
     }
@@ -75,10 +78,12 @@ enum Subprocess {
         var result = Result()
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vrfc-health-\(UUID().uuidString)")
         do { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) } catch {
-            result.launchError = "\(error)"; return result
+            result.launchError = "\(error)"
+            return result
         }
         defer { try? FileManager.default.removeItem(at: dir) }
-        let out = dir.appendingPathComponent("out"), err = dir.appendingPathComponent("err")
+        let out = dir.appendingPathComponent("out")
+        let err = dir.appendingPathComponent("err")
         _ = FileManager.default.createFile(atPath: out.path, contents: nil)
         _ = FileManager.default.createFile(atPath: err.path, contents: nil)
         let process = Process()
@@ -91,19 +96,24 @@ enum Subprocess {
         }
         process.standardInput = FileHandle.nullDevice
         guard let outHandle = try? FileHandle(forWritingTo: out), let errHandle = try? FileHandle(forWritingTo: err) else {
-            result.launchError = "cannot create output files"; return result
+            result.launchError = "cannot create output files"
+            return result
         }
         process.standardOutput = outHandle
         process.standardError = errHandle
         let done = DispatchSemaphore(value: 0)
         process.terminationHandler = { _ in done.signal() }
-        do { try process.run() } catch { result.launchError = "\(error)"; return result }
+        do { try process.run() } catch {
+            result.launchError = "\(error)"
+            return result
+        }
         if done.wait(timeout: .now() + timeout) == .timedOut {
             result.timedOut = true
             kill(process.processIdentifier, SIGKILL)
             done.wait()
         }
-        try? outHandle.close(); try? errHandle.close()
+        try? outHandle.close()
+        try? errHandle.close()
         result.status = process.terminationStatus
         result.stdout = (try? String(contentsOf: out, encoding: .utf8)) ?? ""
         result.stderr = (try? String(contentsOf: err, encoding: .utf8)) ?? ""

@@ -27,18 +27,22 @@ public enum KernelBackend {
             let n = VRFNames(vrf.name)
             // Name, kind, master and peer come from the naming contract; the
             // settings are the kernel backend's.
-            func spec(_ l: StackLink, _ addrGenMode: AddrGenMode, macFromUnderlay: Bool = false,
-                      vxlan: VXLANSettings? = nil, bridgePort: BridgePortSettings? = nil) -> LinkSpec {
-                LinkSpec(name: n.link(l), kind: l.kind, vrf: vrf.name, master: l.master.map(n.link), mtu: mtu,
-                         addrGenMode: addrGenMode, macFromUnderlay: macFromUnderlay, vxlan: vxlan,
-                         bridgePort: bridgePort, peer: l.peer.map(n.link))
+            func spec(
+                _ l: StackLink, _ addrGenMode: AddrGenMode, macFromUnderlay: Bool = false,
+                vxlan: VXLANSettings? = nil, bridgePort: BridgePortSettings? = nil
+            ) -> LinkSpec {
+                LinkSpec(
+                    name: n.link(l), kind: l.kind, vrf: vrf.name, master: l.master.map(n.link), mtu: mtu,
+                    addrGenMode: addrGenMode, macFromUnderlay: macFromUnderlay, vxlan: vxlan,
+                    bridgePort: bridgePort, peer: l.peer.map(n.link))
             }
             links += [
                 spec(.vrfDevice, .none),
                 spec(.bridge, .none, macFromUnderlay: true),
-                spec(.vxlan, .none, macFromUnderlay: true,
-                     vxlan: VXLANSettings(vni: vni, dstPort: vxlanPort, learning: false, device: options.underlay),
-                     bridgePort: BridgePortSettings(hairpin: true, neighSuppress: false, learning: false)),
+                spec(
+                    .vxlan, .none, macFromUnderlay: true,
+                    vxlan: VXLANSettings(vni: vni, dstPort: vxlanPort, learning: false, device: options.underlay),
+                    bridgePort: BridgePortSettings(hairpin: true, neighSuppress: false, learning: false)),
                 spec(.vrfSide, .eui64),
                 spec(.defaultSide, .eui64),
             ]
@@ -46,7 +50,8 @@ public enum KernelBackend {
         }
         attachments += ir.bpfInterfaces
         let (tables, routes, rules) = routeOps(ir.routing)
-        return OpList(underlay: options.underlay, tableRange: options.tableRange, links: links, routerAttachments: attachments,
-                      ownedTables: tables, routes: routes, rules: rules)
+        return OpList(
+            underlay: options.underlay, tableRange: options.tableRange, links: links, routerAttachments: attachments,
+            ownedTables: tables, routes: routes, rules: rules)
     }
 }

@@ -47,9 +47,11 @@ public struct LinkSpec: Codable, Hashable, Sendable {
     /// The other end of a veth pair.
     public var peer: InterfaceName?
 
-    public init(name: InterfaceName, kind: LinkKind, vrf: VRFName, master: InterfaceName? = nil, mtu: Int,
-                addrGenMode: AddrGenMode, macFromUnderlay: Bool = false, vxlan: VXLANSettings? = nil,
-                bridgePort: BridgePortSettings? = nil, peer: InterfaceName? = nil) {
+    public init(
+        name: InterfaceName, kind: LinkKind, vrf: VRFName, master: InterfaceName? = nil, mtu: Int,
+        addrGenMode: AddrGenMode, macFromUnderlay: Bool = false, vxlan: VXLANSettings? = nil,
+        bridgePort: BridgePortSettings? = nil, peer: InterfaceName? = nil
+    ) {
         self.name = name
         self.kind = kind
         self.vrf = vrf
@@ -79,7 +81,8 @@ public struct TableRange: Codable, Hashable, Sendable, CustomStringConvertible {
     public static let allowed: ClosedRange<UInt32> = 1...0xFFFF_FFFE
     /// The kernel's own tables: default (253), main (254), local (255).
     public static let kernelTables: ClosedRange<UInt32> = 253...255
-    public static let rule = "FIRST-LAST with 1 <= FIRST <= LAST <= 4294967294, not including the kernel's tables 253-255 (e.g. 50-79, or 1000-1999 for many VRFs)"
+    public static let rule =
+        "FIRST-LAST with 1 <= FIRST <= LAST <= 4294967294, not including the kernel's tables 253-255 (e.g. 50-79, or 1000-1999 for many VRFs)"
 
     /// Ordered, within `allowed`, and clear of the kernel's own tables.
     public var isValid: Bool {
@@ -120,8 +123,10 @@ public struct OpList: Codable, Hashable, Sendable {
     /// Policy rules into `ownedTables`, marked with vrfc's rule protocol.
     public var rules: [RuleSpec]
 
-    public init(underlay: InterfaceName, tableRange: TableRange, links: [LinkSpec], routerAttachments: [InterfaceName],
-                ownedTables: [UInt32] = [], routes: [RouteSpec] = [], rules: [RuleSpec] = []) {
+    public init(
+        underlay: InterfaceName, tableRange: TableRange, links: [LinkSpec], routerAttachments: [InterfaceName],
+        ownedTables: [UInt32] = [], routes: [RouteSpec] = [], rules: [RuleSpec] = []
+    ) {
         format = Self.formatName
         version = Self.currentVersion
         self.underlay = underlay

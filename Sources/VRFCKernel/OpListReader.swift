@@ -19,7 +19,9 @@ public enum OpListReader {
 
     public static func decode(_ bytes: [UInt8]) throws(OpListError) -> OpList {
         guard bytes.count <= maxBytes else {
-            throw OpListError(["op list is larger than \(maxBytes >> 20) MiB (\(bytes.count) bytes); an op list of 10,000 VRFs is about 13 MB"])
+            throw OpListError([
+                "op list is larger than \(maxBytes >> 20) MiB (\(bytes.count) bytes); an op list of 10,000 VRFs is about 13 MB"
+            ])
         }
         var parser = JSONParser(bytes: bytes, maxDepth: maxDepth)
         let root: JSONNode
@@ -100,7 +102,9 @@ struct JSONParser {
         while i < bytes.count {
             switch bytes[i] {
             case 0x20, 0x09, 0x0D: i += 1
-            case 0x0A: i += 1; line += 1
+            case 0x0A:
+                i += 1
+                line += 1
             default: return
             }
         }
@@ -113,9 +117,15 @@ struct JSONParser {
         case UInt8(ascii: "{"): return JSONNode(value: try object(), line: start)
         case UInt8(ascii: "["): return JSONNode(value: try array(), line: start)
         case UInt8(ascii: "\""): return JSONNode(value: .string(try string()), line: start)
-        case UInt8(ascii: "t"): try literal("true"); return JSONNode(value: .bool(true), line: start)
-        case UInt8(ascii: "f"): try literal("false"); return JSONNode(value: .bool(false), line: start)
-        case UInt8(ascii: "n"): try literal("null"); return JSONNode(value: .null, line: start)
+        case UInt8(ascii: "t"):
+            try literal("true")
+            return JSONNode(value: .bool(true), line: start)
+        case UInt8(ascii: "f"):
+            try literal("false")
+            return JSONNode(value: .bool(false), line: start)
+        case UInt8(ascii: "n"):
+            try literal("null")
+            return JSONNode(value: .null, line: start)
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return JSONNode(value: .number(try number()), line: start)
         default: throw fail("unexpected \(describe(bytes[i])), expected a value")
         }
@@ -141,11 +151,15 @@ struct JSONParser {
         var members: [(key: String, node: JSONNode)] = []
         var seen: [String: Int] = [:]
         skipSpace()
-        if i < bytes.count && bytes[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
+        if i < bytes.count && bytes[i] == UInt8(ascii: "}") {
+            i += 1
+            return .object(members)
+        }
         while true {
             skipSpace()
             guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else {
-                throw fail(i < bytes.count ? "unexpected \(describe(bytes[i])), expected a key in quotes" : "unexpected end of the document")
+                throw fail(
+                    i < bytes.count ? "unexpected \(describe(bytes[i])), expected a key in quotes" : "unexpected end of the document")
             }
             let keyLine = line
             let key = try string()
@@ -160,8 +174,14 @@ struct JSONParser {
             members.append((key, try value()))
             skipSpace()
             guard i < bytes.count else { throw fail("unexpected end of the document, expected ',' or '}'") }
-            if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-            if bytes[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
+            if bytes[i] == UInt8(ascii: ",") {
+                i += 1
+                continue
+            }
+            if bytes[i] == UInt8(ascii: "}") {
+                i += 1
+                return .object(members)
+            }
             throw fail("unexpected \(describe(bytes[i])), expected ',' or '}'")
         }
     }
@@ -172,14 +192,23 @@ struct JSONParser {
         i += 1
         var items: [JSONNode] = []
         skipSpace()
-        if i < bytes.count && bytes[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
+        if i < bytes.count && bytes[i] == UInt8(ascii: "]") {
+            i += 1
+            return .array(items)
+        }
         while true {
             skipSpace()
             items.append(try value())
             skipSpace()
             guard i < bytes.count else { throw fail("unexpected end of the document, expected ',' or ']'") }
-            if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-            if bytes[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
+            if bytes[i] == UInt8(ascii: ",") {
+                i += 1
+                continue
+            }
+            if bytes[i] == UInt8(ascii: "]") {
+                i += 1
+                return .array(items)
+            }
             throw fail("unexpected \(describe(bytes[i])), expected ',' or ']'")
         }
     }
@@ -232,9 +261,16 @@ struct JSONParser {
         while true {
             guard i < bytes.count else { throw fail("unexpected end of the document in a string") }
             let c = bytes[i]
-            if c == UInt8(ascii: "\"") { i += 1; break }
+            if c == UInt8(ascii: "\"") {
+                i += 1
+                break
+            }
             if c < 0x20 { throw fail("control character 0x\(String(c, radix: 16)) in a string; write it as an escape") }
-            if c != UInt8(ascii: "\\") { out.append(c); i += 1; continue }
+            if c != UInt8(ascii: "\\") {
+                out.append(c)
+                i += 1
+                continue
+            }
             i += 1
             guard i < bytes.count else { throw fail("unexpected end of the document in a string") }
             let e = bytes[i]
@@ -274,7 +310,10 @@ struct JSONParser {
 func quoted(_ s: String) -> String {
     var out = "'"
     for (n, u) in s.unicodeScalars.enumerated() {
-        if n == 64 { out += "…"; break }
+        if n == 64 {
+            out += "…"
+            break
+        }
         switch u {
         case "'": out += "\\'"
         case "\\": out += "\\\\"
@@ -394,14 +433,18 @@ struct Decoder {
     }
 
     mutating func opList(_ root: JSONNode) -> OpList? {
-        guard let f = fields(root, "top level", required: ["format", "version", "underlay", "tableRange", "links", "routerAttachments"],
-                             optional: ["ownedTables", "routes", "rules"]) else { return nil }
+        guard
+            let f = fields(
+                root, "top level", required: ["format", "version", "underlay", "tableRange", "links", "routerAttachments"],
+                optional: ["ownedTables", "routes", "rules"])
+        else { return nil }
         let format = string(f["format"], "format")
         let version = integer(f["version"], "version", Int.self)
         let underlay = interfaceName(f["underlay"], "underlay")
         var range: TableRange?
         if let t = f["tableRange"], let r = fields(t, "tableRange", required: ["first", "last"]),
-           let first = integer(r["first"], "tableRange.first", UInt32.self), let last = integer(r["last"], "tableRange.last", UInt32.self) {
+            let first = integer(r["first"], "tableRange.first", UInt32.self), let last = integer(r["last"], "tableRange.last", UInt32.self)
+        {
             range = TableRange(first: first, last: last)
         }
         var links: [LinkSpec] = []
@@ -425,16 +468,20 @@ struct Decoder {
             if let spec = rule(r, "rules[\(n)]") { rules.append(spec) }
         }
         guard problems.isEmpty, let format, let version, let underlay, let range else { return nil }
-        var ops = OpList(underlay: underlay, tableRange: range, links: links, routerAttachments: attachments,
-                         ownedTables: owned, routes: routes, rules: rules)
+        var ops = OpList(
+            underlay: underlay, tableRange: range, links: links, routerAttachments: attachments,
+            ownedTables: owned, routes: routes, rules: rules)
         ops.format = format
         ops.version = version
         return ops
     }
 
     mutating func link(_ node: JSONNode, _ path: String) -> LinkSpec? {
-        guard let f = fields(node, path, required: ["name", "kind", "vrf", "mtu", "addrGenMode", "macFromUnderlay"],
-                             optional: ["master", "vxlan", "bridgePort", "peer"]) else { return nil }
+        guard
+            let f = fields(
+                node, path, required: ["name", "kind", "vrf", "mtu", "addrGenMode", "macFromUnderlay"],
+                optional: ["master", "vxlan", "bridgePort", "peer"])
+        else { return nil }
         let name = interfaceName(f["name"], path + ".name")
         let kind: LinkKind? = enumeration(f["kind"], path + ".kind", [.vrf, .bridge, .vxlan, .veth])
         let vrf = vrfName(f["vrf"], path + ".vrf")
@@ -445,22 +492,25 @@ struct Decoder {
         let peer = interfaceName(f["peer"], path + ".peer")
         var vxlan: VXLANSettings?
         if let v = f["vxlan"], let x = fields(v, path + ".vxlan", required: ["vni", "dstPort", "learning", "device"]),
-           let vni = integer(x["vni"], path + ".vxlan.vni", UInt32.self),
-           let port = integer(x["dstPort"], path + ".vxlan.dstPort", UInt16.self),
-           let learning = bool(x["learning"], path + ".vxlan.learning"),
-           let device = interfaceName(x["device"], path + ".vxlan.device") {
+            let vni = integer(x["vni"], path + ".vxlan.vni", UInt32.self),
+            let port = integer(x["dstPort"], path + ".vxlan.dstPort", UInt16.self),
+            let learning = bool(x["learning"], path + ".vxlan.learning"),
+            let device = interfaceName(x["device"], path + ".vxlan.device")
+        {
             vxlan = VXLANSettings(vni: vni, dstPort: port, learning: learning, device: device)
         }
         var bridgePort: BridgePortSettings?
         if let b = f["bridgePort"], let x = fields(b, path + ".bridgePort", required: ["hairpin", "neighSuppress", "learning"]),
-           let hairpin = bool(x["hairpin"], path + ".bridgePort.hairpin"),
-           let ns = bool(x["neighSuppress"], path + ".bridgePort.neighSuppress"),
-           let learning = bool(x["learning"], path + ".bridgePort.learning") {
+            let hairpin = bool(x["hairpin"], path + ".bridgePort.hairpin"),
+            let ns = bool(x["neighSuppress"], path + ".bridgePort.neighSuppress"),
+            let learning = bool(x["learning"], path + ".bridgePort.learning")
+        {
             bridgePort = BridgePortSettings(hairpin: hairpin, neighSuppress: ns, learning: learning)
         }
         guard let name, let kind, let vrf, let mtu, let mode, let mac else { return nil }
-        return LinkSpec(name: name, kind: kind, vrf: vrf, master: master, mtu: mtu, addrGenMode: mode,
-                        macFromUnderlay: mac, vxlan: vxlan, bridgePort: bridgePort, peer: peer)
+        return LinkSpec(
+            name: name, kind: kind, vrf: vrf, master: master, mtu: mtu, addrGenMode: mode,
+            macFromUnderlay: mac, vxlan: vxlan, bridgePort: bridgePort, peer: peer)
     }
 
     /// A canonical prefix: the applier never guesses what a sloppy one meant.
@@ -499,11 +549,18 @@ struct Decoder {
         var complete = true
         for (n, h) in (list(f["nexthops"], path + ".nexthops") ?? []).enumerated() {
             let at = path + ".nexthops[\(n)]"
-            guard let x = fields(h, at, required: ["weight"], optional: ["gateway", "device"]) else { complete = false; continue }
+            guard let x = fields(h, at, required: ["weight"], optional: ["gateway", "device"]) else {
+                complete = false
+                continue
+            }
             let gateway = x["gateway"].map { address($0, at + ".gateway") }
             let device = x["device"].map { interfaceName($0, at + ".device") }
             guard let weight = integer(x["weight"], at + ".weight", Int.self),
-                  gateway.map({ $0 != nil }) ?? true, device.map({ $0 != nil }) ?? true else { complete = false; continue }
+                gateway.map({ $0 != nil }) ?? true, device.map({ $0 != nil }) ?? true
+            else {
+                complete = false
+                continue
+            }
             nexthops.append(Nexthop(gateway: gateway ?? nil, device: device ?? nil, weight: weight))
         }
         guard complete, let table, let destination, let proto else { return nil }
@@ -511,7 +568,9 @@ struct Decoder {
     }
 
     mutating func rule(_ node: JSONNode, _ path: String) -> RuleSpec? {
-        guard let f = fields(node, path, required: ["priority", "family", "table"], optional: ["from", "to", "fwmark", "fwmask"]) else { return nil }
+        guard let f = fields(node, path, required: ["priority", "family", "table"], optional: ["from", "to", "fwmark", "fwmask"]) else {
+            return nil
+        }
         let priority = integer(f["priority"], path + ".priority", UInt32.self)
         let family: AddressFamily? = enumeration(f["family"], path + ".family", AddressFamily.allCases)
         let table = integer(f["table"], path + ".table", UInt32.self)
@@ -520,8 +579,10 @@ struct Decoder {
         let mark = f["fwmark"].map { integer($0, path + ".fwmark", UInt32.self) }
         let mask = f["fwmask"].map { integer($0, path + ".fwmask", UInt32.self) }
         guard let priority, let family, let table, from.map({ $0 != nil }) ?? true, to.map({ $0 != nil }) ?? true,
-              mark.map({ $0 != nil }) ?? true, mask.map({ $0 != nil }) ?? true else { return nil }
-        return RuleSpec(priority: priority, family: family, from: from ?? nil, to: to ?? nil,
-                        fwmark: mark ?? nil, fwmask: mask ?? nil, table: table)
+            mark.map({ $0 != nil }) ?? true, mask.map({ $0 != nil }) ?? true
+        else { return nil }
+        return RuleSpec(
+            priority: priority, family: family, from: from ?? nil, to: to ?? nil,
+            fwmark: mark ?? nil, fwmask: mask ?? nil, table: table)
     }
 }

@@ -33,7 +33,9 @@ extension OpList {
             problems.append("op list: tableRange \(tableRange) is not valid: expected \(TableRange.rule)")
         }
         if let p = StackLink(prefixOf: underlay.value)?.prefix {
-            problems.append("op list: underlay \(underlay) carries vrfc's own prefix '\(p)'; the underlay is a pre-existing interface such as dum.underlay")
+            problems.append(
+                "op list: underlay \(underlay) carries vrfc's own prefix '\(p)'; the underlay is a pre-existing interface such as dum.underlay"
+            )
         }
 
         var byName: [String: (index: Int, link: LinkSpec)] = [:]
@@ -50,7 +52,9 @@ extension OpList {
             let names = VRFNames(link.vrf)
             let allowed = link.kind.stackLinks.map(names.link)
             if !allowed.contains(link.name) {
-                problems.append("\(where_): a \(link.kind.rawValue) link of VRF \(link.vrf) must be named \(allowed.map(\.value).joined(separator: " or "))")
+                problems.append(
+                    "\(where_): a \(link.kind.rawValue) link of VRF \(link.vrf) must be named \(allowed.map(\.value).joined(separator: " or "))"
+                )
             }
             // Its place in the stack, by prefix (a misnamed one is reported above).
             let role = StackLink(prefixOf: name).flatMap { link.kind.stackLinks.contains($0) ? $0 : nil } ?? link.kind.stackLinks[0]
@@ -85,7 +89,8 @@ extension OpList {
                         problems.append("\(where_): VTEP device \(v.device) must be the op list's underlay \(underlay)")
                     }
                     if link.mtu + Self.vxlanOverhead > 65535 {
-                        problems.append("\(where_): mtu \(link.mtu) leaves no room for the \(Self.vxlanOverhead) bytes of VXLAN encapsulation")
+                        problems.append(
+                            "\(where_): mtu \(link.mtu) leaves no room for the \(Self.vxlanOverhead) bytes of VXLAN encapsulation")
                     }
                 } else {
                     problems.append("\(where_): a vxlan link needs its vxlan settings (vni, dstPort, learning, device)")

@@ -91,8 +91,10 @@ public struct RuleSpec: Codable, Hashable, Sendable {
     public var fwmask: UInt32?
     public var table: UInt32
 
-    public init(priority: UInt32, family: AddressFamily, from: IPPrefix? = nil, to: IPPrefix? = nil,
-                fwmark: UInt32? = nil, fwmask: UInt32? = nil, table: UInt32) {
+    public init(
+        priority: UInt32, family: AddressFamily, from: IPPrefix? = nil, to: IPPrefix? = nil,
+        fwmark: UInt32? = nil, fwmask: UInt32? = nil, table: UInt32
+    ) {
         self.priority = priority
         self.family = family
         self.from = from
@@ -172,19 +174,25 @@ extension OpList {
         for (i, r) in routes.enumerated() {
             let where_ = "op list: routes[\(i)] (\(r.destination) table \(r.table))"
             if r.protocol != RouteOwnership.protocol {
-                problems.append("\(where_): protocol \(r.protocol) is not vrfc's (\(RouteOwnership.protocol)); vrfc marks every route it makes with it")
+                problems.append(
+                    "\(where_): protocol \(r.protocol) is not vrfc's (\(RouteOwnership.protocol)); vrfc marks every route it makes with it")
             }
             if !owned.contains(r.table) && r.table != RouteOwnership.mainTable {
-                problems.append("\(where_): table \(r.table) is neither one of ownedTables (\(ownedTables.map(String.init).joined(separator: ", "))) nor main (254)")
+                problems.append(
+                    "\(where_): table \(r.table) is neither one of ownedTables (\(ownedTables.map(String.init).joined(separator: ", "))) nor main (254)"
+                )
             }
             let key = "\(r.table) \(r.destination)"
             if let first = routeKeys[key] {
-                problems.append("\(where_): the same destination and table as routes[\(first)]; give a destination one route with several nexthops")
+                problems.append(
+                    "\(where_): the same destination and table as routes[\(first)]; give a destination one route with several nexthops")
             } else {
                 routeKeys[key] = i
             }
             if r.nexthops.isEmpty { problems.append("\(where_): needs at least one nexthop") }
-            if r.nexthops.count > Self.maxNexthops { problems.append("\(where_): \(r.nexthops.count) nexthops, at most \(Self.maxNexthops)") }
+            if r.nexthops.count > Self.maxNexthops {
+                problems.append("\(where_): \(r.nexthops.count) nexthops, at most \(Self.maxNexthops)")
+            }
             var seen: Set<Nexthop> = []
             for (j, n) in r.nexthops.enumerated() {
                 let at = "\(where_): nexthops[\(j)]"
@@ -198,7 +206,8 @@ extension OpList {
                     }
                 }
                 if !Nexthop.weightRange.contains(n.weight) {
-                    problems.append("\(at): weight \(n.weight) is outside \(Nexthop.weightRange.lowerBound)...\(Nexthop.weightRange.upperBound)")
+                    problems.append(
+                        "\(at): weight \(n.weight) is outside \(Nexthop.weightRange.lowerBound)...\(Nexthop.weightRange.upperBound)")
                 }
                 var path = n
                 path.weight = 1

@@ -38,22 +38,36 @@ public struct BGPCollector: MetricsCollector {
                 guard let peers = (body as? [String: Any])?["peers"] as? [String: Any] else { continue }
                 for (peer, info) in peers.sorted(by: { $0.key < $1.key }) {
                     guard let p = info as? [String: Any] else { continue }
-                    let labels = [("vrf", vrf), ("afi_safi", family), ("peer", peer),
-                                  ("peer_as", (p["remoteAs"] as? NSNumber)?.stringValue ?? "")]
-                    r.makeGauge(name: "frr_bgp_peer_state", labels: labels,
-                                help: "BGP session state: 1 Established, 2 administratively down, 0 any other state.")
-                        .set(to: Self.stateValue(p["state"] as? String ?? ""))
-                    r.makeGauge(name: "frr_bgp_peer_uptime_seconds", labels: labels,
-                                help: "Seconds since the session was last Established (0 when down).")
-                        .set(to: number(p["peerUptimeMsec"]) / 1000)
-                    r.makeGauge(name: "frr_bgp_peer_prefixes_received", labels: labels,
-                                help: "Prefixes received from the peer (pfxRcd).").set(to: number(p["pfxRcd"]))
-                    r.makeGauge(name: "frr_bgp_peer_prefixes_sent", labels: labels,
-                                help: "Prefixes sent to the peer (pfxSnt).").set(to: number(p["pfxSnt"]))
-                    r.makeCounter(name: "frr_bgp_peer_messages_received_total", labels: labels,
-                                  help: "BGP messages received from the peer (msgRcvd).").increment(by: Int64(number(p["msgRcvd"])))
-                    r.makeCounter(name: "frr_bgp_peer_messages_sent_total", labels: labels,
-                                  help: "BGP messages sent to the peer (msgSent).").increment(by: Int64(number(p["msgSent"])))
+                    let labels = [
+                        ("vrf", vrf), ("afi_safi", family), ("peer", peer),
+                        ("peer_as", (p["remoteAs"] as? NSNumber)?.stringValue ?? ""),
+                    ]
+                    r.makeGauge(
+                        name: "frr_bgp_peer_state", labels: labels,
+                        help: "BGP session state: 1 Established, 2 administratively down, 0 any other state."
+                    )
+                    .set(to: Self.stateValue(p["state"] as? String ?? ""))
+                    r.makeGauge(
+                        name: "frr_bgp_peer_uptime_seconds", labels: labels,
+                        help: "Seconds since the session was last Established (0 when down)."
+                    )
+                    .set(to: number(p["peerUptimeMsec"]) / 1000)
+                    r.makeGauge(
+                        name: "frr_bgp_peer_prefixes_received", labels: labels,
+                        help: "Prefixes received from the peer (pfxRcd)."
+                    ).set(to: number(p["pfxRcd"]))
+                    r.makeGauge(
+                        name: "frr_bgp_peer_prefixes_sent", labels: labels,
+                        help: "Prefixes sent to the peer (pfxSnt)."
+                    ).set(to: number(p["pfxSnt"]))
+                    r.makeCounter(
+                        name: "frr_bgp_peer_messages_received_total", labels: labels,
+                        help: "BGP messages received from the peer (msgRcvd)."
+                    ).increment(by: Int64(number(p["msgRcvd"])))
+                    r.makeCounter(
+                        name: "frr_bgp_peer_messages_sent_total", labels: labels,
+                        help: "BGP messages sent to the peer (msgSent)."
+                    ).increment(by: Int64(number(p["msgSent"])))
                 }
             }
         }
@@ -80,7 +94,9 @@ public struct RouteCollector: MetricsCollector {
         }
         let blocks = try names()
         guard blocks.count == objects.count else {
-            throw CollectorFailure("FRR printed \(objects.count) unnamed route summaries but \(blocks.count) VRF blocks in the text summary; not guessing which is which")
+            throw CollectorFailure(
+                "FRR printed \(objects.count) unnamed route summaries but \(blocks.count) VRF blocks in the text summary; not guessing which is which"
+            )
         }
         var out: [String: [String: Any]] = [:]
         for (block, object) in zip(blocks, objects) {
@@ -103,7 +119,9 @@ public struct RouteCollector: MetricsCollector {
                 current = String(line[open.upperBound..<line.index(before: line.endIndex)])
             } else if line.hasPrefix("Totals"), let vrf = current {
                 let fields = line.split(separator: " ")
-                guard fields.count >= 2, let total = Int(fields[1]) else { throw CollectorFailure("unreadable totals line in the route summary: \(line.prefix(80).debugDescription)") }
+                guard fields.count >= 2, let total = Int(fields[1]) else {
+                    throw CollectorFailure("unreadable totals line in the route summary: \(line.prefix(80).debugDescription)")
+                }
                 blocks.append((vrf, total))
                 current = nil
             }
@@ -130,11 +148,15 @@ public struct RouteCollector: MetricsCollector {
                     let labels = [("vrf", vrf), ("family", family), ("protocol", route["type"] as? String ?? "")]
                     r.makeGauge(name: "frr_route_rib", labels: labels, help: "Routes in zebra's RIB per VRF, family and protocol.")
                         .set(to: number(route["rib"]))
-                    r.makeGauge(name: "frr_route_fib", labels: labels, help: "Routes installed in the kernel (FIB) per VRF, family and protocol.")
-                        .set(to: number(route["fib"]))
+                    r.makeGauge(
+                        name: "frr_route_fib", labels: labels, help: "Routes installed in the kernel (FIB) per VRF, family and protocol."
+                    )
+                    .set(to: number(route["fib"]))
                 }
-                r.makeGauge(name: "frr_route_total", labels: [("vrf", vrf), ("family", family)], help: "Routes in zebra's RIB per VRF and family.")
-                    .set(to: number(summary["routesTotal"]))
+                r.makeGauge(
+                    name: "frr_route_total", labels: [("vrf", vrf), ("family", family)], help: "Routes in zebra's RIB per VRF and family."
+                )
+                .set(to: number(summary["routesTotal"]))
             }
         }
     }
@@ -153,10 +175,19 @@ enum JSONObjects {
     static func split(_ text: String) throws -> [[String: Any]] {
         let bytes = Array(text.utf8)
         var objects: [[String: Any]] = []
-        var depth = 0, start = -1, inString = false, escaped = false
+        var depth = 0
+        var start = -1
+        var inString = false
+        var escaped = false
         for (i, b) in bytes.enumerated() {
             if inString {
-                if escaped { escaped = false } else if b == UInt8(ascii: "\\") { escaped = true } else if b == UInt8(ascii: "\"") { inString = false }
+                if escaped {
+                    escaped = false
+                } else if b == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if b == UInt8(ascii: "\"") {
+                    inString = false
+                }
                 continue
             }
             switch b {
@@ -169,7 +200,9 @@ enum JSONObjects {
                 if depth < 0 { throw CollectorFailure("unbalanced JSON from FRR") }
                 if depth == 0 {
                     guard let o = try? JSONSerialization.jsonObject(with: Data(bytes[start...i])) as? [String: Any] else {
-                        throw CollectorFailure("FRR printed something that is not a JSON object: \(String(decoding: bytes[start...min(i, start + 80)], as: UTF8.self).debugDescription)")
+                        throw CollectorFailure(
+                            "FRR printed something that is not a JSON object: \(String(decoding: bytes[start...min(i, start + 80)], as: UTF8.self).debugDescription)"
+                        )
                     }
                     objects.append(o)
                 }
@@ -178,7 +211,9 @@ enum JSONObjects {
                 if depth == 0 { throw CollectorFailure("FRR printed text outside JSON: \(text.prefix(80).debugDescription)") }
             }
         }
-        guard depth == 0, !objects.isEmpty else { throw CollectorFailure("FRR printed no complete JSON object: \(text.prefix(80).debugDescription)") }
+        guard depth == 0, !objects.isEmpty else {
+            throw CollectorFailure("FRR printed no complete JSON object: \(text.prefix(80).debugDescription)")
+        }
         return objects
     }
 }
@@ -199,8 +234,10 @@ public struct VNICollector: MetricsCollector {
         for (key, value) in vnis.sorted(by: { $0.key < $1.key }) {
             guard let v = value as? [String: Any] else { continue }
             // L2 VNIs name their VRF `vrf`, L3 VNIs `tenantVrf` (FRR 8.4).
-            let labels = [("vni", key), ("type", v["type"] as? String ?? ""), ("vrf", v["vrf"] as? String ?? v["tenantVrf"] as? String ?? ""),
-                          ("vxlan_if", v["vxlanIf"] as? String ?? "")]
+            let labels = [
+                ("vni", key), ("type", v["type"] as? String ?? ""), ("vrf", v["vrf"] as? String ?? v["tenantVrf"] as? String ?? ""),
+                ("vxlan_if", v["vxlanIf"] as? String ?? ""),
+            ]
             // L3 VNIs carry a state; an L2 VNI zebra lists is known and up.
             let up = (v["state"] as? String).map { $0 == "Up" } ?? true
             r.makeGauge(name: "frr_evpn_vni_up", labels: labels, help: "1 when zebra reports the VNI up, else 0.").set(to: up ? 1.0 : 0.0)
@@ -221,16 +258,24 @@ public struct RouterCollector: MetricsCollector {
             throw CollectorFailure("\(error)")
         }
         for row in stats.outcomes {
-            r.makeCounter(name: "vrfc_router_packets_total", labels: [("outcome", row.name)],
-                          help: "Packets the tc router handled, per outcome.").increment(by: Int64(clamping: row.packets))
-            r.makeCounter(name: "vrfc_router_bytes_total", labels: [("outcome", row.name)],
-                          help: "Bytes the tc router handled, per outcome.").increment(by: Int64(clamping: row.bytes))
+            r.makeCounter(
+                name: "vrfc_router_packets_total", labels: [("outcome", row.name)],
+                help: "Packets the tc router handled, per outcome."
+            ).increment(by: Int64(clamping: row.packets))
+            r.makeCounter(
+                name: "vrfc_router_bytes_total", labels: [("outcome", row.name)],
+                help: "Bytes the tc router handled, per outcome."
+            ).increment(by: Int64(clamping: row.bytes))
         }
         for row in stats.fibResults {
-            r.makeCounter(name: "vrfc_router_fib_packets_total", labels: [("result", row.name)],
-                          help: "The tc router's FIB lookups, per result (packets).").increment(by: Int64(clamping: row.packets))
-            r.makeCounter(name: "vrfc_router_fib_bytes_total", labels: [("result", row.name)],
-                          help: "The tc router's FIB lookups, per result (bytes).").increment(by: Int64(clamping: row.bytes))
+            r.makeCounter(
+                name: "vrfc_router_fib_packets_total", labels: [("result", row.name)],
+                help: "The tc router's FIB lookups, per result (packets)."
+            ).increment(by: Int64(clamping: row.packets))
+            r.makeCounter(
+                name: "vrfc_router_fib_bytes_total", labels: [("result", row.name)],
+                help: "The tc router's FIB lookups, per result (bytes)."
+            ).increment(by: Int64(clamping: row.bytes))
         }
     }
 }
@@ -247,18 +292,26 @@ public struct LinksCollector: MetricsCollector {
     public func collect(into r: PrometheusCollectorRegistry) throws {
         let links: [Link]
         do { links = try NetlinkSocket().links() } catch { throw CollectorFailure("cannot read the links: \(error)") }
-        var owned: [String: Int] = [:], up: [String: Int] = [:]
-        for kind in Self.kinds { owned[kind] = 0; up[kind] = 0 }
+        var owned: [String: Int] = [:]
+        var up: [String: Int] = [:]
+        for kind in Self.kinds {
+            owned[kind] = 0
+            up[kind] = 0
+        }
         for link in links where Ownership.isMarked(link.alias) && Ownership.hasOwnedPrefix(link.name) {
             let kind = link.kind ?? "other"
             owned[kind, default: 0] += 1
             up[kind, default: 0] += link.isUp ? 1 : 0
         }
         for kind in owned.keys.sorted() {
-            r.makeGauge(name: "vrfc_links_owned", labels: [("kind", kind)],
-                        help: "Links vrfc owns (its names and marker), per kind.").set(to: Double(owned[kind]!))
-            r.makeGauge(name: "vrfc_links_owned_up", labels: [("kind", kind)],
-                        help: "Links vrfc owns that are administratively up, per kind.").set(to: Double(up[kind]!))
+            r.makeGauge(
+                name: "vrfc_links_owned", labels: [("kind", kind)],
+                help: "Links vrfc owns (its names and marker), per kind."
+            ).set(to: Double(owned[kind]!))
+            r.makeGauge(
+                name: "vrfc_links_owned_up", labels: [("kind", kind)],
+                help: "Links vrfc owns that are administratively up, per kind."
+            ).set(to: Double(up[kind]!))
         }
     }
 }

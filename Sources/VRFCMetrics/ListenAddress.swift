@@ -13,12 +13,12 @@ public struct ListenAddress: Equatable, Sendable, CustomStringConvertible {
         if let colon = text.lastIndex(of: ":") {
             let h = String(text[..<colon])
             portText = String(text[text.index(after: colon)...])
-            if h.hasPrefix("[") && h.hasSuffix("]") { host = String(h.dropFirst().dropLast()) }
-            else if !h.isEmpty { host = h }
+            if h.hasPrefix("[") && h.hasSuffix("]") { host = String(h.dropFirst().dropLast()) } else if !h.isEmpty { host = h }
             guard !host.contains(":") || h.hasPrefix("[") else { return nil }
         }
         guard let port = UInt16(portText) else { return nil }
-        var v4 = in_addr(), v6 = in6_addr()
+        var v4 = in_addr()
+        var v6 = in6_addr()
         guard inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1 else { return nil }
         self.host = host
         self.port = port

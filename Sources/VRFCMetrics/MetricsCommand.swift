@@ -13,19 +13,19 @@ public struct MetricsCommand: ParsableCommand {
         commandName: "metrics",
         abstract: "Serve Prometheus metrics: FRR's BGP sessions, routes and VNIs, the tc router's counters, vrfc's links.",
         discussion: """
-        The HTTP server runs in vrfc-metrics (next to vrfc-apply), started as an \
-        unprivileged child: --user (when run as root), FRR's vty group for vtysh, no \
-        capabilities, no_new_privs. GET /metrics runs every collector once: FRR over \
-        one vtysh call each (`show bgp vrf all summary json`, `show ip route vrf all \
-        summary json`, `show ipv6 route vrf all summary json`, `show evpn vni json`; \
-        only `show` commands are ever sent), and, asked of this process over a socket \
-        pair, the router's pinned counters and the links vrfc owns. A collector that \
-        fails is left out of that scrape, with vrfc_scrape_collector_success 0; the \
-        others are still served.
+            The HTTP server runs in vrfc-metrics (next to vrfc-apply), started as an \
+            unprivileged child: --user (when run as root), FRR's vty group for vtysh, no \
+            capabilities, no_new_privs. GET /metrics runs every collector once: FRR over \
+            one vtysh call each (`show bgp vrf all summary json`, `show ip route vrf all \
+            summary json`, `show ipv6 route vrf all summary json`, `show evpn vni json`; \
+            only `show` commands are ever sent), and, asked of this process over a socket \
+            pair, the router's pinned counters and the links vrfc owns. A collector that \
+            fails is left out of that scrape, with vrfc_scrape_collector_success 0; the \
+            others are still served.
 
-        Exit status: 1 when it cannot start the exporter or the exporter cannot \
-        listen, 2 usage error; otherwise it runs until killed.
-        """
+            Exit status: 1 when it cannot start the exporter or the exporter cannot \
+            listen, 2 usage error; otherwise it runs until killed.
+            """
     )
 
     @Option(name: .long, help: ArgumentHelp("Where to listen (ADDR:PORT, [ADDR6]:PORT or :PORT).", valueName: "ADDR:PORT"))
@@ -61,7 +61,9 @@ public struct MetricsSources: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The vtysh to run.", valueName: "PATH"))
     var vtysh = "vtysh"
 
-    @Option(name: .customLong("frr-pathspace"), help: ArgumentHelp("FRR's pathspace (vtysh -N), for daemons started with -N NAME.", valueName: "NAME"))
+    @Option(
+        name: .customLong("frr-pathspace"),
+        help: ArgumentHelp("FRR's pathspace (vtysh -N), for daemons started with -N NAME.", valueName: "NAME"))
     var frrPathspace: String?
 
     @Option(name: .customLong("bpf-pin-dir"), help: ArgumentHelp("Where the tc router's maps are pinned.", valueName: "DIR"))
@@ -70,7 +72,9 @@ public struct MetricsSources: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Who the HTTP server (vrfc-metrics) runs as when vrfc-apply runs as root.", valueName: "USER"))
     var user = ExporterOptions.defaultUser
 
-    @Option(name: .customLong("vty-group"), help: ArgumentHelp("The group of FRR's vty sockets, given to the HTTP server for vtysh.", valueName: "GROUP"))
+    @Option(
+        name: .customLong("vty-group"),
+        help: ArgumentHelp("The group of FRR's vty sockets, given to the HTTP server for vtysh.", valueName: "GROUP"))
     var vtyGroup = ExporterOptions.defaultVTYGroup
 
     func exporter(_ address: ListenAddress) -> ExporterOptions {

@@ -21,8 +21,10 @@ public struct ExporterOptions: Sendable {
     public static let defaultUser = "nobody"
     public static let defaultVTYGroup = "frrvty"
 
-    public init(listen: ListenAddress, frr: Bool = true, vtysh: String = "vtysh", frrPathspace: String? = nil,
-                user: String = ExporterOptions.defaultUser, vtyGroup: String? = ExporterOptions.defaultVTYGroup) {
+    public init(
+        listen: ListenAddress, frr: Bool = true, vtysh: String = "vtysh", frrPathspace: String? = nil,
+        user: String = ExporterOptions.defaultUser, vtyGroup: String? = ExporterOptions.defaultVTYGroup
+    ) {
         self.listen = listen
         self.frr = frr
         self.vtysh = vtysh
@@ -49,15 +51,18 @@ public final class MetricsEndpoint: Sendable {
     /// links are counted (the responder thread enters it; the exporter
     /// listens where the caller is). `stderrLine`: where the exporter's
     /// messages go, line by line (nil: the caller's stderr).
-    public init(_ options: ExporterOptions, netns: String? = nil, collectors: [any MetricsCollector],
-                persistent: (@Sendable () -> String)? = nil,
-                stderrLine: (@Sendable (String) -> Void)? = nil) throws(MetricsSetupError) {
+    public init(
+        _ options: ExporterOptions, netns: String? = nil, collectors: [any MetricsCollector],
+        persistent: (@Sendable () -> String)? = nil,
+        stderrLine: (@Sendable (String) -> Void)? = nil
+    ) throws(MetricsSetupError) {
         let executable: String
         do { executable = try CompileChild.executable(named: "vrfc-metrics") } catch {
             throw MetricsSetupError(error.message)
         }
         let drop = geteuid() == 0
-        var uid: uid_t = 0, gid: gid_t = 0
+        var uid: uid_t = 0
+        var gid: gid_t = 0
         var groups: [gid_t] = []
         if drop {
             guard let pw = getpwnam(options.user) else {
@@ -68,7 +73,9 @@ public final class MetricsEndpoint: Sendable {
             guard uid != 0 else { throw MetricsSetupError("metrics user '\(options.user)' is root; pass an unprivileged account") }
             if options.frr, let name = options.vtyGroup {
                 guard let gr = getgrnam(name) else {
-                    throw MetricsSetupError("group '\(name)' (FRR's vty sockets, for vtysh) does not exist; pass the group FRR's vty sockets belong to, or no FRR collectors")
+                    throw MetricsSetupError(
+                        "group '\(name)' (FRR's vty sockets, for vtysh) does not exist; pass the group FRR's vty sockets belong to, or no FRR collectors"
+                    )
                 }
                 guard gr.pointee.gr_gid != 0 else { throw MetricsSetupError("group '\(name)' is root's group; refusing it") }
                 groups = [gr.pointee.gr_gid]
@@ -87,7 +94,8 @@ public final class MetricsEndpoint: Sendable {
         var errPipe: [Int32] = [-1, -1]
         if stderrLine != nil {
             guard pipe(&errPipe) == 0, fcntl(errPipe[0], F_SETFD, FD_CLOEXEC) == 0, fcntl(errPipe[1], F_SETFD, FD_CLOEXEC) == 0 else {
-                close(mine); close(theirs)
+                close(mine)
+                close(theirs)
                 throw MetricsSetupError("cannot create a pipe for the exporter's messages: \(String(cString: strerror(errno)))")
             }
         }
@@ -98,8 +106,9 @@ public final class MetricsEndpoint: Sendable {
         var err: Int32 = 0
         var stage: UnsafePointer<CChar>? = nil
         let pid = groups.withUnsafeBufferPointer { g in
-            vrfc_spawn_with_channel(executable, cArgs, cEnv, drop ? 1 : 0, uid, gid, g.baseAddress, Int32(g.count),
-                                    devnull, errPipe[1], theirs, &err, &stage)
+            vrfc_spawn_with_channel(
+                executable, cArgs, cEnv, drop ? 1 : 0, uid, gid, g.baseAddress, Int32(g.count),
+                devnull, errPipe[1], theirs, &err, &stage)
         }
         close(theirs)
         close(devnull)
@@ -107,7 +116,9 @@ public final class MetricsEndpoint: Sendable {
         guard pid > 0 else {
             close(mine)
             if errPipe[0] >= 0 { close(errPipe[0]) }
-            throw MetricsSetupError("cannot start the unprivileged exporter (\(executable)): \(stage.map { String(cString: $0) } ?? "?"): \(String(cString: strerror(err)))")
+            throw MetricsSetupError(
+                "cannot start the unprivileged exporter (\(executable)): \(stage.map { String(cString: $0) } ?? "?"): \(String(cString: strerror(err)))"
+            )
         }
         self.pid = pid
         channel = mine

@@ -72,15 +72,20 @@ public final class PrivilegedResponder: Sendable {
             guard n == 8 else { continue }
             var sequence: UInt64 = 0
             for i in 0..<8 { sequence |= UInt64(request[i]) << (8 * UInt64(i)) }
-            let sections = failure.map { why in
-                PrivilegedChannel.collectorNames.map { Section(collector: $0, seconds: 0, error: why, exposition: "") }
-            } ?? collectors.map(Section.run)  // on this thread: its network namespace is the one to read
+            let sections =
+                failure.map { why in
+                    PrivilegedChannel.collectorNames.map { Section(collector: $0, seconds: 0, error: why, exposition: "") }
+                } ?? collectors.map(Section.run)  // on this thread: its network namespace is the one to read
             var reply = PrivilegedReply(sequence: sequence, sections: sections, persistent: persistent?() ?? "")
             var data = (try? JSONEncoder().encode(reply)) ?? Data()
             if data.count > PrivilegedChannel.maxReply {
-                reply = PrivilegedReply(sequence: sequence, sections: sections.map {
-                    Section(collector: $0.collector, seconds: $0.seconds, error: "the privileged side's reply exceeds \(PrivilegedChannel.maxReply) bytes", exposition: "")
-                }, persistent: "")
+                reply = PrivilegedReply(
+                    sequence: sequence,
+                    sections: sections.map {
+                        Section(
+                            collector: $0.collector, seconds: $0.seconds,
+                            error: "the privileged side's reply exceeds \(PrivilegedChannel.maxReply) bytes", exposition: "")
+                    }, persistent: "")
                 data = (try? JSONEncoder().encode(reply)) ?? Data()
             }
             let sent = data.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -112,9 +117,11 @@ public final class PrivilegedClient: Sendable {
             do {
                 return try exchange(seq)
             } catch {
-                return PrivilegedReply(sequence: seq, sections: PrivilegedChannel.collectorNames.map {
-                    Section(collector: $0, seconds: 0, error: "\(error)", exposition: "")
-                }, persistent: "")
+                return PrivilegedReply(
+                    sequence: seq,
+                    sections: PrivilegedChannel.collectorNames.map {
+                        Section(collector: $0, seconds: 0, error: "\(error)", exposition: "")
+                    }, persistent: "")
             }
         }
     }
@@ -136,7 +143,9 @@ public final class PrivilegedClient: Sendable {
             let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_TRUNC)) }
             if n < 0 && (errno == EINTR || errno == EAGAIN) { continue }
             guard n > 0 else { throw MetricsSetupError("the privileged side closed the channel") }
-            guard n <= PrivilegedChannel.maxReply else { throw MetricsSetupError("the privileged side's reply is larger than \(PrivilegedChannel.maxReply) bytes") }
+            guard n <= PrivilegedChannel.maxReply else {
+                throw MetricsSetupError("the privileged side's reply is larger than \(PrivilegedChannel.maxReply) bytes")
+            }
             let reply: PrivilegedReply
             do { reply = try JSONDecoder().decode(PrivilegedReply.self, from: Data(buffer[..<n])) } catch {
                 throw MetricsSetupError("the privileged side's reply is not one: \(error)")

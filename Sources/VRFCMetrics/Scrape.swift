@@ -31,8 +31,9 @@ public struct Section: Codable, Sendable, Equatable {
         do { try c.collect(into: registry) } catch { failure = "\(error)" }
         let elapsed = ContinuousClock.now - start
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        return Section(collector: c.name, seconds: seconds, error: failure,
-                       exposition: failure == nil ? registry.emitToString() : "")
+        return Section(
+            collector: c.name, seconds: seconds, error: failure,
+            exposition: failure == nil ? registry.emitToString() : "")
     }
 
     /// Every collector side by side (FRR's mostly wait on vtysh), in their order.
@@ -60,7 +61,8 @@ public struct Scrape: Sendable {
     }
 
     public func exposition() -> [UInt8] {
-        let collectors = self.collectors, privileged = self.privileged
+        let collectors = self.collectors
+        let privileged = self.privileged
         let remote = Mutex<PrivilegedReply?>(nil)
         let local = Mutex<[Section]>([])
         DispatchQueue.concurrentPerform(iterations: 2) { i in
@@ -84,10 +86,14 @@ public struct Scrape: Sendable {
         buffer += Array(persistent.utf8)
         let registry = PrometheusCollectorRegistry()
         for s in sections {
-            registry.makeGauge(name: "vrfc_scrape_collector_duration_seconds", labels: [("collector", s.collector)],
-                               help: "How long the collector took in this scrape.").set(to: s.seconds)
-            registry.makeGauge(name: "vrfc_scrape_collector_success", labels: [("collector", s.collector)],
-                               help: "1 when the collector succeeded in this scrape, else 0.").set(to: s.ok ? 1.0 : 0.0)
+            registry.makeGauge(
+                name: "vrfc_scrape_collector_duration_seconds", labels: [("collector", s.collector)],
+                help: "How long the collector took in this scrape."
+            ).set(to: s.seconds)
+            registry.makeGauge(
+                name: "vrfc_scrape_collector_success", labels: [("collector", s.collector)],
+                help: "1 when the collector succeeded in this scrape, else 0."
+            ).set(to: s.ok ? 1.0 : 0.0)
         }
         registry.emit(into: &buffer)
         for s in sections {

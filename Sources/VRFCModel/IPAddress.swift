@@ -109,8 +109,10 @@ public struct IPv6Address: Hashable, Comparable, Sendable {
         guard !u.isEmpty else { return nil }
         // Groups before "::" (or all of them) and after it, accumulated as
         // 128-bit numbers so parsing allocates nothing.
-        var head: UInt128 = 0, tail: UInt128 = 0
-        var headCount = 0, tailCount = 0
+        var head: UInt128 = 0
+        var tail: UInt128 = 0
+        var headCount = 0
+        var tailCount = 0
         var compressed = false
         var idx = 0
         if u[0] == colon {
@@ -198,12 +200,17 @@ extension IPv6Address: CustomStringConvertible {
         func group(_ i: Int) -> UInt16 {
             UInt16(truncatingIfNeeded: (i < 4 ? high : low) >> (UInt64(3 - i % 4) * 16))
         }
-        var bestStart = -1, bestLen = 0, i = 0
+        var bestStart = -1
+        var bestLen = 0
+        var i = 0
         while i < 8 {
             if group(i) == 0 {
                 var j = i
                 while j < 8 && group(j) == 0 { j += 1 }
-                if j - i > bestLen { bestStart = i; bestLen = j - i }
+                if j - i > bestLen {
+                    bestStart = i
+                    bestLen = j - i
+                }
                 i = j
             } else {
                 i += 1
@@ -378,7 +385,8 @@ extension IPPrefix: Codable {
         let text = try decoder.singleValueContainer().decode(String.self)
         switch IPPrefix.parse(text) {
         case .success(let p): self = p
-        case .failure: throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a canonical prefix: \(text)"))
+        case .failure:
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a canonical prefix: \(text)"))
         }
     }
 

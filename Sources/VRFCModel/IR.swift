@@ -92,8 +92,10 @@ public struct VRF: Codable, Hashable, Sendable {
     /// Sorted, IPv4 before IPv6, no duplicates.
     public var aggregates: [IPPrefix]
 
-    public init(name: VRFName, kind: VRFKind, vni: UInt32?, routeTarget: RouteTarget?,
-                imports: [PolicyEntry], exports: [PolicyEntry], aggregates: [IPPrefix]) {
+    public init(
+        name: VRFName, kind: VRFKind, vni: UInt32?, routeTarget: RouteTarget?,
+        imports: [PolicyEntry], exports: [PolicyEntry], aggregates: [IPPrefix]
+    ) {
         self.name = name
         self.kind = kind
         self.vni = vni
@@ -127,8 +129,10 @@ public struct NodeIR: Codable, Hashable, Sendable {
     /// the JSON) when the node config asks for neither.
     public var routing: RoutingIR?
 
-    public init(asn: UInt32, routerID: IPv4Address?, hostname: Hostname?, bpfInterfaces: [InterfaceName], vrfs: [VRF],
-                routing: RoutingIR? = nil) {
+    public init(
+        asn: UInt32, routerID: IPv4Address?, hostname: Hostname?, bpfInterfaces: [InterfaceName], vrfs: [VRF],
+        routing: RoutingIR? = nil
+    ) {
         self.version = Self.currentVersion
         self.asn = asn
         self.routerID = routerID

@@ -33,7 +33,7 @@ public struct VRFName: Hashable, Comparable, Sendable, CustomStringConvertible {
     public init(validating s: String) throws(NameError) {
         let u = s.utf8
         guard !u.isEmpty, u.count <= Self.maxLength,
-              u.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") })
+            u.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") })
         else { throw NameError(expected: Self.rule) }
         value = s
     }
@@ -52,7 +52,7 @@ public struct InterfaceName: Hashable, Comparable, Sendable, CustomStringConvert
     public init(validating s: String) throws(NameError) {
         let u = s.utf8
         guard !u.isEmpty, u.count <= Self.maxLength, s != ".", s != "..",
-              u.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") })
+            u.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") })
         else { throw NameError(expected: Self.rule) }
         value = s
     }
@@ -70,7 +70,8 @@ public struct Community: Hashable, Sendable, CustomStringConvertible {
         "accept-own", "accept-own-nexthop", "llgr-stale", "no-llgr", "blackhole", "no-peer",
         "route-filter-translated-v4", "route-filter-v4", "route-filter-translated-v6", "route-filter-v6",
     ]
-    public static let rule = "'AA:NN' with AA and NN in 0..65535 (e.g. '65000:100'), or one of: "
+    public static let rule =
+        "'AA:NN' with AA and NN in 0..65535 (e.g. '65000:100'), or one of: "
         + wellKnown.sorted().joined(separator: ", ")
 
     /// FRR prints these `AA:NN` values by name; vrfc writes the name too, so
@@ -91,8 +92,8 @@ public struct Community: Hashable, Sendable, CustomStringConvertible {
         }
         let parts = s.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count == 2,
-              parseDecimal(parts[0], in: 0...65535) != nil,
-              parseDecimal(parts[1], in: 0...65535) != nil
+            parseDecimal(parts[0], in: 0...65535) != nil,
+            parseDecimal(parts[1], in: 0...65535) != nil
         else { throw NameError(expected: Self.rule) }
         value = Self.numericNames[s] ?? s
     }
@@ -104,10 +105,11 @@ public struct Community: Hashable, Sendable, CustomStringConvertible {
         return UInt32(parts[0])! << 16 | UInt32(parts[1])!
     }
 
-    static let valueOfName: [String: UInt32] = Dictionary(uniqueKeysWithValues: numericNames.map { numeric, name in
-        let parts = numeric.split(separator: ":")
-        return (name, UInt32(parts[0])! << 16 | UInt32(parts[1])!)
-    })
+    static let valueOfName: [String: UInt32] = Dictionary(
+        uniqueKeysWithValues: numericNames.map { numeric, name in
+            let parts = numeric.split(separator: ":")
+            return (name, UInt32(parts[0])! << 16 | UInt32(parts[1])!)
+        })
 
     public var description: String { value }
 }
@@ -128,9 +130,10 @@ public struct CommunityList: Hashable, Sendable, CustomStringConvertible {
         for token in s.split(separator: " ", omittingEmptySubsequences: false) {
             guard let c = try? Community(validating: String(token)) else { throw NameError(expected: Self.rule) }
             if let same = members.first(where: { $0 == c }) {
-                throw NameError(expected: same.value == token
-                    ? "each community once ('\(token)' is listed twice)"
-                    : "each community once ('\(token)' is '\(same)', listed before it)")
+                throw NameError(
+                    expected: same.value == token
+                        ? "each community once ('\(token)' is listed twice)"
+                        : "each community once ('\(token)' is '\(same)', listed before it)")
             }
             members.append(c)
         }
@@ -149,7 +152,8 @@ public struct CommunityList: Hashable, Sendable, CustomStringConvertible {
 /// with 2-byte NN) or `IPv4:NN` (2-byte NN), as FRR's `route-target` takes it.
 public struct RouteTarget: Hashable, Sendable, CustomStringConvertible {
     public let value: String
-    public static let rule = "'ASN:NN' (ASN 1..65535 with NN 0..4294967295, or ASN up to 4294967295 with NN 0..65535) or 'IPv4:NN' (NN 0..65535), e.g. '65000:100'"
+    public static let rule =
+        "'ASN:NN' (ASN 1..65535 with NN 0..4294967295, or ASN up to 4294967295 with NN 0..65535) or 'IPv4:NN' (NN 0..65535), e.g. '65000:100'"
 
     public init(validating s: String) throws(NameError) {
         let parts = s.split(separator: ":", omittingEmptySubsequences: false)
@@ -157,11 +161,11 @@ public struct RouteTarget: Hashable, Sendable, CustomStringConvertible {
         let (admin, assigned) = (parts[0], parts[1])
         if admin.contains(".") {
             guard let ip = IPv4Address(parsing: admin), ip.description == admin,
-                  parseDecimal(assigned, in: 0...65535) != nil
+                parseDecimal(assigned, in: 0...65535) != nil
             else { throw NameError(expected: Self.rule) }
         } else {
             guard let asn = parseDecimal(admin, in: 1...4_294_967_295),
-                  parseDecimal(assigned, in: 0...(asn <= 65535 ? 4_294_967_295 : 65535)) != nil
+                parseDecimal(assigned, in: 0...(asn <= 65535 ? 4_294_967_295 : 65535)) != nil
             else { throw NameError(expected: Self.rule) }
         }
         value = s
@@ -173,14 +177,15 @@ public struct RouteTarget: Hashable, Sendable, CustomStringConvertible {
 /// The node's hostname for FRR's `hostname` line (RFC 1123 labels).
 public struct Hostname: Hashable, Sendable, CustomStringConvertible {
     public let value: String
-    public static let rule = "dot-separated labels of 1 to 63 characters from A-Z, a-z, 0-9 and '-', not starting or ending with '-', at most 253 characters"
+    public static let rule =
+        "dot-separated labels of 1 to 63 characters from A-Z, a-z, 0-9 and '-', not starting or ending with '-', at most 253 characters"
 
     public init(validating s: String) throws(NameError) {
         guard !s.isEmpty, s.utf8.count <= 253 else { throw NameError(expected: Self.rule) }
         for label in s.split(separator: ".", omittingEmptySubsequences: false) {
             let u = label.utf8
             guard !u.isEmpty, u.count <= 63, u.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: "-") }),
-                  u.first != UInt8(ascii: "-"), u.last != UInt8(ascii: "-")
+                u.first != UInt8(ascii: "-"), u.last != UInt8(ascii: "-")
             else { throw NameError(expected: Self.rule) }
         }
         value = s
@@ -193,13 +198,14 @@ public struct Hostname: Hashable, Sendable, CustomStringConvertible {
 /// appears in the IR and in messages, so it is held to the API server's rule.
 public struct ObjectName: Hashable, Comparable, Sendable, CustomStringConvertible {
     public let value: String
-    public static let rule = "a DNS-1123 subdomain: lowercase a-z, 0-9, '-' and '.', starting and ending with a letter or digit, at most 253 characters"
+    public static let rule =
+        "a DNS-1123 subdomain: lowercase a-z, 0-9, '-' and '.', starting and ending with a letter or digit, at most 253 characters"
 
     public init(validating s: String) throws(NameError) {
         let u = s.utf8
         func lowerAlnum(_ c: UInt8) -> Bool { (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x7a) }
         guard !u.isEmpty, u.count <= 253,
-              u.allSatisfy({ lowerAlnum($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") })
+            u.allSatisfy({ lowerAlnum($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") })
         else { throw NameError(expected: Self.rule) }
         for label in s.split(separator: ".", omittingEmptySubsequences: false) {
             guard let f = label.utf8.first, let l = label.utf8.last, lowerAlnum(f), lowerAlnum(l)
@@ -225,7 +231,8 @@ extension ValidatedString {
         do {
             try self.init(validating: s)
         } catch {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "'\(s)' is not valid: expected \(error.expected)"))
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: "'\(s)' is not valid: expected \(error.expected)"))
         }
     }
 

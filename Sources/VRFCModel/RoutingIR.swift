@@ -151,13 +151,14 @@ public struct RoutingIR: Codable, Hashable, Sendable {
 public struct RouteTableName: Hashable, Sendable, CustomStringConvertible, ValidatedString {
     public let value: String
     public static let reserved: Set<String> = ["local", "main", "default", "unspec", "all"]
-    public static let rule = "1 to 31 characters from A-Z, a-z, 0-9, '_', '-' and '.', starting with a letter, and not local, main, default, unspec or all"
+    public static let rule =
+        "1 to 31 characters from A-Z, a-z, 0-9, '_', '-' and '.', starting with a letter, and not local, main, default, unspec or all"
 
     public init(validating s: String) throws(NameError) {
         let u = Array(s.utf8)
         guard (1...31).contains(u.count), let first = u.first, Self.isLetter(first),
-              u.allSatisfy({ Self.isLetter($0) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F || $0 == 0x2D || $0 == 0x2E }),
-              !Self.reserved.contains(s)
+            u.allSatisfy({ Self.isLetter($0) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F || $0 == 0x2D || $0 == 0x2E }),
+            !Self.reserved.contains(s)
         else { throw NameError(expected: Self.rule) }
         value = s
     }

@@ -29,11 +29,11 @@ public enum UserText {
 
     /// Whether a scalar must not reach a terminal as it is.
     public static func isUnsafe(_ v: UInt32) -> Bool {
-        v < 0x20 || (v >= 0x7F && v <= 0x9F)            // C0, DEL, C1 (CSI is 0x9B)
-            || v == 0x2028 || v == 0x2029                  // line and paragraph separators
-            || (v >= 0x200B && v <= 0x200F)                // zero-width and direction marks
-            || (v >= 0x202A && v <= 0x202E)                // bidirectional embeddings and overrides
-            || (v >= 0x2066 && v <= 0x2069)                // bidirectional isolates
+        v < 0x20 || (v >= 0x7F && v <= 0x9F)  // C0, DEL, C1 (CSI is 0x9B)
+            || v == 0x2028 || v == 0x2029  // line and paragraph separators
+            || (v >= 0x200B && v <= 0x200F)  // zero-width and direction marks
+            || (v >= 0x202A && v <= 0x202E)  // bidirectional embeddings and overrides
+            || (v >= 0x2066 && v <= 0x2069)  // bidirectional isolates
             || v == 0xFEFF || v == 0xFFFE || v == 0xFFFF
             || (v >= 0xD800 && v <= 0xDFFF)
     }

@@ -68,7 +68,8 @@ struct Attributes {
         var offset = 0
         while offset + 4 <= bytes.count {
             guard let len = bytes.u16(at: offset), let t = bytes.u16(at: offset + 2),
-                  Int(len) >= 4, offset + Int(len) <= bytes.count else { return nil }
+                Int(len) >= 4, offset + Int(len) <= bytes.count
+            else { return nil }
             if t & 0x3fff == want { return bytes.slice(from: offset + 4, count: Int(len) - 4) }
             offset += align4(Int(len))
         }
@@ -95,9 +96,10 @@ struct Message {
         var offset = 0
         while offset + headerSize <= data.count {
             guard let len = all.u32(at: offset), Int(len) >= headerSize, offset + Int(len) <= data.count,
-                  let type = all.u16(at: offset + 4), let flags = all.u16(at: offset + 6),
-                  let seq = all.u32(at: offset + 8),
-                  let payload = all.slice(from: offset + headerSize, count: Int(len) - headerSize) else { break }
+                let type = all.u16(at: offset + 4), let flags = all.u16(at: offset + 6),
+                let seq = all.u32(at: offset + 8),
+                let payload = all.slice(from: offset + headerSize, count: Int(len) - headerSize)
+            else { break }
             out.append(Message(type: type, flags: flags, seq: seq, payload: payload))
             offset += align4(Int(len))
         }

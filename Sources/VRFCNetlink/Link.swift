@@ -81,11 +81,13 @@ public struct Link: Hashable, Sendable {
 
     public var isUp: Bool { flags & UInt32(IFF_UP.rawValue) != 0 }
 
-    public init(index: Int32, name: String, kind: String? = nil, flags: UInt32 = 0, mtu: UInt32 = 1500,
-                mac: MACAddress? = nil, masterIndex: Int32? = nil, linkIndex: Int32? = nil,
-                linkInOtherNamespace: Bool = false, alias: String? = nil, vrfTable: UInt32? = nil,
-                vxlan: VXLANInfo? = nil, addrGenMode: UInt8? = nil, slaveKind: String? = nil,
-                bridgePort: BridgePortFlags? = nil) {
+    public init(
+        index: Int32, name: String, kind: String? = nil, flags: UInt32 = 0, mtu: UInt32 = 1500,
+        mac: MACAddress? = nil, masterIndex: Int32? = nil, linkIndex: Int32? = nil,
+        linkInOtherNamespace: Bool = false, alias: String? = nil, vrfTable: UInt32? = nil,
+        vxlan: VXLANInfo? = nil, addrGenMode: UInt8? = nil, slaveKind: String? = nil,
+        bridgePort: BridgePortFlags? = nil
+    ) {
         self.index = index
         self.name = name
         self.kind = kind
@@ -107,7 +109,8 @@ public struct Link: Hashable, Sendable {
     init?(payload: Bytes) {
         // struct ifinfomsg: family u8, pad u8, type u16, index s32, flags u32, change u32.
         guard let index = payload.i32(at: 4), let flags = payload.u32(at: 8),
-              let rest = payload.slice(from: MemoryLayout<ifinfomsg>.size) else { return nil }
+            let rest = payload.slice(from: MemoryLayout<ifinfomsg>.size)
+        else { return nil }
         let a = Attributes(rest)
         guard let name = a[IFLA_IFNAME]?.string else { return nil }
         self.init(index: index, name: name, flags: flags, mtu: a[IFLA_MTU]?.u32() ?? 0)
@@ -167,7 +170,8 @@ public struct Address: Hashable, Sendable {
     init?(payload: Bytes) {
         // struct ifaddrmsg: family u8, prefixlen u8, flags u8, scope u8, index u32.
         guard let family = payload.u8(at: 0), let prefix = payload.u8(at: 1), let index = payload.i32(at: 4),
-              let rest = payload.slice(from: MemoryLayout<ifaddrmsg>.size) else { return nil }
+            let rest = payload.slice(from: MemoryLayout<ifaddrmsg>.size)
+        else { return nil }
         let a = Attributes(rest)
         // IFA_LOCAL is the interface's own address; IFA_ADDRESS is the peer on point-to-point links.
         guard let addr = a[IFA_LOCAL] ?? a[IFA_ADDRESS] else { return nil }

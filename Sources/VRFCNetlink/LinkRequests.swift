@@ -29,8 +29,10 @@ public struct NewLink: Sendable {
     /// request made it.
     public var group: UInt32?
 
-    public init(index: Int32, name: String, kind: Kind, mtu: UInt32, mac: MACAddress? = nil, masterIndex: Int32? = nil,
-                group: UInt32? = nil) {
+    public init(
+        index: Int32, name: String, kind: Kind, mtu: UInt32, mac: MACAddress? = nil, masterIndex: Int32? = nil,
+        group: UInt32? = nil
+    ) {
         self.index = index
         self.name = name
         self.kind = kind
@@ -136,8 +138,10 @@ public struct LinkUpdate: Sendable {
     /// IFLA_GROUP; lands in the same request as the alias.
     public var group: UInt32?
 
-    public init(index: Int32, name: String? = nil, alias: String? = nil, mtu: UInt32? = nil, mac: MACAddress? = nil,
-                masterIndex: Int32? = nil, addrGenMode: UInt8? = nil, bridgePort: BridgePortFlags? = nil, group: UInt32? = nil) {
+    public init(
+        index: Int32, name: String? = nil, alias: String? = nil, mtu: UInt32? = nil, mac: MACAddress? = nil,
+        masterIndex: Int32? = nil, addrGenMode: UInt8? = nil, bridgePort: BridgePortFlags? = nil, group: UInt32? = nil
+    ) {
         self.group = group
         self.index = index
         self.name = name
@@ -212,7 +216,7 @@ extension NetlinkSocket {
         do {
             try perform(Request("deleting \(name)", type: RTM_DELLINK, header: h))
             return true
-        } catch where error.code == ENODEV {
+        } catch  where error.code == ENODEV {
             return false
         }
     }

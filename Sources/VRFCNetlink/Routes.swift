@@ -46,9 +46,10 @@ public struct KernelRoute: Hashable, Sendable {
     init?(payload: Bytes) {
         // struct rtmsg: family, dst_len, src_len, tos, table, protocol, scope, type (u8 each), flags (u32).
         guard let fam = payload.u8(at: 0), let dstLen = payload.u8(at: 1), let srcLen = payload.u8(at: 2),
-              let tos = payload.u8(at: 3), let smallTable = payload.u8(at: 4), let proto = payload.u8(at: 5),
-              let scope = payload.u8(at: 6), let type = payload.u8(at: 7), let flags = payload.u32(at: 8),
-              let rest = payload.slice(from: MemoryLayout<rtmsg>.size) else { return nil }
+            let tos = payload.u8(at: 3), let smallTable = payload.u8(at: 4), let proto = payload.u8(at: 5),
+            let scope = payload.u8(at: 6), let type = payload.u8(at: 7), let flags = payload.u32(at: 8),
+            let rest = payload.slice(from: MemoryLayout<rtmsg>.size)
+        else { return nil }
         guard flags & UInt32(RTM_F_CLONED) == 0 else { return nil }
         let family: AddressFamily
         switch Int32(fam) {
@@ -57,7 +58,9 @@ public struct KernelRoute: Hashable, Sendable {
         default: return nil
         }
         let a = Attributes(rest)
-        let dst = a[RTA_DST.rawValue].flatMap { ipAddress($0, family) } ?? (family == .ipv4 ? .v4(IPv4Address(0)) : .v6(IPv6Address(high: 0, low: 0)))
+        let dst =
+            a[RTA_DST.rawValue].flatMap { ipAddress($0, family) }
+            ?? (family == .ipv4 ? .v4(IPv4Address(0)) : .v6(IPv6Address(high: 0, low: 0)))
         guard Int(dstLen) <= family.maxLength else { return nil }
         self.family = family
         table = a[RTA_TABLE.rawValue]?.u32() ?? UInt32(smallTable)
@@ -67,7 +70,9 @@ public struct KernelRoute: Hashable, Sendable {
         self.type = type
         self.tos = tos
         metric = a[RTA_PRIORITY.rawValue]?.u32() ?? 0
-        hasOtherAttributes = srcLen != 0 || a[RTA_SRC.rawValue] != nil || a[RTA_NH_ID.rawValue] != nil || a[RTA_VIA.rawValue] != nil || a[RTA_ENCAP.rawValue] != nil
+        hasOtherAttributes =
+            srcLen != 0 || a[RTA_SRC.rawValue] != nil || a[RTA_NH_ID.rawValue] != nil || a[RTA_VIA.rawValue] != nil
+            || a[RTA_ENCAP.rawValue] != nil
         var hops: [KernelNexthop] = []
         if let mp = a[RTA_MULTIPATH.rawValue] {
             // struct rtnexthop: len u16, flags u8, hops u8, ifindex i32, then attributes.
@@ -77,13 +82,17 @@ public struct KernelRoute: Hashable, Sendable {
                 let idx = mp.i32(at: off + 4) ?? 0
                 let attrs = mp.slice(from: off + 8, count: Int(len) - 8).map(Attributes.init)
                 if attrs?[RTA_VIA.rawValue] != nil { hasOtherAttributes = true }
-                hops.append(KernelNexthop(gateway: attrs?[RTA_GATEWAY.rawValue].flatMap { ipAddress($0, family) },
-                                          ifindex: idx == 0 ? nil : idx, weight: Int(h) + 1))
+                hops.append(
+                    KernelNexthop(
+                        gateway: attrs?[RTA_GATEWAY.rawValue].flatMap { ipAddress($0, family) },
+                        ifindex: idx == 0 ? nil : idx, weight: Int(h) + 1))
                 off += align4(Int(len))
             }
         } else if a[RTA_GATEWAY.rawValue] != nil || a[RTA_OIF.rawValue] != nil {
-            hops.append(KernelNexthop(gateway: a[RTA_GATEWAY.rawValue].flatMap { ipAddress($0, family) },
-                                      ifindex: a[RTA_OIF.rawValue]?.i32(), weight: 1))
+            hops.append(
+                KernelNexthop(
+                    gateway: a[RTA_GATEWAY.rawValue].flatMap { ipAddress($0, family) },
+                    ifindex: a[RTA_OIF.rawValue]?.i32(), weight: 1))
         }
         nexthops = hops
     }
@@ -113,8 +122,9 @@ public struct KernelRule: Hashable, Sendable {
     init?(payload: Bytes) {
         // struct fib_rule_hdr: family, dst_len, src_len, tos, table, res1, res2, action (u8 each), flags (u32).
         guard let fam = payload.u8(at: 0), let dstLen = payload.u8(at: 1), let srcLen = payload.u8(at: 2),
-              let tos = payload.u8(at: 3), let smallTable = payload.u8(at: 4), let action = payload.u8(at: 7),
-              let flags = payload.u32(at: 8), let rest = payload.slice(from: MemoryLayout<fib_rule_hdr>.size) else { return nil }
+            let tos = payload.u8(at: 3), let smallTable = payload.u8(at: 4), let action = payload.u8(at: 7),
+            let flags = payload.u32(at: 8), let rest = payload.slice(from: MemoryLayout<fib_rule_hdr>.size)
+        else { return nil }
         let family: AddressFamily
         switch Int32(fam) {
         case AF_INET: family = .ipv4
@@ -139,7 +149,8 @@ public struct KernelRule: Hashable, Sendable {
         oifname = a[FRA_OIFNAME]?.string
         let suppressPrefix = a[FRA_SUPPRESS_PREFIXLEN]?.i32() ?? -1
         let suppressGroup = a[FRA_SUPPRESS_IFGROUP]?.i32() ?? -1
-        hasOtherSelectors = tos != 0 || flags & UInt32(FIB_RULE_INVERT) != 0 || a[FRA_UID_RANGE] != nil
+        hasOtherSelectors =
+            tos != 0 || flags & UInt32(FIB_RULE_INVERT) != 0 || a[FRA_UID_RANGE] != nil
             || a[FRA_SPORT_RANGE] != nil || a[FRA_DPORT_RANGE] != nil || a[FRA_IP_PROTO] != nil
             || (a[FRA_L3MDEV]?.u8() ?? 0) != 0 || a[FRA_GOTO] != nil || a[FRA_FLOW] != nil
             || (a[FRA_TUN_ID] != nil) || suppressPrefix != -1 || suppressGroup != -1
@@ -173,7 +184,8 @@ func nlAddress(_ a: IPAddress, prefixLength: Int? = nil) -> OpaquePointer? {
     switch a {
     case .v4(let v): bytes = v.bytes
     case .v6(let v):
-        bytes = (0..<8).map { UInt8(truncatingIfNeeded: v.high >> (56 - 8 * UInt64($0))) }
+        bytes =
+            (0..<8).map { UInt8(truncatingIfNeeded: v.high >> (56 - 8 * UInt64($0))) }
             + (0..<8).map { UInt8(truncatingIfNeeded: v.low >> (56 - 8 * UInt64($0))) }
     }
     guard let addr = bytes.withUnsafeMutableBytes({ nl_addr_build(a.family.af, $0.baseAddress, $0.count) }) else { return nil }
@@ -207,8 +219,10 @@ public struct RouteRequest: Sendable, Hashable {
     public var tos: UInt8?
     public var hops: [Hop]
 
-    public init(table: UInt32, destination: IPPrefix, protocol: UInt8, hops: [Hop], metric: UInt32? = nil,
-                scope: UInt8? = nil, type: UInt8? = nil, tos: UInt8? = nil) {
+    public init(
+        table: UInt32, destination: IPPrefix, protocol: UInt8, hops: [Hop], metric: UInt32? = nil,
+        scope: UInt8? = nil, type: UInt8? = nil, tos: UInt8? = nil
+    ) {
         self.table = table
         self.destination = destination
         self.protocol = `protocol`
@@ -270,9 +284,11 @@ public struct RuleRequest: Sendable, Hashable {
     public var oifname: String?
     public var action: UInt8
 
-    public init(family: AddressFamily, priority: UInt32, table: UInt32, from: IPPrefix? = nil, to: IPPrefix? = nil,
-                fwmark: UInt32? = nil, fwmask: UInt32? = nil, protocol: UInt8, iifname: String? = nil, oifname: String? = nil,
-                action: UInt8 = UInt8(FR_ACT_TO_TBL)) {
+    public init(
+        family: AddressFamily, priority: UInt32, table: UInt32, from: IPPrefix? = nil, to: IPPrefix? = nil,
+        fwmark: UInt32? = nil, fwmask: UInt32? = nil, protocol: UInt8, iifname: String? = nil, oifname: String? = nil,
+        action: UInt8 = UInt8(FR_ACT_TO_TBL)
+    ) {
         self.family = family
         self.priority = priority
         self.table = table
@@ -288,9 +304,10 @@ public struct RuleRequest: Sendable, Hashable {
 
     /// The live rule, as a request that names it (for deleting it).
     public init(_ k: KernelRule) {
-        self.init(family: k.family, priority: k.priority, table: k.table, from: k.from, to: k.to, fwmark: k.fwmark,
-                  fwmask: k.fwmark == nil ? nil : k.fwmask, protocol: k.protocol, iifname: k.iifname, oifname: k.oifname,
-                  action: k.action)
+        self.init(
+            family: k.family, priority: k.priority, table: k.table, from: k.from, to: k.to, fwmark: k.fwmark,
+            fwmask: k.fwmark == nil ? nil : k.fwmask, protocol: k.protocol, iifname: k.iifname, oifname: k.oifname,
+            action: k.action)
     }
 
     func object(_ op: String) throws(NetlinkError) -> OpaquePointer {
@@ -339,7 +356,9 @@ extension NetlinkSocket {
         defer { rtnl_route_put(obj) }
         var msg: OpaquePointer?
         let rc = rtnl_route_build_add_request(obj, (replace ? NLM_F_REPLACE : NLM_F_EXCL) | NLM_F_ACK, &msg)
-        guard rc == 0, let msg else { throw NetlinkError(op, code: nil, detail: "building the request: " + String(cString: nl_geterror(rc))) }
+        guard rc == 0, let msg else {
+            throw NetlinkError(op, code: nil, detail: "building the request: " + String(cString: nl_geterror(rc)))
+        }
         try perform(Request(taking: msg, op))
     }
 
@@ -350,11 +369,13 @@ extension NetlinkSocket {
         defer { rtnl_route_put(obj) }
         var msg: OpaquePointer?
         let rc = rtnl_route_build_del_request(obj, NLM_F_ACK, &msg)
-        guard rc == 0, let msg else { throw NetlinkError(op, code: nil, detail: "building the request: " + String(cString: nl_geterror(rc))) }
+        guard rc == 0, let msg else {
+            throw NetlinkError(op, code: nil, detail: "building the request: " + String(cString: nl_geterror(rc)))
+        }
         do {
             try perform(Request(taking: msg, op))
             return true
-        } catch where error.code == ESRCH || error.code == ENOENT {
+        } catch  where error.code == ESRCH || error.code == ENOENT {
             return false
         }
     }
@@ -365,7 +386,9 @@ extension NetlinkSocket {
         defer { rtnl_rule_put(obj) }
         var msg: OpaquePointer?
         let rc = rtnl_rule_build_add_request(obj, NLM_F_EXCL | NLM_F_ACK, &msg)
-        guard rc == 0, let msg else { throw NetlinkError(op, code: nil, detail: "building the request: " + String(cString: nl_geterror(rc))) }
+        guard rc == 0, let msg else {
+            throw NetlinkError(op, code: nil, detail: "building the request: " + String(cString: nl_geterror(rc)))
+        }
         try perform(Request(taking: msg, op))
     }
 
@@ -376,11 +399,13 @@ extension NetlinkSocket {
         defer { rtnl_rule_put(obj) }
         var msg: OpaquePointer?
         let rc = rtnl_rule_build_delete_request(obj, NLM_F_ACK, &msg)
-        guard rc == 0, let msg else { throw NetlinkError(op, code: nil, detail: "building the request: " + String(cString: nl_geterror(rc))) }
+        guard rc == 0, let msg else {
+            throw NetlinkError(op, code: nil, detail: "building the request: " + String(cString: nl_geterror(rc)))
+        }
         do {
             try perform(Request(taking: msg, op))
             return true
-        } catch where error.code == ENOENT {
+        } catch  where error.code == ENOENT {
             return false
         }
     }

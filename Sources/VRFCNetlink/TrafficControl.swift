@@ -38,10 +38,12 @@ public struct TCFilter: Hashable, Sendable {
     init?(payload: Bytes) {
         // struct tcmsg: family u8, pad u8, pad u16, ifindex s32, handle u32, parent u32, info u32.
         guard let handle = payload.u32(at: 8), handle != 0, let info = payload.u32(at: 16),
-              let rest = payload.slice(from: MemoryLayout<tcmsg>.size) else { return nil }
+            let rest = payload.slice(from: MemoryLayout<tcmsg>.size)
+        else { return nil }
         let a = Attributes(rest)
-        self.init(priority: UInt16(info >> 16), handle: handle, kind: a[TCA_KIND]?.string ?? "",
-                  programID: a.nested(TCA_OPTIONS)?[TCA_BPF_ID]?.u32())
+        self.init(
+            priority: UInt16(info >> 16), handle: handle, kind: a[TCA_KIND]?.string ?? "",
+            programID: a.nested(TCA_OPTIONS)?[TCA_BPF_ID]?.u32())
     }
 }
 
@@ -78,7 +80,7 @@ extension NetlinkSocket {
         do {
             try perform(clsactRequest("adding a clsact qdisc to \(name)", ifindex: ifindex, delete: false))
             return true
-        } catch where error.code == EEXIST {
+        } catch  where error.code == EEXIST {
             return false
         }
     }
@@ -97,7 +99,9 @@ extension NetlinkSocket {
         var rc = rtnl_tc_set_kind(qdisc, "clsact")
         var msg: OpaquePointer? = nil
         if rc == 0 {
-            rc = delete ? rtnl_qdisc_build_delete_request(qdisc, &msg)
+            rc =
+                delete
+                ? rtnl_qdisc_build_delete_request(qdisc, &msg)
                 : rtnl_qdisc_build_add_request(qdisc, NLM_F_CREATE | NLM_F_EXCL, &msg)
         }
         guard rc == 0, let msg else {
@@ -111,11 +115,14 @@ extension NetlinkSocket {
     /// filter already in that slot is swapped in place (cls_bpf swaps the
     /// program atomically, so packets never meet an empty slot). `label` is
     /// the name `tc filter show` prints ("NAME:[ID]").
-    public func attachBPF(programFD: Int32, label: String, ifindex: Int32, name: String, hook: ClsactHook = .ingress,
-                          priority: UInt16, handle: UInt32, replace: Bool) throws(NetlinkError) {
+    public func attachBPF(
+        programFD: Int32, label: String, ifindex: Int32, name: String, hook: ClsactHook = .ingress,
+        priority: UInt16, handle: UInt32, replace: Bool
+    ) throws(NetlinkError) {
         let op = "attaching BPF program \(label) to \(name) at priority \(priority) handle 0x\(String(handle, radix: 16))"
-        let request = try Request(op, type: RTM_NEWTFILTER, flags: NLM_F_CREATE | (replace ? NLM_F_REPLACE : NLM_F_EXCL),
-                                  header: filterHeader(ifindex: ifindex, hook: hook, priority: priority, handle: handle))
+        let request = try Request(
+            op, type: RTM_NEWTFILTER, flags: NLM_F_CREATE | (replace ? NLM_F_REPLACE : NLM_F_EXCL),
+            header: filterHeader(ifindex: ifindex, hook: hook, priority: priority, handle: handle))
         try request.put(TCA_KIND, string: "bpf")
         try request.nest(TCA_OPTIONS) { () throws(NetlinkError) in
             try request.put(TCA_BPF_FD, u32: UInt32(bitPattern: programFD))
@@ -126,11 +133,14 @@ extension NetlinkSocket {
     }
 
     /// Deletes the filter of `kind` at (priority, handle) of a clsact hook.
-    public func deleteFilter(ifindex: Int32, name: String, hook: ClsactHook = .ingress, priority: UInt16, handle: UInt32,
-                             kind: String = "bpf") throws(NetlinkError) {
+    public func deleteFilter(
+        ifindex: Int32, name: String, hook: ClsactHook = .ingress, priority: UInt16, handle: UInt32,
+        kind: String = "bpf"
+    ) throws(NetlinkError) {
         let op = "deleting the filter at priority \(priority) handle 0x\(String(handle, radix: 16)) of \(name)"
-        let request = try Request(op, type: RTM_DELTFILTER,
-                                  header: filterHeader(ifindex: ifindex, hook: hook, priority: priority, handle: handle))
+        let request = try Request(
+            op, type: RTM_DELTFILTER,
+            header: filterHeader(ifindex: ifindex, hook: hook, priority: priority, handle: handle))
         try request.put(TCA_KIND, string: kind)
         try perform(request)
     }

@@ -88,15 +88,21 @@ struct FastYAMLParser {
     /// LS, PS and a CR without LF are line breaks to libyaml and a BOM inside
     /// the text is odd: the fast reader leaves those files to libyaml.
     private func screen() throws {
-        var k = 0, line = self.line
+        var k = 0
+        var line = self.line
         let n = b.count
         func refuse(_ value: UInt32) -> YAMLError {
-            YAMLError(message: "control character U+\(String(value, radix: 16, uppercase: true).leftPadded(4)) is not allowed in YAML text",
-                      line: line, fix: "remove it; inside a double-quoted string write it as an escape such as \\x\(String(value, radix: 16).leftPadded(2))")
+            YAMLError(
+                message: "control character U+\(String(value, radix: 16, uppercase: true).leftPadded(4)) is not allowed in YAML text",
+                line: line,
+                fix: "remove it; inside a double-quoted string write it as an escape such as \\x\(String(value, radix: 16).leftPadded(2))")
         }
         while k < n {
             let c = b[k]
-            if c >= 0x20 && c < 0x7F { k += 1; continue }
+            if c >= 0x20 && c < 0x7F {
+                k += 1
+                continue
+            }
             switch c {
             case Self.nl:
                 line += 1
@@ -104,7 +110,9 @@ struct FastYAMLParser {
             case Self.tab:
                 k += 1
             case Self.cr:
-                guard k + 1 < n, b[k + 1] == Self.nl else { throw Unsupported(reason: "a CR without LF (a line break to libyaml)", line: line) }
+                guard k + 1 < n, b[k + 1] == Self.nl else {
+                    throw Unsupported(reason: "a CR without LF (a line break to libyaml)", line: line)
+                }
                 k += 1
             case 0..<0x20, 0x7F:
                 throw refuse(UInt32(c))
@@ -172,7 +180,10 @@ struct FastYAMLParser {
             var j = i
             while j < b.count, b[j] == Self.sp { j += 1 }
             let c = j < b.count ? b[j] : 0
-            if c == 0 && j >= b.count { i = j; return false }
+            if c == 0 && j >= b.count {
+                i = j
+                return false
+            }
             // libyaml takes a tab at the start of a block line as a token
             // (an error), or as indentation of a plain scalar's next line
             // (an error below its indentation): leave such files to it.
@@ -198,7 +209,10 @@ struct FastYAMLParser {
     private mutating func stream(_ emit: (YNode) -> Void) throws {
         // libyaml (given UTF-8 explicitly, as Yams does) skips a leading
         // BOM as a character of column 0: what follows is at column 1.
-        if peek() == 0xEF && peek(1) == 0xBB && peek(2) == 0xBF { i = 3; lineStart = 2 }
+        if peek() == 0xEF && peek(1) == 0xBB && peek(2) == 0xBF {
+            i = 3
+            lineStart = 2
+        }
         guard try skipBlankLines() else { return }
         if peek() == UInt8(ascii: "%") { throw unsupported("YAML directive") }
         // libyaml wants a document before a first `...`.
@@ -377,7 +391,8 @@ struct FastYAMLParser {
         let c = peek()
         if c == Self.dq || c == Self.sq { return .scalar(try quoted()) }
         if Self.isIndicator(c) || c == Self.colon || (c == Self.dash && isWS(1)) { throw unsupported("value starting with an indicator") }
-        let start = i, startLine = line
+        let start = i
+        let startLine = line
         while i < b.count {
             let x = b[i]
             if x == Self.nl || x == Self.cr { break }
@@ -449,11 +464,14 @@ struct FastYAMLParser {
             let blank = j >= end
             // A document marker at column 0 ends the scalar for libyaml.
             if j == i, end - j >= 3, b[j] == b[j + 1], b[j] == b[j + 2], b[j] == Self.dash || b[j] == UInt8(ascii: "."),
-               end - j == 3 || Self.isBlank(b[j + 3]) {
+                end - j == 3 || Self.isBlank(b[j + 3])
+            {
                 break
             }
             if !blank {
-                if j < b.count, b[j] == Self.tab, indent <= (contentIndent ?? parent) { throw unsupported("tab in block scalar indentation") }
+                if j < b.count, b[j] == Self.tab, indent <= (contentIndent ?? parent) {
+                    throw unsupported("tab in block scalar indentation")
+                }
                 if contentIndent == nil {
                     guard indent > parent else { break }
                     if maxLeadingBlank > indent { throw unsupported("leading blank lines indented deeper than the block scalar") }
@@ -477,17 +495,28 @@ struct FastYAMLParser {
         }
         // Trailing blank lines matter only to chomping.
         var trailing = 0
-        while let last = parts.last, last.isEmpty { parts.removeLast(); trailing += 1 }
+        while let last = parts.last, last.isEmpty {
+            parts.removeLast()
+            trailing += 1
+        }
         var body: String
         if folded {
-            if parts.contains(where: { $0.first == " " || $0.first == "\t" }) { throw unsupported("more-indented lines in a folded scalar") }
+            if parts.contains(where: { $0.first == " " || $0.first == "\t" }) {
+                throw unsupported("more-indented lines in a folded scalar")
+            }
             body = ""
             var pendingBreaks = 0
             var first = true
             for p in parts {
-                if p.isEmpty { pendingBreaks += 1; continue }
-                if !first { body += pendingBreaks == 0 ? " " : String(repeating: "\n", count: pendingBreaks) }
-                else if pendingBreaks > 0 { body += String(repeating: "\n", count: pendingBreaks) }
+                if p.isEmpty {
+                    pendingBreaks += 1
+                    continue
+                }
+                if !first {
+                    body += pendingBreaks == 0 ? " " : String(repeating: "\n", count: pendingBreaks)
+                } else if pendingBreaks > 0 {
+                    body += String(repeating: "\n", count: pendingBreaks)
+                }
                 body += p
                 pendingBreaks = 0
                 first = false
@@ -515,8 +544,8 @@ struct FastYAMLParser {
     @inline(__always) private static func isIndicator(_ c: UInt8) -> Bool {
         switch c {
         case UInt8(ascii: "&"), UInt8(ascii: "*"), UInt8(ascii: "!"), UInt8(ascii: "%"), UInt8(ascii: "@"),
-             UInt8(ascii: "`"), UInt8(ascii: "?"), UInt8(ascii: "|"), UInt8(ascii: ">"), UInt8(ascii: "#"),
-             UInt8(ascii: ","), UInt8(ascii: "["), UInt8(ascii: "]"), UInt8(ascii: "{"), UInt8(ascii: "}"):
+            UInt8(ascii: "`"), UInt8(ascii: "?"), UInt8(ascii: "|"), UInt8(ascii: ">"), UInt8(ascii: "#"),
+            UInt8(ascii: ","), UInt8(ascii: "["), UInt8(ascii: "]"), UInt8(ascii: "{"), UInt8(ascii: "}"):
             true
         default:
             false
@@ -525,7 +554,8 @@ struct FastYAMLParser {
 
     /// A single-line quoted scalar.
     private mutating func quoted() throws -> YScalar {
-        let q = peek(), startLine = line
+        let q = peek()
+        let startLine = line
         i += 1
         var out: [UInt8] = []
         var start = i
@@ -621,8 +651,9 @@ struct FastYAMLParser {
     }
 
     private func loneSurrogate(_ v: UInt32) -> YAMLError {
-        YAMLError(message: "\\u\(String(v, radix: 16)) is half of a UTF-16 surrogate pair without its other half",
-                  line: line, fix: "write the character itself, or both escapes of its pair (e.g. \\ud83d\\ude80)")
+        YAMLError(
+            message: "\\u\(String(v, radix: 16)) is half of a UTF-16 surrogate pair without its other half",
+            line: line, fix: "write the character itself, or both escapes of its pair (e.g. \\ud83d\\ude80)")
     }
 
     // MARK: flow context (JSON is all flow)
@@ -659,7 +690,10 @@ struct FastYAMLParser {
             var keys = KeySet()
             while true {
                 try skipFlowSpace()
-                if peek() == UInt8(ascii: "}") { i += 1; break }
+                if peek() == UInt8(ascii: "}") {
+                    i += 1
+                    break
+                }
                 let key: YScalar
                 let keyStart = i
                 switch try flowScalar(isKey: true) {
@@ -681,8 +715,14 @@ struct FastYAMLParser {
                 }
                 pairs.append(YMapping.Pair(key: key, value: value))
                 try skipFlowSpace()
-                if peek() == Self.comma { i += 1; continue }
-                if peek() == UInt8(ascii: "}") { i += 1; break }
+                if peek() == Self.comma {
+                    i += 1
+                    continue
+                }
+                if peek() == UInt8(ascii: "}") {
+                    i += 1
+                    break
+                }
                 throw unsupported("expected ',' or '}'")
             }
             return .mapping(YMapping(pairs: pairs, line: startLine))
@@ -693,11 +733,20 @@ struct FastYAMLParser {
             var items: [YNode] = []
             while true {
                 try skipFlowSpace()
-                if peek() == UInt8(ascii: "]") { i += 1; break }
+                if peek() == UInt8(ascii: "]") {
+                    i += 1
+                    break
+                }
                 items.append(try flowNode())
                 try skipFlowSpace()
-                if peek() == Self.comma { i += 1; continue }
-                if peek() == UInt8(ascii: "]") { i += 1; break }
+                if peek() == Self.comma {
+                    i += 1
+                    continue
+                }
+                if peek() == UInt8(ascii: "]") {
+                    i += 1
+                    break
+                }
                 throw unsupported("expected ',' or ']'")
             }
             return .sequence(YSequence(items: items, line: startLine))
@@ -712,10 +761,13 @@ struct FastYAMLParser {
         if Self.isIndicator(c) || c == 0 || c == Self.colon || (c == Self.dash && isWS(1)) {
             throw unsupported("flow value starting with an indicator")
         }
-        let start = i, startLine = line
+        let start = i
+        let startLine = line
         while i < b.count {
             let x = b[i]
-            if x == Self.comma || x == UInt8(ascii: "]") || x == UInt8(ascii: "}") || x == UInt8(ascii: "[") || x == UInt8(ascii: "{") { break }
+            if x == Self.comma || x == UInt8(ascii: "]") || x == UInt8(ascii: "}") || x == UInt8(ascii: "[") || x == UInt8(ascii: "{") {
+                break
+            }
             if x == Self.nl || x == Self.cr { break }
             if x == Self.colon {
                 if isWS(1) || [Self.comma, UInt8(ascii: "]"), UInt8(ascii: "}")].contains(peek(1)) { break }

@@ -36,7 +36,8 @@ enum Libyaml {
         // Positions of the `*`s as libyaml counts them: lines from 1 after
         // LF, CR, CRLF, NEL, LS or PS; columns in Unicode scalars from 1.
         var stars: Set<Position> = []
-        var line = 1, column = 1
+        var line = 1
+        var column = 1
         var previous: Unicode.Scalar? = nil
         // A leading BOM is a character of column 1 to libyaml (as Yams calls it).
         for u in text.unicodeScalars {
@@ -62,7 +63,9 @@ enum Libyaml {
                 while let node = pending.popLast() {
                     switch node {
                     case .scalar(let s):
-                        if let m = s.mark, case let p = Position(line: m.line, column: m.column), stars.contains(p), first.map({ p < $0 }) ?? true {
+                        if let m = s.mark, case let p = Position(line: m.line, column: m.column), stars.contains(p),
+                            first.map({ p < $0 }) ?? true
+                        {
                             first = p
                         }
                     case .mapping(let m):
@@ -75,8 +78,9 @@ enum Libyaml {
                 }
             }
             return first.map {
-                YAMLError(message: "YAML aliases (*name) are not supported", line: $0.line,
-                          fix: "write the value out; Kubernetes tooling never writes aliases")
+                YAMLError(
+                    message: "YAML aliases (*name) are not supported", line: $0.line,
+                    fix: "write the value out; Kubernetes tooling never writes aliases")
             }
         } catch let e as YamlError {
             return yamlError(e, text: neutral)
@@ -96,8 +100,9 @@ enum Libyaml {
         if depth > YAMLLimits.maxDepth, node.scalar == nil { throw YAMLLimits.tooDeep(line: line) }
         // `!!str 10` would otherwise reach the schema as a plain 10.
         if let tag = explicitTag(node) {
-            throw YAMLError(message: "YAML tags such as \(quoted(tag)) are not supported", line: line,
-                            fix: "write the value without a tag (quote a string that looks like a number)")
+            throw YAMLError(
+                message: "YAML tags such as \(quoted(tag)) are not supported", line: line,
+                fix: "write the value without a tag (quote a string that looks like a number)")
         }
         switch node {
         case .scalar(let s):
@@ -106,15 +111,19 @@ enum Libyaml {
             var pairs: [YMapping.Pair] = []
             for (k, v) in m {
                 guard case .scalar(let ks) = k else {
-                    throw YAMLError(message: "mapping keys must be strings", line: k.mark?.line, fix: "write the key as a plain or quoted string")
+                    throw YAMLError(
+                        message: "mapping keys must be strings", line: k.mark?.line, fix: "write the key as a plain or quoted string")
                 }
                 // Yams resolves a key's tag when it hashes keys for its duplicate
                 // check, so an untagged key may show up as `!!str`.
                 if let tag = explicitTag(k), tag != Tag.Name.str.rawValue {
-                    throw YAMLError(message: "YAML tags such as \(quoted(tag)) are not supported", line: ks.mark?.line ?? line,
-                                    fix: "write the key without a tag")
+                    throw YAMLError(
+                        message: "YAML tags such as \(quoted(tag)) are not supported", line: ks.mark?.line ?? line,
+                        fix: "write the key without a tag")
                 }
-                pairs.append(YMapping.Pair(key: YScalar(ks.string, style(ks.style), line: ks.mark?.line ?? line), value: try convert(v, depth: depth + 1)))
+                pairs.append(
+                    YMapping.Pair(
+                        key: YScalar(ks.string, style(ks.style), line: ks.mark?.line ?? line), value: try convert(v, depth: depth + 1)))
             }
             return .mapping(YMapping(pairs: pairs, line: line))
         case .sequence(let s):
@@ -154,20 +163,22 @@ enum Libyaml {
     static func yamlError(_ e: YamlError, text: String) -> YAMLError {
         switch e {
         case .scanner(let context, let problem, let mark, _),
-             .parser(let context, let problem, let mark, _),
-             .composer(let context, let problem, let mark, _):
+            .parser(let context, let problem, let mark, _),
+            .composer(let context, let problem, let mark, _):
             var message = "YAML syntax error: \(problem)"
             if let context { message += " (\(context.text) at line \(context.mark.line))" }
             return YAMLError(message: message, line: mark.line, fix: "see column \(mark.column)")
         case .duplicatedKeysInMapping(let duplicates, let context):
-            return YAMLError(message: "duplicate key \(duplicates.map { quoted($0) }.joined(separator: ", ")) in one mapping",
-                             line: context.mark.line, fix: "keep one of them")
+            return YAMLError(
+                message: "duplicate key \(duplicates.map { quoted($0) }.joined(separator: ", ")) in one mapping",
+                line: context.mark.line, fix: "keep one of them")
         case .reader(let problem, let offset, let value, _):
             // Yams gives the offset in Characters; count the line breaks before it.
             let line = offset.map { o in 1 + text.prefix(o).reduce(0) { $0 + ($1.isNewline ? 1 : 0) } }
             let what = value >= 0 ? " (U+\(String(value, radix: 16, uppercase: true).leftPadded(4)))" : ""
-            return YAMLError(message: "cannot read: \(problem)\(what)", line: line,
-                             fix: "remove it; inside a double-quoted string write it as an escape such as \\x01")
+            return YAMLError(
+                message: "cannot read: \(problem)\(what)", line: line,
+                fix: "remove it; inside a double-quoted string write it as an escape such as \\x01")
         default:
             return YAMLError(message: "cannot parse: \(e)", line: nil, fix: nil)
         }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Cuts a large multi-document YAML file into pieces at `---` lines, so the
 /// pieces can be read in parallel. Each piece starts with its `---` line and
 /// knows its first line number, so messages point into the whole file.
@@ -18,11 +20,15 @@ enum YAMLChunks {
         guard u.count >= 2 * minimumChunkBytes, pieces > 1 else { return [Chunk(text: text, firstLine: 1)] }
         let target = max(minimumChunkBytes, u.count / pieces)
         var chunks: [Chunk] = []
-        var start = 0, startLine = 1, line = 1, i = 0
+        var start = 0
+        var startLine = 1
+        var line = 1
+        var i = 0
         while i < u.count {
             // At the start of a line: is it exactly `---` (a document start)?
             if i - start >= target, i + 3 <= u.count, u[i] == 0x2D, u[i + 1] == 0x2D, u[i + 2] == 0x2D,
-               i + 3 == u.count || u[i + 3] == 0x0A || (u[i + 3] == 0x0D && i + 4 < u.count && u[i + 4] == 0x0A) {
+                i + 3 == u.count || u[i + 3] == 0x0A || (u[i + 3] == 0x0D && i + 4 < u.count && u[i + 4] == 0x0A)
+            {
                 chunks.append(Chunk(text: String(decoding: u[start..<i], as: UTF8.self), firstLine: startLine))
                 start = i
                 startLine = line
@@ -36,8 +42,6 @@ enum YAMLChunks {
         return chunks
     }
 }
-
-import Foundation
 
 extension ProcessInfo {
     static var cores: Int { ProcessInfo.processInfo.activeProcessorCount }

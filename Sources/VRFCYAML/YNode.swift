@@ -69,8 +69,9 @@ public enum YAMLLimits {
     public static let maxDepth = 100
 
     static func tooDeep(line: Int?) -> YAMLError {
-        YAMLError(message: "mappings and lists nest deeper than \(maxDepth) levels", line: line,
-                  fix: "VRFRouteConfiguration objects and the node config need only a few levels")
+        YAMLError(
+            message: "mappings and lists nest deeper than \(maxDepth) levels", line: line,
+            fix: "VRFRouteConfiguration objects and the node config need only a few levels")
     }
 }
 

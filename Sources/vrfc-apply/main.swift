@@ -6,8 +6,8 @@ import VRFCApplyCLI
 import VRFCBPF
 import VRFCCLI
 import VRFCHealth
-import VRFCMetrics
 import VRFCKernel
+import VRFCMetrics
 import VRFCModel
 import VRFCNetlink
 
@@ -27,14 +27,14 @@ struct VRFCApplyCommand: ParsableCommand {
         commandName: "vrfc-apply",
         abstract: "Make the kernel's links match vrfc's op list (the privileged half of vrfc).",
         discussion: """
-        vrfc-apply compares the op list (compiled from the node config and CRs, or read \
-        with --ops from `vrfc compile --emit ops`) with the live kernel over netlink and \
-        changes only the difference. It owns only links named \(StackLink.prefixes.joined(separator: "/"))<vrf> \
-        that carry its marker (alias \(VRFNames.markerPrefix)<vrf>); other links are reported, never changed.
+            vrfc-apply compares the op list (compiled from the node config and CRs, or read \
+            with --ops from `vrfc compile --emit ops`) with the live kernel over netlink and \
+            changes only the difference. It owns only links named \(StackLink.prefixes.joined(separator: "/"))<vrf> \
+            that carry its marker (alias \(VRFNames.markerPrefix)<vrf>); other links are reported, never changed.
 
-        Exit status: 0 done or in sync, 1 refused or failed, 2 usage error, \
-        3 (plan) changes pending, 4 (plan) part of the state could not be read.
-        """,
+            Exit status: 0 done or in sync, 1 refused or failed, 2 usage error, \
+            3 (plan) changes pending, 4 (plan) part of the state could not be read.
+            """,
         subcommands: [Plan.self, Apply.self, AgentCommand.self, BPFCommand.self, HealthCommand.self, MetricsCommand.self]
     )
 
@@ -52,7 +52,8 @@ func printOut(_ s: String) {
 struct Plan: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show what apply would change (needs no privileges).",
-        discussion: "Exit status: 0 in sync, 3 changes pending, 1 refused (apply would change nothing and the messages say why), 2 usage error, 4 part of the state could not be read (e.g. the tc router's state or the creation log without privileges; the output says what), so the plan cannot say whether the node is in sync."
+        discussion:
+            "Exit status: 0 in sync, 3 changes pending, 1 refused (apply would change nothing and the messages say why), 2 usage error, 4 part of the state could not be read (e.g. the tc router's state or the creation log without privileges; the output says what), so the plan cannot say whether the node is in sync."
     )
 
     @OptionGroup var inputs: NodeInputs
@@ -84,24 +85,25 @@ struct Plan: ParsableCommand {
 
 struct Apply: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Change the kernel's links to match the op list, and with --frr-config write frr.conf and reload FRR (needs CAP_NET_ADMIN).",
+        abstract:
+            "Change the kernel's links to match the op list, and with --frr-config write frr.conf and reload FRR (needs CAP_NET_ADMIN).",
         discussion: """
-        Order: delete links that must be re-created (type or VXLAN settings changed, or \
-        their VNI moves to another VRF); create missing links (down, with every setting; each creation is logged first in \
-        /run/vrfc so an interrupted run's links are recognised) and fix attributes, masters first; attach the tc router program; bring the links \
-        up; delete vrfc's links that are no longer wanted.
+            Order: delete links that must be re-created (type or VXLAN settings changed, or \
+            their VNI moves to another VRF); create missing links (down, with every setting; each creation is logged first in \
+            /run/vrfc so an interrupted run's links are recognised) and fix attributes, masters first; attach the tc router program; bring the links \
+            up; delete vrfc's links that are no longer wanted.
 
-        With --frr-config PATH the run is the whole reconcile: compile (as an unprivileged \
-        child) → vtysh --dryrun on the new frr.conf → links created and fixed, down → \
-        frr.conf written atomically → FRR reloaded (--reload; default delta where vrfc knows \
-        what FRR runs, else frr-reload) → FRR verified to run it → links up → links no \
-        longer wanted deleted. A failed reload or verification restores the last known \
-        good frr.conf (kept in --state-dir) and its links, and exits 1. Without \
-        --frr-config, links are brought up at the end of the run.
+            With --frr-config PATH the run is the whole reconcile: compile (as an unprivileged \
+            child) → vtysh --dryrun on the new frr.conf → links created and fixed, down → \
+            frr.conf written atomically → FRR reloaded (--reload; default delta where vrfc knows \
+            what FRR runs, else frr-reload) → FRR verified to run it → links up → links no \
+            longer wanted deleted. A failed reload or verification restores the last known \
+            good frr.conf (kept in --state-dir) and its links, and exits 1. Without \
+            --frr-config, links are brought up at the end of the run.
 
-        Safe to interrupt: a rerun converges. A second apply changes nothing.
-        Exit status: 0 done (or nothing to do), 1 refused or failed, 2 usage error.
-        """
+            Safe to interrupt: a rerun converges. A second apply changes nothing.
+            Exit status: 0 done (or nothing to do), 1 refused or failed, 2 usage error.
+            """
     )
 
     @OptionGroup var inputs: NodeInputs
@@ -131,11 +133,14 @@ struct Apply: ParsableCommand {
         let outcome: LinkApplyOutcome
         do throws(ApplyError) {
             let session = try inputs.session(ops, exclusive: true)
-            outcome = try LinkApply.run(session, announce: { plan in
-                if !json { printOut("applying \(plan.steps.count) change\(plan.steps.count == 1 ? "" : "s"):\n") }
-            }, onStep: { step in
-                if !json { printOut("  \(step.report)\n") }
-            })
+            outcome = try LinkApply.run(
+                session,
+                announce: { plan in
+                    if !json { printOut("applying \(plan.steps.count) change\(plan.steps.count == 1 ? "" : "s"):\n") }
+                },
+                onStep: { step in
+                    if !json { printOut("  \(step.report)\n") }
+                })
         } catch {
             fail(error.message)
         }
@@ -149,7 +154,9 @@ struct Apply: ParsableCommand {
             if json {
                 printOut(JSONOutput.encode(PlanReport(plan)))
             } else {
-                printOut("done: \(plan.steps.count) change\(plan.steps.count == 1 ? "" : "s") applied; links brought up at the end (no --frr-config: FRR not touched)\n")
+                printOut(
+                    "done: \(plan.steps.count) change\(plan.steps.count == 1 ? "" : "s") applied; links brought up at the end (no --frr-config: FRR not touched)\n"
+                )
                 printOut(Report.trailer(after))
             }
             if !after.inSync {
@@ -159,7 +166,6 @@ struct Apply: ParsableCommand {
     }
 }
 
-
 extension Apply {
     /// `apply --frr-config`: the whole node, links and FRR (Reconcile).
     func reconcile(_ frrConfig: String) throws {
@@ -167,7 +173,8 @@ extension Apply {
         var options = frr.reconcileOptions(frrConfig, inputs)
         let (trust, text) = inputs.trusted()
         options.trust = trust
-        let source: BundleSource = inputs.bundle.map { .file($0) } ?? .compile(inputs.compileRequest.withConfig(text, readFrom: inputs.nodeConfig))
+        let source: BundleSource =
+            inputs.bundle.map { .file($0) } ?? .compile(inputs.compileRequest.withConfig(text, readFrom: inputs.nodeConfig))
         var run = Reconcile(options: options, source: source, attacher: inputs.routerAttacher()) { line in
             printOut(line + "\n")
         }
@@ -203,15 +210,15 @@ struct BPFCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print the router's counters per outcome and per FIB lookup result.",
             discussion: """
-            The counters are summed over all CPUs from the maps pinned under --pin-dir, \
-            shared by every interface running the program; without pins (e.g. under \
-            `ip netns exec`, whose private /sys hides bpffs), from the maps of the router \
-            instances attached in this network namespace, found through the kernel. \
-            They survive vrfc-apply runs; \
-            a reboot, or a build with another counter layout, starts them from zero. \
-            Outcomes: routed and routed_neigh were forwarded by the program; pass_* went up \
-            the kernel's stack (pass_fib: see the FIB results for why).
-            """
+                The counters are summed over all CPUs from the maps pinned under --pin-dir, \
+                shared by every interface running the program; without pins (e.g. under \
+                `ip netns exec`, whose private /sys hides bpffs), from the maps of the router \
+                instances attached in this network namespace, found through the kernel. \
+                They survive vrfc-apply runs; \
+                a reboot, or a build with another counter layout, starts them from zero. \
+                Outcomes: routed and routed_neigh were forwarded by the program; pass_* went up \
+                the kernel's stack (pass_fib: see the FIB results for why).
+                """
         )
 
         @Flag(name: .long, help: "Print JSON instead of tables.")

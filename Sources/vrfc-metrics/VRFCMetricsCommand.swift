@@ -15,15 +15,15 @@ struct VRFCMetricsCommand: ParsableCommand {
         commandName: "vrfc-metrics",
         abstract: "The unprivileged Prometheus endpoint that vrfc-apply metrics and vrfc-apply agent --metrics-listen start.",
         discussion: """
-        Not meant to be run by hand: vrfc-apply starts it as an unprivileged user \
-        (no capabilities, no_new_privs, FRR's vty group for vtysh) with a socket to \
-        itself as descriptor 3, over which it asks for the tc router's counters and \
-        the links vrfc owns at each scrape. It refuses to run as root or with any \
-        effective capability.
+            Not meant to be run by hand: vrfc-apply starts it as an unprivileged user \
+            (no capabilities, no_new_privs, FRR's vty group for vtysh) with a socket to \
+            itself as descriptor 3, over which it asks for the tc router's counters and \
+            the links vrfc owns at each scrape. It refuses to run as root or with any \
+            effective capability.
 
-        Exit status: 1 when it cannot listen or runs privileged, 2 usage error; \
-        0 when the privileged side is gone; otherwise it runs until killed.
-        """
+            Exit status: 1 when it cannot listen or runs privileged, 2 usage error; \
+            0 when the privileged side is gone; otherwise it runs until killed.
+            """
     )
 
     @Option(name: .long, help: ArgumentHelp("Where to listen (ADDR:PORT, [ADDR6]:PORT or :PORT).", valueName: "ADDR:PORT"))

@@ -44,20 +44,28 @@ enum GraphFormat: String, ExpressibleByArgument, CaseIterable {
         if self == .dot { return Data(dotText.utf8) }
         let path = ["/usr/bin/dot", "/usr/local/bin/dot"].first { FileManager.default.isExecutableFile(atPath: $0) }
         guard let path else {
-            FileHandle.standardError.write(Data("vrfc: --format \(rawValue) needs Graphviz's 'dot' (apt-get install graphviz); --format dot prints the graph without it\n".utf8))
+            FileHandle.standardError.write(
+                Data(
+                    "vrfc: --format \(rawValue) needs Graphviz's 'dot' (apt-get install graphviz); --format dot prints the graph without it\n"
+                        .utf8))
             throw ExitCode(Exit.invalidInput)
         }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: path)
         p.arguments = ["-T\(rawValue)"]
-        let input = Pipe(), output = Pipe(), errors = Pipe()
+        let input = Pipe()
+        let output = Pipe()
+        let errors = Pipe()
         p.standardInput = input
         p.standardOutput = output
         p.standardError = errors
         try p.run()
         // Feed stdin from another thread so a large output cannot block the pipe.
         let text = Data(dotText.utf8)
-        let writer = Thread { input.fileHandleForWriting.write(text); try? input.fileHandleForWriting.close() }
+        let writer = Thread {
+            input.fileHandleForWriting.write(text)
+            try? input.fileHandleForWriting.close()
+        }
         writer.start()
         let data = output.fileHandleForReading.readDataToEndOfFile()
         let err = errors.fileHandleForReading.readDataToEndOfFile()
@@ -74,26 +82,27 @@ struct Diff: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show what a change of CRs or node config does to the routing intent.",
         discussion: """
-        Compiles both sides and prints, per VRF, what changes in CR terms: VRFs added or \
-        removed (with their links and BGP instance), VNI and route target changes, CR entries \
-        added, removed, moved (spec.seq) or given another community, aggregates, and per \
-        direction and address family the address space that becomes permitted (+) or denied \
-        (-) or leaves with other communities (~), as prefixes with length ranges and the CR \
-        item that decides. Decisions follow FRR's first-match semantics, so reordering items \
-        without effect prints nothing and a new deny above a permit shows the space it takes.
+            Compiles both sides and prints, per VRF, what changes in CR terms: VRFs added or \
+            removed (with their links and BGP instance), VNI and route target changes, CR entries \
+            added, removed, moved (spec.seq) or given another community, aggregates, and per \
+            direction and address family the address space that becomes permitted (+) or denied \
+            (-) or leaves with other communities (~), as prefixes with length ranges and the CR \
+            item that decides. Decisions follow FRR's first-match semantics, so reordering items \
+            without effect prints nothing and a new deny above a permit shows the space it takes.
 
-        OLD_INPUT... come before '--', NEW_INPUT... after it (files, directories, '-' for stdin).
+            OLD_INPUT... come before '--', NEW_INPUT... after it (files, directories, '-' for stdin).
 
-        Exit status: 0 no change, 4 changes, 1 invalid input on either side, 2 usage error.
+            Exit status: 0 no change, 4 changes, 1 invalid input on either side, 2 usage error.
 
-        Examples:
-          vrfc diff --config config.yaml main/crs -- branch/crs
-          vrfc diff --config config.yaml --markdown old/ -- new/ > comment.md
-          vrfc diff --config config.yaml --graph svg -o diff.svg old/ -- new/
-        """
+            Examples:
+              vrfc diff --config config.yaml main/crs -- branch/crs
+              vrfc diff --config config.yaml --markdown old/ -- new/ > comment.md
+              vrfc diff --config config.yaml --graph svg -o diff.svg old/ -- new/
+            """
     )
 
-    @Option(name: .long, help: ArgumentHelp("The node config of the new side (and of the old side unless --old-config).", valueName: "FILE"))
+    @Option(
+        name: .long, help: ArgumentHelp("The node config of the new side (and of the old side unless --old-config).", valueName: "FILE"))
     var config: String = NodeConfigPath.default
 
     @Option(name: .customLong("old-config"), help: ArgumentHelp("The node config of the old side.", valueName: "FILE"))
@@ -105,7 +114,10 @@ struct Diff: ParsableCommand {
     @Flag(name: .long, help: "Print the diff as Markdown (a pull-request comment).")
     var markdown = false
 
-    @Option(name: .long, help: ArgumentHelp("Print the leak topology with the changes coloured instead (dot, svg or png; svg/png need Graphviz).", valueName: "FORMAT"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Print the leak topology with the changes coloured instead (dot, svg or png; svg/png need Graphviz).", valueName: "FORMAT"))
     var graph: GraphFormat?
 
     @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE instead of stdout.", valueName: "FILE"))
@@ -113,7 +125,9 @@ struct Diff: ParsableCommand {
 
     // One list split at '--': ArgumentParser takes a single positional
     // array, and options come before the inputs.
-    @Argument(parsing: .captureForPassthrough, help: ArgumentHelp("The old side's inputs, '--', the new side's inputs.", valueName: "OLD_INPUT... -- NEW_INPUT..."))
+    @Argument(
+        parsing: .captureForPassthrough,
+        help: ArgumentHelp("The old side's inputs, '--', the new side's inputs.", valueName: "OLD_INPUT... -- NEW_INPUT..."))
     var sides: [String] = []
 
     var oldInputs: [String] { Array(sides.prefix { $0 != "--" }) }
@@ -171,22 +185,22 @@ struct Explain: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Explain the decision FRR makes for a route in one VRF and direction.",
         discussion: """
-        Prints which route-map entry (CR, spec.seq) and which prefix-list line (item, seq, \
-        ge/le) decide the route, the action and the community set, or that nothing matched \
-        (implicit deny). Exports pass the fabric-tag rule first (deny 1 / match tag 20000): \
-        give the route's tag with --tag.
+            Prints which route-map entry (CR, spec.seq) and which prefix-list line (item, seq, \
+            ge/le) decide the route, the action and the community set, or that nothing matched \
+            (implicit deny). Exports pass the fabric-tag rule first (deny 1 / match tag 20000): \
+            give the route's tag with --tag.
 
-        The last positional argument is the PREFIX; with --batch FILE (or '-' for stdin) every \
-        line of FILE is a prefix and each gets one tab-separated line: prefix, permit|deny, \
-        CR (or implicit-deny, fabric-tag, undefined-map), item, line seq, communities.
+            The last positional argument is the PREFIX; with --batch FILE (or '-' for stdin) every \
+            line of FILE is a prefix and each gets one tab-separated line: prefix, permit|deny, \
+            CR (or implicit-deny, fabric-tag, undefined-map), item, line seq, communities.
 
-        Exit status: 0 explained, 1 invalid input or unknown VRF, 2 usage error.
+            Exit status: 0 explained, 1 invalid input or unknown VRF, 2 usage error.
 
-        Examples:
-          vrfc explain --config config.yaml crs/ --vrf vrf1 --direction import 203.0.113.7/32
-          vrfc explain --config config.yaml crs/ --vrf vrf1 --direction export --tag 20000 198.51.100.0/24
-          vrfc explain --config config.yaml crs/ --vrf vrf1 --direction import --batch prefixes.txt
-        """
+            Examples:
+              vrfc explain --config config.yaml crs/ --vrf vrf1 --direction import 203.0.113.7/32
+              vrfc explain --config config.yaml crs/ --vrf vrf1 --direction export --tag 20000 198.51.100.0/24
+              vrfc explain --config config.yaml crs/ --vrf vrf1 --direction import --batch prefixes.txt
+            """
     )
 
     @Option(name: .long, help: ArgumentHelp("The node config.", valueName: "FILE"))
@@ -195,7 +209,8 @@ struct Explain: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The VRF whose policy decides.", valueName: "NAME"))
     var vrf: String
 
-    @Option(name: .long, help: ArgumentHelp("import (from the VRF into the cluster VRF) or export (the reverse).", valueName: "import|export"))
+    @Option(
+        name: .long, help: ArgumentHelp("import (from the VRF into the cluster VRF) or export (the reverse).", valueName: "import|export"))
     var direction: DirectionArgument
 
     @Option(name: .long, help: ArgumentHelp("The route's tag (the export maps deny tag 20000).", valueName: "N"))
@@ -216,7 +231,10 @@ struct Explain: ParsableCommand {
 
     func validate() throws {
         if inputs.isEmpty {
-            throw ValidationError(batch == nil ? "pass the CR inputs and then the PREFIX, e.g. crs/ 203.0.113.7/32" : "no INPUT given: pass CR files, directories, or '-' for stdin")
+            throw ValidationError(
+                batch == nil
+                    ? "pass the CR inputs and then the PREFIX, e.g. crs/ 203.0.113.7/32"
+                    : "no INPUT given: pass CR files, directories, or '-' for stdin")
         }
         if batch == nil, let p = arguments.last, case .failure(let e) = IPPrefix.parse(p) {
             throw ValidationError("PREFIX '\(p)' is not a prefix: \(Self.describe(e))")
@@ -239,7 +257,8 @@ struct Explain: ParsableCommand {
         let ir = try compileIR(config: config, inputs: inputs)
         guard let name = try? VRFName(validating: vrf), ir.vrfs.contains(where: { $0.name == name }) else {
             let known = ir.vrfs.map(\.name.value).joined(separator: ", ")
-            FileHandle.standardError.write(Data("vrfc: error: --vrf '\(vrf)': no CR names this VRF; the inputs name: \(known.isEmpty ? "none" : known)\n".utf8))
+            FileHandle.standardError.write(
+                Data("vrfc: error: --vrf '\(vrf)': no CR names this VRF; the inputs name: \(known.isEmpty ? "none" : known)\n".utf8))
             throw ExitCode(Exit.invalidInput)
         }
         let policy = Policy(ir: ir)
@@ -302,7 +321,10 @@ struct Explain: ParsableCommand {
         }
         if let bad = pieces.lazy.compactMap(\.bad).first {
             let shown = bad.text.unicodeScalars.map { $0.isASCII && $0.value >= 0x20 ? String($0) : "?" }.joined()
-            FileHandle.standardError.write(Data("\(batch == "-" ? "<stdin>" : batch):\(bad.line): error: '\(shown)' is not a prefix: \(Self.describe(bad.error))\n".utf8))
+            FileHandle.standardError.write(
+                Data(
+                    "\(batch == "-" ? "<stdin>" : batch):\(bad.line): error: '\(shown)' is not a prefix: \(Self.describe(bad.error))\n".utf8
+                ))
             throw ExitCode(Exit.invalidInput)
         }
         var out: [UInt8] = []
@@ -316,15 +338,15 @@ struct Graph: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Draw the node's leak topology (Graphviz DOT, SVG or PNG).",
         discussion: """
-        The cluster VRF in the middle, each VRF around it (VNI, route target, communities; \
-        skip VRFs dashed), one edge per direction labelled with the address space its \
-        route-maps permit, as FRR decides it (summarised when long). SVG and PNG are \
-        rendered by Graphviz's dot (Debian package graphviz).
+            The cluster VRF in the middle, each VRF around it (VNI, route target, communities; \
+            skip VRFs dashed), one edge per direction labelled with the address space its \
+            route-maps permit, as FRR decides it (summarised when long). SVG and PNG are \
+            rendered by Graphviz's dot (Debian package graphviz).
 
-        Examples:
-          vrfc graph --config config.yaml crs/ | dot -Tsvg > leaks.svg
-          vrfc graph --config config.yaml --format png -o leaks.png crs/
-        """
+            Examples:
+              vrfc graph --config config.yaml crs/ | dot -Tsvg > leaks.svg
+              vrfc graph --config config.yaml --format png -o leaks.png crs/
+            """
     )
 
     @Option(name: .long, help: ArgumentHelp("The node config.", valueName: "FILE"))

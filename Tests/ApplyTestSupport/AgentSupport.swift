@@ -8,8 +8,8 @@ public final class AgentProcess: @unchecked Sendable {
     public let pid: pid_t
     private let condition = NSCondition()
     private var lines: [String] = []  // guarded by `condition`
-    private var status: Int32?        // guarded by `condition`
-    private var drained = false       // guarded by `condition`: the log pipe reached EOF
+    private var status: Int32?  // guarded by `condition`
+    private var drained = false  // guarded by `condition`: the log pipe reached EOF
     public let args: [String]
 
     public init(_ args: [String], environment extra: [String: String] = [:]) throws {
@@ -36,7 +36,8 @@ public final class AgentProcess: @unchecked Sendable {
             throw SetupError("cannot start \(args[0]): \(String(cString: strerror(rc)))")
         }
         self.pid = pid
-        let child = pid, readFD = fds[0]
+        let child = pid
+        let readFD = fds[0]
         Thread { [self] in readLines(readFD) }.start()
         Thread { [self] in
             var st: Int32 = 0
@@ -117,8 +118,10 @@ public final class AgentProcess: @unchecked Sendable {
 
     /// Waits for the n-th finished reconcile with this trigger and returns it.
     @discardableResult
-    public func waitForReconcile(_ trigger: String, count: Int = 1, timeout: Double = 60,
-                          where extra: ([String: String]) -> Bool = { _ in true }) throws -> [String: String] {
+    public func waitForReconcile(
+        _ trigger: String, count: Int = 1, timeout: Double = 60,
+        where extra: ([String: String]) -> Bool = { _ in true }
+    ) throws -> [String: String] {
         let recs = try waitFor("reconcile #\(count) with trigger=\(trigger)", timeout: timeout) { recs in
             recs.filter { $0["msg"] == "reconcile finished" && $0["trigger"] == trigger && extra($0) }.count >= count
         }
@@ -162,7 +165,8 @@ extension Namespace {
     public func agentArgs(_ args: [String], command: [String]? = nil) throws -> [String] {
         // As for plan/apply, the harness plays the operator who allows the
         // fixtures' bpfInterfaces (TestNamespace.operatorFlags).
-        try (command ?? [applierPath(), "agent"]) + ["--netns", name, "--bpf-pin-dir", pinDirectory, "--log-format", "json"] + Self.operatorFlags + args
+        try (command ?? [applierPath(), "agent"]) + ["--netns", name, "--bpf-pin-dir", pinDirectory, "--log-format", "json"]
+            + Self.operatorFlags + args
     }
 
     /// Starts an agent; `body` runs with it and the agent is killed afterwards if still running.
@@ -173,7 +177,9 @@ extension Namespace {
     }
 
     /// Runs an agent to its exit (`--oneshot`, `--clean`).
-    public func runAgent(_ args: [String], environment: [String: String] = [:], timeout: Double = 120) throws -> (status: Int32, agent: AgentProcess) {
+    public func runAgent(_ args: [String], environment: [String: String] = [:], timeout: Double = 120) throws -> (
+        status: Int32, agent: AgentProcess
+    ) {
         let agent = try AgentProcess(try agentArgs(args), environment: environment)
         defer { agent.kill9() }
         return (try agent.waitForExit(timeout: timeout), agent)
@@ -201,7 +207,9 @@ public struct ConfigMapDir {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         try update(files)
         for key in files.keys {
-            guard symlink("..data/\(key)", path + "/" + key) == 0 else { throw SetupError("symlink \(key): \(String(cString: strerror(errno)))") }
+            guard symlink("..data/\(key)", path + "/" + key) == 0 else {
+                throw SetupError("symlink \(key): \(String(cString: strerror(errno)))")
+            }
         }
     }
 

@@ -27,7 +27,6 @@ public func faultsPath() throws -> String {
     return path
 }
 
-
 /// The documentation address the tests give the underlay, and the MAC vrfc
 /// must derive from it (02:54 + the four address bytes).
 public let underlayAddress: [UInt8] = [192, 0, 2, 129]
@@ -202,8 +201,10 @@ extension OpList {
 /// Every link of the op list is in `ip -d -j link` output exactly as wanted.
 /// Expectations come from the op list and the underlay the test set up;
 /// `tables` (when given) are the VRF tables the test expects.
-public func checkIPLinks(_ ops: OpList, _ live: [String: [String: Any]], underlay: String = "dum.underlay",
-                  tables: [String: Int]? = nil) -> [String] {
+public func checkIPLinks(
+    _ ops: OpList, _ live: [String: [String: Any]], underlay: String = "dum.underlay",
+    tables: [String: Int]? = nil
+) -> [String] {
     var problems: [String] = []
     func expect(_ ok: Bool, _ link: String, _ what: String, _ have: Any?) {
         if !ok { problems.append("\(link): expected \(what), ip -d -j shows \(have.map { "\($0)" } ?? "nothing")") }
@@ -220,12 +221,15 @@ public func checkIPLinks(_ ops: OpList, _ live: [String: [String: Any]], underla
         expect(l["mtu"] as? Int == spec.mtu, n, "mtu \(spec.mtu)", l["mtu"])
         expect(l["master"] as? String == spec.master?.value, n, "master \(spec.master?.value ?? "none")", l["master"])
         expect(l["ifalias"] as? String == "vrfc:v1:\(spec.vrf)", n, "alias vrfc:v1:\(spec.vrf)", l["ifalias"])
-        expect(l["inet6_addr_gen_mode"] as? String == spec.addrGenMode.rawValue, n, "addrgenmode \(spec.addrGenMode.rawValue)", l["inet6_addr_gen_mode"])
+        expect(
+            l["inet6_addr_gen_mode"] as? String == spec.addrGenMode.rawValue, n, "addrgenmode \(spec.addrGenMode.rawValue)",
+            l["inet6_addr_gen_mode"])
         expect((l["flags"] as? [String])?.contains("UP") == true, n, "UP", l["flags"])
         if spec.macFromUnderlay { expect(l["address"] as? String == underlayMAC, n, "address \(underlayMAC)", l["address"]) }
         if let v = spec.vxlan {
             expect(data["id"] as? Int == Int(v.vni), n, "vxlan id \(v.vni)", data["id"])
-            expect(data["local"] as? String == underlayAddress.map(String.init).joined(separator: "."), n, "local 192.0.2.129", data["local"])
+            expect(
+                data["local"] as? String == underlayAddress.map(String.init).joined(separator: "."), n, "local 192.0.2.129", data["local"])
             expect(data["link"] as? String == underlay, n, "dev \(underlay)", data["link"])
             expect(data["port"] as? Int == Int(v.dstPort), n, "dstport \(v.dstPort)", data["port"])
             expect(data["learning"] as? Bool == v.learning, n, "vxlan learning \(v.learning)", data["learning"])
@@ -270,13 +274,15 @@ public func checkNetlinkLinks(_ ops: OpList, _ links: [Link], underlay: String =
         expect(l.isUp, "IFF_UP")
         if spec.macFromUnderlay { expect(l.mac?.description == underlayMAC, "address \(underlayMAC)") }
         if let v = spec.vxlan {
-            expect(l.vxlan?.vni == v.vni && l.vxlan?.port == v.dstPort && l.vxlan?.learning == v.learning
-                   && l.vxlan?.local == underlayAddress && l.vxlan?.linkIndex == byName[underlay]?.index,
-                   "vxlan \(v)")
+            expect(
+                l.vxlan?.vni == v.vni && l.vxlan?.port == v.dstPort && l.vxlan?.learning == v.learning
+                    && l.vxlan?.local == underlayAddress && l.vxlan?.linkIndex == byName[underlay]?.index,
+                "vxlan \(v)")
         }
         if let p = spec.bridgePort {
-            expect(l.bridgePort == BridgePortFlags(hairpin: p.hairpin, learning: p.learning, neighSuppress: p.neighSuppress),
-                   "bridge port \(p)")
+            expect(
+                l.bridgePort == BridgePortFlags(hairpin: p.hairpin, learning: p.learning, neighSuppress: p.neighSuppress),
+                "bridge port \(p)")
         }
         if let peer = spec.peer { expect(l.linkIndex.flatMap { byIndex[$0]?.name } == peer.value, "peer \(peer)") }
     }

@@ -19,8 +19,10 @@ struct FRRDifferentialTests {
     @Test(arguments: ["dual-stack", "mgmt-vrf"])
     func fixtureDecisionsMatchFRR(_ name: String) throws {
         let f = Fixture(name: name)
-        try DifferentialRun(ir: try f.ir(), compiled: try f.frr(), seed: UInt64(name.utf8.count) &* 0x9E37_79B9, label: name,
-                            withHandWrittenMaps: true).check()
+        try DifferentialRun(
+            ir: try f.ir(), compiled: try f.frr(), seed: UInt64(name.utf8.count) &* 0x9E37_79B9, label: name,
+            withHandWrittenMaps: true
+        ).check()
     }
 
     /// Random CR sets: random ge/le, overlapping items, deny items above
@@ -61,18 +63,36 @@ struct DifferentialRun {
         guard withHandWrittenMaps, let vrf = ir.vrfs.last?.name else { return [] }
         let c7 = try! Community(validating: "65000:7")
         var out: [(String, RouteMap, [AddressFamily])] = [
-            ("route-map vrfc_t_skip permit 10\n call vrfc_t_missing\nexit\n",
-             RouteMap(name: "vrfc_t_skip", entries: [RouteMapEntry(seq: 10, permit: true, matches: [], call: "vrfc_t_missing")]), AddressFamily.allCases),
-            ("route-map vrfc_t_denyfirst deny 5\nexit\nroute-map vrfc_t_denyfirst permit 10\nexit\n",
-             RouteMap(name: "vrfc_t_denyfirst", entries: [RouteMapEntry(seq: 5, permit: false, matches: []), RouteMapEntry(seq: 10, permit: true, matches: [])]), AddressFamily.allCases),
+            (
+                "route-map vrfc_t_skip permit 10\n call vrfc_t_missing\nexit\n",
+                RouteMap(name: "vrfc_t_skip", entries: [RouteMapEntry(seq: 10, permit: true, matches: [], call: "vrfc_t_missing")]),
+                AddressFamily.allCases
+            ),
+            (
+                "route-map vrfc_t_denyfirst deny 5\nexit\nroute-map vrfc_t_denyfirst permit 10\nexit\n",
+                RouteMap(
+                    name: "vrfc_t_denyfirst",
+                    entries: [RouteMapEntry(seq: 5, permit: false, matches: []), RouteMapEntry(seq: 10, permit: true, matches: [])]),
+                AddressFamily.allCases
+            ),
         ]
         for family in AddressFamily.allCases {
-            let exportMap = Policy.mapName(vrf, .export, family), importMap = Policy.mapName(vrf, .import, family)
+            let exportMap = Policy.mapName(vrf, .export, family)
+            let importMap = Policy.mapName(vrf, .import, family)
             let f = family == .ipv4 ? "4" : "6"
-            out.append(("route-map vrfc_t_call\(f) permit 10\n call \(exportMap)\nexit\n",
-                        RouteMap(name: "vrfc_t_call\(f)", entries: [RouteMapEntry(seq: 10, permit: true, matches: [], call: exportMap)]), [family]))
-            out.append(("route-map vrfc_t_setcall\(f) permit 10\n set community 65000:7\n call \(importMap)\nexit\n",
-                        RouteMap(name: "vrfc_t_setcall\(f)", entries: [RouteMapEntry(seq: 10, permit: true, matches: [], setCommunities: [c7], call: importMap)]), [family]))
+            out.append(
+                (
+                    "route-map vrfc_t_call\(f) permit 10\n call \(exportMap)\nexit\n",
+                    RouteMap(name: "vrfc_t_call\(f)", entries: [RouteMapEntry(seq: 10, permit: true, matches: [], call: exportMap)]),
+                    [family]
+                ))
+            out.append(
+                (
+                    "route-map vrfc_t_setcall\(f) permit 10\n set community 65000:7\n call \(importMap)\nexit\n",
+                    RouteMap(
+                        name: "vrfc_t_setcall\(f)",
+                        entries: [RouteMapEntry(seq: 10, permit: true, matches: [], setCommunities: [c7], call: importMap)]), [family]
+                ))
         }
         return out
     }
@@ -83,7 +103,7 @@ struct DifferentialRun {
         let direction: Direction
         let family: AddressFamily
         let map: String
-        let dut: String   // the DUT's address of this session
+        let dut: String  // the DUT's address of this session
         let peer: String  // the peer's
     }
 
@@ -93,7 +113,8 @@ struct DifferentialRun {
         let policy = Policy(maps: Array(generated.maps.values) + extra.map(\.map))
         var rng = SplitMix64(seed: seed)
         var sessions: [Session] = []
-        var n4 = 0, n6 = 0
+        var n4 = 0
+        var n6 = 0
         for vrf in ir.vrfs {
             for direction in Direction.allCases {
                 for family in AddressFamily.allCases {
@@ -105,8 +126,10 @@ struct DifferentialRun {
                         (dut, peer) = ("2001:db8:ffff:fff0::a:\(1 + n6)", "2001:db8:ffff:fff0::b:\(1 + n6)")
                         n6 += 1
                     }
-                    sessions.append(Session(vrf: vrf.name, direction: direction, family: family,
-                                            map: Policy.mapName(vrf.name, direction, family), dut: dut, peer: peer))
+                    sessions.append(
+                        Session(
+                            vrf: vrf.name, direction: direction, family: family,
+                            map: Policy.mapName(vrf.name, direction, family), dut: dut, peer: peer))
                 }
             }
         }
@@ -134,8 +157,10 @@ struct DifferentialRun {
         defer { peer.stop() }
         try dut.inNetns(["ip", "link", "add", "dt0", "type", "veth", "peer", "name", "dt1", "netns", peer.name])
         for s in sessions {
-            try dut.inNetns(["ip", "addr", "add", s.dut + (s.family == .ipv4 ? "/24" : "/64"), "dev", "dt0"] + (s.family == .ipv6 ? ["nodad"] : []))
-            try peer.inNetns(["ip", "addr", "add", s.peer + (s.family == .ipv4 ? "/24" : "/64"), "dev", "dt1"] + (s.family == .ipv6 ? ["nodad"] : []))
+            try dut.inNetns(
+                ["ip", "addr", "add", s.dut + (s.family == .ipv4 ? "/24" : "/64"), "dev", "dt0"] + (s.family == .ipv6 ? ["nodad"] : []))
+            try peer.inNetns(
+                ["ip", "addr", "add", s.peer + (s.family == .ipv4 ? "/24" : "/64"), "dev", "dt1"] + (s.family == .ipv6 ? ["nodad"] : []))
         }
         try dut.inNetns(["ip", "link", "set", "dt0", "up"])
         try peer.inNetns(["ip", "link", "set", "dt1", "up"])
@@ -157,7 +182,8 @@ struct DifferentialRun {
             for (prefix, peerIDs) in try Self.paths(peer.showJSON("show bgp \(afi) unicast json")) {
                 for id in peerIDs { received[id, default: [:]][prefix] = [] }
             }
-            let communities = Set(ir.vrfs.flatMap(\.exports).flatMap(\.communities).map(\.value) + (extra.isEmpty ? [] : ["65000:7"])).sorted()
+            let communities = Set(ir.vrfs.flatMap(\.exports).flatMap(\.communities).map(\.value) + (extra.isEmpty ? [] : ["65000:7"]))
+                .sorted()
             for c in communities {
                 for (prefix, peerIDs) in try Self.paths(peer.showJSON("show bgp \(afi) unicast community \(c) json")) {
                     for id in peerIDs { received[id, default: [:]][prefix, default: []].append(c) }
@@ -177,7 +203,9 @@ struct DifferentialRun {
                 if frr?.sorted() != expected {
                     let trace = policy.decide(s.map, Route(r.prefix, tag: r.tag), trace: true)
                         .explanation(vrf: s.vrf.value, direction: s.direction, map: s.map, prefix: r.prefix, tag: r.tag)
-                    mismatches.append("\(s.map) \(r.prefix)\(r.tag.map { " tag \($0)" } ?? ""): FRR \(frr.map { "permits, communities \($0)" } ?? "denies"); evaluator:\n\(trace)")
+                    mismatches.append(
+                        "\(s.map) \(r.prefix)\(r.tag.map { " tag \($0)" } ?? ""): FRR \(frr.map { "permits, communities \($0)" } ?? "denies"); evaluator:\n\(trace)"
+                    )
                 }
             }
         }
@@ -232,8 +260,10 @@ struct DifferentialRun {
                 let sent = try dut.showJSON("show bgp \(afi) unicast summary json")["peers"] as? [String: Any] ?? [:]
                 let got = try peer.showJSON("show bgp \(afi) unicast summary json")["peers"] as? [String: Any] ?? [:]
                 for x in sessions where x.family == family {
-                    let a = sent[x.peer] as? [String: Any], b = got[x.dut] as? [String: Any]
-                    let snt = a?["pfxSnt"] as? Int, rcd = b?["pfxRcd"] as? Int
+                    let a = sent[x.peer] as? [String: Any]
+                    let b = got[x.dut] as? [String: Any]
+                    let snt = a?["pfxSnt"] as? Int
+                    let rcd = b?["pfxRcd"] as? Int
                     if a?["state"] as? String != "Established" || snt == nil || snt != rcd { ready = false }
                     counts[x.dut] = rcd ?? -1
                 }
@@ -243,7 +273,9 @@ struct DifferentialRun {
             last = counts
             usleep(700_000)
         }
-        throw SetupError("\(label): BGP sessions did not converge within 90 s; DUT: \((try? dut.show("show bgp summary")) ?? "?")\nlogs: \(dut.logs().suffix(2000))")
+        throw SetupError(
+            "\(label): BGP sessions did not converge within 90 s; DUT: \((try? dut.show("show bgp summary")) ?? "?")\nlogs: \(dut.logs().suffix(2000))"
+        )
     }
 
     /// prefix -> peer ids of its paths, from `show bgp ... json`.

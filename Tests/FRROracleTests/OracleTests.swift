@@ -49,29 +49,33 @@ import VRFCTestSupport
         let fixture = Fixture(name: "empty-lists")  // quiet: nothing; oneway: v4 only; mgmt_vrf (skip): nothing
         // (prefix, called map, permitted?)
         let probes: [(String, String, Bool)] = [
-            ("203.0.113.0/25", "rm_quiet_import", false),       // empty direction
+            ("203.0.113.0/25", "rm_quiet_import", false),  // empty direction
             ("203.0.113.128/25", "rm_mgmt_vrf_export", false),  // empty, and the base's own deny 65535
             ("198.51.100.0/25", "rm_mgmt_vrf_import", false),
-            ("203.0.113.0/24", "rm_oneway_import", true),       // the CR's permit
+            ("203.0.113.0/24", "rm_oneway_import", true),  // the CR's permit
             ("198.51.100.0/24", "rm_oneway_export", true),
-            ("198.51.100.0/26", "rm_oneway_export", false),     // not in the CR's list
-            ("2001:db8:1::/48", "rm6_oneway_import", false),    // v4-only CRs: empty v6 maps
+            ("198.51.100.0/26", "rm_oneway_export", false),  // not in the CR's list
+            ("2001:db8:1::/48", "rm6_oneway_import", false),  // v4-only CRs: empty v6 maps
             ("2001:db8:2::/48", "rm6_oneway_export", false),
             ("2001:db8:3::/48", "rm6_quiet_import", false),
             ("2001:db8:4::/48", "rm6_mgmt_vrf_export", false),
-            ("2001:db8:ffff::/48", "", true),                    // control: no call
+            ("2001:db8:ffff::/48", "", true),  // control: no call
         ]
         var base = try #require(readText(fixture.base))
-        var networks4 = "", networks6 = "", maps = ""
+        var networks4 = ""
+        var networks6 = ""
+        var maps = ""
         for (i, (prefix, map, _)) in probes.enumerated() {
             let line = "  network \(prefix) route-map probe_\(i)\n"
             if prefix.contains(":") { networks6 += line } else { networks4 += line }
             maps += "route-map probe_\(i) permit 10\n" + (map.isEmpty ? "" : " call \(map)\n") + "exit\n!\n"
         }
-        for (hint, extra) in [(" #++{{.Neighbors}}\n", " no bgp network import-check\n"),
-                              ("  #++{{.NeighborsV4}}\n", networks4), ("  #++{{.NeighborsV6}}\n", networks6),
-                              // The README's pattern: the base defines the management map's last entry itself.
-                              ("#++{{.RouteMaps}}\n", maps + "route-map rm_mgmt_vrf_export deny 65535\nexit\n!\n")] {
+        for (hint, extra) in [
+            (" #++{{.Neighbors}}\n", " no bgp network import-check\n"),
+            ("  #++{{.NeighborsV4}}\n", networks4), ("  #++{{.NeighborsV6}}\n", networks6),
+            // The README's pattern: the base defines the management map's last entry itself.
+            ("#++{{.RouteMaps}}\n", maps + "route-map rm_mgmt_vrf_export deny 65535\nexit\n!\n"),
+        ] {
             try #require(base.contains(hint))
             base = base.replacingOccurrences(of: hint, with: extra + hint)
         }
@@ -84,8 +88,9 @@ import VRFCTestSupport
         let load = try frr.load(out)
         #expect(load.clean, "vtysh exit \(load.status); problems: \(load.problems)")
         let running = try frr.show("show running-config")
-        #expect(running.components(separatedBy: "route-map rm_mgmt_vrf_export deny 65535\n").count == 2,
-                "the base's entry and vrfc's identical one are one entry:\n\(running)")
+        #expect(
+            running.components(separatedBy: "route-map rm_mgmt_vrf_export deny 65535\n").count == 2,
+            "the base's entry and vrfc's identical one are one entry:\n\(running)")
 
         // bgpd applies route-map changes after its delay timer (5 s): wait
         // until both permitted controls are in, then read the verdicts.
@@ -103,8 +108,9 @@ import VRFCTestSupport
         usleep(1_000_000)
         routes = try table()
         for (prefix, map, permitted) in probes {
-            #expect(routes.contains(prefix) == permitted,
-                    "\(prefix) through `call \(map)`: expected \(permitted ? "permitted" : "denied"), FRR's table: \(routes.sorted())")
+            #expect(
+                routes.contains(prefix) == permitted,
+                "\(prefix) through `call \(map)`: expected \(permitted ? "permitted" : "denied"), FRR's table: \(routes.sorted())")
         }
     }
 
@@ -122,8 +128,9 @@ import VRFCTestSupport
         let inputs = Compiler.Inputs(config: config, objects: [crs], options: Fixture.options)
         let ir = try Compiler.ir(inputs)
         let text = try Compiler.frr(ir, base: Compiler.baseConfig(base), templates: .shipped)
-        #expect(try Compiler.frr(try Compiler.ir(inputs), base: Compiler.baseConfig(base), templates: .shipped) == text,
-                "seed \(seed): not deterministic")
+        #expect(
+            try Compiler.frr(try Compiler.ir(inputs), base: Compiler.baseConfig(base), templates: .shipped) == text,
+            "seed \(seed): not deterministic")
         let out = try dir.write("out.conf", text)
 
         let dry = try Shell.run(["vtysh", "--dryrun", "-f", out])
@@ -136,4 +143,3 @@ import VRFCTestSupport
         #expect(problems.isEmpty, "seed \(seed): \(problems.joined(separator: "\n"))")
     }
 }
-

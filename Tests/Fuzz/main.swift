@@ -15,9 +15,9 @@
 //        vrfc-fuzz --check FILE   (replay one kept file through both readers)
 import Foundation
 import VRFCFrontend
-import VRFCYAML
 import VRFCModel
 import VRFCTestSupport
+import VRFCYAML
 
 // MARK: options
 
@@ -35,7 +35,10 @@ while let a = args.popFirst() {
     case "--check":
         // Replays one kept file through both readers and prints what each read.
         let path = args.popFirst() ?? ""
-        guard let text = readText(path) else { print("cannot read \(path)"); exit(2) }
+        guard let text = readText(path) else {
+            print("cannot read \(path)")
+            exit(2)
+        }
         print("fast:    \(YAMLReaders.fast(text))")
         print("libyaml: \(YAMLReaders.libyaml(text))")
         print("verdict: \(YAMLDifferential.check(text))")
@@ -93,14 +96,20 @@ func chance(_ p: Double) -> Bool { Double.random(in: 0..<1, using: &rng) < p }
 func pick<T>(_ xs: [T]) -> T { xs.randomElement(using: &rng)! }
 func int(_ r: ClosedRange<Int>) -> Int { Int.random(in: r, using: &rng) }
 
-let boundaryNumbers = ["0", "1", "-1", "+1", "00", "010", "0x10", "1e3", "1_000", "1.0", "65534", "65535", "65536", "4294967295",
-                       "4294967296", "16777215", "16777216", "18446744073709551615", "18446744073709551616", "99999999999999999999999", ".inf", "~", ""]
-let hostileStrings = ["vrf1\nrouter bgp 1", "a b", "x!", "{{.BGP}}", "#++{{.VRFs}}", "$(reboot)", "\u{1B}[2J\u{1B}[31mred", "\u{202E}evil", "a\u{0}b",
-                      "a\u{7F}b", "a\u{85}b", "a\u{2028}b", "a\rb", "a\r\nb", "\u{FEFF}x", "x\u{FFFE}", "🚀", "ä", "'", "\"", "\\", "*a", "&a", "!!str",
-                      "---", "...", "- x", "? x", "x: y", "[x", "{x", "# c", "%YAML", "@", "`", String(repeating: "a", count: 5000),
-                      "10.0.0.1/8", "2001:DB8::/32", "203.0.113.0/24", "65000:100", "no-export", "permit", "deny", "vrf1", "mgmt_vrf"]
-let keyNames = ["apiVersion", "kind", "metadata", "name", "spec", "vrf", "seq", "import", "export", "aggregate", "community", "cidr", "action",
-                "ge", "le", "items", "status", "vnimap", "vrfConfig", "skipVRFConfig", "bpfInterfaces", "serverASN", "vni", "rt"]
+let boundaryNumbers = [
+    "0", "1", "-1", "+1", "00", "010", "0x10", "1e3", "1_000", "1.0", "65534", "65535", "65536", "4294967295",
+    "4294967296", "16777215", "16777216", "18446744073709551615", "18446744073709551616", "99999999999999999999999", ".inf", "~", "",
+]
+let hostileStrings = [
+    "vrf1\nrouter bgp 1", "a b", "x!", "{{.BGP}}", "#++{{.VRFs}}", "$(reboot)", "\u{1B}[2J\u{1B}[31mred", "\u{202E}evil", "a\u{0}b",
+    "a\u{7F}b", "a\u{85}b", "a\u{2028}b", "a\rb", "a\r\nb", "\u{FEFF}x", "x\u{FFFE}", "🚀", "ä", "'", "\"", "\\", "*a", "&a", "!!str",
+    "---", "...", "- x", "? x", "x: y", "[x", "{x", "# c", "%YAML", "@", "`", String(repeating: "a", count: 5000),
+    "10.0.0.1/8", "2001:DB8::/32", "203.0.113.0/24", "65000:100", "no-export", "permit", "deny", "vrf1", "mgmt_vrf",
+]
+let keyNames = [
+    "apiVersion", "kind", "metadata", "name", "spec", "vrf", "seq", "import", "export", "aggregate", "community", "cidr", "action",
+    "ge", "le", "items", "status", "vnimap", "vrfConfig", "skipVRFConfig", "bpfInterfaces", "serverASN", "vni", "rt",
+]
 
 func randomScalar() -> Tree {
     switch int(0...3) {
@@ -109,7 +118,9 @@ func randomScalar() -> Tree {
     case 2: return .scalar(pick(keyNames), plain: true)
     default:
         // A control character or other odd scalar inside an ordinary value.
-        let c = pick(["\u{0}", "\u{1}", "\u{8}", "\u{B}", "\u{1B}", "\u{7F}", "\u{85}", "\u{9B}", "\u{A0}", "\u{2028}", "\u{FEFF}", "\t", "\r", "\n"])
+        let c = pick([
+            "\u{0}", "\u{1}", "\u{8}", "\u{B}", "\u{1B}", "\u{7F}", "\u{85}", "\u{9B}", "\u{A0}", "\u{2028}", "\u{FEFF}", "\t", "\r", "\n",
+        ])
         return .scalar("x" + c + "y", plain: chance(0.5))
     }
 }
@@ -130,15 +141,17 @@ func mutate(_ tree: inout Tree) {
         case 0, 1: node = randomScalar()
         case 2:  // change type
             switch node {
-            case .scalar(let s, _): node = chance(0.5) ? .list([.scalar(s, plain: true)]) : .map([(s.isEmpty ? "k" : s, .scalar("v", plain: true))])
+            case .scalar(let s, _):
+                node = chance(0.5) ? .list([.scalar(s, plain: true)]) : .map([(s.isEmpty ? "k" : s, .scalar("v", plain: true))])
             case .map(let pairs): node = chance(0.5) ? .list(pairs.map(\.1)) : .scalar("x", plain: true)
-            case .list(let items): node = chance(0.5) ? .map(items.enumerated().map { ("k\($0.offset)", $0.element) }) : .scalar("", plain: true)
+            case .list(let items):
+                node = chance(0.5) ? .map(items.enumerated().map { ("k\($0.offset)", $0.element) }) : .scalar("", plain: true)
             }
         case 3:  // rename, duplicate or add a key
             if case .map(var pairs) = node, !pairs.isEmpty {
                 let i = int(0...(pairs.count - 1))
                 switch int(0...3) {
-                case 0: pairs[i].0 = pick(keyNames)                    // often a duplicate
+                case 0: pairs[i].0 = pick(keyNames)  // often a duplicate
                 case 1: pairs[i].0 = pick(hostileStrings)
                 case 2: pairs.append((pick(keyNames) + pick(["", "s", "x", "_"]), randomScalar()))
                 default:
@@ -179,7 +192,7 @@ func mutate(_ tree: inout Tree) {
 // MARK: writing trees as text
 
 struct Style {
-    var form: Int            // 0 block YAML, 1 flow YAML, 2 JSON
+    var form: Int  // 0 block YAML, 1 flow YAML, 2 JSON
     var indent: Int
     var anchors: Bool
     var tags: Bool
@@ -257,7 +270,9 @@ func flow(_ t: Tree, _ style: Style) -> String {
     switch t {
     case .scalar(let s, let plain): return scalarText(s, plain: plain, style: style, flow: true)
     case .map(let pairs):
-        return anchor(style) + "{" + pairs.map { keyText($0.0, style: style, flow: true) + ": " + flow($0.1, style) }.joined(separator: pick([", ", ",", ",\n  "])) + "}"
+        return anchor(style) + "{"
+            + pairs.map { keyText($0.0, style: style, flow: true) + ": " + flow($0.1, style) }.joined(
+                separator: pick([", ", ",", ",\n  "])) + "}"
     case .list(let items):
         return anchor(style) + "[" + items.map { flow($0, style) }.joined(separator: pick([", ", ",", ",\n  "])) + "]"
     }
@@ -276,13 +291,18 @@ func block(_ t: Tree, _ indent: Int, _ style: Style, _ out: inout String) {
         for (k, v) in pairs {
             if style.comments && chance(0.02) { out += pad + "# note\n" }
             out += pad + keyText(k, style: style, flow: false) + ":"
-            if let a = alias(style) { out += " " + a + "\n"; continue }
+            if let a = alias(style) {
+                out += " " + a + "\n"
+                continue
+            }
             switch v {
             case .scalar(let s, let plain): out += " " + scalarText(s, plain: plain, style: style, flow: false) + "\n"
             case .map(let p) where p.isEmpty: out += " {}\n"
             case .list(let i) where i.isEmpty: out += " []\n"
             default:
-                if chance(0.1) { out += " " + flow(v, style) + "\n" } else {
+                if chance(0.1) {
+                    out += " " + flow(v, style) + "\n"
+                } else {
                     let a = anchor(style)
                     out += (a.isEmpty ? "" : " " + a.dropLast()) + "\n"
                     block(v, indent + style.indent, style, &out)
@@ -292,11 +312,16 @@ func block(_ t: Tree, _ indent: Int, _ style: Style, _ out: inout String) {
     case .list(let items):
         for item in items {
             out += pad + "-"
-            if let a = alias(style) { out += " " + a + "\n"; continue }
+            if let a = alias(style) {
+                out += " " + a + "\n"
+                continue
+            }
             switch item {
             case .scalar(let s, let plain): out += " " + scalarText(s, plain: plain, style: style, flow: false) + "\n"
             default:
-                if chance(0.2) { out += " " + flow(item, style) + "\n" } else {
+                if chance(0.2) {
+                    out += " " + flow(item, style) + "\n"
+                } else {
                     out += "\n"
                     block(item, indent + style.indent, style, &out)
                 }
@@ -306,12 +331,16 @@ func block(_ t: Tree, _ indent: Int, _ style: Style, _ out: inout String) {
 }
 
 func write(_ docs: [Tree]) -> String {
-    let style = Style(form: pick([0, 0, 0, 1, 2]), indent: pick([1, 2, 2, 4]), anchors: chance(0.1), tags: chance(0.1), comments: chance(0.3))
+    let style = Style(
+        form: pick([0, 0, 0, 1, 2]), indent: pick([1, 2, 2, 4]), anchors: chance(0.1), tags: chance(0.1), comments: chance(0.3))
     anchorCount = 0
     var text = chance(0.02) ? "\u{FEFF}" : ""
     if style.form == 2 {
         // JSON: one document; several become a List.
-        let tree = docs.count == 1 ? docs[0] : .map([("apiVersion", .scalar("v1", plain: false)), ("kind", .scalar("List", plain: false)), ("items", .list(docs))])
+        let tree =
+            docs.count == 1
+            ? docs[0]
+            : .map([("apiVersion", .scalar("v1", plain: false)), ("kind", .scalar("List", plain: false)), ("items", .list(docs))])
         text += flow(tree, style) + "\n"
     } else {
         for (i, doc) in docs.enumerated() {
@@ -353,7 +382,8 @@ func trees(_ path: String) -> [Tree]? {
 var seeds: [Seed] = []
 for fixture in Fixture.all {
     guard let config = trees(fixture.config),
-          let names = try? FileManager.default.contentsOfDirectory(atPath: fixture.crs) else { continue }
+        let names = try? FileManager.default.contentsOfDirectory(atPath: fixture.crs)
+    else { continue }
     let crFiles = names.sorted().compactMap { trees(fixture.crs + "/" + $0) }
     seeds.append(Seed(config: config, crFiles: crFiles, base: fixture.base))
 }
@@ -426,9 +456,12 @@ while Date().timeIntervalSince(start) < seconds && failures.count < 5 {
     }
 
     // 2. The compiler, as a subprocess with a time and memory bound.
-    let emit = chance(0.5) ? ["--emit", "frr", "--template", s.base, "--hostname", "node-a", "--router-id", "192.0.2.129"] : ["--emit", pick(["ir", "ops"])]
-    let r = try Shell.run(["/usr/bin/prlimit", "--as=4294967296", "--", vrfc, "compile", "--config", work + "/config.yaml"] + emit + [work + "/crs"],
-                          timeout: timeout)
+    let emit =
+        chance(0.5)
+        ? ["--emit", "frr", "--template", s.base, "--hostname", "node-a", "--router-id", "192.0.2.129"] : ["--emit", pick(["ir", "ops"])]
+    let r = try Shell.run(
+        ["/usr/bin/prlimit", "--as=4294967296", "--", vrfc, "compile", "--config", work + "/config.yaml"] + emit + [work + "/crs"],
+        timeout: timeout)
     stats["compiles", default: 0] += 1
     if r.timedOut {
         stats["hangs", default: 0] += 1

@@ -39,8 +39,10 @@ public final class FRRInstance: @unchecked Sendable {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             try Shell.check(["chown", "frr:frr", dir])
             for daemon in ["zebra", "bgpd"] {
-                var args = ["ip", "netns", "exec", name, "\(Self.daemonDir)/\(daemon)", "-d", "-N", name, "-F", "traditional",
-                            "-i", "\(dir)/\(daemon).pid", "--log", "file:\(dir)/\(daemon).log"]
+                var args = [
+                    "ip", "netns", "exec", name, "\(Self.daemonDir)/\(daemon)", "-d", "-N", name, "-F", "traditional",
+                    "-i", "\(dir)/\(daemon).pid", "--log", "file:\(dir)/\(daemon).log",
+                ]
                 if daemon == "bgpd" { args += bgpdArgs }
                 try Shell.check(args)
                 try waitFor("/var/run/frr/\(name)/\(daemon).vty")

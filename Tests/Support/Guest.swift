@@ -25,8 +25,9 @@ public enum Guest {
     public static func boot(_ command: String, rwdir: String, memory: String = "2G", timeout: Double = 900) throws -> CommandResult {
         let kernel = try kernel()
         let vng = try Shell.which("vng")
-        let r = try Shell.run([vng, "-r", kernel, "--disable-microvm", "--disable-kvm", "--memory", memory, "--rwdir", rwdir, "--", command],
-                              timeout: timeout)
+        let r = try Shell.run(
+            [vng, "-r", kernel, "--disable-microvm", "--disable-kvm", "--memory", memory, "--rwdir", rwdir, "--", command],
+            timeout: timeout)
         if r.timedOut { throw SetupError("the guest (\(kernel)) did not finish within \(Int(timeout)) s:\n\(r)") }
         return r
     }

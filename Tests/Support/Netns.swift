@@ -67,7 +67,8 @@ public struct Netns: Sendable, Hashable, CustomStringConvertible {
         let text = try exec(["cat", "/proc/net/snmp"])
         let lines = text.split(separator: "\n").filter { $0.hasPrefix(group + ":") }
         guard lines.count >= 2 else { throw SetupError("no \(group) in /proc/net/snmp of \(name)") }
-        let keys = lines[0].split(separator: " "), values = lines[1].split(separator: " ")
+        let keys = lines[0].split(separator: " ")
+        let values = lines[1].split(separator: " ")
         guard let i = keys.firstIndex(where: { $0 == field }), let v = UInt64(values[i]) else {
             throw SetupError("no \(group) \(field) in /proc/net/snmp of \(name)")
         }

@@ -27,7 +27,8 @@ public enum OracleExpectations {
                     if maps[mapName] == nil {
                         problems.append("\(mapName) is not defined (a base config's `call \(mapName)` would permit everything)")
                     } else if !entries.contains(where: { !$0.items(family).isEmpty }),
-                              rules[65535] != Rule(type: "deny", match: [], set: []) {
+                        rules[65535] != Rule(type: "deny", match: [], set: [])
+                    {
                         problems.append("\(mapName) has no entries but no match-less deny 65535: FRR has \(rules)")
                     }
                     if dir == .export {
@@ -47,18 +48,23 @@ public enum OracleExpectations {
                             problems.append("prefix-list \(list): expected \(expected), FRR has \(actual)")
                         }
                         let matchWord = family == .ipv4 ? "ip" : "ipv6"
-                        let expectedRule = Rule(type: "permit", match: ["\(matchWord) address prefix-list \(list)"],
-                                                set: entry.community.map { ["community \($0.value)"] } ?? [])
+                        let expectedRule = Rule(
+                            type: "permit", match: ["\(matchWord) address prefix-list \(list)"],
+                            set: entry.community.map { ["community \($0.value)"] } ?? [])
                         if rules[entry.routeMapSeq] != expectedRule {
-                            problems.append("\(mapName) \(entry.routeMapSeq): expected \(expectedRule), FRR has \(String(describing: rules[entry.routeMapSeq]))")
+                            problems.append(
+                                "\(mapName) \(entry.routeMapSeq): expected \(expectedRule), FRR has \(String(describing: rules[entry.routeMapSeq]))"
+                            )
                         }
                     }
                 }
             }
             guard vrf.kind == .full, let vni = vrf.vni else { continue }
-            var lines = ["vrf vr.\(vrf.name)", " vni \(vni)", "router bgp \(ir.asn) vrf vr.\(vrf.name)",
-                         " neighbor vd.\(vrf.name) interface remote-as internal",
-                         " neighbor dv.\(vrf.name) interface remote-as internal"]
+            var lines = [
+                "vrf vr.\(vrf.name)", " vni \(vni)", "router bgp \(ir.asn) vrf vr.\(vrf.name)",
+                " neighbor vd.\(vrf.name) interface remote-as internal",
+                " neighbor dv.\(vrf.name) interface remote-as internal",
+            ]
             if let rt = vrf.routeTarget { lines += ["  route-target import \(rt)", "  route-target export \(rt)"] }
             lines += vrf.aggregates.map { "  aggregate-address \($0)" }
             for line in lines where !runningLines.contains(line) {
@@ -117,9 +123,10 @@ public enum OracleExpectations {
     static func prefixListEntries(_ json: Any?) -> [PrefixEntry] {
         guard let entries = (json as? [String: Any])?["entries"] as? [[String: Any]] else { return [] }
         return entries.map { e in
-            PrefixEntry(seq: (e["sequenceNumber"] as? NSNumber)?.uint64Value ?? 0, type: e["type"] as? String ?? "",
-                        prefix: e["prefix"] as? String ?? "",
-                        ge: (e["minimumPrefixLength"] as? NSNumber)?.intValue, le: (e["maximumPrefixLength"] as? NSNumber)?.intValue)
+            PrefixEntry(
+                seq: (e["sequenceNumber"] as? NSNumber)?.uint64Value ?? 0, type: e["type"] as? String ?? "",
+                prefix: e["prefix"] as? String ?? "",
+                ge: (e["minimumPrefixLength"] as? NSNumber)?.intValue, le: (e["maximumPrefixLength"] as? NSNumber)?.intValue)
         }
     }
 

@@ -104,14 +104,23 @@ public struct RandomNode: Sendable {
             for seq in seqs.sorted() {
                 crIndex += 1
                 let isSkip = node.skip.contains(name)
-                node.crs.append(CR(
-                    name: "cr-\(crIndex)-\(seq)", vrf: name, seq: seq,
-                    imports: randomItems(&rng), exports: randomItems(&rng),
-                    aggregates: isSkip ? [] : Array(Set((0..<Int.random(in: 0...2, using: &rng)).map { _ in randomPrefix(&rng) }
-                        .filter { $0.1 < $0.2 }.map(\.0))).sorted(),
-                    community: Bool.random(using: &rng) ? ["65000:\(Int.random(in: 0...65535, using: &rng))", "no-export", "blackhole",
-                                                           // Several, not in FRR's order: vrfc sorts them as FRR does.
-                                                           "65001:\(Int.random(in: 0...65535, using: &rng)) 65000:1 no-export"].randomElement(using: &rng)! : nil))
+                node.crs.append(
+                    CR(
+                        name: "cr-\(crIndex)-\(seq)", vrf: name, seq: seq,
+                        imports: randomItems(&rng), exports: randomItems(&rng),
+                        aggregates: isSkip
+                            ? []
+                            : Array(
+                                Set(
+                                    (0..<Int.random(in: 0...2, using: &rng)).map { _ in randomPrefix(&rng) }
+                                        .filter { $0.1 < $0.2 }.map(\.0))
+                            ).sorted(),
+                        community: Bool.random(using: &rng)
+                            ? [
+                                "65000:\(Int.random(in: 0...65535, using: &rng))", "no-export", "blackhole",
+                                // Several, not in FRR's order: vrfc sorts them as FRR does.
+                                "65001:\(Int.random(in: 0...65535, using: &rng)) 65000:1 no-export",
+                            ].randomElement(using: &rng)! : nil))
             }
         }
         node.crs.shuffle(using: &rng)
@@ -156,7 +165,8 @@ public struct RandomNode: Sendable {
         var seen: Set<String> = []
         for i in 0..<Int.random(in: 0...5, using: &rng) {
             let (cidr, len, max) = randomPrefix(&rng)
-            var ge: Int? = nil, le: Int? = nil
+            var ge: Int? = nil
+            var le: Int? = nil
             switch Int.random(in: 0..<4, using: &rng) {
             case 0: le = Int.random(in: Swift.max(len, 1)...max, using: &rng)
             case 1: ge = Int.random(in: Swift.max(len, 1)...max, using: &rng)
@@ -192,9 +202,11 @@ public struct RandomNode: Sendable {
         var s = ""
         if !vnimap.isEmpty { s += "vnimap:\n" + vnimap.map { "  \(Self.q($0.0)): \($0.1)\n" }.joined() }
         if !vrfConfig.isEmpty {
-            s += "vrfConfig:\n" + vrfConfig.map { name, vni, rt in
-                "  \(Self.q(name)): {vni: \(vni)\(rt.map { ", rt: \(Self.q($0))" } ?? "")}\n"
-            }.joined()
+            s +=
+                "vrfConfig:\n"
+                + vrfConfig.map { name, vni, rt in
+                    "  \(Self.q(name)): {vni: \(vni)\(rt.map { ", rt: \(Self.q($0))" } ?? "")}\n"
+                }.joined()
         }
         if !skip.isEmpty { s += "skipVRFConfig:\n" + skip.map { "- \(Self.q($0))\n" }.joined() }
         if !bpfInterfaces.isEmpty { s += "bpfInterfaces:\n" + bpfInterfaces.map { "- \(Self.q($0))\n" }.joined() }
@@ -217,9 +229,9 @@ public struct RandomNode: Sendable {
         if !cr.aggregates.isEmpty { spec.append("\"aggregate\": [" + cr.aggregates.map(Self.q).joined(separator: ", ") + "]") }
         if let c = cr.community { spec.append("\"community\": \(Self.q(c))") }
         return """
-        {"apiVersion": "network.schiff.telekom.de/v1alpha1", "kind": "VRFRouteConfiguration", \
-        "metadata": {"name": \(Self.q(cr.name))}, "spec": {\(spec.joined(separator: ", "))}}
-        """
+            {"apiVersion": "network.schiff.telekom.de/v1alpha1", "kind": "VRFRouteConfiguration", \
+            "metadata": {"name": \(Self.q(cr.name))}, "spec": {\(spec.joined(separator: ", "))}}
+            """
     }
 
     func objectYAML(_ cr: CR, indent: String) -> String {
@@ -227,7 +239,10 @@ public struct RandomNode: Sendable {
         s += "\(indent)metadata:\n\(indent)  name: \(Self.q(cr.name))\n\(indent)spec:\n"
         s += "\(indent)  vrf: \(Self.q(cr.vrf))\n\(indent)  seq: \(cr.seq)\n"
         for (key, items) in [("import", cr.imports), ("export", cr.exports)] {
-            if items.isEmpty { s += "\(indent)  \(key): []\n"; continue }
+            if items.isEmpty {
+                s += "\(indent)  \(key): []\n"
+                continue
+            }
             s += "\(indent)  \(key):\n"
             for i in items {
                 s += "\(indent)  - cidr: \(Self.q(i.cidr))\n\(indent)    action: \(Self.q(i.action))\n"

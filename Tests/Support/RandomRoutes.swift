@@ -17,7 +17,8 @@ public enum RandomRoutes {
     public static func near(_ ir: NodeIR, family: AddressFamily, count: Int, _ rng: inout SplitMix64) -> [TestRoute] {
         let items = ir.vrfs.flatMap { $0.imports + $0.exports }.flatMap { $0.items(family) }
         let max = family.maxLength
-        let docs: [IPPrefix] = family == .ipv4
+        let docs: [IPPrefix] =
+            family == .ipv4
             ? ["192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"].map { try! IPPrefix.parse($0).get() }
             : [try! IPPrefix.parse("2001:db8::/32").get()]
         var seen: Set<IPPrefix> = [PrefixKey.root(family).prefix]
@@ -54,7 +55,8 @@ public enum RandomRoutes {
         for i in node.crs.indices {
             for list in [\RandomNode.CR.imports, \RandomNode.CR.exports] {
                 guard let permit = node.crs[i][keyPath: list].first(where: { $0.action == "permit" }), Bool.random(using: &rng),
-                      case .success(let p) = IPPrefix.parse(permit.cidr) else { continue }
+                    case .success(let p) = IPPrefix.parse(permit.cidr)
+                else { continue }
                 let key = PrefixKey(p)
                 let max = p.family.maxLength
                 let length = Swift.min(max, key.length + Int.random(in: 1...4, using: &rng))

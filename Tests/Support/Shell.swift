@@ -17,7 +17,9 @@ public struct CommandResult: Sendable, CustomStringConvertible {
     /// Ended by a signal (a crash, or the timeout's kill).
     public var signalled: Bool { status > 128 }
 
-    public var description: String { "exit \(status)\(timedOut ? " (timed out)" : "")\nstdout:\n\(stdout.prefix(4000))\nstderr:\n\(stderr.prefix(4000))" }
+    public var description: String {
+        "exit \(status)\(timedOut ? " (timed out)" : "")\nstdout:\n\(stdout.prefix(4000))\nstderr:\n\(stderr.prefix(4000))"
+    }
 }
 
 public struct CommandError: Error, CustomStringConvertible {
@@ -32,11 +34,14 @@ public enum Shell {
     @discardableResult
     /// With `timeout`, the child is killed (SIGKILL) when it has not ended
     /// after that many seconds, and the result says so.
-    public static func run(_ args: [String], stdin: Data? = nil, environment: [String: String]? = nil, timeout: Double? = nil) throws -> CommandResult {
+    public static func run(_ args: [String], stdin: Data? = nil, environment: [String: String]? = nil, timeout: Double? = nil) throws
+        -> CommandResult
+    {
         let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("vrfc-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: tmp) }
-        let out = tmp.appendingPathComponent("out").path, err = tmp.appendingPathComponent("err").path
+        let out = tmp.appendingPathComponent("out").path
+        let err = tmp.appendingPathComponent("err").path
         let inPath = tmp.appendingPathComponent("in").path
         try (stdin ?? Data()).write(to: URL(fileURLWithPath: inPath))
         let executable = args[0].contains("/") ? args[0] : try which(args[0])
@@ -56,7 +61,9 @@ public enum Shell {
         let cEnv = env.map { strdup($0) } + [nil]
         defer { (cArgs + cEnv).forEach { free($0) } }
         let rc = posix_spawn(&pid, executable, &actions, nil, cArgs, cEnv)
-        guard rc == 0 else { throw CommandError(command: args, result: CommandResult(status: -1, stdout: "", stderr: String(cString: strerror(rc)))) }
+        guard rc == 0 else {
+            throw CommandError(command: args, result: CommandResult(status: -1, stdout: "", stderr: String(cString: strerror(rc))))
+        }
         var status: Int32 = 0
         var timedOut = false
         if let timeout {
@@ -77,10 +84,11 @@ public enum Shell {
         }
         // WIFEXITED / WEXITSTATUS, spelled out (the C macros do not import).
         let code: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        return CommandResult(status: code,
-                             stdout: String(decoding: FileManager.default.contents(atPath: out) ?? Data(), as: UTF8.self),
-                             stderr: String(decoding: FileManager.default.contents(atPath: err) ?? Data(), as: UTF8.self),
-                             timedOut: timedOut)
+        return CommandResult(
+            status: code,
+            stdout: String(decoding: FileManager.default.contents(atPath: out) ?? Data(), as: UTF8.self),
+            stderr: String(decoding: FileManager.default.contents(atPath: err) ?? Data(), as: UTF8.self),
+            timedOut: timedOut)
     }
 
     /// Like `run`, but a non-zero exit is an error carrying the output.

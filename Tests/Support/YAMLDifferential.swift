@@ -17,7 +17,9 @@ public enum YAMLDifferential {
             return x.text == y.text && x.style == y.style && (x.isNull || x.line == y.line)
         case (.mapping(let x), .mapping(let y)):
             return x.line == y.line && x.pairs.count == y.pairs.count
-                && zip(x.pairs, y.pairs).allSatisfy { $0.key.text == $1.key.text && $0.key.style == $1.key.style && same($0.value, $1.value) }
+                && zip(x.pairs, y.pairs).allSatisfy {
+                    $0.key.text == $1.key.text && $0.key.style == $1.key.style && same($0.value, $1.value)
+                }
         case (.sequence(let x), .sequence(let y)):
             return x.line == y.line && x.items.count == y.items.count && zip(x.items, y.items).allSatisfy { same($0, $1) }
         default:
@@ -26,7 +28,10 @@ public enum YAMLDifferential {
     }
 
     static func nonNull(_ docs: [YNode]) -> [YNode] {
-        docs.filter { if case .scalar(let s) = $0 { return !s.isNull }; return true }
+        docs.filter {
+            if case .scalar(let s) = $0 { return !s.isNull }
+            return true
+        }
     }
 
     /// JSON's escaped surrogate pairs, which only the fast reader reads, as
@@ -35,7 +40,8 @@ public enum YAMLDifferential {
         var out = text
         let pair = /\\u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})/
         while let m = out.firstMatch(of: pair) {
-            let high = UInt32(m.1, radix: 16)!, low = UInt32(m.2, radix: 16)!
+            let high = UInt32(m.1, radix: 16)!
+            let low = UInt32(m.2, radix: 16)!
             let v = String(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00), radix: 16)
             out.replaceSubrange(m.range, with: "\\U" + String(repeating: "0", count: 8 - v.count) + v)
         }

@@ -12,9 +12,14 @@ struct DecisionSpaceTests {
         (0..<count).map { i in
             let len = Int.random(in: 22...32, using: &rng)
             let host = UInt32.random(in: 0...1023, using: &rng)
-            let base = PrefixKey(bits: UInt128(0xC000_0000 | host) << 96 | (len < 24 ? 0 : UInt128(0xC000_0200) << 96), length: len, family: .ipv4)
-            let key = len < 24 ? PrefixKey(bits: UInt128(0xC000_0000 | (UInt32.random(in: 0...3, using: &rng) << 8)) << 96, length: len, family: .ipv4) : PrefixKey(bits: base.bits, length: len, family: .ipv4)
-            var ge: Int? = nil, le: Int? = nil
+            let base = PrefixKey(
+                bits: UInt128(0xC000_0000 | host) << 96 | (len < 24 ? 0 : UInt128(0xC000_0200) << 96), length: len, family: .ipv4)
+            let key =
+                len < 24
+                ? PrefixKey(bits: UInt128(0xC000_0000 | (UInt32.random(in: 0...3, using: &rng) << 8)) << 96, length: len, family: .ipv4)
+                : PrefixKey(bits: base.bits, length: len, family: .ipv4)
+            var ge: Int? = nil
+            var le: Int? = nil
             switch Int.random(in: 0..<4, using: &rng) {
             case 0: le = Int.random(in: len...32, using: &rng)
             case 1: ge = Int.random(in: Swift.max(len, 1)...32, using: &rng)
@@ -24,17 +29,22 @@ struct DecisionSpaceTests {
                 le = Int.random(in: g...32, using: &rng)
             default: break
             }
-            return ListLine(PrefixItem(seq: UInt32(i + 1), action: Bool.random(using: &rng) ? .permit : .deny, prefix: key.prefix, ge: ge, le: le),
-                            ref: ItemRef(cr: "c", direction: "import", index: i, seq: UInt32(i + 1)))
+            return ListLine(
+                PrefixItem(seq: UInt32(i + 1), action: Bool.random(using: &rng) ? .permit : .deny, prefix: key.prefix, ge: ge, le: le),
+                ref: ItemRef(cr: "c", direction: "import", index: i, seq: UInt32(i + 1)))
         }
     }
 
     static func randomPolicy(_ rng: inout SplitMix64) -> Policy {
         let entries = (0..<Int.random(in: 1...3, using: &rng)).map { e in
-            RouteMapEntry(seq: 10 * (e + 1), permit: true,
-                          matches: [.prefixList(PrefixList(name: "pl\(e)", family: .ipv4, lines: randomList(&rng, count: Int.random(in: 0...6, using: &rng))))],
-                          setCommunities: Bool.random(using: &rng) ? [try! Community(validating: "65000:\(e)")] : nil,
-                          origin: .cr(name: "cr\(e)", specSeq: 10 * (e + 1) - 1))
+            RouteMapEntry(
+                seq: 10 * (e + 1), permit: true,
+                matches: [
+                    .prefixList(
+                        PrefixList(name: "pl\(e)", family: .ipv4, lines: randomList(&rng, count: Int.random(in: 0...6, using: &rng))))
+                ],
+                setCommunities: Bool.random(using: &rng) ? [try! Community(validating: "65000:\(e)")] : nil,
+                origin: .cr(name: "cr\(e)", specSeq: 10 * (e + 1) - 1))
         }
         return Policy(maps: [RouteMap(name: "m", entries: entries)])
     }
@@ -45,13 +55,16 @@ struct DecisionSpaceTests {
         var out: [PrefixKey] = []
         let net = UInt128(0xC000_0200) << 96
         for len in 24...32 {
-            for i in 0..<(1 << (len - 24)) { out.append(PrefixKey(bits: net | UInt128(i) << UInt128(128 - len), length: len, family: .ipv4)) }
+            for i in 0..<(1 << (len - 24)) {
+                out.append(PrefixKey(bits: net | UInt128(i) << UInt128(128 - len), length: len, family: .ipv4))
+            }
         }
         for len in 0..<24 { out.append(PrefixKey(bits: net, length: len, family: .ipv4)) }
         for _ in 0..<300 {
             let len = Int.random(in: 0...32, using: &rng)
             let bits = UInt128(0xC000_0000 | UInt32.random(in: 0...1023, using: &rng)) << 96
-            out.append(PrefixKey(bits: Int.random(in: 0..<5, using: &rng) == 0 ? UInt128(rng.next()) << 64 : bits, length: len, family: .ipv4))
+            out.append(
+                PrefixKey(bits: Int.random(in: 0..<5, using: &rng) == 0 ? UInt128(rng.next()) << 64 : bits, length: len, family: .ipv4))
         }
         return out
     }
@@ -65,7 +78,9 @@ struct DecisionSpaceTests {
             let ok = expected == nil ? containing.isEmpty : (containing.count == 1 && containing[0].label == expected)
             if !ok && failures < 5 {
                 failures += 1
-                Issue.record("seed \(seed): \(p.prefix) expected \(String(describing: expected)), regions \(containing.map { "\($0.region) \($0.label)" })")
+                Issue.record(
+                    "seed \(seed): \(p.prefix) expected \(String(describing: expected)), regions \(containing.map { "\($0.region) \($0.label)" })"
+                )
             }
         }
     }
@@ -82,16 +97,20 @@ struct DecisionSpaceTests {
         check(policy.space(["m"], family: .ipv4, label: label), Self.universe(&rng), label: label, seed: seed)
         // Without breakpoints (every length evaluated): the same regions.
         let full = DecisionSpace(family: .ipv4, anchors: policy.linePrefixes(["m"], family: .ipv4), label: label)
-        #expect(full.regions().map { "\($0.region) \($0.label)" } == policy.space(["m"], family: .ipv4, label: label).regions().map { "\($0.region) \($0.label)" })
+        #expect(
+            full.regions().map { "\($0.region) \($0.label)" }
+                == policy.space(["m"], family: .ipv4, label: label).regions().map { "\($0.region) \($0.label)" })
     }
 
     @Test(arguments: 0..<150)
     func changedSpaceMatchesBruteForce(_ n: Int) {
         let seed = 0xD1FF + UInt64(n)
         var rng = SplitMix64(seed: seed)
-        let old = Self.randomPolicy(&rng), new = Self.randomPolicy(&rng)
+        let old = Self.randomPolicy(&rng)
+        let new = Self.randomPolicy(&rng)
         let label: (Route) -> String? = { r in
-            let o = old.decide("m", r), n = new.decide("m", r)
+            let o = old.decide("m", r)
+            let n = new.decide("m", r)
             if o.permitted != n.permitted { return n.permitted ? "+" : "-" }
             return o.permitted && o.communities != n.communities ? "~" : nil
         }
@@ -108,9 +127,21 @@ struct DecisionSpaceTests {
 
     /// A permit that covers a whole list's space merges into one region.
     @Test func shadowedItemsMergeIntoOneRegion() {
-        let p = Policy(maps: [RouteMap(name: "m", entries: [RouteMapEntry(seq: 1, permit: true, matches: [.prefixList(list([
-            line(1, .permit, "203.0.113.0/24", le: 32), line(2, .permit, "203.0.113.0/25", le: 32), line(3, .deny, "203.0.113.0/26"),
-        ]))])])])
+        let p = Policy(maps: [
+            RouteMap(
+                name: "m",
+                entries: [
+                    RouteMapEntry(
+                        seq: 1, permit: true,
+                        matches: [
+                            .prefixList(
+                                list([
+                                    line(1, .permit, "203.0.113.0/24", le: 32), line(2, .permit, "203.0.113.0/25", le: 32),
+                                    line(3, .deny, "203.0.113.0/26"),
+                                ]))
+                        ])
+                ])
+        ])
         let space = p.space(["m"], family: .ipv4) { (r: Route) -> Bool? in p.decide("m", r).permitted ? true : nil }
         #expect(space.regions().map(\.region.description) == ["203.0.113.0/24 le 32"])
     }

@@ -1,12 +1,13 @@
 import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 import Testing
 import VRFCAnalysis
 import VRFCDriver
 import VRFCModel
 import VRFCTestSupport
+
+#if canImport(FoundationXML)
+    import FoundationXML
+#endif
 
 /// fixtures-diff/NAME: config.yaml (and old-config.yaml when the node config
 /// changes too), old/ and new/ CRs; golden/diff/NAME.{txt,json,md,dot} are
@@ -23,7 +24,8 @@ struct DiffCase: Sendable, CustomStringConvertible {
         .filter { !$0.hasPrefix(".") }.sorted().map(DiffCase.init)
 
     func cli(_ format: [String]) throws -> CommandResult {
-        try Shell.run([Repo.executable("vrfc"), "diff", "--config", config, "--old-config", oldConfig] + format + [dir + "/old", "--", dir + "/new"])
+        try Shell.run(
+            [Repo.executable("vrfc"), "diff", "--config", config, "--old-config", oldConfig] + format + [dir + "/old", "--", dir + "/new"])
     }
 }
 
@@ -62,7 +64,9 @@ struct DiffGoldenTests {
 
     @Test func invalidSideExitsOneAndNamesIt() throws {
         let dir = try TempDir()
-        let bad = try dir.write("bad.yaml", "apiVersion: network.schiff.telekom.de/v1alpha1\nkind: VRFRouteConfiguration\nmetadata: {name: x}\nspec: {vrf: vrf1, seq: 0}\n")
+        let bad = try dir.write(
+            "bad.yaml",
+            "apiVersion: network.schiff.telekom.de/v1alpha1\nkind: VRFRouteConfiguration\nmetadata: {name: x}\nspec: {vrf: vrf1, seq: 0}\n")
         let c = DiffCase(name: "deny-above-permit")
         let r = try Shell.run([Repo.executable("vrfc"), "diff", "--config", c.config, c.dir + "/old", "--", bad])
         #expect(r.status == 1)
@@ -70,7 +74,9 @@ struct DiffGoldenTests {
         #expect(!r.stderr.contains("the old side does not compile"))
         // Both sides wrong: both reported.
         let both = try Shell.run([Repo.executable("vrfc"), "diff", "--config", c.config, bad, "--", bad])
-        #expect(both.status == 1 && both.stderr.contains("the old side does not compile") && both.stderr.contains("the new side does not compile"))
+        #expect(
+            both.status == 1 && both.stderr.contains("the old side does not compile")
+                && both.stderr.contains("the new side does not compile"))
     }
 
     @Test func usageErrorsExitTwo() throws {
@@ -81,7 +87,9 @@ struct DiffGoldenTests {
         #expect(oneSide.status == 2 && oneSide.stderr.contains("then '--'"))
         let help = try Shell.run([Repo.executable("vrfc"), "diff", "--help"])
         #expect(help.status == 0 && help.stdout.contains("OLD_INPUT... come before '--'"))
-        let two = try Shell.run([Repo.executable("vrfc"), "diff", "--config", c.config, "--json", "--markdown", c.dir + "/old", "--", c.dir + "/new"])
+        let two = try Shell.run([
+            Repo.executable("vrfc"), "diff", "--config", c.config, "--json", "--markdown", c.dir + "/old", "--", c.dir + "/new",
+        ])
         #expect(two.status == 2)
     }
 }
@@ -119,12 +127,13 @@ struct ExplainCLITests {
     @Test func namesTheDecidingEntryAndLine() throws {
         let r = try explain([f.crs, "--vrf", "tenant-a", "--direction", "import", "2001:db8:a:ff::/64"])
         #expect(r.status == 0)
-        #expect(r.stdout == """
-        tenant-a import 2001:db8:a:ff::/64: permit
-          route-map rm6_tenant-a_import
-          entry 11 (permit, CR tenant-a-services, spec.seq 10): prefix-list line seq 2 permit 2001:db8:a::/48 le 64 (spec.import[1], item 2) matches -> permit
+        #expect(
+            r.stdout == """
+                tenant-a import 2001:db8:a:ff::/64: permit
+                  route-map rm6_tenant-a_import
+                  entry 11 (permit, CR tenant-a-services, spec.seq 10): prefix-list line seq 2 permit 2001:db8:a::/48 le 64 (spec.import[1], item 2) matches -> permit
 
-        """)
+                """)
     }
 
     @Test func fabricTagAndImplicitDeny() throws {
@@ -139,7 +148,8 @@ struct ExplainCLITests {
 
     @Test func batchAgreesWithSingle() throws {
         let prefixes = ["2001:db8:a:ff::/64", "203.0.113.5/32", "0.0.0.0/0", "::/0", "203.0.113.0/25", "198.51.100.0/24"]
-        let r = try explain([f.crs, "--vrf", "tenant-a", "--direction", "import", "--batch", "-"], stdin: prefixes.joined(separator: "\n") + "\n")
+        let r = try explain(
+            [f.crs, "--vrf", "tenant-a", "--direction", "import", "--batch", "-"], stdin: prefixes.joined(separator: "\n") + "\n")
         #expect(r.status == 0, "\(r.stderr)")
         let lines = r.stdout.split(separator: "\n").map { $0.split(separator: "\t").map(String.init) }
         #expect(lines.count == prefixes.count)

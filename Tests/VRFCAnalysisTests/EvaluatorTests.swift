@@ -6,7 +6,9 @@ import VRFCTestSupport
 func pfx(_ s: String) -> IPPrefix { try! IPPrefix.parse(s).get() }
 
 func line(_ seq: UInt32, _ action: PrefixAction, _ p: String, ge: Int? = nil, le: Int? = nil) -> ListLine {
-    ListLine(PrefixItem(seq: seq, action: action, prefix: pfx(p), ge: ge, le: le), ref: ItemRef(cr: "t", direction: "import", index: Int(seq) - 1, seq: seq))
+    ListLine(
+        PrefixItem(seq: seq, action: action, prefix: pfx(p), ge: ge, le: le),
+        ref: ItemRef(cr: "t", direction: "import", index: Int(seq) - 1, seq: seq))
 }
 
 func list(_ lines: [ListLine]) -> PrefixList {
@@ -76,20 +78,29 @@ struct EvaluatorSemanticsTests {
     }
 
     @Test func aDenyLineOnlySkipsTheEntryTheNextEntryMayPermit() {
-        let a = RouteMapEntry(seq: 11, permit: true, matches: [.prefixList(list([line(1, .deny, "203.0.113.0/24", le: 32)]))], origin: .cr(name: "a", specSeq: 10))
-        let b = RouteMapEntry(seq: 21, permit: true, matches: [.prefixList(list([line(1, .permit, "203.0.113.0/24", le: 32)]))],
-                              setCommunities: [try! Community(validating: "65000:2")], origin: .cr(name: "b", specSeq: 20))
+        let a = RouteMapEntry(
+            seq: 11, permit: true, matches: [.prefixList(list([line(1, .deny, "203.0.113.0/24", le: 32)]))],
+            origin: .cr(name: "a", specSeq: 10))
+        let b = RouteMapEntry(
+            seq: 21, permit: true, matches: [.prefixList(list([line(1, .permit, "203.0.113.0/24", le: 32)]))],
+            setCommunities: [try! Community(validating: "65000:2")], origin: .cr(name: "b", specSeq: 20))
         let p = Policy(maps: [RouteMap(name: "m", entries: [b, a])])
         let d = p.decide("m", Route(pfx("203.0.113.0/25")))
         #expect(d.permitted && d.communities?.map(\.value) == ["65000:2"] && d.entry?.origin == .cr(name: "b", specSeq: 20))
     }
 
     @Test func implicitDenyMatchlessEntryAndUndefinedMaps() {
-        let none = Policy(maps: [RouteMap(name: "m", entries: [RouteMapEntry(seq: 5, permit: true, matches: [.prefixList(list([line(1, .permit, "192.0.2.0/24")]))])])])
+        let none = Policy(maps: [
+            RouteMap(
+                name: "m", entries: [RouteMapEntry(seq: 5, permit: true, matches: [.prefixList(list([line(1, .permit, "192.0.2.0/24")]))])])
+        ])
         #expect(!permits(none, "m", "198.51.100.0/24"))
         #expect(none.decide("m", Route(pfx("198.51.100.0/24"))).entry == nil)
         // An entry without a match clause matches every route.
-        let matchless = Policy(maps: [RouteMap(name: "m", entries: [RouteMapEntry(seq: 5, permit: false, matches: []), RouteMapEntry(seq: 9, permit: true, matches: [])])])
+        let matchless = Policy(maps: [
+            RouteMap(
+                name: "m", entries: [RouteMapEntry(seq: 5, permit: false, matches: []), RouteMapEntry(seq: 9, permit: true, matches: [])])
+        ])
         #expect(!permits(matchless, "m", "198.51.100.0/24"))
         let permitAll = Policy(maps: [RouteMap(name: "m", entries: [RouteMapEntry(seq: 5, permit: true, matches: [])])])
         #expect(permits(permitAll, "m", "2001:db8::/32"))
@@ -109,8 +120,14 @@ struct EvaluatorSemanticsTests {
         ])
         #expect(!permits(denying, "m", "192.0.2.0/24"))
         let setting = Policy(maps: [
-            RouteMap(name: "m", entries: [RouteMapEntry(seq: 10, permit: true, matches: [], setCommunities: [try! Community(validating: "65000:1")], call: "c")]),
-            RouteMap(name: "c", entries: [RouteMapEntry(seq: 1, permit: true, matches: [], setCommunities: [try! Community(validating: "no-export")])]),
+            RouteMap(
+                name: "m",
+                entries: [
+                    RouteMapEntry(seq: 10, permit: true, matches: [], setCommunities: [try! Community(validating: "65000:1")], call: "c")
+                ]),
+            RouteMap(
+                name: "c",
+                entries: [RouteMapEntry(seq: 1, permit: true, matches: [], setCommunities: [try! Community(validating: "no-export")])]),
         ])
         #expect(setting.decide("m", Route(pfx("192.0.2.0/24"))).communities?.map(\.value) == ["no-export"])
     }
@@ -128,9 +145,10 @@ struct EvaluatorSemanticsTests {
         #expect(empty.entries.map(\.seq) == [Policy.noEntriesSeq] && empty.entries.allSatisfy { !$0.permit && $0.matches.isEmpty })
         let d = policy.decide("rm_tenant-b_import", Route(pfx("203.0.113.0/25")))
         #expect(!d.permitted && d.undefinedMap == nil)
-        let calling = Policy(maps: Array(policy.maps.values) + [
-            RouteMap(name: "base", entries: [RouteMapEntry(seq: 20, permit: true, matches: [], call: "rm_tenant-b_import")]),
-        ])
+        let calling = Policy(
+            maps: Array(policy.maps.values) + [
+                RouteMap(name: "base", entries: [RouteMapEntry(seq: 20, permit: true, matches: [], call: "rm_tenant-b_import")])
+            ])
         #expect(!permits(calling, "base", "203.0.113.0/25"))
         // The shipped templates name the maps the same way.
         let conf = try Fixture(name: "dual-stack").frr()

@@ -22,7 +22,9 @@ struct IntentDiffPropertyTests {
                     node.crs[i].imports[j].action = node.crs[i].imports[j].action == "permit" ? "deny" : "permit"
                 }
             case 1:
-                if !node.crs[i].exports.isEmpty { node.crs[i].exports.remove(at: Int.random(in: 0..<node.crs[i].exports.count, using: &rng)) }
+                if !node.crs[i].exports.isEmpty {
+                    node.crs[i].exports.remove(at: Int.random(in: 0..<node.crs[i].exports.count, using: &rng))
+                }
             case 2:
                 RandomRoutes.addDenyAbovePermits(&node, &rng)
             case 3:
@@ -39,8 +41,10 @@ struct IntentDiffPropertyTests {
     static func region(_ text: String) -> Region {
         let parts = text.split(separator: " ")
         let p = pfx(String(parts[0]))
-        var lo = p.length, hi = p.length
-        var ge: Int? = nil, le: Int? = nil
+        var lo = p.length
+        var hi = p.length
+        var ge: Int? = nil
+        var le: Int? = nil
         var k = 1
         while k + 1 < parts.count {
             if parts[k] == "ge" { ge = Int(parts[k + 1]) }
@@ -70,9 +74,11 @@ struct IntentDiffPropertyTests {
         var new = old
         Self.mutate(&new, &rng)
         let dir = try TempDir()
-        let a = try compile(old, dir, "old"), b = try compile(new, dir, "new")
+        let a = try compile(old, dir, "old")
+        let b = try compile(new, dir, "new")
         let diff = IntentDiff(old: a, new: b)
-        let pa = Policy(ir: a), pb = Policy(ir: b)
+        let pa = Policy(ir: a)
+        let pb = Policy(ir: b)
         var both = b
         both.vrfs += a.vrfs
         var failures: [String] = []
@@ -82,18 +88,23 @@ struct IntentDiffPropertyTests {
             for vrf in Set(both.vrfs.map(\.name)).sorted() {
                 for direction in Direction.allCases {
                     let map = Policy.mapName(vrf, direction, family)
-                    let reported = diff.vrfs.first { $0.vrf == vrf.value }?.space
+                    let reported =
+                        diff.vrfs.first { $0.vrf == vrf.value }?.space
                         .first { $0.direction == direction.rawValue && $0.family == family.rawValue }?.changes ?? []
                     let regions = reported.map { (Self.region($0.region), $0.kind) }
                     for r in routes {
-                        let o = pa.decide(map, Route(r.prefix)), nd = pb.decide(map, Route(r.prefix))
-                        let expected: RegionChange.Kind? = o.permitted != nd.permitted ? (nd.permitted ? .permitted : .denied)
+                        let o = pa.decide(map, Route(r.prefix))
+                        let nd = pb.decide(map, Route(r.prefix))
+                        let expected: RegionChange.Kind? =
+                            o.permitted != nd.permitted
+                            ? (nd.permitted ? .permitted : .denied)
                             : (o.permitted && o.communities != nd.communities ? .community : nil)
                         let hits = regions.filter { $0.0.contains(PrefixKey(r.prefix)) }
                         if expected != nil { changed += 1 }
                         let ok = expected == nil ? hits.isEmpty : (hits.count == 1 && hits[0].1 == expected)
                         if !ok && failures.count < 5 {
-                            failures.append("\(map) \(r.prefix): expected \(String(describing: expected)), reported \(hits.map { "\($0.0) \($0.1)" })")
+                            failures.append(
+                                "\(map) \(r.prefix): expected \(String(describing: expected)), reported \(hits.map { "\($0.0) \($0.1)" })")
                         }
                     }
                 }

@@ -1,12 +1,12 @@
 import Foundation
 import Testing
 import VRFCApply
+import VRFCApplyTestSupport
 import VRFCDriver
 import VRFCKernel
 import VRFCModel
 import VRFCNetlink
 import VRFCTestSupport
-import VRFCApplyTestSupport
 
 /// `vrfc-apply agent` as a process against this machine's kernel, in
 /// namespaces the tests create. Every wait is for an event the agent logs
@@ -65,16 +65,23 @@ import VRFCApplyTestSupport
             let refused = try ns.runAgent(["--oneshot", "--ops", try ns.file("bad.json", JSONOutput.encode(bad))])
             #expect(refused.status == 1, "\(refused.agent.log)")
             #expect(refused.agent.reconciles.first?["result"] == "invalid")
-            #expect(refused.agent.records.contains { $0["msg"] == "invalid input" && ($0["error"] ?? "").contains("eth0") }, "\(refused.agent.log)")
+            #expect(
+                refused.agent.records.contains { $0["msg"] == "invalid input" && ($0["error"] ?? "").contains("eth0") },
+                "\(refused.agent.log)")
             #expect(identities(try ns.links()) == before)
 
             // An invalid CR: exit 1 with its file and line, nothing changed.
             let fixture = Fixture(name: "mgmt-vrf")
-            let crs = try ns.file("crs-bad.yaml", (readText(fixture.crs + "/mgmt.yaml") ?? "").replacingOccurrences(of: "seq: 10", with: "seq: 0"))
+            let crs = try ns.file(
+                "crs-bad.yaml", (readText(fixture.crs + "/mgmt.yaml") ?? "").replacingOccurrences(of: "seq: 10", with: "seq: 0"))
             let cr = try ns.runAgent(["--oneshot", "--config", fixture.config, crs])
             #expect(cr.status == 1, "\(cr.agent.log)")
-            #expect(cr.agent.records.contains { $0["msg"] == "invalid input" && ($0["error"] ?? "").contains("crs-bad.yaml:") && ($0["error"] ?? "").contains("spec.seq") },
-                    "\(cr.agent.log)")
+            #expect(
+                cr.agent.records.contains {
+                    $0["msg"] == "invalid input" && ($0["error"] ?? "").contains("crs-bad.yaml:")
+                        && ($0["error"] ?? "").contains("spec.seq")
+                },
+                "\(cr.agent.log)")
             #expect(identities(try ns.links()) == before)
         }
     }
@@ -325,7 +332,9 @@ import VRFCApplyTestSupport
             let file = try ns.file("ops.json", JSONOutput.encode(ops))
             let marks = try ns.file("hooks.log", "")
             let pre = try Self.script(ns, "pre.sh", "echo \"pre $VRFC_HOOK $VRFC_TRIGGER\" >> \(marks)")
-            let post = try Self.script(ns, "post.sh", """
+            let post = try Self.script(
+                ns, "post.sh",
+                """
                 echo "post $VRFC_HOOK $VRFC_TRIGGER $VRFC_RESULT $VRFC_CHANGES $VRFC_DURATION_MS" >> \(marks)
                 [ -n "$VRFC_ERROR" ] && echo "error $VRFC_ERROR" | head -n 1 >> \(marks)
                 exit 0
@@ -364,8 +373,11 @@ import VRFCApplyTestSupport
             let sigFile = try ns.file("sig.txt", "")
             let sig = try Self.script(ns, "sig.sh", "grep SigIgn /proc/$$/status > \(sigFile)")
             #expect(try ns.runAgent(["--oneshot", "--ops", file, "--pre-hook", sig]).status == 0)
-            let ignored = UInt64((readText(sigFile) ?? "").split(separator: "\t").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "", radix: 16)
-            #expect(ignored.map { $0 & (1 << (SIGHUP - 1) | 1 << (SIGINT - 1) | 1 << (SIGTERM - 1)) == 0 } == true, "SigIgn \(readText(sigFile) ?? "")")
+            let ignored = UInt64(
+                (readText(sigFile) ?? "").split(separator: "\t").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "", radix: 16)
+            #expect(
+                ignored.map { $0 & (1 << (SIGHUP - 1) | 1 << (SIGINT - 1) | 1 << (SIGTERM - 1)) == 0 } == true,
+                "SigIgn \(readText(sigFile) ?? "")")
 
             // The daemon: start, then a change (an invalid one), each between its hooks.
             try Data().write(to: URL(fileURLWithPath: marks))
@@ -379,7 +391,9 @@ import VRFCApplyTestSupport
                 let d = Self.lines(marks)
                 #expect(d.count == 5, "\(d)")
                 #expect(d.first == "pre pre start" && d.dropFirst().first?.hasPrefix("post post start ok 0 ") == true, "\(d)")
-                #expect(d.dropFirst(2).first == "pre pre change" && d.dropFirst(3).first?.hasPrefix("post post change invalid 0 ") == true, "\(d)")
+                #expect(
+                    d.dropFirst(2).first == "pre pre change" && d.dropFirst(3).first?.hasPrefix("post post change invalid 0 ") == true,
+                    "\(d)")
                 #expect(d.last?.hasPrefix("error ") == true && d.last?.contains("not valid JSON") == true, "\(d)")
             }
         }
@@ -412,8 +426,12 @@ import VRFCApplyTestSupport
                 // An invalid CR in the directory mount: located errors, the router stays.
                 try crs.update(["mgmt.yaml": mgmt.replacingOccurrences(of: "seq: 10", with: "seq: 0")])
                 try agent.waitForReconcile("change", where: { $0["result"] == "invalid" })
-                #expect(agent.records.contains { $0["msg"] == "invalid input" && ($0["error"] ?? "").contains("mgmt.yaml:") && ($0["error"] ?? "").contains("spec.seq") },
-                        "\(agent.log)")
+                #expect(
+                    agent.records.contains {
+                        $0["msg"] == "invalid input" && ($0["error"] ?? "").contains("mgmt.yaml:")
+                            && ($0["error"] ?? "").contains("spec.seq")
+                    },
+                    "\(agent.log)")
                 #expect(try RouterEndToEndTests.routerInstances(ns, "eth-b") == 1)
 
                 try crs.update(["mgmt.yaml": mgmt])
@@ -438,7 +456,9 @@ import VRFCApplyTestSupport
     static func boundingSet() throws -> [String] {
         let text = try #require(readText(unit))
         let line = try #require(text.split(separator: "\n").first { $0.hasPrefix("CapabilityBoundingSet=") })
-        return line.dropFirst("CapabilityBoundingSet=".count).split(separator: " ").map { $0.lowercased().replacingOccurrences(of: "cap_", with: "") }
+        return line.dropFirst("CapabilityBoundingSet=".count).split(separator: " ").map {
+            $0.lowercased().replacingOccurrences(of: "cap_", with: "")
+        }
     }
 
     @Test func theUnitVerifies() throws {
@@ -459,7 +479,8 @@ import VRFCApplyTestSupport
     /// host has one mounted by systemd).
     static func oneshot(_ ns: Namespace, caps: [String], _ args: [String]) throws -> CommandResult {
         let bounding = (["-all"] + caps.map { "+" + $0 }).joined(separator: ",")
-        let command = "mount -t bpf bpf /sys/fs/bpf && exec setpriv --bounding-set \(bounding) \(try applierPath()) agent --log-format json --bpf-pin-dir /sys/fs/bpf/vrfc "
+        let command =
+            "mount -t bpf bpf /sys/fs/bpf && exec setpriv --bounding-set \(bounding) \(try applierPath()) agent --log-format json --bpf-pin-dir /sys/fs/bpf/vrfc "
             + (Namespace.operatorFlags + args).joined(separator: " ")
         return try ns.exec(["sh", "-c", command])
     }
@@ -474,7 +495,8 @@ import VRFCApplyTestSupport
             _ = try Shell.which("setpriv")
 
             // With the metrics endpoint: the exporter is started as nobody (CAP_SETUID/CAP_SETGID).
-            let ok = try Self.oneshot(ns, caps: caps, ["--oneshot", "--ops", file, "--metrics-listen", "127.0.0.1:\(Int.random(in: 20_000..<60_000))"])
+            let ok = try Self.oneshot(
+                ns, caps: caps, ["--oneshot", "--ops", file, "--metrics-listen", "127.0.0.1:\(Int.random(in: 20_000..<60_000))"])
             #expect(ok.status == 0 && ok.stderr.contains("serving metrics") && !ok.stderr.contains("cannot serve metrics"), "\(ok)")
             #expect(checkIPLinks(ops, try ns.ipLinks()) == [])
             #expect(try RouterEndToEndTests.routerInstances(ns, "br.vrf1") == 1)
@@ -526,11 +548,15 @@ extension AgentDistTests {
     static func allowedSyscalls() throws -> Set<String> {
         let text = try #require(readText(unit))
         let line = try #require(text.split(separator: "\n").first { $0.hasPrefix("SystemCallFilter=") })
-        var allowed: Set<String> = [], seen: Set<String> = []
+        var allowed: Set<String> = []
+        var seen: Set<String> = []
         var pending = line.dropFirst("SystemCallFilter=".count).split(separator: " ").map(String.init)
         let analyze = try Shell.which("systemd-analyze")
         while let item = pending.popLast() {
-            guard item.hasPrefix("@") else { allowed.insert(item); continue }
+            guard item.hasPrefix("@") else {
+                allowed.insert(item)
+                continue
+            }
             guard seen.insert(item).inserted else { continue }
             let out = try Shell.check([analyze, "syscall-filter", item]).stdout
             for l in out.split(separator: "\n").dropFirst() {
@@ -569,14 +595,18 @@ extension AgentDistTests {
             let file = try ns.file("ops.json", JSONOutput.encode(AgentTests.stacks(ops, ["vrf1"])))
             let hook = try AgentTests.script(ns, "hook.sh", "echo \"$VRFC_HOOK $VRFC_TRIGGER\" >/dev/null")
             let dir = try TempDir()
-            let strace = try Shell.which("strace"), ip = try Shell.which("ip")
+            let strace = try Shell.which("strace")
+            let ip = try Shell.which("ip")
             // `ip netns exec` (not --netns: the unit runs in the host's
             // namespace and calls no setns) with a private bpffs, as above.
             func traced(_ trace: String, _ args: [String]) -> [String] {
-                [ip, "netns", "exec", ns.name, "sh", "-c",
-                 "mount -t bpf bpf /sys/fs/bpf && exec \(strace) -f -qq -o \(trace) \(args.joined(separator: " "))"]
+                [
+                    ip, "netns", "exec", ns.name, "sh", "-c",
+                    "mount -t bpf bpf /sys/fs/bpf && exec \(strace) -f -qq -o \(trace) \(args.joined(separator: " "))",
+                ]
             }
-            let agentArgs = [try applierPath(), "agent", "--log-format", "json", "--pre-hook", hook, "--post-hook", hook] + Namespace.operatorFlags
+            let agentArgs =
+                [try applierPath(), "agent", "--log-format", "json", "--pre-hook", hook, "--post-hook", hook] + Namespace.operatorFlags
             let daemonTrace = dir.path + "/daemon.trace"
             let daemon = try AgentProcess(traced(daemonTrace, agentArgs + ["--ops", file, "--debounce", "0", "--interval", "0"]))
             defer { daemon.kill9() }
@@ -584,7 +614,9 @@ extension AgentDistTests {
             try replaceFile(file, JSONOutput.encode(ops))
             try daemon.waitForReconcile("change", where: { Self.changesOf($0) > 0 })
             // SIGTERM to the agent itself, strace's child.
-            let children = (readText("/proc/\(daemon.pid)/task/\(daemon.pid)/children") ?? "").split(separator: " ").compactMap { Int32($0) }
+            let children = (readText("/proc/\(daemon.pid)/task/\(daemon.pid)/children") ?? "").split(separator: " ").compactMap {
+                Int32($0)
+            }
             let agentPID = try #require(children.first, "the traced agent's pid")
             kill(agentPID, SIGTERM)
             #expect(try daemon.waitForExit(timeout: 60) == 0, "\(daemon.log)")
@@ -597,7 +629,9 @@ extension AgentDistTests {
 
             var used: Set<String> = []
             for t in ["daemon", "oneshot", "clean"] { used.formUnion(Self.syscalls(inTrace: dir.path + "/\(t).trace")) }
-            try #require(used.contains("bpf") && used.contains("inotify_add_watch") && used.contains("execve"), "the traces are real: \(used.sorted())")
+            try #require(
+                used.contains("bpf") && used.contains("inotify_add_watch") && used.contains("execve"),
+                "the traces are real: \(used.sorted())")
             // execve of the agent itself is strace's; everything must be allowed.
             #expect(used.subtracting(allowed).sorted() == [], "called but not in the unit's SystemCallFilter")
         }

@@ -1,12 +1,12 @@
 import Foundation
 import Testing
 import VRFCApply
+import VRFCApplyTestSupport
 import VRFCDriver
 import VRFCKernel
 import VRFCModel
 import VRFCNetlink
 import VRFCTestSupport
-import VRFCApplyTestSupport
 
 /// The applier against hostile or broken surroundings, on this machine's
 /// kernel in namespaces the tests create: tampered op lists aimed at
@@ -34,8 +34,9 @@ import VRFCApplyTestSupport
 
     /// A node config with `bpfInterfaces`, owned by root and 0644 (the TempDir's umask).
     static func config(_ dir: TempDir, bpfInterfaces: [String]) throws -> String {
-        try dir.write("config-\(UUID().uuidString.prefix(4)).yaml",
-                      "vnimap:\n  vrf1: 100\n  vrf2: 101\nbpfInterfaces: [\(bpfInterfaces.joined(separator: ", "))]\n")
+        try dir.write(
+            "config-\(UUID().uuidString.prefix(4)).yaml",
+            "vnimap:\n  vrf1: 100\n  vrf2: 101\nbpfInterfaces: [\(bpfInterfaces.joined(separator: ", "))]\n")
     }
 
     static func cookie(_ ns: Namespace) throws -> UInt64 {
@@ -123,7 +124,9 @@ import VRFCApplyTestSupport
             try #require(first.status == 0, "\(first)")
             for dev in extra { #expect(try RouterEndToEndTests.routerInstances(ns, dev) == 1, "\(dev)") }
             // A foreign filter joins vrfc's clsact on up2 (egress).
-            let foreign = try ns.exec(["tc", "filter", "add", "dev", "up2", "egress", "prio", "4", "u32", "match", "u32", "0", "0", "classid", "1:1"])
+            let foreign = try ns.exec([
+                "tc", "filter", "add", "dev", "up2", "egress", "prio", "4", "u32", "match", "u32", "0", "0", "classid", "1:1",
+            ])
             try #require(foreign.status == 0, "\(foreign)")
             let foreignFilters = try Self.filters(ns, "up2", "egress").count
             try #require(foreignFilters >= 1)
@@ -262,15 +265,22 @@ import VRFCApplyTestSupport
             try Shell.check(["chmod", "0644", file])
             try #require(try ns.applier("apply", "--ops", file).status == 0)
             #expect(try ns.applier("plan", "--ops", file).status == 0, "root's plan: in sync")
-            let nobody = try ns.exec(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
-                                      "--bounding-set=-all", try applierPath(), "plan", "--ops", file] + Namespace.operatorFlags)
+            let nobody = try ns.exec(
+                [
+                    "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+                    "--bounding-set=-all", try applierPath(), "plan", "--ops", file,
+                ] + Namespace.operatorFlags)
             #expect(nobody.status == 4, "\(nobody)")
             #expect(!nobody.stdout.contains("in sync:"), "\(nobody)")
             #expect(nobody.stdout.contains("unreadable: the tc router program's state"), "\(nobody)")
-            let json = try ns.exec(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
-                                    "--bounding-set=-all", try applierPath(), "plan", "--json", "--ops", file] + Namespace.operatorFlags)
+            let json = try ns.exec(
+                [
+                    "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+                    "--bounding-set=-all", try applierPath(), "plan", "--json", "--ops", file,
+                ] + Namespace.operatorFlags)
             let report = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
-            #expect(json.status == 4 && report?["inSync"] as? Bool == false && report?["complete"] as? Bool == false
+            #expect(
+                json.status == 4 && report?["inSync"] as? Bool == false && report?["complete"] as? Bool == false
                     && (report?["unreadable"] as? [String])?.isEmpty == false, "\(json)")
         }
     }

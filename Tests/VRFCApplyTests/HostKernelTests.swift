@@ -1,12 +1,12 @@
 import Foundation
 import Testing
 import VRFCApply
+import VRFCApplyTestSupport
 import VRFCDriver
 import VRFCKernel
 import VRFCModel
 import VRFCNetlink
 import VRFCTestSupport
-import VRFCApplyTestSupport
 
 /// vrfc-apply against this machine's kernel, in namespaces the tests create.
 /// Nothing is mocked: the applier binary runs in the namespace, and every
@@ -41,7 +41,8 @@ import VRFCApplyTestSupport
         try Namespace.with("idem") { ns in
             try ns.addUnderlay()
             try #require(try ns.applyOps(ops).status == 0)
-            let links = try ns.links(), ipBefore = try ns.ipLinks()
+            let links = try ns.links()
+            let ipBefore = try ns.ipLinks()
             let again = try ns.applyOps(ops)
             #expect(again.status == 0 && again.stdout.contains("nothing to change"), "\(again)")
             #expect(identities(try ns.links()) == identities(links))
@@ -76,7 +77,9 @@ import VRFCApplyTestSupport
                 if goneNames.contains(name) {
                     #expect(after[name] == nil, "\(name) should be gone")
                 } else {
-                    #expect(after[name] == index, "\(name) should be untouched (ifindex \(index)), now \(after[name].map(String.init) ?? "gone")")
+                    #expect(
+                        after[name] == index,
+                        "\(name) should be untouched (ifindex \(index)), now \(after[name].map(String.init) ?? "gone")")
                 }
             }
             #expect(Set(after.keys) == Set(before.keys).subtracting(goneNames))
@@ -191,8 +194,10 @@ import VRFCApplyTestSupport
             try ns.ip("link", "set", "vx.vrf2", "alias", "vrfc:v1:vrf2")
             let plan = try ns.planOps(ops)
             #expect(plan.status == 3, "\(plan)")
-            for needle in ["mtu 1500 → 9000", "hairpin off → on", "neigh_suppress on → off", "addrgenmode none → eui64",
-                           "up      dv.vrf1", "delete  vx.vrf2", "id 4242, want"] {
+            for needle in [
+                "mtu 1500 → 9000", "hairpin off → on", "neigh_suppress on → off", "addrgenmode none → eui64",
+                "up      dv.vrf1", "delete  vx.vrf2", "id 4242, want",
+            ] {
                 #expect(plan.stdout.contains(needle), "plan should say '\(needle)'\n\(plan)")
             }
             let r = try ns.applyOps(ops)
@@ -233,13 +238,18 @@ import VRFCApplyTestSupport
             let file = try ns.file("ops.json", JSONOutput.encode(ops))
             let before = try ns.ipLinks()
             // root, but without CAP_NET_ADMIN in any set
-            let r = try ns.exec(["setpriv", "--inh-caps=-net_admin", "--bounding-set=-net_admin", try applierPath(), "apply", "--ops", file])
+            let r = try ns.exec([
+                "setpriv", "--inh-caps=-net_admin", "--bounding-set=-net_admin", try applierPath(), "apply", "--ops", file,
+            ])
             #expect(r.status == 1, "\(r)")
             #expect(r.stderr.contains("needs CAP_NET_ADMIN") && r.stderr.contains("nothing was changed"), "\(r)")
             #expect(Set(try ns.ipLinks().keys) == Set(before.keys))
             // plan needs no privileges at all
-            let plan = try ns.exec(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
-                                    "--bounding-set=-all", try applierPath(), "plan", "--ops", file] + Namespace.operatorFlags)
+            let plan = try ns.exec(
+                [
+                    "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+                    "--bounding-set=-all", try applierPath(), "plan", "--ops", file,
+                ] + Namespace.operatorFlags)
             #expect(plan.status == 3 && plan.stdout.contains("create  vx.vrf1"), "\(plan)")
         }
     }
@@ -300,7 +310,9 @@ import VRFCApplyTestSupport
             let full = Date().timeIntervalSince(start)
             try #require(try ns.applier("apply", "--ops", files[1]).status == 0)
 
-            var fraction = 0.3, mid = 0, round = 0
+            var fraction = 0.3
+            var mid = 0
+            var round = 0
             while mid < 5 && round < 30 {
                 // Alternate: build up to all stacks, tear down to a few.
                 let t = round % 2 == 0 ? 0 : 1
@@ -376,11 +388,19 @@ struct TamperCase: Sendable, CustomStringConvertible {
         },
         TamperCase(description: "VNI 0", expect: "VNI 0 is outside 1...16777215") { j in
             let i = first(j, kind: "vxlan")
-            link(&j, i) { var v = $0["vxlan"] as! [String: Any]; v["vni"] = 0; $0["vxlan"] = v }
+            link(&j, i) {
+                var v = $0["vxlan"] as! [String: Any]
+                v["vni"] = 0
+                $0["vxlan"] = v
+            }
         },
         TamperCase(description: "VNI 2^24", expect: "VNI 16777216 is outside") { j in
             let i = first(j, kind: "vxlan")
-            link(&j, i) { var v = $0["vxlan"] as! [String: Any]; v["vni"] = 16_777_216; $0["vxlan"] = v }
+            link(&j, i) {
+                var v = $0["vxlan"] as! [String: Any]
+                v["vni"] = 16_777_216
+                $0["vxlan"] = v
+            }
         },
         TamperCase(description: "a table range over the kernel's tables", expect: "tableRange 200-300 is not valid") { j in
             j["tableRange"] = ["first": 200, "last": 300]
@@ -435,7 +455,8 @@ enum UnderlayCase: String, CaseIterable, Sendable {
                 if crashed.status == 0 { break }  // fewer changes than k: the whole run fit
                 #expect(crashed.status == 137, "k=\(k): \(crashed)")
                 let mid = try ns.applier("plan", "--ops", targetFile)
-                #expect(mid.status == 3 || mid.status == 0, "k=\(k): after the crash, plan must see vrfc's own links, not squatters\n\(mid)")
+                #expect(
+                    mid.status == 3 || mid.status == 0, "k=\(k): after the crash, plan must see vrfc's own links, not squatters\n\(mid)")
                 #expect(!mid.stdout.contains("not vrfc's"), "k=\(k): \(mid)")
                 let rerun = try ns.applier("apply", "--ops", targetFile)
                 #expect(rerun.status == 0, "k=\(k): rerun\n\(rerun)")

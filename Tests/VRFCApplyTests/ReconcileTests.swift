@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VRFCApply
+import VRFCApplyTestSupport
 import VRFCBundle
 import VRFCDriver
 import VRFCFRR
@@ -8,7 +9,6 @@ import VRFCKernel
 import VRFCModel
 import VRFCNetlink
 import VRFCTestSupport
-import VRFCApplyTestSupport
 
 /// `vrfc-apply apply --frr-config` against real zebra and bgpd (their own
 /// namespace and pathspace) and real links (a namespace of their own).
@@ -25,20 +25,52 @@ import VRFCApplyTestSupport
     @Test(arguments: ["delta", "frr-reload"])
     func everyKindOfChangeConverges(strategy: String) throws {
         try ReconcileNode.with("chg") { node in
-            node.crs = ["red-a": cr("red-a", "red", 10, imports: ["203.0.113.0/24 le 32"], exports: ["198.51.100.0/24"], community: "65000:1"),
-                        "red-b": cr("red-b", "red", 20, imports: ["2001:db8:1::/48"], exports: ["2001:db8:2::/48"]),
-                        "blue-a": cr("blue-a", "blue", 10, imports: ["203.0.113.128/25"], exports: ["198.51.100.64/26"], aggregates: ["198.51.100.0/24"]),
-                        "green-a": cr("green-a", "green", 10, imports: ["203.0.113.64/26"], exports: [])]
+            node.crs = [
+                "red-a": cr("red-a", "red", 10, imports: ["203.0.113.0/24 le 32"], exports: ["198.51.100.0/24"], community: "65000:1"),
+                "red-b": cr("red-b", "red", 20, imports: ["2001:db8:1::/48"], exports: ["2001:db8:2::/48"]),
+                "blue-a": cr(
+                    "blue-a", "blue", 10, imports: ["203.0.113.128/25"], exports: ["198.51.100.64/26"], aggregates: ["198.51.100.0/24"]),
+                "green-a": cr("green-a", "green", 10, imports: ["203.0.113.64/26"], exports: []),
+            ]
             var r = try node.apply(reload: strategy == "delta" ? nil : strategy)
             try node.expectConverged(r, strategy: "frr-reload", step: "first apply")
 
             let steps: [(String, (ReconcileNode) -> Void)] = [
-                ("prefix added", { $0.crs["red-a"] = cr("red-a", "red", 10, imports: ["203.0.113.0/24 le 32", "192.0.2.0/28"], exports: ["198.51.100.0/24"], community: "65000:1") }),
-                ("prefix removed", { $0.crs["red-a"] = cr("red-a", "red", 10, imports: ["192.0.2.0/28"], exports: ["198.51.100.0/24"], community: "65000:1") }),
-                ("community changed", { $0.crs["red-a"] = cr("red-a", "red", 10, imports: ["192.0.2.0/28"], exports: ["198.51.100.0/24"], community: "65000:2") }),
-                ("aggregate changed", { $0.crs["blue-a"] = cr("blue-a", "blue", 10, imports: ["203.0.113.128/25"], exports: ["198.51.100.64/26"], aggregates: ["198.51.100.0/25", "2001:db8:9::/48"]) }),
+                (
+                    "prefix added",
+                    {
+                        $0.crs["red-a"] = cr(
+                            "red-a", "red", 10, imports: ["203.0.113.0/24 le 32", "192.0.2.0/28"], exports: ["198.51.100.0/24"],
+                            community: "65000:1")
+                    }
+                ),
+                (
+                    "prefix removed",
+                    {
+                        $0.crs["red-a"] = cr(
+                            "red-a", "red", 10, imports: ["192.0.2.0/28"], exports: ["198.51.100.0/24"], community: "65000:1")
+                    }
+                ),
+                (
+                    "community changed",
+                    {
+                        $0.crs["red-a"] = cr(
+                            "red-a", "red", 10, imports: ["192.0.2.0/28"], exports: ["198.51.100.0/24"], community: "65000:2")
+                    }
+                ),
+                (
+                    "aggregate changed",
+                    {
+                        $0.crs["blue-a"] = cr(
+                            "blue-a", "blue", 10, imports: ["203.0.113.128/25"], exports: ["198.51.100.64/26"],
+                            aggregates: ["198.51.100.0/25", "2001:db8:9::/48"])
+                    }
+                ),
                 ("route target changed", { $0.routeTargets["red"] = "65000:999" }),
-                ("VRF added", { $0.crs["yellow-a"] = cr("yellow-a", "yellow", 10, imports: ["2001:db8:ee::/48"], exports: ["2001:db8:ff::/48"]) }),
+                (
+                    "VRF added",
+                    { $0.crs["yellow-a"] = cr("yellow-a", "yellow", 10, imports: ["2001:db8:ee::/48"], exports: ["2001:db8:ff::/48"]) }
+                ),
                 ("CR removed", { $0.crs["red-b"] = nil }),
                 ("VRF removed", { $0.crs["green-a"] = nil }),
             ]
@@ -48,7 +80,9 @@ import VRFCApplyTestSupport
                 try node.expectConverged(r, strategy: strategy, step: name)
                 if strategy == "delta" && ["prefix added", "community changed"].contains(name) {
                     // Prefix-lists and route-maps only: loaded per daemon, verified one by one.
-                    #expect(r.stdout.contains("shown one by one") && !r.stdout.contains("checking the whole running config"), "\(name): \(r.stdout)")
+                    #expect(
+                        r.stdout.contains("shown one by one") && !r.stdout.contains("checking the whole running config"),
+                        "\(name): \(r.stdout)")
                 }
             }
 
@@ -70,19 +104,22 @@ import VRFCApplyTestSupport
     func aConfigFRRRejectsIsRolledBack(strategy: String) throws {
         try ReconcileNode.with("rej") { node in
             node.crs = ["red-a": cr("red-a", "red", 10, imports: ["203.0.113.0/24"], exports: ["198.51.100.0/24"])]
-            try node.expectConverged(try node.apply(reload: strategy == "delta" ? nil : strategy), strategy: "frr-reload", step: "first apply")
-            let goodIR = try node.ir(), goodOps = try node.expectedOps(), goodConf = try String(contentsOfFile: node.conf, encoding: .utf8)
+            try node.expectConverged(
+                try node.apply(reload: strategy == "delta" ? nil : strategy), strategy: "frr-reload", step: "first apply")
+            let goodIR = try node.ir()
+            let goodOps = try node.expectedOps()
+            let goodConf = try String(contentsOfFile: node.conf, encoding: .utf8)
 
             let badDir = node.dir + "/bad-templates"
             try FileManager.default.createDirectory(atPath: badDir, withIntermediateDirectories: true)
             try """
-                {{#prefixLists}}
-                {{#items}}
-                {{family}} prefix-list {{list}} seq {{seq}} {{action}} {{prefix}} ge 1
-                {{/items}}
-                {{/prefixLists}}
+            {{#prefixLists}}
+            {{#items}}
+            {{family}} prefix-list {{list}} seq {{seq}} {{action}} {{prefix}} ge 1
+            {{/items}}
+            {{/prefixLists}}
 
-                """.write(toFile: badDir + "/prefix_lists.mustache", atomically: true, encoding: .utf8)
+            """.write(toFile: badDir + "/prefix_lists.mustache", atomically: true, encoding: .utf8)
             node.crs["blue-a"] = cr("blue-a", "blue", 10, imports: ["203.0.113.128/25"], exports: ["198.51.100.64/26"])
             let r = try node.apply(reload: strategy == "delta" ? nil : strategy, templates: badDir)
             #expect(r.status == 1, "\(r)")
@@ -92,7 +129,8 @@ import VRFCApplyTestSupport
             #expect(try node.linkProblems(goodOps) == [], "links do not match the config FRR runs")
             // And the node recovers with good input.
             node.crs["blue-a"] = nil
-            try node.expectConverged(try node.apply(reload: strategy == "delta" ? nil : strategy), strategy: "any", step: "after the rollback", checkLogs: false)
+            try node.expectConverged(
+                try node.apply(reload: strategy == "delta" ? nil : strategy), strategy: "any", step: "after the rollback", checkLogs: false)
         }
     }
 
@@ -137,8 +175,12 @@ import VRFCApplyTestSupport
     @Test func systemdReloadWaitsForTheJobAndFailsOnItsResult() throws {
         try ReconcileNode.with("sysd") { node in
             let failOnce = node.dir + "/fail-next-reload"
-            let bus = try SystemBusStandIn(dir: node.dir, unit: "frr.service", command: ["/bin/sh", "-c",
-                "if [ -e \(failOnce) ]; then rm \(failOnce); exit 1; fi; exec /usr/bin/python3 /usr/lib/frr/frr-reload.py --reload --stdout --pathspace \(node.frr.name) \(node.conf)"])
+            let bus = try SystemBusStandIn(
+                dir: node.dir, unit: "frr.service",
+                command: [
+                    "/bin/sh", "-c",
+                    "if [ -e \(failOnce) ]; then rm \(failOnce); exit 1; fi; exec /usr/bin/python3 /usr/lib/frr/frr-reload.py --reload --stdout --pathspace \(node.frr.name) \(node.conf)",
+                ])
             defer { bus.stop() }
             let env = ["DBUS_SYSTEM_BUS_ADDRESS": bus.address]
             node.crs = ["red-a": cr("red-a", "red", 10, imports: ["203.0.113.0/24"], exports: ["198.51.100.0/24"])]
@@ -147,7 +189,8 @@ import VRFCApplyTestSupport
             try node.expectConverged(try node.apply(reload: "systemd", environment: env), strategy: "systemd", step: "VRF added")
             #expect(bus.jobs() == 2, "two reload jobs")
 
-            let goodIR = try node.ir(), goodConf = try String(contentsOfFile: node.conf, encoding: .utf8)
+            let goodIR = try node.ir()
+            let goodConf = try String(contentsOfFile: node.conf, encoding: .utf8)
             try "".write(toFile: failOnce, atomically: true, encoding: .utf8)
             node.crs["green-a"] = cr("green-a", "green", 10, imports: ["203.0.113.64/26"], exports: [])
             let r = try node.apply(reload: "systemd", environment: env)
@@ -179,7 +222,8 @@ import VRFCApplyTestSupport
             #expect(try String(contentsOfFile: node.state + "/base.conf", encoding: .utf8) == hinted, "the hinted file is kept as the base")
             #expect(!(try String(contentsOfFile: node.conf, encoding: .utf8)).contains("#++{{."), "frr.conf is vrfc's output now")
 
-            node.crs["mgmt-a"] = cr("mgmt-a", "mgmt_vrf", 10, imports: ["203.0.113.0/24", "192.0.2.0/28"], exports: ["198.51.100.0/24"], community: "65000:7")
+            node.crs["mgmt-a"] = cr(
+                "mgmt-a", "mgmt_vrf", 10, imports: ["203.0.113.0/24", "192.0.2.0/28"], exports: ["198.51.100.0/24"], community: "65000:7")
             r = try node.applyThroughChild()
             #expect(r.status == 0 && r.stdout.contains("reload: delta") && !r.stdout.contains("falling back"), "\(r)")
             #expect(try OracleExpectations.verify(try node.ir(), in: node.frr) == [])
@@ -226,13 +270,15 @@ import VRFCApplyTestSupport
             #expect(try FRRDeltaRenderer.delta(from: ir, to: ir, base: base).isEmpty, "\(fixture)")
             for (a, b) in [(ir, fewer), (fewer, ir), (ir, lessPolicy), (lessPolicy, ir)] {
                 let d = try FRRDeltaRenderer.delta(from: a, to: b, base: base)
-                let old = try Compiler.frr(a, base: base, templates: .shipped), new = try Compiler.frr(b, base: base, templates: .shipped)
+                let old = try Compiler.frr(a, base: base, templates: .shipped)
+                let new = try Compiler.frr(b, base: base, templates: .shipped)
                 #expect(d.isEmpty == (old == new), "\(fixture): a delta exactly when frr.conf changes")
                 #expect(d.basisDigest == Digest.fnv1a64(old), "\(fixture): the basis is the old file")
                 #expect(FRRCheck.delta(d.script, newConfig: new, running: old) == [], "\(fixture)\n\(d.script)")
                 // Dry-running the delta then checks every line of the new file.
-                #expect(FRRCheck.uncovered(newConfig: FRRConfigTree(new), running: FRRConfigTree(old), script: d.script) == [],
-                        "\(fixture)\n\(d.script)")
+                #expect(
+                    FRRCheck.uncovered(newConfig: FRRConfigTree(new), running: FRRConfigTree(old), script: d.script) == [],
+                    "\(fixture)\n\(d.script)")
                 // No `exit` out of a route-map entry: each would commit a transaction.
                 var inRouteMap = false
                 for line in d.script.split(separator: "\n") {
@@ -244,13 +290,22 @@ import VRFCApplyTestSupport
     }
 
     @Test func aTamperedDeltaIsRefused() {
-        let running = "route-map rm_a_export permit 11\n match ip address prefix-list pl_a_10_export\nip prefix-list pl_a_10_export seq 1 permit 198.51.100.0/24\n"
-        let new = "route-map rm_a_export permit 11\n match ip address prefix-list pl_a_10_export\nip prefix-list pl_a_10_export seq 1 permit 198.51.100.0/25\n"
-        let honest = "no ip prefix-list pl_a_10_export seq 1 permit 198.51.100.0/24\nip prefix-list pl_a_10_export seq 1 permit 198.51.100.0/25\n"
+        let running =
+            "route-map rm_a_export permit 11\n match ip address prefix-list pl_a_10_export\nip prefix-list pl_a_10_export seq 1 permit 198.51.100.0/24\n"
+        let new =
+            "route-map rm_a_export permit 11\n match ip address prefix-list pl_a_10_export\nip prefix-list pl_a_10_export seq 1 permit 198.51.100.0/25\n"
+        let honest =
+            "no ip prefix-list pl_a_10_export seq 1 permit 198.51.100.0/24\nip prefix-list pl_a_10_export seq 1 permit 198.51.100.0/25\n"
         #expect(FRRCheck.delta(honest, newConfig: new, running: running) == [])
-        #expect(FRRCheck.delta("route-map rm_a_export permit 11\n no match ip address prefix-list pl_a_10_export\n", newConfig: new, running: running) == [],
-                "entering a block FRR runs to take something out")
-        for bad in ["no router bgp 64510\n", "route-map rm_a_export permit 12\n", "interface eth0\n shutdown\n", "ip prefix-list x seq 1 permit 0.0.0.0/0\n", "no no ip prefix-list pl_a_10_export seq 1 permit 198.51.100.0/24\n"] {
+        #expect(
+            FRRCheck.delta(
+                "route-map rm_a_export permit 11\n no match ip address prefix-list pl_a_10_export\n", newConfig: new, running: running)
+                == [],
+            "entering a block FRR runs to take something out")
+        for bad in [
+            "no router bgp 64510\n", "route-map rm_a_export permit 12\n", "interface eth0\n shutdown\n",
+            "ip prefix-list x seq 1 permit 0.0.0.0/0\n", "no no ip prefix-list pl_a_10_export seq 1 permit 198.51.100.0/24\n",
+        ] {
             #expect(!FRRCheck.delta(bad, newConfig: new, running: running).isEmpty, "accepted: \(bad)")
         }
     }
@@ -258,15 +313,20 @@ import VRFCApplyTestSupport
 
 // MARK: - Scenario support
 
-func cr(_ name: String, _ vrf: String, _ seq: Int, imports: [String], exports: [String],
-        aggregates: [String] = [], community: String? = nil) -> String {
+func cr(
+    _ name: String, _ vrf: String, _ seq: Int, imports: [String], exports: [String],
+    aggregates: [String] = [], community: String? = nil
+) -> String {
     func items(_ list: [String]) -> String {
-        list.isEmpty ? " []\n" : "\n" + list.map { item -> String in
-            let parts = item.split(separator: " ")
-            var s = "  - cidr: \(parts[0])\n    action: permit\n"
-            if parts.count == 3 { s += "    \(parts[1]): \(parts[2])\n" }
-            return s
-        }.joined()
+        list.isEmpty
+            ? " []\n"
+            : "\n"
+                + list.map { item -> String in
+                    let parts = item.split(separator: " ")
+                    var s = "  - cidr: \(parts[0])\n    action: permit\n"
+                    if parts.count == 3 { s += "    \(parts[1]): \(parts[2])\n" }
+                    return s
+                }.joined()
     }
     var y = """
         apiVersion: network.schiff.telekom.de/v1alpha1
@@ -334,9 +394,11 @@ final class ReconcileNode: @unchecked Sendable {
         if policyOnly {
             c += "skipVRFConfig: [mgmt_vrf]\n"
         } else {
-            c += "vrfConfig:\n" + routeTargets.sorted { $0.key < $1.key }.enumerated().map { i, kv in
-                "  \(kv.key): {vni: \(300 + i), rt: \"\(kv.value)\"}\n"
-            }.joined()
+            c +=
+                "vrfConfig:\n"
+                + routeTargets.sorted { $0.key < $1.key }.enumerated().map { i, kv in
+                    "  \(kv.key): {vni: \(300 + i), rt: \"\(kv.value)\"}\n"
+                }.joined()
         }
         try c.write(toFile: config, atomically: true, encoding: .utf8)
     }
@@ -352,8 +414,10 @@ final class ReconcileNode: @unchecked Sendable {
     /// runs, when there is one), minus the VRF devices this kernel lacks.
     func bundle(templates: String? = nil) throws -> String {
         try writeInputs()
-        var args = [Repo.executable("vrfc"), "compile", "--emit", "bundle", "--config", config, "--template", base,
-                    "--hostname", "node-a", "--router-id", "192.0.2.129"]
+        var args = [
+            Repo.executable("vrfc"), "compile", "--emit", "bundle", "--config", config, "--template", base,
+            "--hostname", "node-a", "--router-id", "192.0.2.129",
+        ]
         let kept = state + "/frr.conf.good.ir.json"
         if FileManager.default.fileExists(atPath: kept) { args += ["--running-ir", kept] }
         if let templates { args += ["--templates", templates] }
@@ -364,8 +428,10 @@ final class ReconcileNode: @unchecked Sendable {
     }
 
     func applyArguments(reload: String?, templates: String? = nil, withNetns: Bool = false) throws -> [String] {
-        var args = ["apply", "--bundle", try bundle(templates: templates), "--frr-config", conf, "--state-dir", state,
-                    "--frr-pathspace", frr.name]
+        var args = [
+            "apply", "--bundle", try bundle(templates: templates), "--frr-config", conf, "--state-dir", state,
+            "--frr-pathspace", frr.name,
+        ]
         if withNetns { args += ["--netns", ns.name, "--bpf-pin-dir", ns.pinDirectory] }
         if let reload { args += ["--reload", reload] }
         return args
@@ -379,8 +445,10 @@ final class ReconcileNode: @unchecked Sendable {
 
     func applyThroughChild(writing: Bool = true) throws -> CommandResult {
         if writing { try writeInputs() }
-        return try ns.applier(["apply", "--config", config, "--frr-config", conf, "--state-dir", state,
-                               "--frr-pathspace", frr.name, "--hostname", "node-a", "--router-id", "192.0.2.129", crDir])
+        return try ns.applier([
+            "apply", "--config", config, "--frr-config", conf, "--state-dir", state,
+            "--frr-pathspace", frr.name, "--hostname", "node-a", "--router-id", "192.0.2.129", crDir,
+        ])
     }
 
     /// Links vs the op list: every wanted link as wanted and up, and no
@@ -402,7 +470,9 @@ final class ReconcileNode: @unchecked Sendable {
             #expect(r.stdout.contains("verified: FRR runs the new config"), "\(step): \(r.stdout)")
             #expect(!r.stdout.contains("falling back"), "\(step): the reload fell back: \(r.stdout)")
         } else {
-            #expect(r.stdout.contains("verified: FRR runs the new config") || r.stdout.contains("frr.conf: unchanged; FRR runs it"), "\(step): \(r.stdout)")
+            #expect(
+                r.stdout.contains("verified: FRR runs the new config") || r.stdout.contains("frr.conf: unchanged; FRR runs it"),
+                "\(step): \(r.stdout)")
         }
         #expect(try OracleExpectations.verify(try ir(), in: frr) == [], "\(step)")
         #expect(try linkProblems(try expectedOps()) == [], "\(step)")
@@ -430,11 +500,15 @@ final class ReconcileNode: @unchecked Sendable {
         let theirs = FRRConfigTree(try reference.show("show running-config")).keys
         // Not config: the hostname, and zebra's echo of the kernel's forwarding
         // switches (frr-reload.py turns them on, as the file does not say "no").
-        let notConfig = { (k: FRRConfigTree.Key) in k.text.hasPrefix("hostname ") || k.text.hasSuffix("ip forwarding") || k.text.hasSuffix("ipv6 forwarding") }
+        let notConfig = { (k: FRRConfigTree.Key) in
+            k.text.hasPrefix("hostname ") || k.text.hasSuffix("ip forwarding") || k.text.hasSuffix("ipv6 forwarding")
+        }
         let onlyMine = mine.subtracting(theirs).filter { !notConfig($0) }
         let onlyTheirs = theirs.subtracting(mine).filter { !notConfig($0) }
-        #expect(onlyMine.isEmpty && onlyTheirs.isEmpty,
-                "\(step): after the delta FRR runs \(onlyMine.map { ($0.path + [$0.text]).joined(separator: " > ") }) more and \(onlyTheirs.map { ($0.path + [$0.text]).joined(separator: " > ") }) less than a full load")
+        #expect(
+            onlyMine.isEmpty && onlyTheirs.isEmpty,
+            "\(step): after the delta FRR runs \(onlyMine.map { ($0.path + [$0.text]).joined(separator: " > ") }) more and \(onlyTheirs.map { ($0.path + [$0.text]).joined(separator: " > ") }) less than a full load"
+        )
     }
 }
 
@@ -454,29 +528,31 @@ final class SystemBusStandIn: @unchecked Sendable {
         let socket = dir + "/system_bus_socket"
         address = "unix:path=" + socket
         try """
-            <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
-             "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-            <busconfig>
-              <type>system</type>
-              <listen>\(address)</listen>
-              <auth>EXTERNAL</auth>
-              <policy context="default">
-                <allow user="*"/>
-                <allow own="*"/>
-                <allow send_type="method_call"/>
-                <allow receive_type="method_call"/>
-                <allow send_type="method_return"/>
-                <allow send_type="error"/>
-                <allow send_type="signal"/>
-                <allow receive_type="method_return"/>
-                <allow receive_type="error"/>
-                <allow receive_type="signal"/>
-              </policy>
-            </busconfig>
+        <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+         "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+        <busconfig>
+          <type>system</type>
+          <listen>\(address)</listen>
+          <auth>EXTERNAL</auth>
+          <policy context="default">
+            <allow user="*"/>
+            <allow own="*"/>
+            <allow send_type="method_call"/>
+            <allow receive_type="method_call"/>
+            <allow send_type="method_return"/>
+            <allow send_type="error"/>
+            <allow send_type="signal"/>
+            <allow receive_type="method_return"/>
+            <allow receive_type="error"/>
+            <allow receive_type="signal"/>
+          </policy>
+        </busconfig>
 
-            """.write(toFile: dir + "/bus.conf", atomically: true, encoding: .utf8)
+        """.write(toFile: dir + "/bus.conf", atomically: true, encoding: .utf8)
         let d = try Shell.check(["dbus-daemon", "--config-file=\(dir)/bus.conf", "--fork", "--print-pid"])
-        guard let pid = pid_t(d.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) else { throw SetupError("dbus-daemon printed no pid: \(d)") }
+        guard let pid = pid_t(d.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            throw SetupError("dbus-daemon printed no pid: \(d)")
+        }
         daemonPID = pid
         let binary = dir + "/standin"
         do {
@@ -563,7 +639,8 @@ func killWhen(_ args: [String], _ condition: () throws -> Bool) throws -> Bool {
 /// kernel device exists; the Debian-kernel guest shows it for real): the
 /// VRF's block stays through the reload and goes once the links are gone.
 @Suite struct VRFRemovalOrderTests {
-    let previous = "frr defaults datacenter\n!\nvrf vr.blue\n vni 100\nexit-vrf\n!\nvrf vr.red\n vni 200\nexit-vrf\n!\nrouter bgp 64510 vrf vr.blue\nexit\n!\nline vty\nexit\n!\nend\n"
+    let previous =
+        "frr defaults datacenter\n!\nvrf vr.blue\n vni 100\nexit-vrf\n!\nvrf vr.red\n vni 200\nexit-vrf\n!\nrouter bgp 64510 vrf vr.blue\nexit\n!\nline vty\nexit\n!\nend\n"
     let config = "frr defaults datacenter\n!\nvrf vr.red\n vni 200\nexit-vrf\n!\nline vty\nexit\n!\nend\n"
 
     @Test func theDroppedVRFsBlockIsKeptEmptyUntilTheLinksAreGone() {
@@ -571,15 +648,19 @@ func killWhen(_ args: [String], _ condition: () throws -> Bool) throws -> Bool {
         #expect(Reconcile.removedVRFs(previous: nil, config: config) == [])
         #expect(Reconcile.removedVRFs(previous: config, config: config) == [])
         let staged = Reconcile.keeping(["vrf vr.blue"], in: config)
-        #expect(staged == "frr defaults datacenter\n!\nvrf vr.red\n vni 200\nexit-vrf\n!\nline vty\nexit\n!\nvrf vr.blue\nexit-vrf\n!\nend\n")
+        #expect(
+            staged == "frr defaults datacenter\n!\nvrf vr.red\n vni 200\nexit-vrf\n!\nline vty\nexit\n!\nvrf vr.blue\nexit-vrf\n!\nend\n")
         #expect(Reconcile.keeping([], in: config) == config)
         // Verification in between accepts the block, and only it.
         let running = "vrf vr.blue\nexit-vrf\n!\nvrf vr.red\n vni 200\nexit-vrf\n!\n"
         let frame: String? = "frr defaults datacenter\n!\nline vty\nexit\n"
         #expect(FRRCheck.verify(running: running, config: config, frame: frame, previous: previous, leaving: ["vrf vr.blue"]) == [])
         #expect(!FRRCheck.verify(running: running, config: config, frame: frame, previous: previous).isEmpty)
-        #expect(!FRRCheck.verify(running: running + "vrf vr.blue\n vni 100\nexit-vrf\n", config: config, frame: frame, previous: previous,
-                                 leaving: ["vrf vr.blue"]).isEmpty, "its VNI must be gone")
+        #expect(
+            !FRRCheck.verify(
+                running: running + "vrf vr.blue\n vni 100\nexit-vrf\n", config: config, frame: frame, previous: previous,
+                leaving: ["vrf vr.blue"]
+            ).isEmpty, "its VNI must be gone")
     }
 
     @Test func theDeltaKeepsOneBatchButForTheVRFHeaders() {
@@ -596,8 +677,10 @@ func killWhen(_ args: [String], _ condition: () throws -> Bool) throws -> Bool {
 /// whole running config when FRR gets a delta), on texts; the FRR runs of
 /// ReconcileTests exercise them against real daemons.
 @Suite struct DeltaCheckTests {
-    let running = "ip prefix-list pl_red seq 1 permit 203.0.113.0/24 le 32\nroute-map rm_red permit 10\n match ip address prefix-list pl_red\n set community 65000:1\nexit\n"
-    let config = "ip prefix-list pl_red seq 1 permit 203.0.113.0/24 le 32\nip prefix-list pl_red seq 2 permit 192.0.2.0/28\nroute-map rm_red permit 10\n match ip address prefix-list pl_red\n set community 65000:2\nexit\n"
+    let running =
+        "ip prefix-list pl_red seq 1 permit 203.0.113.0/24 le 32\nroute-map rm_red permit 10\n match ip address prefix-list pl_red\n set community 65000:1\nexit\n"
+    let config =
+        "ip prefix-list pl_red seq 1 permit 203.0.113.0/24 le 32\nip prefix-list pl_red seq 2 permit 192.0.2.0/28\nroute-map rm_red permit 10\n match ip address prefix-list pl_red\n set community 65000:2\nexit\n"
 
     var script: String {
         FRRDeltaRenderer.script(old: FRRConfigTree(running), new: FRRConfigTree(config), basisDigest: "").script
@@ -607,7 +690,8 @@ func killWhen(_ args: [String], _ condition: () throws -> Bool) throws -> Bool {
         #expect(FRRCheck.uncovered(newConfig: FRRConfigTree(config), running: FRRConfigTree(running), script: script) == [])
         // A command in the new file that the delta does not send was never dry-run.
         let sneaky = config + "ip prefix-list pl_red seq 3 permit 198.51.100.0/24\n"
-        #expect(FRRCheck.uncovered(newConfig: FRRConfigTree(sneaky), running: FRRConfigTree(running), script: script)
+        #expect(
+            FRRCheck.uncovered(newConfig: FRRConfigTree(sneaky), running: FRRConfigTree(running), script: script)
                 == ["ip prefix-list pl_red seq 3 permit 198.51.100.0/24"])
         // The same command under another block is another command.
         let moved = config + "route-map rm_blue permit 10\n set community 65000:2\n"
@@ -616,9 +700,12 @@ func killWhen(_ args: [String], _ condition: () throws -> Bool) throws -> Bool {
 
     @Test func policyOnlyDeltasAreTargeted() {
         #expect(FRRCheck.policyTargets(script) == FRRCheck.PolicyTargets(prefixLists: ["ip prefix-list pl_red"], routeMaps: ["rm_red"]))
-        #expect(FRRCheck.showCommands(FRRCheck.policyTargets(script)!) == ["show ip prefix-list pl_red json", "show route-map rm_red json"])
+        #expect(
+            FRRCheck.showCommands(FRRCheck.policyTargets(script)!) == ["show ip prefix-list pl_red json", "show route-map rm_red json"])
         #expect(FRRCheck.policyTargets("vrf vr.red\n vni 100\nexit-vrf\n") == nil)
-        #expect(FRRCheck.policyTargets("route-map rm_red permit 10\n set community 65000:1\nrouter bgp 64510\n neighbor x remote-as 1\nexit\n") == nil)
+        #expect(
+            FRRCheck.policyTargets("route-map rm_red permit 10\n set community 65000:1\nrouter bgp 64510\n neighbor x remote-as 1\nexit\n")
+                == nil)
         #expect(FRRCheck.policyTargets("route-map rm_red permit 10\n description x\n") == nil, "only match, set and call are shown")
         #expect(FRRCheck.policyTargets("") == nil)
     }
@@ -626,20 +713,27 @@ func killWhen(_ args: [String], _ condition: () throws -> Bool) throws -> Bool {
     /// The JSON FRR 8.4's daemons print for `show ... prefix-list NAME json`
     /// and `show route-map NAME json`, as running-config commands.
     @Test func theDaemonsJSONReadsAsConfigCommands() {
-        let plist = #"{"BGP":{"pl_red":{"addressFamily":"IPv4","entries":[{"sequenceNumber":1,"type":"permit","prefix":"203.0.113.0/24","maximumPrefixLength":32},{"sequenceNumber":2,"type":"permit","prefix":"192.0.2.0/28"}]}}}"#
-        let rmap = #"{"BGP":{"rm_red":{"invoked":0,"rules":[{"sequenceNumber":10,"type":"permit","matchClauses":["ip address prefix-list pl_red"],"setClauses":["community 65000:2"],"action":"Exit routemap"}]}}}"#
-        let zebra = #"{"ZEBRA":{"rm_red":{"rules":[{"sequenceNumber":10,"type":"permit","matchClauses":["ip address prefix-list pl_red"],"setClauses":[]}]}}}"#
+        let plist =
+            #"{"BGP":{"pl_red":{"addressFamily":"IPv4","entries":[{"sequenceNumber":1,"type":"permit","prefix":"203.0.113.0/24","maximumPrefixLength":32},{"sequenceNumber":2,"type":"permit","prefix":"192.0.2.0/28"}]}}}"#
+        let rmap =
+            #"{"BGP":{"rm_red":{"invoked":0,"rules":[{"sequenceNumber":10,"type":"permit","matchClauses":["ip address prefix-list pl_red"],"setClauses":["community 65000:2"],"action":"Exit routemap"}]}}}"#
+        let zebra =
+            #"{"ZEBRA":{"rm_red":{"rules":[{"sequenceNumber":10,"type":"permit","matchClauses":["ip address prefix-list pl_red"],"setClauses":[]}]}}}"#
         let keys = FRRCheck.running(policyAnswers: [plist, rmap, zebra, #"{"BGP":{}}"#, "not json"])
         let expected = FRRConfigTree(config).keys
         #expect(keys == expected)
         let targets = FRRCheck.policyTargets(script)!
         #expect(FRRCheck.verify(targets: targets, running: keys, config: FRRConfigTree(config), previous: FRRConfigTree(running)) == [])
         // The old community still running, the new prefix missing: both said.
-        let stale = FRRCheck.running(policyAnswers: [plist.replacingOccurrences(of: #",{"sequenceNumber":2,"type":"permit","prefix":"192.0.2.0/28"}"#, with: ""),
-                                                     rmap.replacingOccurrences(of: "65000:2", with: "65000:1")])
+        let stale = FRRCheck.running(policyAnswers: [
+            plist.replacingOccurrences(of: #",{"sequenceNumber":2,"type":"permit","prefix":"192.0.2.0/28"}"#, with: ""),
+            rmap.replacingOccurrences(of: "65000:2", with: "65000:1"),
+        ])
         let problems = FRRCheck.verify(targets: targets, running: stale, config: FRRConfigTree(config), previous: FRRConfigTree(running))
         #expect(problems.contains("FRR does not run 'ip prefix-list pl_red seq 2 permit 192.0.2.0/28'"), "\(problems)")
-        #expect(problems.contains("FRR still runs 'route-map rm_red permit 10 > set community 65000:1', which the new config removed"), "\(problems)")
+        #expect(
+            problems.contains("FRR still runs 'route-map rm_red permit 10 > set community 65000:1', which the new config removed"),
+            "\(problems)")
         #expect(problems.count == 3, "\(problems)")
     }
 }

@@ -1,11 +1,11 @@
 import Foundation
 import Testing
 import VRFCApply
+import VRFCApplyTestSupport
 import VRFCKernel
 import VRFCModel
 import VRFCNetlink
 import VRFCTestSupport
-import VRFCApplyTestSupport
 
 // Routes and policy rules through vrfc-apply, in namespaces on this kernel
 // (routes and rules need no VRF device). The op lists are written here as
@@ -21,13 +21,15 @@ private let lbTable: UInt32 = 100
 
 /// An op list with only routes and rules (no links).
 private func routeOps(routes: [RouteSpec], rules: [RuleSpec], owned: [UInt32] = [lbTable]) -> OpList {
-    OpList(underlay: KernelBackend.defaultUnderlay, tableRange: .default, links: [], routerAttachments: [],
-           ownedTables: owned, routes: routes, rules: rules)
+    OpList(
+        underlay: KernelBackend.defaultUnderlay, tableRange: .default, links: [], routerAttachments: [],
+        ownedTables: owned, routes: routes, rules: rules)
 }
 
 private func ecmp(_ dst: String, _ gateways: [(String, Int)], device: String? = nil, table: UInt32 = lbTable) -> RouteSpec {
-    RouteSpec(table: table, destination: prefix(dst),
-              nexthops: gateways.map { Nexthop(gateway: addr($0.0), device: device.map(ifname), weight: $0.1) })
+    RouteSpec(
+        table: table, destination: prefix(dst),
+        nexthops: gateways.map { Nexthop(gateway: addr($0.0), device: device.map(ifname), weight: $0.1) })
 }
 
 private func rule(_ prio: UInt32, from: String?, fwmark: UInt32? = nil, fwmask: UInt32? = nil) -> RuleSpec {
@@ -36,11 +38,14 @@ private func rule(_ prio: UInt32, from: String?, fwmark: UInt32? = nil, fwmask: 
 }
 
 /// The MetalLB-style node of most tests: two peers on `up0`, both families.
-private func lbOps(peers4: [(String, Int)] = [("192.0.2.2", 100), ("192.0.2.3", 100)],
-                   peers6: [(String, Int)] = [("2001:db8:1::2", 1), ("2001:db8:1::3", 2)],
-                   pools: [String] = ["203.0.113.0/25", "2001:db8:99::/64"], fwmark: UInt32? = nil) -> OpList {
-    routeOps(routes: [ecmp("0.0.0.0/0", peers4, device: "up0"), ecmp("::/0", peers6, device: "up0")],
-             rules: pools.map { rule(20, from: $0, fwmark: fwmark) })
+private func lbOps(
+    peers4: [(String, Int)] = [("192.0.2.2", 100), ("192.0.2.3", 100)],
+    peers6: [(String, Int)] = [("2001:db8:1::2", 1), ("2001:db8:1::3", 2)],
+    pools: [String] = ["203.0.113.0/25", "2001:db8:99::/64"], fwmark: UInt32? = nil
+) -> OpList {
+    routeOps(
+        routes: [ecmp("0.0.0.0/0", peers4, device: "up0"), ecmp("::/0", peers6, device: "up0")],
+        rules: pools.map { rule(20, from: $0, fwmark: fwmark) })
 }
 
 extension Namespace {
@@ -90,45 +95,51 @@ extension KernelRoute {
 
 /// What `ip -d -j route` shows of vrfc's routes: "dst table proto nexthops".
 private func ipShows(_ routes: [[String: Any]]) -> Set<String> {
-    Set(routes.compactMap { r -> String? in
-        guard "\(r["protocol"] ?? "")" == "118" || "\(r["protocol"] ?? "")" == "vrfc" else { return nil }
-        let table = "\(r["table"] ?? "main")"
-        var hops: [String] = []
-        if let mp = r["nexthops"] as? [[String: Any]] {
-            hops = mp.map { "\($0["gateway"] ?? "-")/\($0["dev"] ?? "-")/\($0["weight"] ?? 1)" }.sorted()
-        } else {
-            hops = ["\(r["gateway"] ?? "-")/\(r["dev"] ?? "-")/1"]
-        }
-        return "\(r["dst"] ?? "?") \(table) \(hops.joined(separator: ","))"
-    })
+    Set(
+        routes.compactMap { r -> String? in
+            guard "\(r["protocol"] ?? "")" == "118" || "\(r["protocol"] ?? "")" == "vrfc" else { return nil }
+            let table = "\(r["table"] ?? "main")"
+            var hops: [String] = []
+            if let mp = r["nexthops"] as? [[String: Any]] {
+                hops = mp.map { "\($0["gateway"] ?? "-")/\($0["dev"] ?? "-")/\($0["weight"] ?? 1)" }.sorted()
+            } else {
+                hops = ["\(r["gateway"] ?? "-")/\(r["dev"] ?? "-")/1"]
+            }
+            return "\(r["dst"] ?? "?") \(table) \(hops.joined(separator: ","))"
+        })
 }
 
 /// The same words from the op list.
 private func expectedIP(_ ops: OpList) -> Set<String> {
-    Set(ops.routes.map { r in
-        let dst = r.destination.length == 0 ? "default" : r.destination.text
-        let table = r.table == 254 ? "main" : String(r.table)
-        let hops = r.nexthops.map { "\($0.gateway?.description ?? "-")/\($0.device?.value ?? "up0")/\(r.nexthops.count > 1 ? $0.weight : 1)" }.sorted()
-        return "\(dst) \(table) \(hops.joined(separator: ","))"
-    })
+    Set(
+        ops.routes.map { r in
+            let dst = r.destination.length == 0 ? "default" : r.destination.text
+            let table = r.table == 254 ? "main" : String(r.table)
+            let hops = r.nexthops.map {
+                "\($0.gateway?.description ?? "-")/\($0.device?.value ?? "up0")/\(r.nexthops.count > 1 ? $0.weight : 1)"
+            }.sorted()
+            return "\(dst) \(table) \(hops.joined(separator: ","))"
+        })
 }
 
 /// `ip -d -j rule` words of vrfc's rules: "family prio from fwmark/mask table".
 private func ipRuleShows(_ rules: [[String: Any]]) -> Set<String> {
-    Set(rules.compactMap { r -> String? in
-        guard "\(r["protocol"] ?? "")" == "118" || "\(r["protocol"] ?? "")" == "vrfc" else { return nil }
-        let src = r["srclen"].map { "\(r["src"] ?? "?")/\($0)" } ?? "all"
-        let mark = r["fwmark"].map { "\($0)\(r["fwmask"].map { "/\($0)" } ?? "")" } ?? "-"
-        return "\(r["family"]!) \(r["priority"] ?? "?") \(src) \(mark) \(r["table"] ?? "?")"
-    })
+    Set(
+        rules.compactMap { r -> String? in
+            guard "\(r["protocol"] ?? "")" == "118" || "\(r["protocol"] ?? "")" == "vrfc" else { return nil }
+            let src = r["srclen"].map { "\(r["src"] ?? "?")/\($0)" } ?? "all"
+            let mark = r["fwmark"].map { "\($0)\(r["fwmask"].map { "/\($0)" } ?? "")" } ?? "-"
+            return "\(r["family"]!) \(r["priority"] ?? "?") \(src) \(mark) \(r["table"] ?? "?")"
+        })
 }
 
 private func expectedIPRules(_ ops: OpList) -> Set<String> {
-    Set(ops.rules.map { r in
-        let src = r.from.map { "\($0.address)/\($0.length)" } ?? "all"
-        let mark = r.fwmark.map { "0x\(String($0, radix: 16))" + (r.fwmask.map { "/0x\(String($0, radix: 16))" } ?? "") } ?? "-"
-        return "\(r.family == .ipv4 ? "-4" : "-6") \(r.priority) \(src) \(mark) \(r.table)"
-    })
+    Set(
+        ops.rules.map { r in
+            let src = r.from.map { "\($0.address)/\($0.length)" } ?? "all"
+            let mark = r.fwmark.map { "0x\(String($0, radix: 16))" + (r.fwmask.map { "/0x\(String($0, radix: 16))" } ?? "") } ?? "-"
+            return "\(r.family == .ipv4 ? "-4" : "-6") \(r.priority) \(src) \(mark) \(r.table)"
+        })
 }
 
 /// Every wanted route and rule over netlink, exactly: vrfc's protocol,
@@ -141,15 +152,18 @@ private func checkNetlink(_ ops: OpList, _ routes: [KernelRoute], _ rules: [Kern
             problems.append("route \(want): not in the kernel")
             continue
         }
-        let have = Set(live.nexthops.map { "\($0.gateway?.description ?? "-") \($0.ifindex ?? 0) \(want.nexthops.count > 1 ? $0.weight : 1)" })
+        let have = Set(
+            live.nexthops.map { "\($0.gateway?.description ?? "-") \($0.ifindex ?? 0) \(want.nexthops.count > 1 ? $0.weight : 1)" })
         let wantHops = Set(want.nexthops.map { "\($0.gateway?.description ?? "-") \(up0) \(want.nexthops.count > 1 ? $0.weight : 1)" })
         if have != wantHops { problems.append("route \(want): netlink shows paths \(have.sorted()), want \(wantHops.sorted())") }
     }
     if ours.count != ops.routes.count { problems.append("\(ours.count) routes with vrfc's protocol, want \(ops.routes.count)") }
     let ourRules = rules.filter { $0.protocol == RouteOwnership.protocol }
     for want in ops.rules {
-        if !ourRules.contains(where: { $0.priority == want.priority && $0.family == want.family && $0.from == want.from
-            && $0.fwmark == want.fwmark && ($0.fwmark == nil || $0.fwmask == want.effectiveMask) && $0.looksUp(want.table) }) {
+        if !ourRules.contains(where: {
+            $0.priority == want.priority && $0.family == want.family && $0.from == want.from
+                && $0.fwmark == want.fwmark && ($0.fwmark == nil || $0.fwmask == want.effectiveMask) && $0.looksUp(want.table)
+        }) {
             problems.append("rule \(want): not in the kernel")
         }
     }
@@ -205,28 +219,49 @@ private func checkNetlink(_ ops: OpList, _ routes: [KernelRoute], _ rules: [Kern
         #expect(with { $0.routes[0].table = 200 }.contains("neither one of ownedTables"))
         #expect(with { $0.routes.append($0.routes[0]) }.contains("the same destination and table as routes[0]"))
         #expect(with { $0.routes[0].nexthops = [] }.contains("needs at least one nexthop"))
-        #expect(with { $0.routes[0].nexthops[0].gateway = addr("2001:db8:1::2") }.contains("gateway 2001:db8:1::2 is ipv6, the destination ipv4"))
-        #expect(with { $0.routes[1].nexthops[0] = Nexthop(gateway: addr("fe80::1"), weight: 1) }.contains("link-local gateway fe80::1 needs its device"))
+        #expect(
+            with { $0.routes[0].nexthops[0].gateway = addr("2001:db8:1::2") }.contains(
+                "gateway 2001:db8:1::2 is ipv6, the destination ipv4"))
+        #expect(
+            with { $0.routes[1].nexthops[0] = Nexthop(gateway: addr("fe80::1"), weight: 1) }.contains(
+                "link-local gateway fe80::1 needs its device"))
         #expect(with { $0.routes[0].nexthops[0].weight = 0 }.contains("weight 0 is outside 1...256"))
         #expect(with { $0.routes[0].nexthops[0].weight = 257 }.contains("weight 257 is outside 1...256"))
         #expect(with { $0.routes[0].nexthops[1] = $0.routes[0].nexthops[0] }.contains("the same path is listed twice"))
-        #expect(with { $0.routes[0].nexthops[0] = Nexthop(gateway: nil, device: nil, weight: 1) }.contains("needs a gateway, a device or both"))
+        #expect(
+            with { $0.routes[0].nexthops[0] = Nexthop(gateway: nil, device: nil, weight: 1) }.contains("needs a gateway, a device or both"))
         #expect(with { $0.rules[0].priority = 0 }.contains("priority 0 is the kernel's local rule"))
         #expect(with { $0.rules[0].table = 254 }.contains("not one of ownedTables"))
         #expect(with { $0.rules[0].family = .ipv6 }.contains("from 203.0.113.0/25 is ipv4, the rule ipv6"))
         #expect(with { $0.rules[0].fwmask = 0xff }.contains("fwmask without fwmark"))
         #expect(with { $0.rules[0].fwmark = 0 }.contains("fwmark 0 without a fwmask"))
-        #expect(with { $0.rules[0].fwmark = 1; $0.rules[0].fwmask = 0 }.contains("fwmask 0 matches every packet"))
+        #expect(
+            with {
+                $0.rules[0].fwmark = 1
+                $0.rules[0].fwmask = 0
+            }.contains("fwmask 0 matches every packet"))
         #expect(with { $0.rules.append($0.rules[0]) }.contains("listed twice"))
 
         // The JSON itself: canonical prefixes and addresses, known fields, ranges.
         let text = JSONOutput.encode(ok)
-        #expect(refusedText(text.replacingOccurrences(of: "\"203.0.113.0/25\"", with: "\"203.0.113.1/25\"")).contains("rules[0].from: '203.0.113.1/25' is not canonical; the prefix is written '203.0.113.0/25'"))
-        #expect(refusedText(text.replacingOccurrences(of: "\"2001:db8:1::2\"", with: "\"2001:0db8:1::2\"")).contains("gateway: '2001:0db8:1::2' is not canonical"))
-        #expect(refusedText(text.replacingOccurrences(of: "\"weight\" : 100", with: "\"weight\" : 100, \"onlink\" : true")).contains("unknown field 'onlink'"))
-        #expect(refusedText(text.replacingOccurrences(of: "\"table\" : 100", with: "\"table\" : 4294967296")).contains("table: 4294967296 is out of range"))
-        #expect(refusedText(text.replacingOccurrences(of: "\"protocol\" : 118", with: "\"protocol\" : 300")).contains("protocol: 300 is out of range (0...255)"))
-        #expect(refusedText(text.replacingOccurrences(of: "\"family\" : \"ipv4\"", with: "\"family\" : \"inet\"")).contains("'inet' is not one of ipv4, ipv6"))
+        #expect(
+            refusedText(text.replacingOccurrences(of: "\"203.0.113.0/25\"", with: "\"203.0.113.1/25\"")).contains(
+                "rules[0].from: '203.0.113.1/25' is not canonical; the prefix is written '203.0.113.0/25'"))
+        #expect(
+            refusedText(text.replacingOccurrences(of: "\"2001:db8:1::2\"", with: "\"2001:0db8:1::2\"")).contains(
+                "gateway: '2001:0db8:1::2' is not canonical"))
+        #expect(
+            refusedText(text.replacingOccurrences(of: "\"weight\" : 100", with: "\"weight\" : 100, \"onlink\" : true")).contains(
+                "unknown field 'onlink'"))
+        #expect(
+            refusedText(text.replacingOccurrences(of: "\"table\" : 100", with: "\"table\" : 4294967296")).contains(
+                "table: 4294967296 is out of range"))
+        #expect(
+            refusedText(text.replacingOccurrences(of: "\"protocol\" : 118", with: "\"protocol\" : 300")).contains(
+                "protocol: 300 is out of range (0...255)"))
+        #expect(
+            refusedText(text.replacingOccurrences(of: "\"family\" : \"ipv4\"", with: "\"family\" : \"inet\"")).contains(
+                "'inet' is not one of ipv4, ipv6"))
         let line = refusedText(text.replacingOccurrences(of: "\"192.0.2.3\"", with: "\"192.0.2.3\\nline 1: error: forged\""))
         #expect(line.contains("is not an IPv4 or IPv6 address") && !line.contains("\nline 1: error: forged"), "\(line)")
     }
@@ -237,9 +272,12 @@ private func checkNetlink(_ ops: OpList, _ routes: [KernelRoute], _ rules: [Kern
         try Namespace.with("routes") { ns in
             try ns.addUplink()
             var ops = lbOps()
-            ops.rules += [rule(21, from: "203.0.113.128/25", fwmark: 0x14), rule(22, from: "2001:db8:98::/64", fwmark: 0x14, fwmask: 0xff),
-                          rule(23, from: nil, fwmark: 0x20)]
-            ops.routes.append(RouteSpec(table: 254, destination: prefix("198.51.100.0/24"), nexthops: [Nexthop(gateway: addr("192.0.2.9"))]))
+            ops.rules += [
+                rule(21, from: "203.0.113.128/25", fwmark: 0x14), rule(22, from: "2001:db8:98::/64", fwmark: 0x14, fwmask: 0xff),
+                rule(23, from: nil, fwmark: 0x20),
+            ]
+            ops.routes.append(
+                RouteSpec(table: 254, destination: prefix("198.51.100.0/24"), nexthops: [Nexthop(gateway: addr("192.0.2.9"))]))
             #expect(try ns.planOps(ops).status == 3)
             let r = try ns.applyOps(ops)
             #expect(r.status == 0, "\(r)")
@@ -255,7 +293,8 @@ private func checkNetlink(_ ops: OpList, _ routes: [KernelRoute], _ rules: [Kern
             #expect(json.status == 0 && report.inSync && report.changes.isEmpty, "\(json)")
 
             // Idempotence: a second apply changes nothing (the same routes and rules, in the same order).
-            let before = try ns.kernelRoutes().filter(\.isVrfcs), rulesBefore = try ns.kernelRules()
+            let before = try ns.kernelRoutes().filter(\.isVrfcs)
+            let rulesBefore = try ns.kernelRules()
             let again = try ns.applyOps(ops)
             #expect(again.status == 0 && again.stdout.contains("nothing to change"), "\(again)")
             #expect(try ns.kernelRoutes().filter(\.isVrfcs) == before)
@@ -281,12 +320,14 @@ private func checkNetlink(_ ops: OpList, _ routes: [KernelRoute], _ rules: [Kern
 
             let ops = lbOps()
             let plan = try ns.planOps(ops)
-            #expect(plan.stdout.contains("imposter in vrfc's table 100") && plan.stdout.contains("imposter pointing at vrfc's table 100")
+            #expect(
+                plan.stdout.contains("imposter in vrfc's table 100") && plan.stdout.contains("imposter pointing at vrfc's table 100")
                     && plan.stdout.contains("replaces the imposter"), "\(plan)")
             let r = try ns.applyOps(ops)
             #expect(r.status == 0, "\(r)")
             let up0 = try #require(try ns.links().first { $0.name == "up0" }).index
-            let routes = try ns.kernelRoutes(), rules = try ns.kernelRules()
+            let routes = try ns.kernelRoutes()
+            let rules = try ns.kernelRules()
             #expect(checkNetlink(ops, routes, rules, up0: up0) == [])
             #expect(routes.filter { $0.table == lbTable }.count == 2, "only vrfc's two default routes are left in table 100")
             #expect(rules.filter { $0.looksUp(lbTable) }.count == ops.rules.count, "only vrfc's rules point at table 100")
@@ -300,8 +341,9 @@ private func checkNetlink(_ ops: OpList, _ routes: [KernelRoute], _ rules: [Kern
         try Namespace.with("squat") { ns in
             try ns.addUplink()
             try ns.ip("route", "add", "198.51.100.0/24", "via", "192.0.2.61", "proto", "static")
-            let ops = routeOps(routes: [RouteSpec(table: 254, destination: prefix("198.51.100.0/24"), nexthops: [Nexthop(gateway: addr("192.0.2.9"))])],
-                               rules: [], owned: [])
+            let ops = routeOps(
+                routes: [RouteSpec(table: 254, destination: prefix("198.51.100.0/24"), nexthops: [Nexthop(gateway: addr("192.0.2.9"))])],
+                rules: [], owned: [])
             let r = try ns.applyOps(ops)
             #expect(r.status == 1 && r.stdout.contains("a foreign route holds this destination in table 254"), "\(r)")
             let live = try ns.kernelRoutes().filter { $0.destination == prefix("198.51.100.0/24") }
@@ -315,8 +357,9 @@ private func checkNetlink(_ ops: OpList, _ routes: [KernelRoute], _ rules: [Kern
             try #require(try ns.applyOps(lbOps()).status == 0)
             let up0 = try #require(try ns.links().first { $0.name == "up0" }).index
             // One peer leaves the ECMP group and another joins; a pool goes and another comes, with a fwmark.
-            let changed = lbOps(peers4: [("192.0.2.3", 100), ("192.0.2.4", 50)], peers6: [("2001:db8:1::3", 2)],
-                                pools: ["203.0.113.128/25", "2001:db8:99::/64"], fwmark: 0x14)
+            let changed = lbOps(
+                peers4: [("192.0.2.3", 100), ("192.0.2.4", 50)], peers6: [("2001:db8:1::3", 2)],
+                pools: ["203.0.113.128/25", "2001:db8:99::/64"], fwmark: 0x14)
             let r = try ns.applyOps(changed)
             #expect(r.status == 0 && r.stdout.contains("route replace"), "\(r)")
             #expect(checkNetlink(changed, try ns.kernelRoutes(), try ns.kernelRules(), up0: up0) == [])
@@ -357,13 +400,18 @@ private func checkNetlink(_ ops: OpList, _ routes: [KernelRoute], _ rules: [Kern
             try ns.ip("route", "add", "198.51.100.0/24", "via", "192.0.2.60", "table", "200")
             try ns.ip("route", "add", "198.51.100.0/24", "via", "192.0.2.61", "proto", "static")
             try ns.ip("rule", "add", "priority", "20", "from", "203.0.113.0/25", "lookup", "200")
-            let foreignRoutes = try ns.kernelRoutes().filter(\.isForeign), foreignRules = try ns.kernelRules()
+            let foreignRoutes = try ns.kernelRoutes().filter(\.isForeign)
+            let foreignRules = try ns.kernelRules()
             var ops = lbOps()
-            ops.routes.append(RouteSpec(table: 254, destination: prefix("198.51.100.0/25"), nexthops: [Nexthop(gateway: addr("192.0.2.9"))]))
+            ops.routes.append(
+                RouteSpec(table: 254, destination: prefix("198.51.100.0/25"), nexthops: [Nexthop(gateway: addr("192.0.2.9"))]))
             try #require(try ns.applyOps(ops).status == 0)
             let file = try ns.file("clean-ops.json", JSONOutput.encode(ops))
-            let clean = try Shell.run([try applierPath(), "agent", "--clean", "--ops", file, "--netns", ns.name,
-                                       "--bpf-pin-dir", ns.pinDirectory], timeout: 120)
+            let clean = try Shell.run(
+                [
+                    try applierPath(), "agent", "--clean", "--ops", file, "--netns", ns.name,
+                    "--bpf-pin-dir", ns.pinDirectory,
+                ], timeout: 120)
             #expect(clean.status == 0, "\(clean)")
             #expect(Set(try ns.kernelRoutes().filter { $0.isForeign || $0.isVrfcs }) == Set(foreignRoutes))
             #expect(Set(try ns.kernelRules()) == Set(foreignRules))
@@ -378,7 +426,8 @@ private func checkNetlink(_ ops: OpList, _ routes: [KernelRoute], _ rules: [Kern
     private func ipInReceives(_ ns: Namespace) throws -> Int {
         let snmp = try ns.exec(["cat", "/proc/net/snmp"]).stdout.split(separator: "\n").filter { $0.hasPrefix("Ip:") }
         guard snmp.count == 2 else { throw SetupError("/proc/net/snmp: no Ip lines") }
-        let names = snmp[0].split(separator: " "), values = snmp[1].split(separator: " ")
+        let names = snmp[0].split(separator: " ")
+        let values = snmp[1].split(separator: " ")
         guard let i = names.firstIndex(of: "InReceives"), let v = Int(values[i]) else { throw SetupError("no InReceives") }
         return v
     }
@@ -405,15 +454,18 @@ private func checkNetlink(_ ops: OpList, _ routes: [KernelRoute], _ rules: [Kern
                         try client.ip("route", "add", "203.0.113.10/32", "via", "198.51.100.1")
                         try node.exec(["sysctl", "-qw", "net.ipv4.fib_multipath_use_neigh=1"])
 
-                        let ops = routeOps(routes: [ecmp("0.0.0.0/0", [("192.0.2.6", 1), ("192.0.2.10", 1)])],
-                                           rules: [rule(20, from: "203.0.113.10/32")])
+                        let ops = routeOps(
+                            routes: [ecmp("0.0.0.0/0", [("192.0.2.6", 1), ("192.0.2.10", 1)])],
+                            rules: [rule(20, from: "203.0.113.10/32")])
                         let r = try node.applyOps(ops)
                         #expect(r.status == 0 && !r.stdout.contains("fib_multipath_use_neigh is 0"), "\(r)")
                         let before = (try ipInReceives(p1), try ipInReceives(p2))
                         // 64 flows (client addresses): each echo reply leaves the node by the table's ECMP route.
                         // Side by side (xargs -P; the replies never come back to the client, so each ping waits out its 1 s deadline).
                         func pings() throws {
-                            _ = try client.exec(["sh", "-c", "seq 10 73 | xargs -P 64 -I{} ping -q -c1 -w1 -I 198.51.100.{} 203.0.113.10 >/dev/null 2>&1"])
+                            _ = try client.exec([
+                                "sh", "-c", "seq 10 73 | xargs -P 64 -I{} ping -q -c1 -w1 -I 198.51.100.{} 203.0.113.10 >/dev/null 2>&1",
+                            ])
                         }
                         try pings()
                         let got = (try ipInReceives(p1) - before.0, try ipInReceives(p2) - before.1)
@@ -425,7 +477,9 @@ private func checkNetlink(_ ops: OpList, _ routes: [KernelRoute], _ rules: [Kern
                         #expect(try node.applyOps(noRule).status == 0)
                         let before2 = (try ipInReceives(p1), try ipInReceives(p2))
                         try pings()
-                        #expect(try ipInReceives(p1) - before2.0 + ipInReceives(p2) - before2.1 < 8, "without the rule no reply goes to the peers")
+                        #expect(
+                            try ipInReceives(p1) - before2.0 + ipInReceives(p2) - before2.1 < 8,
+                            "without the rule no reply goes to the peers")
                     }
                 }
             }
@@ -445,7 +499,8 @@ private func checkNetlink(_ ops: OpList, _ routes: [KernelRoute], _ rules: [Kern
                             try node.exec(["sysctl", "-qw", "net.ipv4.ip_forward=1"])
                             try node.exec(["sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"])
                             try node.ip("link", "add", "cbr0", "type", "veth", "peer", "name", "eth0", "netns", pod.name)
-                            let v4 = n == 1 ? "198.51.100" : "203.0.113", v6 = n == 1 ? "2001:db8:a" : "2001:db8:b"
+                            let v4 = n == 1 ? "198.51.100" : "203.0.113"
+                            let v6 = n == 1 ? "2001:db8:a" : "2001:db8:b"
                             try node.ip("address", "add", "\(v4).1/24", "dev", "cbr0")
                             try node.ip("address", "add", "\(v6)::1/64", "dev", "cbr0", "nodad")
                             try node.ip("link", "set", "cbr0", "up")
@@ -456,14 +511,23 @@ private func checkNetlink(_ ops: OpList, _ routes: [KernelRoute], _ rules: [Kern
                             try pod.ip("-6", "route", "add", "default", "via", "\(v6)::1")
                         }
                         // A few tries: the first packets wait for neighbour discovery on every hop.
-                        func ping(_ target: String, tries: String = "3") throws -> Bool { try pa.exec(["ping", "-c", tries, "-i", "0.3", "-W2", target]).status == 0 }
-                        #expect(try !ping("203.0.113.2", tries: "1") && !ping("2001:db8:b::2", tries: "1"), "no pod routes yet: no pod-to-pod traffic")
+                        func ping(_ target: String, tries: String = "3") throws -> Bool {
+                            try pa.exec(["ping", "-c", tries, "-i", "0.3", "-W2", target]).status == 0
+                        }
+                        #expect(
+                            try !ping("203.0.113.2", tries: "1") && !ping("2001:db8:b::2", tries: "1"),
+                            "no pod routes yet: no pod-to-pod traffic")
 
                         func podRoutes(to v4: String, _ v6: String, via n: Int) -> OpList {
-                            routeOps(routes: [
-                                RouteSpec(table: 254, destination: prefix(v4), nexthops: [Nexthop(gateway: addr("192.0.2.\(n)"), device: ifname("eth1"))]),
-                                RouteSpec(table: 254, destination: prefix(v6), nexthops: [Nexthop(gateway: addr("2001:db8:1::\(n)"), device: ifname("eth1"))]),
-                            ], rules: [], owned: [])
+                            routeOps(
+                                routes: [
+                                    RouteSpec(
+                                        table: 254, destination: prefix(v4),
+                                        nexthops: [Nexthop(gateway: addr("192.0.2.\(n)"), device: ifname("eth1"))]),
+                                    RouteSpec(
+                                        table: 254, destination: prefix(v6),
+                                        nexthops: [Nexthop(gateway: addr("2001:db8:1::\(n)"), device: ifname("eth1"))]),
+                                ], rules: [], owned: [])
                         }
                         #expect(try a.applyOps(podRoutes(to: "203.0.113.0/24", "2001:db8:b::/64", via: 2)).status == 0)
                         #expect(try b.applyOps(podRoutes(to: "198.51.100.0/24", "2001:db8:a::/64", via: 1)).status == 0)

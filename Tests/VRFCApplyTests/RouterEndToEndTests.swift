@@ -1,8 +1,8 @@
 import Foundation
 import Testing
+import VRFCApplyTestSupport
 import VRFCKernel
 import VRFCTestSupport
-import VRFCApplyTestSupport
 
 /// The applier and the tc router together: `vrfc-apply apply` leaves every
 /// interface the op list names with exactly one instance of the program,
@@ -51,7 +51,9 @@ import VRFCApplyTestSupport
         // the applier trusts that uplink from the root-owned node config.
         let dir = try TempDir()
         let config = try dir.write("config.yaml", "vnimap:\n  t: 100\nbpfInterfaces: [up0]\n")
-        let cr = try dir.write("cr.yaml", """
+        let cr = try dir.write(
+            "cr.yaml",
+            """
             apiVersion: network.schiff.telekom.de/v1alpha1
             kind: VRFRouteConfiguration
             metadata: {name: t}

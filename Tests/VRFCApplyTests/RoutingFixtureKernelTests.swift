@@ -1,10 +1,10 @@
 import Foundation
 import Testing
+import VRFCApplyTestSupport
 import VRFCDriver
 import VRFCKernel
 import VRFCModel
 import VRFCTestSupport
-import VRFCApplyTestSupport
 
 /// The routes and rules the compiler writes for the routing fixtures are
 /// ones the kernel takes: applied by vrfc-apply in a namespace of their own
@@ -24,7 +24,11 @@ import VRFCApplyTestSupport
         try ns.addUnderlay()
         try ns.ip("link", "add", "eth1", "type", "veth", "peer", "name", "eth1.peer")
         for a in ["192.0.2.13/24", "2001:db8:1000::c000:20d/96", "2001:db8:ffff::13/64", "2001:db8:0:1::10/64"] {
-            if a.contains(":") { try ns.ip("-6", "address", "add", a, "dev", "eth1", "nodad") } else { try ns.ip("address", "add", a, "dev", "eth1") }
+            if a.contains(":") {
+                try ns.ip("-6", "address", "add", a, "dev", "eth1", "nodad")
+            } else {
+                try ns.ip("address", "add", a, "dev", "eth1")
+            }
         }
         try ns.ip("link", "set", "eth1", "up")
         try ns.ip("link", "set", "eth1.peer", "up")
@@ -46,8 +50,11 @@ import VRFCApplyTestSupport
                     got[route["dst"] as? String ?? "?"] = "\(route["gateway"] as? String ?? "-") \(route["dev"] as? String ?? "-")"
                 }
             }
-            #expect(got == ["198.51.100.0/26": "192.0.2.11 eth1", "198.51.100.64/26": "192.0.2.12 eth1",
-                            "2001:db8:10::/64": "2001:db8:1000::c000:20b eth1", "2001:db8:20::/64": "2001:db8:ffff::12 eth1"], "\(got)")
+            #expect(
+                got == [
+                    "198.51.100.0/26": "192.0.2.11 eth1", "198.51.100.64/26": "192.0.2.12 eth1",
+                    "2001:db8:10::/64": "2001:db8:1000::c000:20b eth1", "2001:db8:20::/64": "2001:db8:ffff::12 eth1",
+                ], "\(got)")
             let again = try ns.applyOps(ops)
             #expect(again.status == 0 && !again.stdout.contains("route add"), "\(again)")
         }

@@ -1,8 +1,9 @@
 import Foundation
 import Testing
-@testable import VRFCAgent
-import VRFCTestSupport
 import VRFCApplyTestSupport
+import VRFCTestSupport
+
+@testable import VRFCAgent
 
 /// The agent's pure parts: its log lines and what it watches.
 @Suite struct AgentUnitTests {

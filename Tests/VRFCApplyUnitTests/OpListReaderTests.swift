@@ -1,8 +1,8 @@
 import Foundation
 import Testing
+import VRFCApplyTestSupport
 import VRFCKernel
 import VRFCTestSupport
-import VRFCApplyTestSupport
 
 /// The strict op-list reader accepts exactly what the compiler writes: every
 /// golden op list reads back to the value JSONDecoder gives, and the JSON
@@ -31,11 +31,15 @@ import VRFCApplyTestSupport
                 return error.problems.joined(separator: "\n")
             }
         }
-        #expect(refused(golden.replacingOccurrences(of: "\"version\" : 1", with: "\"version\" : 1.0")).contains("version: 1.0 is not an integer"))
+        #expect(
+            refused(golden.replacingOccurrences(of: "\"version\" : 1", with: "\"version\" : 1.0")).contains(
+                "version: 1.0 is not an integer"))
         #expect(refused(golden.replacingOccurrences(of: "\"vrfc-ops\"", with: "\"\\ud83d\"")).contains("low one"))
         #expect(refused(golden.replacingOccurrences(of: "\"version\" : 1", with: "\"version\" : 01")).contains("leading zeros"))
         #expect(refused(golden + "x").contains("after the end of the document"))
-        #expect(refused(golden.replacingOccurrences(of: "\"mtu\" : 9000", with: "\"mtu\" : null")).contains("links[0].mtu: expected an integer, found null"))
+        #expect(
+            refused(golden.replacingOccurrences(of: "\"mtu\" : 9000", with: "\"mtu\" : null")).contains(
+                "links[0].mtu: expected an integer, found null"))
         // A key with a newline and an escape sequence cannot forge a message line.
         let forged = refused("{\"a\\nline 1: error: forged\\u001b[31m\": 1}").split(separator: "\n")
         #expect(forged.contains { $0.hasPrefix("line 1: top level: unknown field 'a\\u{a}line 1: error: forged\\u{1b}[31m'") }, "\(forged)")

@@ -1,13 +1,13 @@
 import Foundation
 import Testing
 import VRFCApply
+import VRFCApplyTestSupport
 import VRFCBPF
 import VRFCDriver
 import VRFCKernel
 import VRFCModel
 import VRFCNetlink
 import VRFCTestSupport
-import VRFCApplyTestSupport
 
 /// The op list format: what every fixture compiles to is valid, survives a
 /// JSON round trip, and its golden file (scripts/regen-golden.sh) decodes
@@ -19,7 +19,8 @@ import VRFCApplyTestSupport
         try ops.validate()
         let decoded = try JSONDecoder().decode(OpList.self, from: Data(JSONOutput.encode(ops).utf8))
         #expect(decoded == ops)
-        let golden = try #require(readText(fixture.golden("ops.json")), "missing golden/\(fixture.name).ops.json; run scripts/regen-golden.sh")
+        let golden = try #require(
+            readText(fixture.golden("ops.json")), "missing golden/\(fixture.name).ops.json; run scripts/regen-golden.sh")
         let fromGolden = try JSONDecoder().decode(OpList.self, from: Data(golden.utf8))
         try fromGolden.validate()
         #expect(fromGolden == ops, "golden/\(fixture.name).ops.json is stale; run scripts/regen-golden.sh")
@@ -47,15 +48,17 @@ import VRFCApplyTestSupport
         var crs = ""
         for (i, v) in vrfs.enumerated() {
             config += "  \(v): \(100 + i)\n"
-            crs += "---\napiVersion: network.schiff.telekom.de/v1alpha1\nkind: VRFRouteConfiguration\nmetadata: {name: cr-\(v)}\nspec: {vrf: \(v), seq: 10}\n"
+            crs +=
+                "---\napiVersion: network.schiff.telekom.de/v1alpha1\nkind: VRFRouteConfiguration\nmetadata: {name: cr-\(v)}\nspec: {vrf: \(v), seq: 10}\n"
         }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vrfca-plan-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         try Data(config.utf8).write(to: dir.appendingPathComponent("config.yaml"))
         try Data(crs.utf8).write(to: dir.appendingPathComponent("crs.yaml"))
-        return try compiledOps(config: dir.appendingPathComponent("config.yaml").path,
-                               crs: [dir.appendingPathComponent("crs.yaml").path], tableRange: range)
+        return try compiledOps(
+            config: dir.appendingPathComponent("config.yaml").path,
+            crs: [dir.appendingPathComponent("crs.yaml").path], tableRange: range)
     }
 
     func tables(_ plan: VRFCApply.Plan) -> [String: UInt32] {
@@ -94,9 +97,11 @@ import VRFCApplyTestSupport
     @Test func routerAttachmentsFollowTheListedInterfaces() throws {
         var o = try ops(["a"])
         o.routerAttachments = try ["br.a", "vd.a", "vx.a", "eth7"].map { try InterfaceName(validating: $0) }
-        let links = [underlay,
-                     Link(index: 10, name: "eth7", kind: nil, flags: 1),
-                     Link(index: 11, name: "eth8", kind: nil, flags: 1)]
+        let links = [
+            underlay,
+            Link(index: 10, name: "eth7", kind: nil, flags: 1),
+            Link(index: 11, name: "eth8", kind: nil, flags: 1),
+        ]
         let states: [Int32: RouterAttachState] = [2: .none, 10: .stale, 11: .current]
         let plan = Planner.plan(o, KernelSnapshot(links: links, ipv4Addresses: addresses, routerStates: states))
         let router = plan.steps.filter { ["attach", "detach"].contains($0.action) }.map { "\($0.action) \($0.link)" }
@@ -113,14 +118,17 @@ import VRFCApplyTestSupport
         #expect(!unreadable.routerAvailable && unreadable.routerStateUnreadable)
         #expect(Report.text(unreadable).contains("router attachment: its state could not be read (see above)"))
         // ... and such a plan never says "in sync": it says what it could not read.
-        #expect(!unreadable.complete && !unreadable.inSync && Report.text(unreadable).contains("unreadable: the tc router program's state (needs root)"))
+        #expect(
+            !unreadable.complete && !unreadable.inSync
+                && Report.text(unreadable).contains("unreadable: the tc router program's state (needs root)"))
         #expect(!Report.text(unreadable).contains("without a router attacher"))
     }
 
     @Test("Kernel addresses print as inet_ntop writes them, IPv6 compressed")
     func addressDescriptions() {
-        let v6 = Address(index: 1, family: UInt8(AF_INET6), bytes: [0x20, 0x01, 0x0d, 0xb8] + [UInt8](repeating: 0, count: 11) + [1],
-                         prefixLength: 64)
+        let v6 = Address(
+            index: 1, family: UInt8(AF_INET6), bytes: [0x20, 0x01, 0x0d, 0xb8] + [UInt8](repeating: 0, count: 11) + [1],
+            prefixLength: 64)
         #expect(v6.description == "2001:db8::1/64")
         #expect(Address(index: 1, family: UInt8(AF_INET), bytes: [192, 0, 2, 1], prefixLength: 24).description == "192.0.2.1/24")
     }

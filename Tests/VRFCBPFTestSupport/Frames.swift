@@ -37,15 +37,19 @@ public enum Frame {
     }
 
     /// An IPv4 header (checksum filled in) + UDP header + payload.
-    public static func ipv4(dstMAC: [UInt8], srcMAC: [UInt8] = [0x02, 0, 0, 0, 0xee, 0x01],
-                            src: String, dst: String, ttl: UInt8 = 64, tos: UInt8 = 0,
-                            options: [UInt8] = [], payload: [UInt8] = Array(repeating: 0x5a, count: 32)) -> [UInt8] {
+    public static func ipv4(
+        dstMAC: [UInt8], srcMAC: [UInt8] = [0x02, 0, 0, 0, 0xee, 0x01],
+        src: String, dst: String, ttl: UInt8 = 64, tos: UInt8 = 0,
+        options: [UInt8] = [], payload: [UInt8] = Array(repeating: 0x5a, count: 32)
+    ) -> [UInt8] {
         precondition(options.count % 4 == 0)
         let udp = udpHeader(length: payload.count) + payload
         let ihl = 5 + options.count / 4
         let total = ihl * 4 + udp.count
-        var ip: [UInt8] = [UInt8(0x40 | ihl), tos, UInt8(total >> 8), UInt8(total & 0xff),
-                           0x12, 0x34, 0x40, 0x00, ttl, 17, 0, 0]
+        var ip: [UInt8] = [
+            UInt8(0x40 | ihl), tos, UInt8(total >> 8), UInt8(total & 0xff),
+            0x12, 0x34, 0x40, 0x00, ttl, 17, 0, 0,
+        ]
         ip += v4(src) + v4(dst) + options
         let c = checksum(ip)
         ip[10] = UInt8(c >> 8)
@@ -55,9 +59,11 @@ public enum Frame {
 
     /// An IPv6 header + UDP header + payload (`nextHeader` 0 makes the
     /// payload start as a hop-by-hop header).
-    public static func ipv6(dstMAC: [UInt8], srcMAC: [UInt8] = [0x02, 0, 0, 0, 0xee, 0x01],
-                            src: String, dst: String, hopLimit: UInt8 = 64, nextHeader: UInt8 = 17,
-                            payload: [UInt8] = Array(repeating: 0x5a, count: 32)) -> [UInt8] {
+    public static func ipv6(
+        dstMAC: [UInt8], srcMAC: [UInt8] = [0x02, 0, 0, 0, 0xee, 0x01],
+        src: String, dst: String, hopLimit: UInt8 = 64, nextHeader: UInt8 = 17,
+        payload: [UInt8] = Array(repeating: 0x5a, count: 32)
+    ) -> [UInt8] {
         let body = udpHeader(length: payload.count) + payload
         var ip: [UInt8] = [0x60, 0x0a, 0xbc, 0xde, UInt8(body.count >> 8), UInt8(body.count & 0xff), nextHeader, hopLimit]
         ip += v6(src) + v6(dst)

@@ -53,8 +53,9 @@ extension RouterProgram {
             }
         }
         if rc != 0 { throw TestRunFailed(errno: -rc) }
-        return TestRunResult(action: Int32(bitPattern: opts.retval),
-                             frame: Array(output.prefix(Int(opts.data_size_out))),
-                             nanosecondsPerRun: opts.duration)
+        return TestRunResult(
+            action: Int32(bitPattern: opts.retval),
+            frame: Array(output.prefix(Int(opts.data_size_out))),
+            nanosecondsPerRun: opts.duration)
     }
 }

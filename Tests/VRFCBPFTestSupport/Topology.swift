@@ -47,15 +47,22 @@ public struct RouterTopology: Sendable {
     public static func create(staticNeighbours: Bool) throws -> RouterTopology {
         var made: [Netns] = []
         do {
-            let h1 = try Netns.create("h1"); made.append(h1)
-            let r = try Netns.create("r"); made.append(r)
-            let h2 = try Netns.create("h2"); made.append(h2)
-            try h1.ip("link", "add", "eth0", "address", mac(h1MAC), "type", "veth",
-                      "peer", "name", "ra", "address", mac(aMAC), "netns", r.name)
-            try h2.ip("link", "add", "eth0", "address", mac(h2MAC), "type", "veth",
-                      "peer", "name", "rb", "address", mac(bMAC), "netns", r.name)
-            for (ns, dev, v4, v6) in [(h1, "eth0", "\(h1v4)/28", "\(h1v6)/64"), (r, "ra", "\(av4)/28", "\(av6)/64"),
-                                      (r, "rb", "\(bv4)/24", "\(bv6)/64"), (h2, "eth0", "\(h2v4)/24", "\(h2v6)/64")] {
+            let h1 = try Netns.create("h1")
+            made.append(h1)
+            let r = try Netns.create("r")
+            made.append(r)
+            let h2 = try Netns.create("h2")
+            made.append(h2)
+            try h1.ip(
+                "link", "add", "eth0", "address", mac(h1MAC), "type", "veth",
+                "peer", "name", "ra", "address", mac(aMAC), "netns", r.name)
+            try h2.ip(
+                "link", "add", "eth0", "address", mac(h2MAC), "type", "veth",
+                "peer", "name", "rb", "address", mac(bMAC), "netns", r.name)
+            for (ns, dev, v4, v6) in [
+                (h1, "eth0", "\(h1v4)/28", "\(h1v6)/64"), (r, "ra", "\(av4)/28", "\(av6)/64"),
+                (r, "rb", "\(bv4)/24", "\(bv6)/64"), (h2, "eth0", "\(h2v4)/24", "\(h2v6)/64"),
+            ] {
                 try ns.ip("addr", "add", v4, "dev", dev)
                 try ns.ip("-6", "addr", "add", v6, "dev", dev, "nodad")
                 try ns.ip("link", "set", dev, "up")

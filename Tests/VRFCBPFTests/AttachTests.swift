@@ -1,9 +1,10 @@
 import CBPF
 import Foundation
 import Testing
-@testable import VRFCBPF
 import VRFCBPFTestSupport
 import VRFCTestSupport
+
+@testable import VRFCBPF
 
 /// A filter on clsact ingress as iproute2 reports it: an independent view
 /// of what TCRouterAttacher did.
@@ -26,10 +27,12 @@ func tcFilters(_ ns: Netns, _ dev: String) throws -> [TCFilter] {
         guard let options = e["options"] as? [String: Any], let prog = options["prog"] as? [String: Any] else { continue }
         let name = (options["bpf_name"] as? String ?? "").split(separator: ":").first.map(String.init) ?? ""
         let id = prog["id"] as? Int ?? -1
-        result.append(TCFilter(priority: e["pref"] as? Int ?? -1, handle: options["handle"] as? String ?? "",
-                               programID: id, programName: name,
-                               directAction: options["direct-action"] as? Bool ?? false,
-                               labelled: options["bpf_name"] as? String == "\(name):[\(id)]"))
+        result.append(
+            TCFilter(
+                priority: e["pref"] as? Int ?? -1, handle: options["handle"] as? String ?? "",
+                programID: id, programName: name,
+                directAction: options["direct-action"] as? Bool ?? false,
+                labelled: options["bpf_name"] as? String == "\(name):[\(id)]"))
     }
     return result
 }
@@ -72,8 +75,12 @@ struct AttachTests {
             #expect(first.count == 1)
             #expect(second == first, "the second attach must not replace the program")
             let tc = try tcFilters(ns, "x0")
-            #expect(tc == [TCFilter(priority: slotPriority, handle: slotHandle, programID: Int(first[0].programID),
-                                    programName: "vrfc_router")])
+            #expect(
+                tc == [
+                    TCFilter(
+                        priority: slotPriority, handle: slotHandle, programID: Int(first[0].programID),
+                        programName: "vrfc_router")
+                ])
         }
     }
 
@@ -85,8 +92,9 @@ struct AttachTests {
             let (before, after, instances) = try ns.run { () throws -> (RouterAttachState, RouterAttachState, [AttachedRouter]) in
                 let attacher = TCRouterAttacher(pinDirectory: pin)
                 try TCIngress.ensureClsact(ifindex: x0, name: "x0")
-                try TCIngress.attach(programFD: older.programFD, ifindex: x0, name: "x0",
-                                     priority: TCRouterAttacher.priority, handle: TCRouterAttacher.handle)
+                try TCIngress.attach(
+                    programFD: older.programFD, ifindex: x0, name: "x0",
+                    priority: TCRouterAttacher.priority, handle: TCRouterAttacher.handle)
                 let before = try attacher.state(ifindex: x0)
                 try attacher.attach(ifindex: x0, name: "x0")
                 return (before, try attacher.state(ifindex: x0), try attacher.instances(ifindex: x0, name: "x0"))
@@ -130,7 +138,8 @@ struct AttachTests {
     @Test("Foreign filters stay through attach and detach; vrfc's slot taken by one is an error")
     func foreignFilters() throws {
         try withLink { ns, pin in
-            let x0 = try ns.ifindex("x0"), x1 = try ns.ifindex("x1")
+            let x0 = try ns.ifindex("x0")
+            let x1 = try ns.ifindex("x1")
             let foreign = try RouterProgram(object: RouterVariant.foreign(), pinDirectory: nil)
             let (state, slotError) = try ns.run { () throws -> (RouterAttachState, BPFError?) in
                 let attacher = TCRouterAttacher(pinDirectory: pin)
@@ -141,8 +150,9 @@ struct AttachTests {
                 try attacher.detach(ifindex: x0, name: "x0")
                 // x1: the foreign program sits in vrfc's slot.
                 try TCIngress.ensureClsact(ifindex: x1, name: "x1")
-                try TCIngress.attach(programFD: foreign.programFD, ifindex: x1, name: "x1",
-                                     priority: TCRouterAttacher.priority, handle: TCRouterAttacher.handle)
+                try TCIngress.attach(
+                    programFD: foreign.programFD, ifindex: x1, name: "x1",
+                    priority: TCRouterAttacher.priority, handle: TCRouterAttacher.handle)
                 do {
                     try attacher.attachRouter(ifindex: x1, name: "x1")
                     return (state, nil)
@@ -194,7 +204,8 @@ struct AttachTests {
             try ns.ip("link", "set", "x0", "up")
             let new = try ns.ifindex("x0")
             #expect(new != old)
-            let (fresh, oldError, after, x1Error) = try ns.run { () throws -> (RouterAttachState, BPFError?, RouterAttachState, BPFError?) in
+            let (fresh, oldError, after, x1Error) = try ns.run {
+                () throws -> (RouterAttachState, BPFError?, RouterAttachState, BPFError?) in
                 let attacher = TCRouterAttacher(pinDirectory: pin)
                 let fresh = try attacher.state(ifindex: new)
                 var oldError: BPFError?

@@ -1,9 +1,10 @@
 import CBPF
 import Foundation
 import Testing
-@testable import VRFCBPF
 import VRFCBPFTestSupport
 import VRFCTestSupport
+
+@testable import VRFCBPF
 
 /// bpf/router.h is a contract with pinned maps and `bpf stats`: the Swift
 /// view is generated from it at build time (RouterContractTool); these

@@ -2,9 +2,10 @@ import CBPF
 import Foundation
 import Glibc
 import Testing
-@testable import VRFCBPF
 import VRFCBPFTestSupport
 import VRFCTestSupport
+
+@testable import VRFCBPF
 
 /// The router's kernel-path counters: if the program routed a packet, the
 /// kernel's forwarding path never saw it.
@@ -98,10 +99,12 @@ struct ForwardingTests {
         try RouterTopology.with(staticNeighbours: false) { t in
             try withPinDirectory { pin in
                 try attachRouter(t, pin: pin)
-                let full4 = Frame.ipv4(dstMAC: RouterTopology.aMAC, srcMAC: RouterTopology.h1MAC,
-                                       src: RouterTopology.h1v4, dst: RouterTopology.h2v4)
-                let full6 = Frame.ipv6(dstMAC: RouterTopology.aMAC, srcMAC: RouterTopology.h1MAC,
-                                       src: RouterTopology.h1v6, dst: RouterTopology.h2v6)
+                let full4 = Frame.ipv4(
+                    dstMAC: RouterTopology.aMAC, srcMAC: RouterTopology.h1MAC,
+                    src: RouterTopology.h1v4, dst: RouterTopology.h2v4)
+                let full6 = Frame.ipv6(
+                    dstMAC: RouterTopology.aMAC, srcMAC: RouterTopology.h1MAC,
+                    src: RouterTopology.h1v6, dst: RouterTopology.h2v6)
                 let frames = [Array(full4.prefix(14)), Array(full4.prefix(14 + 12)), Array(full6.prefix(14 + 30))]
                 let s0 = try RouterStats.read(pinDirectory: pin)
                 try t.h1.run { try sendRaw(frames, on: "eth0") }
@@ -129,10 +132,12 @@ struct ForwardingTests {
                 let current = try TCRouterAttacher(pinDirectory: pin).program()
                 let naive = try underStream(t, port: 7791) {
                     for (ifindex, name) in [(a, "ra"), (b, "rb")] {
-                        try TCIngress.detach(ifindex: ifindex, name: name,
-                                             priority: TCRouterAttacher.priority, handle: TCRouterAttacher.handle)
-                        try TCIngress.attach(programFD: current.programFD, ifindex: ifindex, name: name,
-                                             priority: TCRouterAttacher.priority, handle: TCRouterAttacher.handle)
+                        try TCIngress.detach(
+                            ifindex: ifindex, name: name,
+                            priority: TCRouterAttacher.priority, handle: TCRouterAttacher.handle)
+                        try TCIngress.attach(
+                            programFD: current.programFD, ifindex: ifindex, name: name,
+                            priority: TCRouterAttacher.priority, handle: TCRouterAttacher.handle)
                     }
                 }
                 #expect(naive.overlapped)
@@ -145,15 +150,19 @@ struct ForwardingTests {
                     for (ifindex, name) in [(a, "ra"), (b, "rb")] {
                         if round % 2 == 0 {
                             // An older release at vrfc's slot: swapped in place.
-                            try TCIngress.attach(programFD: older.programFD, ifindex: ifindex, name: name,
-                                                 priority: TCRouterAttacher.priority, handle: TCRouterAttacher.handle)
+                            try TCIngress.attach(
+                                programFD: older.programFD, ifindex: ifindex, name: name,
+                                priority: TCRouterAttacher.priority, handle: TCRouterAttacher.handle)
                         } else {
                             // An older release at another priority: ours is added before it goes.
                             try TCIngress.attach(programFD: older.programFD, ifindex: ifindex, name: name, priority: 10, handle: 1)
-                            try TCIngress.detach(ifindex: ifindex, name: name,
-                                                 priority: TCRouterAttacher.priority, handle: TCRouterAttacher.handle)
+                            try TCIngress.detach(
+                                ifindex: ifindex, name: name,
+                                priority: TCRouterAttacher.priority, handle: TCRouterAttacher.handle)
                         }
-                        guard try attacher.state(ifindex: ifindex) == .stale else { throw SetupError("older build not in place on \(name)") }
+                        guard try attacher.state(ifindex: ifindex) == .stale else {
+                            throw SetupError("older build not in place on \(name)")
+                        }
                         try attacher.attach(ifindex: ifindex, name: name)
                         guard try attacher.state(ifindex: ifindex) == .current else { throw SetupError("\(name) not current") }
                     }
@@ -215,7 +224,9 @@ func sendRaw(_ frames: [[UInt8]], on interface: String) throws {
                 }
             }
         }
-        guard sent == frame.count else { throw SetupError("sending a \(frame.count)-byte frame on \(interface): \(String(cString: strerror(errno)))") }
+        guard sent == frame.count else {
+            throw SetupError("sending a \(frame.count)-byte frame on \(interface): \(String(cString: strerror(errno)))")
+        }
     }
     // veth delivers synchronously, but give the receiving softirq a moment.
     usleep(50_000)

@@ -24,10 +24,11 @@ struct StatsTests {
                 }
                 let stats = try RouterStats.read(pinDirectory: pin)
                 let table = stats.table()
-                let rows = Dictionary(table.split(separator: "\n").compactMap { line -> (String, [String])? in
-                    let fields = line.split(separator: " ").map(String.init)
-                    return fields.count == 3 ? (fields[0], Array(fields[1...])) : nil
-                }, uniquingKeysWith: { a, _ in a })
+                let rows = Dictionary(
+                    table.split(separator: "\n").compactMap { line -> (String, [String])? in
+                        let fields = line.split(separator: " ").map(String.init)
+                        return fields.count == 3 ? (fields[0], Array(fields[1...])) : nil
+                    }, uniquingKeysWith: { a, _ in a })
                 let expected: [(String, Int, Int)] = [
                     ("pass_not_ip", 3, 3 * arp.count), ("pass_ttl", 1, expiring.count),
                     ("pass_fib", 2, 2 * lookup.count), ("fwd_disabled", 2, 2 * lookup.count),

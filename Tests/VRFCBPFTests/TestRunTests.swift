@@ -89,20 +89,33 @@ let passCases: [Case] = {
         Case(name: "IPv4 to another host's MAC", frame: v4(Topo.h2v4, mac: [0x02, 0, 0, 0, 0x99, 0x99]), outcome: .passNotForUs, fib: nil),
         Case(name: "IPv4 to the broadcast MAC", frame: v4(Topo.h2v4, mac: Frame.broadcast), outcome: .passNotForUs, fib: nil),
         Case(name: "IPv6 to a multicast MAC", frame: v6(Topo.h2v6, mac: [0x33, 0x33, 0, 0, 0, 1]), outcome: .passNotForUs, fib: nil),
-        Case(name: "ARP request", frame: Frame.arpRequest(srcMAC: Topo.h1MAC, senderIP: Topo.h1v4, targetIP: Topo.av4), outcome: .passNotIP, fib: nil),
-        Case(name: "LLDP", frame: Frame.ethernet(dst: [0x01, 0x80, 0xc2, 0, 0, 0x0e], src: Topo.h1MAC, type: 0x88cc) + [UInt8](repeating: 0, count: 46),
-             outcome: .passNotIP, fib: nil),
+        Case(
+            name: "ARP request", frame: Frame.arpRequest(srcMAC: Topo.h1MAC, senderIP: Topo.h1v4, targetIP: Topo.av4), outcome: .passNotIP,
+            fib: nil),
+        Case(
+            name: "LLDP",
+            frame: Frame.ethernet(dst: [0x01, 0x80, 0xc2, 0, 0, 0x0e], src: Topo.h1MAC, type: 0x88cc) + [UInt8](repeating: 0, count: 46),
+            outcome: .passNotIP, fib: nil),
     ]
     // VLAN-tagged IPv4: the tag hides the EtherType.
     let plain = v4(Topo.h2v4)
-    cases.append(Case(name: "802.1Q-tagged IPv4", frame: Array(plain[0..<12]) + [0x81, 0x00, 0x00, 0x64] + Array(plain[12...]),
-                      outcome: .passNotIP, fib: nil))
+    cases.append(
+        Case(
+            name: "802.1Q-tagged IPv4", frame: Array(plain[0..<12]) + [0x81, 0x00, 0x00, 0x64] + Array(plain[12...]),
+            outcome: .passNotIP, fib: nil))
     // Malformed IPv4, one broken field each.
-    var badChecksum = plain; badChecksum[14 + 10] ^= 0xff
-    var ihl4 = plain; ihl4[14] = 0x44
-    var version6 = plain; version6[14] = 0x65
-    var longTotal = plain; longTotal[14 + 2] = 0x05; longTotal[14 + 3] = 0xdc
-    var shortTotal = plain; shortTotal[14 + 2] = 0; shortTotal[14 + 3] = 16
+    var badChecksum = plain
+    badChecksum[14 + 10] ^= 0xff
+    var ihl4 = plain
+    ihl4[14] = 0x44
+    var version6 = plain
+    version6[14] = 0x65
+    var longTotal = plain
+    longTotal[14 + 2] = 0x05
+    longTotal[14 + 3] = 0xdc
+    var shortTotal = plain
+    shortTotal[14 + 2] = 0
+    shortTotal[14 + 3] = 16
     cases += [
         Case(name: "IPv4 bad header checksum", frame: badChecksum, outcome: .passMalformed, fib: nil),
         Case(name: "IPv4 IHL 4", frame: ihl4, outcome: .passMalformed, fib: nil),
@@ -111,8 +124,11 @@ let passCases: [Case] = {
         Case(name: "IPv4 total length below the header", frame: shortTotal, outcome: .passMalformed, fib: nil),
     ]
     let plain6 = v6(Topo.h2v6)
-    var version4 = plain6; version4[14] = 0x40
-    var longPayload = plain6; longPayload[14 + 4] = 0x05; longPayload[14 + 5] = 0xdc
+    var version4 = plain6
+    version4[14] = 0x40
+    var longPayload = plain6
+    longPayload[14 + 4] = 0x05
+    longPayload[14 + 5] = 0xdc
     cases += [
         Case(name: "IPv6 EtherType with version 4", frame: version4, outcome: .passMalformed, fib: nil),
         Case(name: "IPv6 payload length beyond the frame", frame: longPayload, outcome: .passMalformed, fib: nil),
@@ -129,8 +145,11 @@ let routedCases: [(Case, dstMAC: [UInt8]?)] = [
     (Case(name: "IPv6 to a connected host", frame: v6(Topo.h2v6), outcome: .routed, fib: .success), Topo.h2MAC),
     (Case(name: "IPv6 via a gateway", frame: v6(Topo.Route.viaH2v6), outcome: .routed, fib: .success), Topo.h2MAC),
     (Case(name: "IPv6, gateway without neighbour entry", frame: v6(Topo.Route.noNeighv6), outcome: .routedNeigh, fib: .noNeigh), nil),
-    (Case(name: "IPv4 from b to h1 (other direction)", frame: Frame.ipv4(dstMAC: Topo.bMAC, src: Topo.h2v4, dst: Topo.h1v4),
-          outcome: .routed, fib: .success), Topo.h1MAC),
+    (
+        Case(
+            name: "IPv4 from b to h1 (other direction)", frame: Frame.ipv4(dstMAC: Topo.bMAC, src: Topo.h2v4, dst: Topo.h1v4),
+            outcome: .routed, fib: .success), Topo.h1MAC
+    ),
 ]
 
 @Suite("BPF_PROG_TEST_RUN on crafted frames, in a router namespace")
@@ -155,7 +174,8 @@ struct TestRunTests {
             for ((c, mac), o) in zip(routedCases, observations) {
                 #expect(o.result.action == TestRunResult.actRedirect, "\(c.name)")
                 expectCounted(o, c)
-                let before = FrameView(c.frame), after = FrameView(o.result.frame)
+                let before = FrameView(c.frame)
+                let after = FrameView(o.result.frame)
                 #expect(after.bytes.count == before.bytes.count, "\(c.name)")
                 let isV4 = c.frame[12] == 0x08
                 if isV4 {
@@ -243,15 +263,16 @@ struct TestRunTests {
             // Counted with plain loops: a closure next to a closure inside
             // #expect was miscompiled here (Swift 6.3.1 ran the #expect
             // closure in place of the filter's), so none are nested in one.
-            var redirected = 0, faults = 0
+            var redirected = 0
+            var faults = 0
             for r in results {
-                if r.action == TestRunResult.actRedirect { redirected += 1 }
-                else if r.action != TestRunResult.actOK { faults += 1 }
+                if r.action == TestRunResult.actRedirect { redirected += 1 } else if r.action != TestRunResult.actOK { faults += 1 }
             }
             #expect(faults == 0)
             #expect(after.totalPackets - before.totalPackets == UInt64(frames.count))
             #expect(after.routed.packets - before.routed.packets == UInt64(redirected))
-            var bytes: UInt64 = 0, counted: UInt64 = 0
+            var bytes: UInt64 = 0
+            var counted: UInt64 = 0
             for f in frames { bytes += UInt64(f.count) }
             for (a, b) in zip(after.outcomes, before.outcomes) { counted += a.bytes - b.bytes }
             #expect(counted == bytes)

@@ -7,20 +7,20 @@ import VRFCTestSupport
 /// The hinted base config: hints, their placement, inline placeholders.
 @Suite struct BaseConfigTests {
     static let good = """
-    hostname {{.Hostname}}
-    #++{{.VRFs}}
-    router bgp 64510
-     bgp router-id {{.UnderlayRouterID}}
-     #++{{.Neighbors}}
-     address-family ipv4 unicast
-      #++{{.NeighborsV4}}
-     exit-address-family
-    exit
-    #++{{.BGP}}
-    #++{{.PrefixLists}}
-    #++{{.RouteMaps}}
+        hostname {{.Hostname}}
+        #++{{.VRFs}}
+        router bgp 64510
+         bgp router-id {{.UnderlayRouterID}}
+         #++{{.Neighbors}}
+         address-family ipv4 unicast
+          #++{{.NeighborsV4}}
+         exit-address-family
+        exit
+        #++{{.BGP}}
+        #++{{.PrefixLists}}
+        #++{{.RouteMaps}}
 
-    """
+        """
 
     func messages(_ text: String) -> [String] {
         do throws(Diagnostics) {
@@ -66,8 +66,10 @@ import VRFCTestSupport
             .replacingOccurrences(of: "exit-address-family\nexit\n", with: "exit-address-family\n #++{{.BGP}}\nexit\n")
         let m = messages(text)
         #expect(m.count == 2, "\(m)")
-        #expect(m.contains { $0.contains("{{.Neighbors}} is at the top level") && $0.contains("inside 'router bgp ASN' of the default VRF") })
-        #expect(m.contains { $0.contains("{{.BGP}} is inside 'router bgp ASN' of the default VRF") && $0.contains("move it at the top level") })
+        #expect(
+            m.contains { $0.contains("{{.Neighbors}} is at the top level") && $0.contains("inside 'router bgp ASN' of the default VRF") })
+        #expect(
+            m.contains { $0.contains("{{.BGP}} is inside 'router bgp ASN' of the default VRF") && $0.contains("move it at the top level") })
     }
 
     @Test func neighborsInAVRFInstanceIsMisplaced() {
@@ -133,8 +135,11 @@ import VRFCTestSupport
         let m = try routerIDMessages(" bgp router-id {{.UnderlayRouterID}}")
         #expect(m.count == 1, "\(m)")
         #expect(m.first?.hasPrefix("frr.conf:4: error: ") == true, "located at the bgp router-id line: \(m)")
-        #expect(m.first.map { $0.contains("Bad BGP Identifier") && $0.contains("192.0.2.129")
-            && $0.contains("give the default instance a router-id of its own") } == true, "\(m)")
+        #expect(
+            m.first.map {
+                $0.contains("Bad BGP Identifier") && $0.contains("192.0.2.129")
+                    && $0.contains("give the default instance a router-id of its own")
+            } == true, "\(m)")
     }
 
     @Test func defaultInstanceWithTheSameLiteralRouterIDIsRefused() throws {
@@ -150,7 +155,8 @@ import VRFCTestSupport
     /// address on the loopback: refused, at the `router bgp` line.
     @Test func defaultInstanceWithoutRouterIDIsRefused() throws {
         let m = try routerIDMessages(nil)
-        #expect(m.count == 1 && m[0].hasPrefix("frr.conf:3: error: ") && m[0].contains("sets no 'bgp router-id'")
+        #expect(
+            m.count == 1 && m[0].hasPrefix("frr.conf:3: error: ") && m[0].contains("sets no 'bgp router-id'")
                 && m[0].contains("bgp router-id ADDRESS"), "\(m)")
     }
 
@@ -193,7 +199,9 @@ import VRFCTestSupport
         let lines = try #require(readText(Fixture(name: "dual-stack").base)).split(separator: "\n", omittingEmptySubsequences: false).count
         // tenant-a imports at spec.seq 10 -> entry 11; every export map has deny 1.
         var m = try withBaseEntries("route-map rm_tenant-a_import permit 11\n match tag 7\nexit\n")
-        #expect(m.count == 1 && m[0].hasPrefix("frr.conf:\(lines):") && m[0].contains("'route-map rm_tenant-a_import permit 11' is an entry vrfc writes too")
+        #expect(
+            m.count == 1 && m[0].hasPrefix("frr.conf:\(lines):")
+                && m[0].contains("'route-map rm_tenant-a_import permit 11' is an entry vrfc writes too")
                 && m[0].contains("VRFRouteConfiguration \"tenant-a-services\"") && m[0].contains("spec.seq 10"), "\(m)")
         m = try withBaseEntries("route-map rm6_tenant-b_export permit 1\nexit\n")
         #expect(m.count == 1 && m[0].contains("deny 1 / match tag 20000"), "\(m)")
@@ -206,7 +214,8 @@ import VRFCTestSupport
         // The management-VRF pattern: the same match-less deny vrfc writes.
         #expect(try withBaseEntries("route-map rm_tenant-b_import deny 65535\nexit\n").isEmpty)
         // Entries at free sequence numbers extend vrfc's maps.
-        #expect(try withBaseEntries("route-map rm_tenant-a_import deny 65535\nexit\nroute-map rm_tenant-a_export permit 500\nexit\n").isEmpty)
+        #expect(
+            try withBaseEntries("route-map rm_tenant-a_import deny 65535\nexit\nroute-map rm_tenant-a_export permit 500\nexit\n").isEmpty)
         // Other maps are the base config's own business.
         #expect(try withBaseEntries("route-map rm_other_import permit 11\nexit\n").isEmpty)
     }

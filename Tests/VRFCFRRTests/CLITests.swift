@@ -37,7 +37,9 @@ import VRFCTestSupport
         let dir = try TempDir()
         let out = dir.path + "/frr.conf"
         try "previous good config\n".write(toFile: out, atomically: true, encoding: .utf8)
-        let bad = try dir.write("bad.yaml", """
+        let bad = try dir.write(
+            "bad.yaml",
+            """
             apiVersion: network.schiff.telekom.de/v1alpha1
             kind: VRFRouteConfiguration
             metadata: {name: bad}
@@ -45,16 +47,23 @@ import VRFCTestSupport
             """)
         let r = try Shell.run(common + ["-o", out, bad])
         #expect(r.status == 1, "\(r)")
-        #expect(r.stderr.contains("\(bad):4: error: VRFRouteConfiguration \"bad\": spec.import[0].cidr: '10.0.0.1/8' has host bits set; write the network '10.0.0.0/8'"), "\(r.stderr)")
+        #expect(
+            r.stderr.contains(
+                "\(bad):4: error: VRFRouteConfiguration \"bad\": spec.import[0].cidr: '10.0.0.1/8' has host bits set; write the network '10.0.0.0/8'"
+            ), "\(r.stderr)")
         #expect(r.stderr.contains("nothing was written"))
         #expect(readText(out) == "previous good config\n", "the previous file is untouched")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == ["bad.yaml", "frr.conf"], "no temporary file left behind")
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == ["bad.yaml", "frr.conf"],
+            "no temporary file left behind")
     }
 
     @Test func usageErrorsExitTwo() throws {
-        for args in [["compile"], ["compile", "--config", fixture.config, fixture.crs],  // no --template for frr
-                     common + ["--router-id", "192.0.2.300", fixture.crs], common + ["--emit", "yaml", fixture.crs],
-                     common + ["--hostname", "bad name", fixture.crs], ["frobnicate"], common + ["--bogus", fixture.crs]] {
+        for args in [
+            ["compile"], ["compile", "--config", fixture.config, fixture.crs],  // no --template for frr
+            common + ["--router-id", "192.0.2.300", fixture.crs], common + ["--emit", "yaml", fixture.crs],
+            common + ["--hostname", "bad name", fixture.crs], ["frobnicate"], common + ["--bogus", fixture.crs],
+        ] {
             let r = try Shell.run([vrfc] + args.dropFirst(args.first == vrfc ? 1 : 0))
             #expect(r.status == 2, "\(args): \(r)")
             #expect(!r.stderr.isEmpty)
@@ -66,7 +75,8 @@ import VRFCTestSupport
         #expect(ok.status == 0 && ok.stdout.isEmpty, "\(ok)")
 
         let dir = try TempDir()
-        let stale = try dir.write("stale.conf", readText(fixture.golden("conf"))!.replacingOccurrences(of: " set community 65000:100\n", with: ""))
+        let stale = try dir.write(
+            "stale.conf", readText(fixture.golden("conf"))!.replacingOccurrences(of: " set community 65000:100\n", with: ""))
         let r = try Shell.run(common + ["--check", stale, fixture.crs])
         #expect(r.status == 1)
         #expect(r.stdout.hasPrefix("--- \(stale)\n+++ vrfc compile output\n@@ "), "\(r.stdout)")
@@ -88,7 +98,10 @@ import VRFCTestSupport
         }
         try dir.write("b/second.yaml", cr("second", 20))
         try dir.write("a.yml", cr("first", 10))
-        try dir.write("c.json", #"{"apiVersion": "network.schiff.telekom.de/v1alpha1", "kind": "VRFRouteConfiguration", "metadata": {"name": "third"}, "spec": {"vrf": "vrf1", "seq": 30}}"#)
+        try dir.write(
+            "c.json",
+            #"{"apiVersion": "network.schiff.telekom.de/v1alpha1", "kind": "VRFRouteConfiguration", "metadata": {"name": "third"}, "spec": {"vrf": "vrf1", "seq": 30}}"#
+        )
         try dir.write("..2026_11_21/stale.yaml", "this: [is not read")
         try dir.write("notes.txt", "not yaml")
         let r = try Shell.run(common + ["--emit", "ir", dir.path])
@@ -109,8 +122,11 @@ import VRFCTestSupport
         let r = try Shell.run([vrfc, "templates", "--dump", dir.path])
         #expect(r.status == 0, "\(r)")
         let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
-        #expect(files == ["bgp.mustache", "neighbors.mustache", "neighbors_v4.mustache", "neighbors_v6.mustache",
-                          "prefix_lists.mustache", "route_maps.mustache", "vrfs.mustache"])
+        #expect(
+            files == [
+                "bgp.mustache", "neighbors.mustache", "neighbors_v4.mustache", "neighbors_v6.mustache",
+                "prefix_lists.mustache", "route_maps.mustache", "vrfs.mustache",
+            ])
         #expect(readText(dir.path + "/bgp.mustache") == readText(Repo.path("templates/bgp.mustache")))
     }
 }

@@ -10,7 +10,9 @@ import VRFCTestSupport
 @Suite struct FuzzHarnessTests {
     @Test func aMinuteOfFuzzingFindsNothing() throws {
         let fuzz = Repo.executable("vrfc-fuzz")
-        guard FileManager.default.isExecutableFile(atPath: fuzz) else { throw SetupError("\(fuzz) is not built: run swift build --build-tests") }
+        guard FileManager.default.isExecutableFile(atPath: fuzz) else {
+            throw SetupError("\(fuzz) is not built: run swift build --build-tests")
+        }
         let seed = ProcessInfo.processInfo.environment["VRFC_FUZZ_SEED"] ?? String(UInt64(Date().timeIntervalSince1970))
         let dir = try TempDir()
         let r = try Shell.run([fuzz, "--seconds", "60", "--seed", seed, "--out", dir.path + "/fuzz"], timeout: 600)

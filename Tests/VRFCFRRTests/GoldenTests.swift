@@ -17,8 +17,9 @@ import VRFCTestSupport
     func frrMatchesGolden(_ fixture: Fixture) throws {
         let golden = try #require(readText(fixture.golden("conf")), "missing golden/\(fixture.name).conf; run scripts/regen-golden.sh")
         let output = try fixture.frr()
-        #expect(UnifiedDiff.diff(old: golden, new: output, oldName: "golden", newName: "output") == nil,
-                "\(UnifiedDiff.diff(old: golden, new: output, oldName: "golden", newName: "output") ?? "")")
+        #expect(
+            UnifiedDiff.diff(old: golden, new: output, oldName: "golden", newName: "output") == nil,
+            "\(UnifiedDiff.diff(old: golden, new: output, oldName: "golden", newName: "output") ?? "")")
     }
 
     @Test(arguments: Fixture.all)
@@ -47,9 +48,11 @@ import VRFCTestSupport
     /// `vr.{{name}}` and `rm_{{name}}_export` itself, still renders the same.
     @Test func overridesThatSpellNamesThemselvesStillWork() throws {
         let dir = try TempDir()
-        let spelled = [("{{vrfDevice}}", "vr.{{name}}"), ("{{vrfSide}}", "vd.{{name}}"), ("{{defaultSide}}", "dv.{{name}}"),
-                       ("{{importMapV4}}", "rm_{{name}}_import"), ("{{exportMapV4}}", "rm_{{name}}_export"),
-                       ("{{importMapV6}}", "rm6_{{name}}_import"), ("{{exportMapV6}}", "rm6_{{name}}_export")]
+        let spelled = [
+            ("{{vrfDevice}}", "vr.{{name}}"), ("{{vrfSide}}", "vd.{{name}}"), ("{{defaultSide}}", "dv.{{name}}"),
+            ("{{importMapV4}}", "rm_{{name}}_import"), ("{{exportMapV4}}", "rm_{{name}}_export"),
+            ("{{importMapV6}}", "rm6_{{name}}_import"), ("{{exportMapV6}}", "rm6_{{name}}_export"),
+        ]
         var changed = 0
         for hint in Hint.allCases {
             let shipped = TemplateSet.shippedSource(hint)
@@ -95,7 +98,8 @@ import VRFCTestSupport
 
     @Test func exportCommunityIsReallySet() throws {
         let out = try Fixture(name: "mgmt-vrf").frr()
-        #expect(out.contains("route-map rm_vrf1_export permit 11\n match ip address prefix-list pl_vrf1_10_export\n set community 65000:100\n"))
+        #expect(
+            out.contains("route-map rm_vrf1_export permit 11\n match ip address prefix-list pl_vrf1_10_export\n set community 65000:100\n"))
         #expect(!out.contains("{{"), "no template placeholder may survive into the output")
     }
 }

@@ -55,8 +55,10 @@ import VRFCTestSupport
         let keys = try dir.write("keys.yaml", Self.aliasBomb(asKey: true))
         expectLocatedRefusal(try compile([keys]), "keys.yaml:7: error:", "aliases")
         // An alias in a later document to an anchor of an earlier one.
-        let cross = try dir.write("cross.yaml", Self.header + "metadata: {name: a}\nspec: &s {vrf: vrf1, seq: 10}\n---\n"
-            + Self.header + "metadata: {name: b}\nspec: *s\n")
+        let cross = try dir.write(
+            "cross.yaml",
+            Self.header + "metadata: {name: a}\nspec: &s {vrf: vrf1, seq: 10}\n---\n"
+                + Self.header + "metadata: {name: b}\nspec: *s\n")
         expectLocatedRefusal(try compile([cross]), "cross.yaml:9: error:", "aliases")
     }
 
@@ -68,10 +70,12 @@ import VRFCTestSupport
         expectLocatedRefusal(try compile([json]), "deep.json:1: error:", "nest deeper than")
         let block = try dir.write("deep.yaml", String(repeating: "- ", count: 60_000) + "x\n")
         expectLocatedRefusal(try compile([block]), "deep.yaml:1: error:", "nest deeper than")
-        let lines = try dir.write("lines.yaml", (0..<5000).map { String(repeating: " ", count: $0) + "a:" }.joined(separator: "\n") + " 1\n")
+        let lines = try dir.write(
+            "lines.yaml", (0..<5000).map { String(repeating: " ", count: $0) + "a:" }.joined(separator: "\n") + " 1\n")
         expectLocatedRefusal(try compile([lines]), "lines.yaml:101: error:", "nest deeper than")
         // The fast reader declines this file at once (a tag): libyaml's path must hold too.
-        let fallback = try dir.write("fallback.yaml", "x: !!str a\ny: " + String(repeating: "[", count: 5000) + String(repeating: "]", count: 5000) + "\n")
+        let fallback = try dir.write(
+            "fallback.yaml", "x: !!str a\ny: " + String(repeating: "[", count: 5000) + String(repeating: "]", count: 5000) + "\n")
         expectLocatedRefusal(try compile([fallback]), "fallback.yaml:")
         // The node config goes through the same reader.
         expectLocatedRefusal(try compile([fixture.crs], config: json), "deep.json:1: error:", "nest deeper than")
@@ -80,8 +84,10 @@ import VRFCTestSupport
     @Test func deeplyNestedTemplateSectionsAreRefusedAtLoad() throws {
         let dir = try TempDir()
         try dir.write("t/bgp.mustache", String(repeating: "{{#vrfs}}", count: 100_000) + String(repeating: "{{/vrfs}}", count: 100_000))
-        let r = try bounded(["compile", "--config", fixture.config, "--template", fixture.base, "--hostname", "node-a",
-                             "--router-id", "192.0.2.129", "--templates", dir.path + "/t", fixture.crs])
+        let r = try bounded([
+            "compile", "--config", fixture.config, "--template", fixture.base, "--hostname", "node-a",
+            "--router-id", "192.0.2.129", "--templates", dir.path + "/t", fixture.crs,
+        ])
         expectLocatedRefusal(r, "bgp.mustache:1: error:", "nest deeper than")
     }
 
@@ -94,9 +100,12 @@ import VRFCTestSupport
         for i in 1...100 { crs += "---\n" + Self.header + "metadata: {name: c\(i)}\nspec: {vrf: v\(i), seq: 10}\n" }
         let configPath = try dir.write("config.yaml", config)
         let crPath = try dir.write("crs.yaml", crs)
-        try dir.write("t/vrfs.mustache", String(repeating: "{{#vrfs}}\n", count: 8) + "x {{name}}\n" + String(repeating: "{{/vrfs}}\n", count: 8))
-        let r = try bounded(["compile", "--config", configPath, "--template", fixture.base, "--hostname", "node-a",
-                             "--router-id", "192.0.2.129", "--templates", dir.path + "/t", crPath])
+        try dir.write(
+            "t/vrfs.mustache", String(repeating: "{{#vrfs}}\n", count: 8) + "x {{name}}\n" + String(repeating: "{{/vrfs}}\n", count: 8))
+        let r = try bounded([
+            "compile", "--config", configPath, "--template", fixture.base, "--hostname", "node-a",
+            "--router-id", "192.0.2.129", "--templates", dir.path + "/t", crPath,
+        ])
         expectLocatedRefusal(r, "vrfs.mustache:", "rendering takes more than")
     }
 
@@ -106,7 +115,10 @@ import VRFCTestSupport
         let dir = try TempDir()
         let tagged = try dir.write("tagged.yaml", Self.header + "metadata: {name: t}\nspec:\n  vrf: vrf1\n  seq: !!str 10\n")
         expectLocatedRefusal(try compile([tagged]), "tagged.yaml:6: error:", "tags")
-        let list = try dir.write("list.yaml", "apiVersion: v1\nkind: List\nitems:\n- apiVersion: network.schiff.telekom.de/v1alpha1\n  metadata: {name: k}\n  spec: {vrf: vrf1, seq: 10}\n")
+        let list = try dir.write(
+            "list.yaml",
+            "apiVersion: v1\nkind: List\nitems:\n- apiVersion: network.schiff.telekom.de/v1alpha1\n  metadata: {name: k}\n  spec: {vrf: vrf1, seq: 10}\n"
+        )
         expectLocatedRefusal(try compile([list]), "list.yaml:4: error:", "missing kind")
     }
 
@@ -114,11 +126,16 @@ import VRFCTestSupport
 
     @Test func jsonSurrogatePairsReadAsTheirCharacter() throws {
         let dir = try TempDir()
-        let pair = try dir.write("pair.json", #"{"apiVersion": "network.schiff.telekom.de/v1alpha1", "kind": "VRFRouteConfiguration", "metadata": {"name": "p", "annotations": {"note": "\ud83d\ude80"}}, "spec": {"vrf": "vrf1", "seq": 10}}"#)
+        let pair = try dir.write(
+            "pair.json",
+            #"{"apiVersion": "network.schiff.telekom.de/v1alpha1", "kind": "VRFRouteConfiguration", "metadata": {"name": "p", "annotations": {"note": "\ud83d\ude80"}}, "spec": {"vrf": "vrf1", "seq": 10}}"#
+        )
         let r = try compile([pair])
         #expect(r.status == 0, "\(r)")
-        let lone = try dir.write("lone.json", #"{"apiVersion": "network.schiff.telekom.de/v1alpha1", "kind": "VRFRouteConfiguration","#
-            + "\n" + #""metadata": {"name": "p", "annotations": {"note": "\ud83d"}}, "spec": {"vrf": "vrf1", "seq": 10}}"#)
+        let lone = try dir.write(
+            "lone.json",
+            #"{"apiVersion": "network.schiff.telekom.de/v1alpha1", "kind": "VRFRouteConfiguration","#
+                + "\n" + #""metadata": {"name": "p", "annotations": {"note": "\ud83d"}}, "spec": {"vrf": "vrf1", "seq": 10}}"#)
         expectLocatedRefusal(try compile([lone]), "lone.json:2: error:")
     }
 
@@ -126,8 +143,10 @@ import VRFCTestSupport
 
     @Test func messagesEscapeWhatUsersWrote() throws {
         let dir = try TempDir()
-        let forged = try dir.write("forged.yaml", Self.header + "metadata: {name: f}\nspec:\n  vrf: vrf1\n  seq: 10\n"
-            + "  \"x\\nforged.yaml:1: error: all is fine\": 1\n  \"\\e[2J\\e[31mred\": 2\n  vrf2: \"\\u202Eevil\"\n")
+        let forged = try dir.write(
+            "forged.yaml",
+            Self.header + "metadata: {name: f}\nspec:\n  vrf: vrf1\n  seq: 10\n"
+                + "  \"x\\nforged.yaml:1: error: all is fine\": 1\n  \"\\e[2J\\e[31mred\": 2\n  vrf2: \"\\u202Eevil\"\n")
         let r = try compile([forged])
         expectLocatedRefusal(r, "forged.yaml:7: error:", "\\n", "\\u{1b}")
         #expect(!r.stderr.contains("\nforged.yaml:1: error: all is fine"), "a forged line: \(r.stderr)")
@@ -161,10 +180,14 @@ import VRFCTestSupport
         let base = try dir.write("frr.conf", readText(fixture.base)!.replacingOccurrences(of: "\n", with: "\r\n"))
         let shipped = Repo.path("templates/vrfs.mustache")
         try dir.write("t/vrfs.mustache", readText(shipped)!.replacingOccurrences(of: "\n", with: "\r\n"))
-        let crlfCRs = try dir.write("crs/all.yaml", (readText(fixture.crs + "/vrf1.yaml")! + "---\n" + readText(fixture.crs + "/mgmt.yaml")!)
-            .replacingOccurrences(of: "\n", with: "\r\n"))
-        let r = try bounded(["compile", "--config", fixture.config, "--template", base, "--hostname", "node-a", "--router-id", "192.0.2.129",
-                             "--templates", dir.path + "/t", crlfCRs])
+        let crlfCRs = try dir.write(
+            "crs/all.yaml",
+            (readText(fixture.crs + "/vrf1.yaml")! + "---\n" + readText(fixture.crs + "/mgmt.yaml")!)
+                .replacingOccurrences(of: "\n", with: "\r\n"))
+        let r = try bounded([
+            "compile", "--config", fixture.config, "--template", base, "--hostname", "node-a", "--router-id", "192.0.2.129",
+            "--templates", dir.path + "/t", crlfCRs,
+        ])
         #expect(r.status == 0, "\(r)")
         #expect(r.stdout == readText(fixture.golden("conf")), "CRLF inputs give the LF golden output")
     }
@@ -172,15 +195,20 @@ import VRFCTestSupport
     @Test func aLoneCRIsRefusedWithItsLine() throws {
         let dir = try TempDir()
         // The CR would hide `exit` from the hint-placement check (and from a reader of the file).
-        let text = readText(fixture.base)!.replacingOccurrences(of: "  advertise-all-vni\n exit-address-family\nexit\n",
-                                                                 with: "  advertise-all-vni\n exit-address-family\r exit\n")
+        let text = readText(fixture.base)!.replacingOccurrences(
+            of: "  advertise-all-vni\n exit-address-family\nexit\n",
+            with: "  advertise-all-vni\n exit-address-family\r exit\n")
         #expect(text != readText(fixture.base)!)
         let base = try dir.write("frr.conf", text)
-        let r = try bounded(["compile", "--config", fixture.config, "--template", base, "--hostname", "node-a", "--router-id", "192.0.2.129", fixture.crs])
+        let r = try bounded([
+            "compile", "--config", fixture.config, "--template", base, "--hostname", "node-a", "--router-id", "192.0.2.129", fixture.crs,
+        ])
         expectLocatedRefusal(r, "frr.conf:", "carriage return")
         try dir.write("t/bgp.mustache", "router bgp {{asn}}\r exit\n")
-        let t = try bounded(["compile", "--config", fixture.config, "--template", fixture.base, "--hostname", "node-a", "--router-id", "192.0.2.129",
-                             "--templates", dir.path + "/t", fixture.crs])
+        let t = try bounded([
+            "compile", "--config", fixture.config, "--template", fixture.base, "--hostname", "node-a", "--router-id", "192.0.2.129",
+            "--templates", dir.path + "/t", fixture.crs,
+        ])
         expectLocatedRefusal(t, "bgp.mustache:1: error:", "carriage return")
     }
 
@@ -209,10 +237,15 @@ import VRFCTestSupport
         let dir = try TempDir()
         try FileManager.default.createDirectory(atPath: dir.path + "/t", withIntermediateDirectories: true)
         #expect(mkfifo(dir.path + "/t/bgp.mustache", 0o600) == 0)
-        let fifo = try bounded(["compile", "--config", fixture.config, "--template", fixture.base, "--hostname", "node-a", "--router-id", "192.0.2.129",
-                                "--templates", dir.path + "/t", fixture.crs])
+        let fifo = try bounded([
+            "compile", "--config", fixture.config, "--template", fixture.base, "--hostname", "node-a", "--router-id", "192.0.2.129",
+            "--templates", dir.path + "/t", fixture.crs,
+        ])
         #expect(fifo.status == 1 && !fifo.timedOut && fifo.stderr.contains("bgp.mustache: error: not a regular file"), "\(fifo)")
-        let zero = try bounded(["compile", "--config", fixture.config, "--template", "/dev/zero", "--hostname", "node-a", "--router-id", "192.0.2.129", fixture.crs])
+        let zero = try bounded([
+            "compile", "--config", fixture.config, "--template", "/dev/zero", "--hostname", "node-a", "--router-id", "192.0.2.129",
+            fixture.crs,
+        ])
         #expect(zero.status == 1 && !zero.timedOut && zero.stderr.contains("larger than 256 MiB"), "\(zero)")
     }
 

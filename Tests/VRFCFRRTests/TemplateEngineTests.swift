@@ -1,4 +1,5 @@
 import Testing
+
 @testable import VRFCFRR
 
 /// The template engine follows Mustache's rules for the tags it supports.
@@ -54,8 +55,12 @@ import Testing
     @Test func namesResolveThroughTheContextStack() throws {
         let inner = Value.object(Obj(fields: [.seq: .int(5)]))
         let t = "{{#items}}{{name}}:{{seq}} {{/items}}{{#list}}{{list.name}}{{/list}}"
-        let out = try render(t, [.name: .string("outer"), .items: .list(Items(items: [inner, inner])),
-                                 .list: .object(Obj(fields: [.name: .string("dotted")]))])
+        let out = try render(
+            t,
+            [
+                .name: .string("outer"), .items: .list(Items(items: [inner, inner])),
+                .list: .object(Obj(fields: [.name: .string("dotted")])),
+            ])
         #expect(out == "outer:5 outer:5 dotted")
     }
 

@@ -1,7 +1,8 @@
 import Testing
+import VRFCModel
+
 @testable import VRFCFrontend
 @testable import VRFCYAML
-import VRFCModel
 
 /// Large files are read in parallel pieces; the result must be exactly what
 /// reading them in one go gives, messages and line numbers included.
@@ -11,20 +12,20 @@ import VRFCModel
         for i in 0..<objects {
             let cidr = badAt.contains(i) ? "10.0.0.1/8" : "203.0.113.\(i % 64 * 4)/30"
             s += """
-            ---
-            apiVersion: network.schiff.telekom.de/v1alpha1
-            kind: VRFRouteConfiguration
-            metadata:
-              name: cr-\(i)
-            spec:
-              vrf: vrf\(i % 7)
-              seq: \(i + 1)
-              import:
-            \(String(repeating: "  - {cidr: \(cidr), action: permit, le: 32}\n", count: 1))\
-              export:
-              - {cidr: "2001:db8:\(String(i + 1, radix: 16))::/48", action: permit}
+                ---
+                apiVersion: network.schiff.telekom.de/v1alpha1
+                kind: VRFRouteConfiguration
+                metadata:
+                  name: cr-\(i)
+                spec:
+                  vrf: vrf\(i % 7)
+                  seq: \(i + 1)
+                  import:
+                \(String(repeating: "  - {cidr: \(cidr), action: permit, le: 32}\n", count: 1))\
+                  export:
+                  - {cidr: "2001:db8:\(String(i + 1, radix: 16))::/48", action: permit}
 
-            """
+                """
         }
         return s + extra
     }
@@ -50,19 +51,25 @@ import VRFCModel
         #expect(messages.map(\.description) == refMessages)
         #expect(messages.count == 3)
         // cr-7777 starts at line 7777 * 12 + 1; its cidr is 9 lines further.
-        #expect(messages.contains { $0.description.hasPrefix("f.yaml:\(7_777 * 12 + 10): error: VRFRouteConfiguration \"cr-7777\"") }, "\(messages)")
+        #expect(
+            messages.contains { $0.description.hasPrefix("f.yaml:\(7_777 * 12 + 10): error: VRFRouteConfiguration \"cr-7777\"") },
+            "\(messages)")
     }
 
     @Test func aPieceTheFastReaderDeclinesSendsTheWholeFileToLibyaml() {
         // An anchor in the last document: libyaml reads it, the fast reader declines.
-        let anchored = "---\napiVersion: network.schiff.telekom.de/v1alpha1\nkind: VRFRouteConfiguration\n"
+        let anchored =
+            "---\napiVersion: network.schiff.telekom.de/v1alpha1\nkind: VRFRouteConfiguration\n"
             + "metadata: {name: anchored}\nspec:\n  vrf: &v vrf1\n  seq: 99999\n"
         let text = Self.bigFile(objects: 12_000, extra: anchored)
         if case .success = FastYAMLParser.parse(anchored) { Issue.record("the fast reader should decline anchors") }
         let (read, messages) = InputObjects.parse(InputFile(name: "f.yaml", text: text))
         let objects = read.routeConfigurations
         #expect(objects.count == 12_000)
-        #expect(messages.count == 1 && messages[0].description.hasPrefix("f.yaml:\(12_000 * 12 + 7): error: VRFRouteConfiguration \"anchored\": spec.seq"), "\(messages.prefix(3))")
+        #expect(
+            messages.count == 1
+                && messages[0].description.hasPrefix("f.yaml:\(12_000 * 12 + 7): error: VRFRouteConfiguration \"anchored\": spec.seq"),
+            "\(messages.prefix(3))")
     }
 
     @Test func piecesStartAtDocumentMarkersAndCarryTheirLine() {

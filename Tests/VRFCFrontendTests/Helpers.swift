@@ -28,12 +28,12 @@ func ir(config: String = standardConfig, _ crs: String...) throws -> NodeIR {
 }
 
 let standardConfig = """
-vnimap:
-  vrf1: 100
-  vrf2: 101
-skipVRFConfig:
-- mgmt_vrf
-"""
+    vnimap:
+      vrf1: 100
+      vrf2: 101
+    skipVRFConfig:
+    - mgmt_vrf
+    """
 
 /// A CR with the given spec body (YAML, indented under `spec:`).
 func cr(_ name: String = "web", spec: String) -> String {

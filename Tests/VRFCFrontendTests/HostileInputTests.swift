@@ -19,9 +19,15 @@ import VRFCTestSupport
     /// Puts `value` into `slot` of a valid random node; returns the field path messages must name.
     static func inject(_ value: String, into slot: Slot, _ node: inout RandomNode) -> String {
         switch slot {
-        case .objectName: node.crs[0].name = value; return "metadata.name"
-        case .vrf: node.crs[0].vrf = value; return "spec.vrf"
-        case .community: node.crs[0].community = value; return "spec.community"
+        case .objectName:
+            node.crs[0].name = value
+            return "metadata.name"
+        case .vrf:
+            node.crs[0].vrf = value
+            return "spec.vrf"
+        case .community:
+            node.crs[0].community = value
+            return "spec.community"
         case .cidr:
             node.crs[0].imports.insert(.init(cidr: value, action: "permit", seq: nil, ge: nil, le: nil), at: 0)
             return "spec.import[0].cidr"
@@ -31,11 +37,21 @@ import VRFCTestSupport
         case .aggregate:
             node.crs[0].aggregates = [value]
             return "spec.aggregate[0]"
-        case .vnimapKey: node.vnimap.append((value, 16_777_215)); return "vnimap."
-        case .vrfConfigKey: node.vrfConfig.append((value, 16_777_214, nil)); return "vrfConfig."
-        case .routeTarget: node.vrfConfig.append(("rtslot", 16_777_213, value)); return "vrfConfig.rtslot.rt"
-        case .skip: node.skip.append(value); return "skipVRFConfig["
-        case .bpfInterface: node.bpfInterfaces.append(value); return "bpfInterfaces["
+        case .vnimapKey:
+            node.vnimap.append((value, 16_777_215))
+            return "vnimap."
+        case .vrfConfigKey:
+            node.vrfConfig.append((value, 16_777_214, nil))
+            return "vrfConfig."
+        case .routeTarget:
+            node.vrfConfig.append(("rtslot", 16_777_213, value))
+            return "vrfConfig.rtslot.rt"
+        case .skip:
+            node.skip.append(value)
+            return "skipVRFConfig["
+        case .bpfInterface:
+            node.bpfInterfaces.append(value)
+            return "bpfInterfaces["
         }
     }
 
@@ -45,7 +61,10 @@ import VRFCTestSupport
         for (i, value) in Self.hostile.enumerated() {
             var node = RandomNode.generate(&rng)
             // A skip VRF cannot carry aggregates; keep the slot meaningful.
-            if slot == .aggregate, node.skip.contains(node.crs[0].vrf) { node.skip.removeAll { $0 == node.crs[0].vrf }; node.vnimap.append((node.crs[0].vrf, 16_777_000 + i)) }
+            if slot == .aggregate, node.skip.contains(node.crs[0].vrf) {
+                node.skip.removeAll { $0 == node.crs[0].vrf }
+                node.vnimap.append((node.crs[0].vrf, 16_777_000 + i))
+            }
             let path = Self.inject(value, into: slot, &node)
             let dir = try TempDir()
             let config = try dir.write("config.yaml", node.configYAML())
@@ -54,8 +73,9 @@ import VRFCTestSupport
                 let ir = try Compiler.ir(.init(config: config, objects: [crs], options: Fixture.options))
                 Issue.record("\(slot) = \(quotedForTest(value)) was accepted: \(ir.vrfs.map(\.name))")
             } catch {
-                #expect(error.items.contains { $0.location.field?.contains(path) == true || $0.description.contains(path) },
-                        "\(slot) = \(quotedForTest(value)): no message names \(path): \(error)")
+                #expect(
+                    error.items.contains { $0.location.field?.contains(path) == true || $0.description.contains(path) },
+                    "\(slot) = \(quotedForTest(value)): no message names \(path): \(error)")
             }
         }
     }

@@ -13,13 +13,15 @@ import VRFCModel
     }
 
     @Test func hostBitsAreRejectedWithTheCanonicalForm() {
-        expectOneError(errors(importItem("cidr: 10.0.0.1/8\naction: permit")),
-                       "cr0.yaml:", "VRFRouteConfiguration \"web\"", "spec.import[0].cidr", "host bits", "'10.0.0.0/8'")
+        expectOneError(
+            errors(importItem("cidr: 10.0.0.1/8\naction: permit")),
+            "cr0.yaml:", "VRFRouteConfiguration \"web\"", "spec.import[0].cidr", "host bits", "'10.0.0.0/8'")
     }
 
     @Test func nonCanonicalIPv6SpellingIsRejected() {
-        expectOneError(errors(importItem("cidr: 2001:DB8:0:0::/64\naction: permit")),
-                       "spec.import[0].cidr", "not in canonical form", "'2001:db8::/64'")
+        expectOneError(
+            errors(importItem("cidr: 2001:DB8:0:0::/64\naction: permit")),
+            "spec.import[0].cidr", "not in canonical form", "'2001:db8::/64'")
     }
 
     @Test func ipv6HostBitsAreRejected() {
@@ -46,8 +48,9 @@ import VRFCModel
     }
 
     @Test func geBelowPrefixLengthIsRejected() {
-        expectOneError(errors(importItem("cidr: 203.0.113.0/24\naction: permit\nge: 16")),
-                       "spec.import[0].ge", "ge 16 is below the prefix length 24", "prefix length <= ge <= le <= 32")
+        expectOneError(
+            errors(importItem("cidr: 203.0.113.0/24\naction: permit\nge: 16")),
+            "spec.import[0].ge", "ge 16 is below the prefix length 24", "prefix length <= ge <= le <= 32")
     }
 
     @Test func geEqualToPrefixLengthIsAccepted() throws {
@@ -56,13 +59,15 @@ import VRFCModel
     }
 
     @Test func leBelowPrefixLengthIsRejected() {
-        expectOneError(errors(importItem("cidr: 2001:db8::/48\naction: permit\nle: 32")),
-                       "spec.import[0].le", "le 32 is below the prefix length 48", "<= 128")
+        expectOneError(
+            errors(importItem("cidr: 2001:db8::/48\naction: permit\nle: 32")),
+            "spec.import[0].le", "le 32 is below the prefix length 48", "<= 128")
     }
 
     @Test func geAboveLeIsRejected() {
-        expectOneError(errors(importItem("cidr: 203.0.113.0/24\naction: permit\nge: 28\nle: 26")),
-                       "spec.import[0].le", "le 26 is below ge 28", "use le 28 or more")
+        expectOneError(
+            errors(importItem("cidr: 203.0.113.0/24\naction: permit\nge: 28\nle: 26")),
+            "spec.import[0].le", "le 26 is below ge 28", "use le 28 or more")
     }
 
     @Test func geOrLeAboveFamilyMaximumIsRejected() {
@@ -75,7 +80,9 @@ import VRFCModel
     }
 
     @Test func actionMustBePermitOrDeny() {
-        expectOneError(errors(importItem("cidr: 203.0.113.0/24\naction: allow")), "spec.import[0].action", "'allow' is not an action", "permit or deny")
+        expectOneError(
+            errors(importItem("cidr: 203.0.113.0/24\naction: allow")), "spec.import[0].action", "'allow' is not an action", "permit or deny"
+        )
     }
 
     @Test func actionIsRequired() {
@@ -92,24 +99,28 @@ import VRFCModel
     }
 
     @Test func itemSeqDefaultsToPositionPlusOne() throws {
-        let spec = "vrf: vrf1\nseq: 10\nexport:\n- {cidr: 203.0.113.0/24, action: permit}\n- {cidr: 2001:db8::/32, action: deny}\n- {cidr: 198.51.100.0/24, action: permit, seq: 99}"
+        let spec =
+            "vrf: vrf1\nseq: 10\nexport:\n- {cidr: 203.0.113.0/24, action: permit}\n- {cidr: 2001:db8::/32, action: deny}\n- {cidr: 198.51.100.0/24, action: permit, seq: 99}"
         let entry = try #require(try ir(cr(spec: spec)).vrfs.first?.exports.first)
         #expect(entry.ipv4.map(\.seq) == [1, 99])
         #expect(entry.ipv6.map(\.seq) == [2])
     }
 
     @Test func duplicateExplicitItemSeqIsRejected() {
-        let spec = "vrf: vrf1\nseq: 10\nexport:\n- {cidr: 203.0.113.0/24, action: permit, seq: 5}\n- {cidr: 198.51.100.0/24, action: permit, seq: 5}"
+        let spec =
+            "vrf: vrf1\nseq: 10\nexport:\n- {cidr: 203.0.113.0/24, action: permit, seq: 5}\n- {cidr: 198.51.100.0/24, action: permit, seq: 5}"
         expectOneError(errors(cr(spec: spec)), "spec.export[1].seq", "seq 5 is also used by item [0]")
     }
 
     @Test func explicitSeqCollidingWithADefaultIsRejected() {
-        let spec = "vrf: vrf1\nseq: 10\nexport:\n- {cidr: 203.0.113.0/24, action: permit, seq: 2}\n- {cidr: 198.51.100.0/24, action: permit}"
+        let spec =
+            "vrf: vrf1\nseq: 10\nexport:\n- {cidr: 203.0.113.0/24, action: permit, seq: 2}\n- {cidr: 198.51.100.0/24, action: permit}"
         expectOneError(errors(cr(spec: spec)), "spec.export[1]", "the default for item [1]", "also used by item [0]")
     }
 
     @Test func exactDuplicateItemIsRejected() {
-        let spec = "vrf: vrf1\nseq: 10\nimport:\n- {cidr: 203.0.113.0/24, action: permit, le: 32}\n- {cidr: 203.0.113.0/24, action: permit, le: 32}"
+        let spec =
+            "vrf: vrf1\nseq: 10\nimport:\n- {cidr: 203.0.113.0/24, action: permit, le: 32}\n- {cidr: 203.0.113.0/24, action: permit, le: 32}"
         expectOneError(errors(cr(spec: spec)), "spec.import[1]", "repeats item [0]")
     }
 
@@ -119,11 +130,14 @@ import VRFCModel
     }
 
     @Test func unknownItemFieldIsRejectedWithSuggestion() {
-        expectOneError(errors(importItem("cidr: 203.0.113.0/24\naction: permit\nlee: 32")), "spec.import[0].lee", "unknown field 'lee'", "did you mean 'le'")
+        expectOneError(
+            errors(importItem("cidr: 203.0.113.0/24\naction: permit\nlee: 32")), "spec.import[0].lee", "unknown field 'lee'",
+            "did you mean 'le'")
     }
 
     @Test func integerWrittenAsStringIsRejected() {
-        expectOneError(errors(importItem("cidr: 203.0.113.0/24\naction: permit\nle: \"32\"")), "spec.import[0].le", "write 32 without quotes")
+        expectOneError(
+            errors(importItem("cidr: 203.0.113.0/24\naction: permit\nle: \"32\"")), "spec.import[0].le", "write 32 without quotes")
     }
 
     @Test func integerWithLeadingZeroIsRejected() {

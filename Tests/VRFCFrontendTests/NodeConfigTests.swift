@@ -18,14 +18,16 @@ import VRFCModel
     }
 
     @Test func fullConfigParses() throws {
-        let c = try parse("""
-        vnimap: {vrf1: 100}
-        vrfConfig:
-          vrf2: {vni: 101, rt: "65000:101"}
-        skipVRFConfig: [mgmt_vrf]
-        bpfInterfaces: [br.mgmt_vrf, vx.200]
-        serverASN: 64510
-        """).get()
+        let c = try parse(
+            """
+            vnimap: {vrf1: 100}
+            vrfConfig:
+              vrf2: {vni: 101, rt: "65000:101"}
+            skipVRFConfig: [mgmt_vrf]
+            bpfInterfaces: [br.mgmt_vrf, vx.200]
+            serverASN: 64510
+            """
+        ).get()
         #expect(c.mappings[try VRFName(validating: "vrf1")]?.vni == 100)
         #expect(c.mappings[try VRFName(validating: "vrf2")]?.routeTarget?.value == "65000:101")
         #expect(c.skip.map(\.value) == ["mgmt_vrf"])
@@ -47,7 +49,8 @@ import VRFCModel
     }
 
     @Test func unknownKeyIsRejectedWithSuggestion() {
-        expectOneError(messages("vnimap: {a: 1}\nskipVRFconfig: [b]"), "config.yaml:2", "node config", "skipVRFconfig", "did you mean 'skipVRFConfig'")
+        expectOneError(
+            messages("vnimap: {a: 1}\nskipVRFconfig: [b]"), "config.yaml:2", "node config", "skipVRFconfig", "did you mean 'skipVRFConfig'")
     }
 
     @Test func vniMustBeIn1To16777215() {
@@ -112,14 +115,18 @@ import VRFCModel
     /// vrfc would make it policy-only, the Go operator a full VRF: refused,
     /// naming both places and which one to remove for which intent.
     @Test func mappedAndSkippedVRFIsRefused() {
-        let m = expectOneError(messages("vnimap:\n  vrf1: 100\nskipVRFConfig:\n- vrf2\n- vrf1\n"),
-                               "config.yaml:5", "skipVRFConfig[1]", "VRF 'vrf1' is in skipVRFConfig and also mapped in vnimap (config.yaml:2)",
-                               "remove it from skipVRFConfig if vrfc should create the VRF", "remove it from vnimap if the node's provisioning creates the VRF")
+        let m = expectOneError(
+            messages("vnimap:\n  vrf1: 100\nskipVRFConfig:\n- vrf2\n- vrf1\n"),
+            "config.yaml:5", "skipVRFConfig[1]", "VRF 'vrf1' is in skipVRFConfig and also mapped in vnimap (config.yaml:2)",
+            "remove it from skipVRFConfig if vrfc should create the VRF", "remove it from vnimap if the node's provisioning creates the VRF"
+        )
         #expect(m?.contains("vrfConfig") == false, "\(m ?? "")")
-        expectOneError(messages("vrfConfig:\n  vrf1: {vni: 100}\nskipVRFConfig: [vrf1]\n"),
-                       "config.yaml:3", "also mapped in vrfConfig (config.yaml:2)", "remove it from vrfConfig if")
-        expectOneError(messages("vnimap: {vrf1: 100}\nvrfConfig:\n  vrf1: {vni: 100}\nskipVRFConfig: [vrf1]\n"),
-                       "also mapped in vnimap (config.yaml:1) and vrfConfig (config.yaml:3)", "remove it from vnimap and vrfConfig if")
+        expectOneError(
+            messages("vrfConfig:\n  vrf1: {vni: 100}\nskipVRFConfig: [vrf1]\n"),
+            "config.yaml:3", "also mapped in vrfConfig (config.yaml:2)", "remove it from vrfConfig if")
+        expectOneError(
+            messages("vnimap: {vrf1: 100}\nvrfConfig:\n  vrf1: {vni: 100}\nskipVRFConfig: [vrf1]\n"),
+            "also mapped in vnimap (config.yaml:1) and vrfConfig (config.yaml:3)", "remove it from vnimap and vrfConfig if")
     }
 
     @Test func moreThanOneDocumentIsRejected() {

@@ -14,8 +14,9 @@ import VRFCModel
     }
 
     @Test func duplicateSpecSeqInOneVRFNamesBothCRs() {
-        let m = expectOneError(errors(cr("first", spec: "vrf: vrf1\nseq: 10"), cr("second", spec: "vrf: vrf1\nseq: 10")),
-                               "spec.seq 10 of VRF 'vrf1'", "\"first\"", "\"second\"", "cr0.yaml", "cr1.yaml")
+        let m = expectOneError(
+            errors(cr("first", spec: "vrf: vrf1\nseq: 10"), cr("second", spec: "vrf: vrf1\nseq: 10")),
+            "spec.seq 10 of VRF 'vrf1'", "\"first\"", "\"second\"", "cr0.yaml", "cr1.yaml")
         #expect(m?.hasPrefix("cr1.yaml:") == true)
     }
 
@@ -24,8 +25,9 @@ import VRFCModel
     }
 
     @Test func vrfMustBeInTheNodeConfig() {
-        expectOneError(errors(cr(spec: "vrf: vrf9\nseq: 10")), "spec.vrf", "VRF 'vrf9' is not in the node config",
-                       "known VRFs: mgmt_vrf, vrf1, vrf2")
+        expectOneError(
+            errors(cr(spec: "vrf: vrf9\nseq: 10")), "spec.vrf", "VRF 'vrf9' is not in the node config",
+            "known VRFs: mgmt_vrf, vrf1, vrf2")
     }
 
     @Test func skipVRFIsAccepted() throws {
@@ -53,8 +55,10 @@ import VRFCModel
     }
 
     @Test func validCommunitiesAreAccepted() throws {
-        for (given, written) in [("65000:100", "65000:100"), ("no-export", "no-export"), ("0:0", "internet"),
-                                 ("65535:65281", "no-export"), ("65535:666", "blackhole")] {
+        for (given, written) in [
+            ("65000:100", "65000:100"), ("no-export", "no-export"), ("0:0", "internet"),
+            ("65535:65281", "no-export"), ("65535:666", "blackhole"),
+        ] {
             let entry = try #require(try ir(cr(spec: "vrf: vrf1\nseq: 10\ncommunity: \"\(given)\"")).vrfs.first?.exports.first)
             #expect(entry.community?.value == written, "\(given) should be written as FRR prints it")
         }
@@ -63,13 +67,17 @@ import VRFCModel
     /// Several communities in one `set community`, written in the order
     /// FRR's running config shows them (FRR sorts by value).
     @Test func communityListsAreAcceptedInFRRsOrder() throws {
-        for (given, written) in [("65000:200 65000:100", "65000:100 65000:200"),
-                                 ("no-export 65000:100", "65000:100 no-export"),
-                                 ("65535:65281 blackhole 0:0 65001:1", "internet 65001:1 blackhole no-export"),
-                                 ("local-AS no-advertise no-export", "no-export no-advertise local-AS"),
-                                 // Read back from FRR 8.4's running config after `set community` in this input order.
-                                 ("graceful-shutdown accept-own llgr-stale no-llgr accept-own-nexthop no-peer route-filter-v6 route-filter-v4 route-filter-translated-v6 route-filter-translated-v4 65535:1000",
-                                  "graceful-shutdown accept-own route-filter-translated-v4 route-filter-v4 route-filter-translated-v6 route-filter-v6 llgr-stale no-llgr accept-own-nexthop 65535:1000 no-peer")] {
+        for (given, written) in [
+            ("65000:200 65000:100", "65000:100 65000:200"),
+            ("no-export 65000:100", "65000:100 no-export"),
+            ("65535:65281 blackhole 0:0 65001:1", "internet 65001:1 blackhole no-export"),
+            ("local-AS no-advertise no-export", "no-export no-advertise local-AS"),
+            // Read back from FRR 8.4's running config after `set community` in this input order.
+            (
+                "graceful-shutdown accept-own llgr-stale no-llgr accept-own-nexthop no-peer route-filter-v6 route-filter-v4 route-filter-translated-v6 route-filter-translated-v4 65535:1000",
+                "graceful-shutdown accept-own route-filter-translated-v4 route-filter-v4 route-filter-translated-v6 route-filter-v6 llgr-stale no-llgr accept-own-nexthop 65535:1000 no-peer"
+            ),
+        ] {
             let entry = try #require(try ir(cr(spec: "vrf: vrf1\nseq: 10\ncommunity: \"\(given)\"")).vrfs.first?.exports.first)
             #expect(entry.community?.value == written, "\(given)")
             #expect(entry.community?.members.map(\.value) == written.split(separator: " ").map(String.init))
@@ -77,15 +85,20 @@ import VRFCModel
     }
 
     @Test func communityListsAreStrict() {
-        for bad in ["65000:100  65000:200", " 65000:100", "65000:100 ", "65000:100\t65000:200", "65000:100 additive",
-                    "65000:100 none", "65000:100 65536:1", "65000:100,65000:200"] {
-            expectOneError(errors(cr(spec: "vrf: vrf1\nseq: 10\ncommunity: \"\(bad)\"")), "spec.community", "is not valid",
-                           "separated by single spaces")
+        for bad in [
+            "65000:100  65000:200", " 65000:100", "65000:100 ", "65000:100\t65000:200", "65000:100 additive",
+            "65000:100 none", "65000:100 65536:1", "65000:100,65000:200",
+        ] {
+            expectOneError(
+                errors(cr(spec: "vrf: vrf1\nseq: 10\ncommunity: \"\(bad)\"")), "spec.community", "is not valid",
+                "separated by single spaces")
         }
-        expectOneError(errors(cr(spec: "vrf: vrf1\nseq: 10\ncommunity: \"65000:1 65000:2 65000:1\"")),
-                       "spec.community", "each community once", "'65000:1' is listed twice")
-        expectOneError(errors(cr(spec: "vrf: vrf1\nseq: 10\ncommunity: \"no-export 65535:65281\"")),
-                       "spec.community", "'65535:65281' is 'no-export', listed before it")
+        expectOneError(
+            errors(cr(spec: "vrf: vrf1\nseq: 10\ncommunity: \"65000:1 65000:2 65000:1\"")),
+            "spec.community", "each community once", "'65000:1' is listed twice")
+        expectOneError(
+            errors(cr(spec: "vrf: vrf1\nseq: 10\ncommunity: \"no-export 65535:65281\"")),
+            "spec.community", "'65535:65281' is 'no-export', listed before it")
     }
 
     @Test func unquotedCommunityIsReadAsWritten() throws {
@@ -95,7 +108,8 @@ import VRFCModel
     }
 
     @Test func aggregateMustBeCanonical() {
-        expectOneError(errors(cr(spec: "vrf: vrf1\nseq: 10\naggregate: [203.0.113.1/24]")), "spec.aggregate[0]", "host bits", "'203.0.113.0/24'")
+        expectOneError(
+            errors(cr(spec: "vrf: vrf1\nseq: 10\naggregate: [203.0.113.1/24]")), "spec.aggregate[0]", "host bits", "'203.0.113.0/24'")
     }
 
     @Test func hostRouteAggregateIsRejected() {
@@ -103,12 +117,16 @@ import VRFCModel
     }
 
     @Test func aggregateOnAPolicyOnlyVRFIsRejected() {
-        expectOneError(errors(cr(spec: "vrf: mgmt_vrf\nseq: 10\naggregate: [203.0.113.0/24]")), "spec.aggregate", "skipVRFConfig", "no BGP instance")
+        expectOneError(
+            errors(cr(spec: "vrf: mgmt_vrf\nseq: 10\naggregate: [203.0.113.0/24]")), "spec.aggregate", "skipVRFConfig", "no BGP instance")
     }
 
     @Test func aggregatesAreMergedAcrossCRs() throws {
-        let vrf = try #require(try ir(cr("a", spec: "vrf: vrf1\nseq: 10\naggregate: [203.0.113.0/24, 2001:db8::/32]"),
-                                      cr("b", spec: "vrf: vrf1\nseq: 20\naggregate: [203.0.113.0/24, 198.51.100.0/24]")).vrfs.first)
+        let vrf = try #require(
+            try ir(
+                cr("a", spec: "vrf: vrf1\nseq: 10\naggregate: [203.0.113.0/24, 2001:db8::/32]"),
+                cr("b", spec: "vrf: vrf1\nseq: 20\naggregate: [203.0.113.0/24, 198.51.100.0/24]")
+            ).vrfs.first)
         #expect(vrf.aggregates.map(\.description) == ["198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32"])
     }
 
@@ -131,8 +149,9 @@ import VRFCModel
     }
 
     @Test func duplicateObjectNameAcrossFilesIsRejected() {
-        expectOneError(errors(cr("same", spec: "vrf: vrf1\nseq: 10"), cr("same", spec: "vrf: vrf2\nseq: 10")),
-                       "'same' is also defined at cr0.yaml:1")
+        expectOneError(
+            errors(cr("same", spec: "vrf: vrf1\nseq: 10"), cr("same", spec: "vrf: vrf2\nseq: 10")),
+            "'same' is also defined at cr0.yaml:1")
     }
 
     @Test func wrongAPIVersionIsRejected() {
@@ -144,7 +163,8 @@ import VRFCModel
         expectOneError(errors("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\n"), "kind 'Deployment' is not one vrfc reads")
         expectOneError(errors("apiVersion: v1\nkind: DeploymentList\nitems: []\n"), "kind 'DeploymentList' is not one vrfc reads")
         // A ConfigMap is read only as MetalLB's legacy configuration.
-        expectOneError(errors("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"), "ConfigMap \"x\"", "holds no MetalLB configuration")
+        expectOneError(
+            errors("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"), "ConfigMap \"x\"", "holds no MetalLB configuration")
     }
 
     @Test func missingKindIsRejected() {
@@ -169,25 +189,28 @@ import VRFCModel
 
     @Test func listsMultiDocumentsAndJSONAreAllRead() throws {
         let multi = cr("a", spec: "vrf: vrf1\nseq: 10") + "---\n" + cr("b", spec: "vrf: vrf1\nseq: 20")
-        let list = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: network.schiff.telekom.de/v1alpha1\n  kind: VRFRouteConfiguration\n  metadata: {name: c}\n  spec: {vrf: vrf2, seq: 10}\n"
+        let list =
+            "apiVersion: v1\nkind: List\nitems:\n- apiVersion: network.schiff.telekom.de/v1alpha1\n  kind: VRFRouteConfiguration\n  metadata: {name: c}\n  spec: {vrf: vrf2, seq: 10}\n"
         let json = """
-        {"apiVersion": "network.schiff.telekom.de/v1alpha1", "kind": "VRFRouteConfiguration",
-         "metadata": {"name": "d"},
-        \t"spec": {"vrf": "vrf2", "seq": 20, "export": [{"cidr": "198.51.100.0/24", "action": "permit"}]}}
-        """
+            {"apiVersion": "network.schiff.telekom.de/v1alpha1", "kind": "VRFRouteConfiguration",
+             "metadata": {"name": "d"},
+            \t"spec": {"vrf": "vrf2", "seq": 20, "export": [{"cidr": "198.51.100.0/24", "action": "permit"}]}}
+            """
         let ir = try ir(multi, list, json)
         #expect(ir.vrfs.flatMap { $0.exports.map(\.source.value) }.sorted() == ["a", "b", "c", "d"])
     }
 
     @Test func listItemsAreNamedInMessages() {
-        let list = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: network.schiff.telekom.de/v1alpha1\n  kind: VRFRouteConfiguration\n  metadata: {name: c}\n  spec: {vrf: vrf2, seq: 99999}\n"
+        let list =
+            "apiVersion: v1\nkind: List\nitems:\n- apiVersion: network.schiff.telekom.de/v1alpha1\n  kind: VRFRouteConfiguration\n  metadata: {name: c}\n  spec: {vrf: vrf2, seq: 99999}\n"
         expectOneError(errors(list), "cr0.yaml:7", "VRFRouteConfiguration \"c\"", "spec.seq")
     }
 
     @Test func irIsSortedByVNIThenName() throws {
         let config = "vnimap:\n  b: 5\n  a: 7\n  c: 5000\nskipVRFConfig: [z]\n"
-        let ir = try ir(config: config, cr("1", spec: "vrf: c\nseq: 1"), cr("2", spec: "vrf: a\nseq: 1"),
-                        cr("3", spec: "vrf: b\nseq: 1"), cr("4", spec: "vrf: z\nseq: 1"))
+        let ir = try ir(
+            config: config, cr("1", spec: "vrf: c\nseq: 1"), cr("2", spec: "vrf: a\nseq: 1"),
+            cr("3", spec: "vrf: b\nseq: 1"), cr("4", spec: "vrf: z\nseq: 1"))
         #expect(ir.vrfs.map(\.name.value) == ["z", "b", "a", "c"])
     }
 

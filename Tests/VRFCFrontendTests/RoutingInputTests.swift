@@ -1,10 +1,11 @@
 import Foundation
 import Testing
-@testable import VRFCFrontend
 import VRFCDriver
 import VRFCKernel
 import VRFCModel
 import VRFCTestSupport
+
+@testable import VRFCFrontend
 
 /// README "Return-path routing" and "Pod routes": MetalLB's configuration in
 /// both shapes and Node objects as kubectl prints them, the node config's
@@ -27,12 +28,15 @@ import VRFCTestSupport
         let (objects, diags) = InputObjects.parse(files.map { InputFile(name: $0.0, text: $0.1) })
         if !diags.isEmpty { return Outcome(routing: nil, errors: diags.map(\.description), warnings: []) }
         let r = RoutingLowering.lower(config: cfg, objects: objects, vrfTables: vrfTables)
-        return Outcome(routing: r.errors.isEmpty ? r.routing : nil, errors: r.errors.map(\.description), warnings: r.warnings.map(\.description))
+        return Outcome(
+            routing: r.errors.isEmpty ? r.routing : nil, errors: r.errors.map(\.description), warnings: r.warnings.map(\.description))
     }
 
     static func fixtureFiles(_ name: String) throws -> [(String, String)] {
         let dir = Fixture(name: name).crs
-        return try FileManager.default.contentsOfDirectory(atPath: dir).sorted().map { ("crs/" + $0, try #require(readText(dir + "/" + $0))) }
+        return try FileManager.default.contentsOfDirectory(atPath: dir).sorted().map {
+            ("crs/" + $0, try #require(readText(dir + "/" + $0)))
+        }
     }
 
     static func prefix(_ s: String) -> IPPrefix { try! IPPrefix.parse(s).get() }
@@ -99,31 +103,57 @@ import VRFCTestSupport
         let node = "apiVersion: v1\nkind: Node\nmetadata: {name: node-a, labels: {rack: r1}}\n"
         let ad = { (spec: String) in "apiVersion: metallb.io/v1beta1\nkind: BGPAdvertisement\nmetadata: {name: ad}\nspec:\n" + spec }
         let inputs = { (advert: String) in
-            [("in.yaml", Self.docs(Self.peer("p", "192.0.2.1"), Self.pool("a", ["198.51.100.0/28"], labels: "{tier: web}"),
-                                   Self.pool("b", ["198.51.100.16/28"]), advert, node))]
+            [
+                (
+                    "in.yaml",
+                    Self.docs(
+                        Self.peer("p", "192.0.2.1"), Self.pool("a", ["198.51.100.0/28"], labels: "{tier: web}"),
+                        Self.pool("b", ["198.51.100.16/28"]), advert, node)
+                )
+            ]
         }
-        func froms(_ advert: String) -> [String] { Self.run(config: Self.returnPathConfig, inputs(advert)).routing?.rules.map(\.from.text) ?? ["failed"] }
+        func froms(_ advert: String) -> [String] {
+            Self.run(config: Self.returnPathConfig, inputs(advert)).routing?.rules.map(\.from.text) ?? ["failed"]
+        }
         #expect(froms(ad("  ipAddressPools: [b]\n")) == ["198.51.100.16/28"])
         #expect(froms(ad("  ipAddressPoolSelectors:\n  - matchLabels: {tier: web}\n")) == ["198.51.100.0/28"])
         #expect(froms(ad("  nodeSelectors:\n  - matchLabels: {rack: r2}\n")) == [])
-        #expect(froms(ad("  nodeSelectors:\n  - matchExpressions:\n    - {key: rack, operator: NotIn, values: [r2]}\n")) == ["198.51.100.0/28", "198.51.100.16/28"])
+        #expect(
+            froms(ad("  nodeSelectors:\n  - matchExpressions:\n    - {key: rack, operator: NotIn, values: [r2]}\n")) == [
+                "198.51.100.0/28", "198.51.100.16/28",
+            ])
         #expect(froms(Self.advertiseAll) == ["198.51.100.0/28", "198.51.100.16/28"])
-        let none = Self.run(config: Self.returnPathConfig, [("in.yaml", Self.docs(Self.peer("p", "192.0.2.1"), Self.pool("a", ["198.51.100.0/28"])))])
+        let none = Self.run(
+            config: Self.returnPathConfig, [("in.yaml", Self.docs(Self.peer("p", "192.0.2.1"), Self.pool("a", ["198.51.100.0/28"])))])
         #expect(none.routing?.rules == [] && none.routing?.ownedTables.map(\.id) == [200])
-        #expect(none.warnings.count == 1 && none.warnings[0].contains("warning: ") && none.warnings[0].contains("no address pool is announced"), "\(none.warnings)")
+        #expect(
+            none.warnings.count == 1 && none.warnings[0].contains("warning: ") && none.warnings[0].contains("no address pool is announced"),
+            "\(none.warnings)")
     }
 
     @Test func returnPathPoolsNameWhichPoolsToCover() {
-        let files = [("in.yaml", Self.docs(Self.peer("p", "192.0.2.1"), Self.pool("a", ["198.51.100.0/28"]), Self.pool("b", ["198.51.100.16/28"]),
-                                           Self.advertiseAll))]
+        let files = [
+            (
+                "in.yaml",
+                Self.docs(
+                    Self.peer("p", "192.0.2.1"), Self.pool("a", ["198.51.100.0/28"]), Self.pool("b", ["198.51.100.16/28"]),
+                    Self.advertiseAll)
+            )
+        ]
         let ok = Self.run(config: Self.returnPathConfig + "\n  pools: [b]", files)
         #expect(ok.routing?.rules.map(\.from.text) == ["198.51.100.16/28"], "\(ok.errors)")
         let unknown = Self.run(config: Self.returnPathConfig + "\n  pools: [c]", files)
-        #expect(unknown.errors.count == 1 && unknown.errors[0].contains("config.yaml:4: error: node config: returnPath.pools[0]: ") && unknown.errors[0].contains("no address pool is named 'c'")
+        #expect(
+            unknown.errors.count == 1 && unknown.errors[0].contains("config.yaml:4: error: node config: returnPath.pools[0]: ")
+                && unknown.errors[0].contains("no address pool is named 'c'")
                 && unknown.errors[0].contains("known pools: a, b"), "\(unknown.errors)")
-        let notAnnounced = Self.run(config: Self.returnPathConfig + "\n  pools: [a]",
-                                    [("in.yaml", Self.docs(Self.peer("p", "192.0.2.1"), Self.pool("a", ["198.51.100.0/28"])))])
-        #expect(notAnnounced.errors.count == 1 && notAnnounced.errors[0].contains("IPAddressPool \"a\" is not announced over BGP from this node"), "\(notAnnounced.errors)")
+        let notAnnounced = Self.run(
+            config: Self.returnPathConfig + "\n  pools: [a]",
+            [("in.yaml", Self.docs(Self.peer("p", "192.0.2.1"), Self.pool("a", ["198.51.100.0/28"])))])
+        #expect(
+            notAnnounced.errors.count == 1
+                && notAnnounced.errors[0].contains("IPAddressPool \"a\" is not announced over BGP from this node"), "\(notAnnounced.errors)"
+        )
     }
 
     // MARK: the legacy ConfigMap
@@ -179,11 +209,17 @@ import VRFCTestSupport
         let broken = Self.legacyConfigMap.replacingOccurrences(of: "- peer-address: 192.0.2.2", with: "- peer-adress: 192.0.2.2")
         let o = Self.run(config: Self.returnPathConfig, [("cm.yaml", broken)])
         // Line 8 of the file is the misspelt key inside `config: |`.
-        #expect(o.errors.count == 2 && o.errors[0].hasPrefix("cm.yaml:8: error: ConfigMap \"config\": data.config.peers[1].peer-adress: unknown field")
-                && o.errors[0].contains("did you mean 'peer-address'") && o.errors[1].contains("data.config.peers[1]: missing peer-address"), "\(o.errors)")
-        let badYAML = Self.legacyConfigMap.replacingOccurrences(of: "      my-asn: 64512\n    - peer-address: 192.0.2.2", with: "      my-asn: [64512\n    - peer-address: 192.0.2.2")
+        #expect(
+            o.errors.count == 2
+                && o.errors[0].hasPrefix("cm.yaml:8: error: ConfigMap \"config\": data.config.peers[1].peer-adress: unknown field")
+                && o.errors[0].contains("did you mean 'peer-address'")
+                && o.errors[1].contains("data.config.peers[1]: missing peer-address"), "\(o.errors)")
+        let badYAML = Self.legacyConfigMap.replacingOccurrences(
+            of: "      my-asn: 64512\n    - peer-address: 192.0.2.2", with: "      my-asn: [64512\n    - peer-address: 192.0.2.2")
         let y = Self.run(config: Self.returnPathConfig, [("cm.yaml", badYAML)])
-        #expect(y.errors.count == 1 && y.errors[0].contains("cm.yaml:") && y.errors[0].contains("data.config") && y.errors[0].contains("YAML"), "\(y.errors)")
+        #expect(
+            y.errors.count == 1 && y.errors[0].contains("cm.yaml:") && y.errors[0].contains("data.config") && y.errors[0].contains("YAML"),
+            "\(y.errors)")
     }
 
     @Test func legacyConfigMapAsJSONNamesTheConfigKeysLine() {
@@ -198,7 +234,10 @@ import VRFCTestSupport
             }
             """
         let o = Self.run(config: Self.returnPathConfig, [("cm.json", json)])
-        #expect(o.errors.count == 1 && o.errors[0].hasPrefix("cm.json:4: error: ConfigMap \"config\": data.config.address-pools[0].colour: unknown field"), "\(o.errors)")
+        #expect(
+            o.errors.count == 1
+                && o.errors[0].hasPrefix("cm.json:4: error: ConfigMap \"config\": data.config.address-pools[0].colour: unknown field"),
+            "\(o.errors)")
     }
 
     @Test func bothShapesAtOnceAreRefused() {
@@ -209,40 +248,71 @@ import VRFCTestSupport
     // MARK: validation
 
     @Test func overlappingPoolsAreRefusedNamingBoth() {
-        let o = Self.run(config: Self.returnPathConfig, [("p.yaml", Self.docs(Self.peer("p", "192.0.2.1"), Self.pool("a", ["198.51.100.0/24"]),
-                                                                             Self.pool("b", ["198.51.100.252/30"]), Self.advertiseAll))])
+        let o = Self.run(
+            config: Self.returnPathConfig,
+            [
+                (
+                    "p.yaml",
+                    Self.docs(
+                        Self.peer("p", "192.0.2.1"), Self.pool("a", ["198.51.100.0/24"]),
+                        Self.pool("b", ["198.51.100.252/30"]), Self.advertiseAll)
+                )
+            ])
         #expect(o.errors.count == 1, "\(o.errors)")
-        #expect(o.errors.first?.contains("p.yaml:") == true && o.errors.first?.contains("IPAddressPool \"b\": 198.51.100.252/30 overlaps 198.51.100.0/24 of IPAddressPool \"a\"") == true, "\(o.errors)")
+        #expect(
+            o.errors.first?.contains("p.yaml:") == true
+                && o.errors.first?.contains("IPAddressPool \"b\": 198.51.100.252/30 overlaps 198.51.100.0/24 of IPAddressPool \"a\"")
+                    == true,
+            "\(o.errors)")
     }
 
     @Test func aPeerOffTheConnectedNetworksIsLeftOutWithAWarning() throws {
         let config = Self.returnPathConfig + "\n  connectedNetworks: [192.0.2.0/28]"
-        let o = Self.run(config: config, [("p.yaml", Self.docs(Self.peer("near", "192.0.2.1"), Self.peer("far", "198.51.100.1"),
-                                                               Self.pool("a", ["203.0.113.0/28"]), Self.advertiseAll))])
+        let o = Self.run(
+            config: config,
+            [
+                (
+                    "p.yaml",
+                    Self.docs(
+                        Self.peer("near", "192.0.2.1"), Self.peer("far", "198.51.100.1"),
+                        Self.pool("a", ["203.0.113.0/28"]), Self.advertiseAll)
+                )
+            ])
         #expect(o.errors.isEmpty, "\(o.errors)")
         #expect(try #require(o.routing).routes[0].nexthops.map(\.gateway) == [Self.address("192.0.2.1")])
-        #expect(o.warnings.count == 1 && o.warnings[0].contains("p.yaml:") && o.warnings[0].contains("warning: BGPPeer \"far\": spec.peerAddress:")
+        #expect(
+            o.warnings.count == 1 && o.warnings[0].contains("p.yaml:")
+                && o.warnings[0].contains("warning: BGPPeer \"far\": spec.peerAddress:")
                 && o.warnings[0].contains("not on a connected network"), "\(o.warnings)")
     }
 
     @Test func theTableStaysOutOfTheVRFRangeAndTheKernelsTables() {
         let files = [("p.yaml", Self.docs(Self.peer("p", "192.0.2.1"), Self.pool("a", ["203.0.113.0/28"]), Self.advertiseAll))]
         let inRange = Self.run(config: "returnPath: {table: 60}", files)
-        #expect(inRange.errors.count == 1 && inRange.errors[0].hasPrefix("config.yaml:1: error: node config: returnPath.table: table 60 is inside the VRF table range 50-79"), "\(inRange.errors)")
-        #expect(Self.run(config: "returnPath: {table: 1060}", files, vrfTables: 1000...1999).errors.first?.contains("range 1000-1999") == true)
+        #expect(
+            inRange.errors.count == 1
+                && inRange.errors[0].hasPrefix(
+                    "config.yaml:1: error: node config: returnPath.table: table 60 is inside the VRF table range 50-79"),
+            "\(inRange.errors)")
+        #expect(
+            Self.run(config: "returnPath: {table: 1060}", files, vrfTables: 1000...1999).errors.first?.contains("range 1000-1999") == true)
         for (t, name) in [(253, "default"), (254, "main"), (255, "local")] {
             let o = Self.run(config: "returnPath: {table: \(t)}", files)
             #expect(o.errors.count == 1 && o.errors[0].contains("the kernel's '\(name)' table"), "\(o.errors)")
         }
         #expect(Self.run(config: "returnPath: {table: 0}", files).errors.first?.contains("out of range") == true)
-        #expect(Self.run(config: "returnPath: {table: 200, tableName: main}", files).errors.first?.contains("returnPath.tableName: 'main' is not valid") == true)
+        #expect(
+            Self.run(config: "returnPath: {table: 200, tableName: main}", files).errors.first?.contains(
+                "returnPath.tableName: 'main' is not valid") == true)
         #expect(Self.run(config: "returnPath: {rulePriority: 20}", files).errors.first?.contains("missing required field 'table'") == true)
     }
 
     @Test func nodeConfigKeysAreStrict() {
         let files = [("p.yaml", Self.docs(Self.peer("p", "192.0.2.1"), Self.pool("a", ["203.0.113.0/28"]), Self.advertiseAll))]
         let typo = Self.run(config: "returnPath: {table: 200, rulePriorty: 20}", files)
-        #expect(typo.errors.count == 1 && typo.errors[0].contains("returnPath.rulePriorty: unknown field") && typo.errors[0].contains("did you mean 'rulePriority'"), "\(typo.errors)")
+        #expect(
+            typo.errors.count == 1 && typo.errors[0].contains("returnPath.rulePriorty: unknown field")
+                && typo.errors[0].contains("did you mean 'rulePriority'"), "\(typo.errors)")
         #expect(Self.run(config: "returnPath: {table: 200, rulePriority: 32766}", files).errors.first?.contains("out of range") == true)
         #expect(Self.run(config: "returnPath: {table: 200, peerWeight: 257}", files).errors.first?.contains("out of range") == true)
         #expect(Self.run(config: "returnPath: {table: 200, fwmark: 0x}", files).errors.first?.contains("is not a fwmark") == true)
@@ -251,17 +321,27 @@ import VRFCTestSupport
         #expect(Self.run(config: "returnPath: {table: 200, destination: 10.0.0.1/8}", files).errors.first?.contains("host bits") == true)
         let podTypo = Self.run(config: "nodeName: a\npodRoutes: {interface: eth1, ipv6prefix: 2001:db8::/96}", [])
         #expect(podTypo.errors.first?.contains("did you mean 'ipv6Prefix'") == true, "\(podTypo.errors)")
-        #expect(Self.run(config: "podRoutes: {interface: eth1, ipv6Prefix: 2001:db8::/112}", []).errors.first?.contains("fewer than 32 bits") == true)
+        #expect(
+            Self.run(config: "podRoutes: {interface: eth1, ipv6Prefix: 2001:db8::/112}", []).errors.first?.contains("fewer than 32 bits")
+                == true)
     }
 
     @Test func unknownFieldsInObjectsAreRefused() {
-        let typo = Self.run(config: Self.returnPathConfig, [("p.yaml", Self.peer("p", "192.0.2.1").replacingOccurrences(of: "peerAddress", with: "peerAdress"))])
-        #expect(typo.errors.contains { $0.hasPrefix("p.yaml:7: error: BGPPeer \"p\": spec.peerAdress: unknown field") && $0.contains("did you mean 'peerAddress'") }, "\(typo.errors)")
-        let node = Self.run(config: "nodeName: n\npodRoutes: {interface: eth1}", [("n.yaml", "apiVersion: v1\nkind: Node\nmetadata: {name: n}\nspec: {podCIRDs: [198.51.100.0/26]}\n")])
+        let typo = Self.run(
+            config: Self.returnPathConfig,
+            [("p.yaml", Self.peer("p", "192.0.2.1").replacingOccurrences(of: "peerAddress", with: "peerAdress"))])
+        #expect(
+            typo.errors.contains {
+                $0.hasPrefix("p.yaml:7: error: BGPPeer \"p\": spec.peerAdress: unknown field") && $0.contains("did you mean 'peerAddress'")
+            }, "\(typo.errors)")
+        let node = Self.run(
+            config: "nodeName: n\npodRoutes: {interface: eth1}",
+            [("n.yaml", "apiVersion: v1\nkind: Node\nmetadata: {name: n}\nspec: {podCIRDs: [198.51.100.0/26]}\n")])
         #expect(node.errors.first?.contains("Node \"n\": spec.podCIRDs: unknown field") == true, "\(node.errors)")
         let pool = Self.run(config: Self.returnPathConfig, [("p.yaml", Self.pool("a", ["198.51.100.0/26"]) + "\n  autoAsign: true")])
         #expect(pool.errors.first?.contains("did you mean 'autoAssign'") == true, "\(pool.errors)")
-        let version = Self.run(config: Self.returnPathConfig, [("p.yaml", Self.peer("p", "192.0.2.1").replacingOccurrences(of: "v1beta2", with: "v2"))])
+        let version = Self.run(
+            config: Self.returnPathConfig, [("p.yaml", Self.peer("p", "192.0.2.1").replacingOccurrences(of: "v1beta2", with: "v2"))])
         #expect(version.errors.first?.contains("apiVersion 'metallb.io/v2' is not supported") == true, "\(version.errors)")
         let range = Self.run(config: Self.returnPathConfig, [("p.yaml", Self.pool("a", ["198.51.100.9-198.51.100.2"]))])
         #expect(range.errors.first?.contains("ends before it starts") == true, "\(range.errors)")
@@ -311,32 +391,82 @@ import VRFCTestSupport
         #expect(o.errors.isEmpty, "\(o.errors)")
         let r = try #require(o.routing)
         #expect(r.routes.map(\.destination.text) == ["198.51.100.0/26", "198.51.100.64/26", "2001:db8:10::/64", "2001:db8:20::/64"])
-        #expect(r.routes.map { $0.nexthops[0].gateway.description } == ["192.0.2.11", "192.0.2.12", "2001:db8:1000::c000:20b", "2001:db8:ffff::12"])
+        #expect(
+            r.routes.map { $0.nexthops[0].gateway.description } == [
+                "192.0.2.11", "192.0.2.12", "2001:db8:1000::c000:20b", "2001:db8:ffff::12",
+            ])
         #expect(r.routes.allSatisfy { $0.table == 254 && $0.purpose == .podRoute && $0.nexthops[0].device?.value == "eth1" })
         #expect(r.podNetwork?.podCIDRs.map(\.text) == ["198.51.100.128/26", "2001:db8:30::/64"])
-        #expect(o.warnings.count == 1 && o.warnings[0].contains("Node \"vm-004\"") && o.warnings[0].contains("has no podCIDRs"), "\(o.warnings)")
+        #expect(
+            o.warnings.count == 1 && o.warnings[0].contains("Node \"vm-004\"") && o.warnings[0].contains("has no podCIDRs"), "\(o.warnings)"
+        )
     }
 
     @Test func withoutAnIPv6AddressOrPrefixTheIPv6RouteIsSkippedWithAWarning() {
-        let o = Self.run(config: Self.podConfig, [("n.yaml", Self.docs(Self.node("a", ["192.0.2.1"], ["198.51.100.0/26"]),
-                                                                      Self.node("b", ["192.0.2.2"], ["198.51.100.64/26", "2001:db8:20::/64"])))])
+        let o = Self.run(
+            config: Self.podConfig,
+            [
+                (
+                    "n.yaml",
+                    Self.docs(
+                        Self.node("a", ["192.0.2.1"], ["198.51.100.0/26"]),
+                        Self.node("b", ["192.0.2.2"], ["198.51.100.64/26", "2001:db8:20::/64"]))
+                )
+            ])
         #expect(o.routing?.routes.map(\.destination.text) == ["198.51.100.64/26"], "\(o.errors)")
-        #expect(o.warnings.count == 1 && o.warnings[0].contains("Node \"b\"") && o.warnings[0].contains("has no ipv6 address for its pod CIDR 2001:db8:20::/64"), "\(o.warnings)")
+        #expect(
+            o.warnings.count == 1 && o.warnings[0].contains("Node \"b\"")
+                && o.warnings[0].contains("has no ipv6 address for its pod CIDR 2001:db8:20::/64"), "\(o.warnings)")
     }
 
     @Test func duplicateNodeAddressesAndOverlappingPodCIDRsAreRefused() {
-        let dup = Self.run(config: Self.podConfig, [("n.yaml", Self.docs(Self.node("a", ["192.0.2.1"], ["198.51.100.0/26"]),
-                                                                        Self.node("b", ["192.0.2.1"], ["198.51.100.64/26"])))])
-        #expect(dup.errors.count == 1 && dup.errors[0].contains("Node \"b\"") && dup.errors[0].contains("InternalIP 192.0.2.1 is also the address of Node 'a'"), "\(dup.errors)")
-        let overlap = Self.run(config: Self.podConfig, [("n.yaml", Self.docs(Self.node("a", ["192.0.2.1"], ["198.51.100.0/24"]),
-                                                                            Self.node("b", ["192.0.2.2"], ["198.51.100.64/26"])))])
-        #expect(overlap.errors.count == 1 && overlap.errors[0].contains("pod CIDR 198.51.100.64/26 overlaps 198.51.100.0/24 of Node \"a\""), "\(overlap.errors)")
-        let twice = Self.run(config: Self.podConfig, [("n.yaml", Self.docs(Self.node("a", ["192.0.2.1"], ["198.51.100.0/26"]),
-                                                                          Self.node("a", ["192.0.2.2"], ["198.51.100.64/26"])))])
+        let dup = Self.run(
+            config: Self.podConfig,
+            [
+                (
+                    "n.yaml",
+                    Self.docs(
+                        Self.node("a", ["192.0.2.1"], ["198.51.100.0/26"]),
+                        Self.node("b", ["192.0.2.1"], ["198.51.100.64/26"]))
+                )
+            ])
+        #expect(
+            dup.errors.count == 1 && dup.errors[0].contains("Node \"b\"")
+                && dup.errors[0].contains("InternalIP 192.0.2.1 is also the address of Node 'a'"), "\(dup.errors)")
+        let overlap = Self.run(
+            config: Self.podConfig,
+            [
+                (
+                    "n.yaml",
+                    Self.docs(
+                        Self.node("a", ["192.0.2.1"], ["198.51.100.0/24"]),
+                        Self.node("b", ["192.0.2.2"], ["198.51.100.64/26"]))
+                )
+            ])
+        #expect(
+            overlap.errors.count == 1 && overlap.errors[0].contains("pod CIDR 198.51.100.64/26 overlaps 198.51.100.0/24 of Node \"a\""),
+            "\(overlap.errors)")
+        let twice = Self.run(
+            config: Self.podConfig,
+            [
+                (
+                    "n.yaml",
+                    Self.docs(
+                        Self.node("a", ["192.0.2.1"], ["198.51.100.0/26"]),
+                        Self.node("a", ["192.0.2.2"], ["198.51.100.64/26"]))
+                )
+            ])
         #expect(twice.errors.count == 1 && twice.errors[0].contains("Node 'a' is also defined at n.yaml:2"), "\(twice.errors)")
         let missing = Self.run(config: Self.podConfig, [("n.yaml", Self.node("b", ["192.0.2.2"], ["198.51.100.64/26"]))])
         #expect(missing.errors.count == 1 && missing.errors[0].contains("nodeName 'a' is not among the Node objects"), "\(missing.errors)")
-        let mismatch = Self.run(config: Self.podConfig, [("n.yaml", "apiVersion: v1\nkind: Node\nmetadata: {name: a}\nspec:\n  podCIDR: 198.51.100.0/26\n  podCIDRs: [198.51.100.64/26]\n")])
+        let mismatch = Self.run(
+            config: Self.podConfig,
+            [
+                (
+                    "n.yaml",
+                    "apiVersion: v1\nkind: Node\nmetadata: {name: a}\nspec:\n  podCIDR: 198.51.100.0/26\n  podCIDRs: [198.51.100.64/26]\n"
+                )
+            ])
         #expect(mismatch.errors.first?.contains("podCIDR 198.51.100.0/26 is not podCIDRs[0]") == true, "\(mismatch.errors)")
     }
 
@@ -367,7 +497,8 @@ import VRFCTestSupport
                 let o = Self.run(config: config, files)
                 #expect(!o.errors.isEmpty, "accepted \(h.debugDescription) in \(config) \(files)")
                 for e in o.errors {
-                    #expect(!e.contains("\n") && !e.contains("\u{1B}") && e.count < 2_500 && e.contains(": error: "), "\(e.debugDescription)")
+                    #expect(
+                        !e.contains("\n") && !e.contains("\u{1B}") && e.count < 2_500 && e.contains(": error: "), "\(e.debugDescription)")
                 }
             }
         }
@@ -385,10 +516,14 @@ import VRFCTestSupport
         // Every address of a random range, exactly once.
         var rng = SystemRandomNumberGenerator()
         for _ in 0..<200 {
-            let lo = UInt32.random(in: 0xC000_0200...0xC000_02FF, using: &rng), hi = UInt32.random(in: lo...0xC000_02FF, using: &rng)
+            let lo = UInt32.random(in: 0xC000_0200...0xC000_02FF, using: &rng)
+            let hi = UInt32.random(in: lo...0xC000_02FF, using: &rng)
             let ps = AddressRange.prefixes(from: .v4(IPv4Address(lo)), to: .v4(IPv4Address(hi)))
             var covered: [UInt32] = []
-            for p in ps { guard case .v4(let a) = p.address else { continue }; covered += (0..<(UInt32(1) << (32 - p.length))).map { a.value + $0 } }
+            for p in ps {
+                guard case .v4(let a) = p.address else { continue }
+                covered += (0..<(UInt32(1) << (32 - p.length))).map { a.value + $0 }
+            }
             #expect(covered == Array(lo...hi))
         }
     }

@@ -1,9 +1,9 @@
 import Foundation
 import Testing
 import VRFCApply
+import VRFCApplyTestSupport
 import VRFCModel
 import VRFCTestSupport
-import VRFCApplyTestSupport
 
 /// In the guest with VRF devices, on the compiled nodes of `BGPSessions`
 /// (real FRR): `vrfc-apply health` passes on the good node, its VNI check
@@ -24,27 +24,27 @@ struct GuestHealthMetrics {
     func guestScript(applier: String, python: String) -> String {
         let vrfs = ["default"] + ir.fullVRFs.map { "vr.\($0.name.value)" }
         return """
-        # 11. Health and metrics on the compiled nodes (real VRFs, real FRR).
-        printf 'interfaces:\\n  - dum.underlay\\n' >$D/hc.yaml
-        hc() { \(applier) health --netns $1 --frr-pathspace $1 --config $D/hc.yaml --json >"$D/$2.json" 2>"$D/$2.err"; echo $? >"$D/$2.rc"; }
-        hc bgpgood health-good; hc bgpbad health-bad
-        ip netns exec bgpgood \(applier) metrics --listen 127.0.0.1:7082 --frr-pathspace bgpgood --bpf-pin-dir /sys/fs/bpf/vrfc-bgpgood 2>"$D/metrics.err" & M=$!
-        # Until one scrape has every collector (vtysh under emulation is slow), for at most 2 minutes.
-        allok() { \(python) -c 'import json,sys; s=json.load(open(sys.argv[1]))["families"]["vrfc_scrape_collector_success"]["samples"]; sys.exit(0 if s and all(x["value"]==1 for x in s) else 1)' "$1"; }
-        t0=$(date +%s)
-        while :; do
-          ip netns exec bgpgood \(python) \(Repo.path("scripts/scrape-metrics.py")) http://127.0.0.1:7082/metrics >"$D/metrics.json" 2>>"$D/metrics-scrape.err" && allok "$D/metrics.json" && break
-          [ $(( $(date +%s) - t0 )) -gt 120 ] && break; sleep 2
-        done
-        for p in $(pgrep -P $M); do cat /proc/$p/status >"$D/exporter-status"; cat /proc/$p/cmdline | tr '\\0' ' ' >"$D/exporter-cmdline"; done
-        for v in \(vrfs.joined(separator: " ")); do for f in ip ipv6; do vtysh -N bgpgood -d zebra -c "show $f route vrf $v summary json" >"$D/route-$f-$v.json" 2>/dev/null; done; done
-        vtysh -N bgpgood -d zebra -c 'show evpn vni json' >"$D/metrics-evpn.json" 2>/dev/null
-        ip netns exec bgpgood \(applier) bpf stats --json --pin-dir /sys/fs/bpf/vrfc-bgpgood >"$D/metrics-bpf.json" 2>&1
-        ip -n bgpgood -d -j link show >"$D/metrics-links.json" 2>&1
-        kill $M; wait $M
-        vtysh -N bgpgood -c 'configure terminal' -c 'vrf vr.\(Self.probeVRF)' -c 'no vni \(probeVNI)' -c 'exit-vrf' >"$D/novni.out" 2>&1
-        sleep 2; hc bgpgood health-novni
-        """
+            # 11. Health and metrics on the compiled nodes (real VRFs, real FRR).
+            printf 'interfaces:\\n  - dum.underlay\\n' >$D/hc.yaml
+            hc() { \(applier) health --netns $1 --frr-pathspace $1 --config $D/hc.yaml --json >"$D/$2.json" 2>"$D/$2.err"; echo $? >"$D/$2.rc"; }
+            hc bgpgood health-good; hc bgpbad health-bad
+            ip netns exec bgpgood \(applier) metrics --listen 127.0.0.1:7082 --frr-pathspace bgpgood --bpf-pin-dir /sys/fs/bpf/vrfc-bgpgood 2>"$D/metrics.err" & M=$!
+            # Until one scrape has every collector (vtysh under emulation is slow), for at most 2 minutes.
+            allok() { \(python) -c 'import json,sys; s=json.load(open(sys.argv[1]))["families"]["vrfc_scrape_collector_success"]["samples"]; sys.exit(0 if s and all(x["value"]==1 for x in s) else 1)' "$1"; }
+            t0=$(date +%s)
+            while :; do
+              ip netns exec bgpgood \(python) \(Repo.path("scripts/scrape-metrics.py")) http://127.0.0.1:7082/metrics >"$D/metrics.json" 2>>"$D/metrics-scrape.err" && allok "$D/metrics.json" && break
+              [ $(( $(date +%s) - t0 )) -gt 120 ] && break; sleep 2
+            done
+            for p in $(pgrep -P $M); do cat /proc/$p/status >"$D/exporter-status"; cat /proc/$p/cmdline | tr '\\0' ' ' >"$D/exporter-cmdline"; done
+            for v in \(vrfs.joined(separator: " ")); do for f in ip ipv6; do vtysh -N bgpgood -d zebra -c "show $f route vrf $v summary json" >"$D/route-$f-$v.json" 2>/dev/null; done; done
+            vtysh -N bgpgood -d zebra -c 'show evpn vni json' >"$D/metrics-evpn.json" 2>/dev/null
+            ip netns exec bgpgood \(applier) bpf stats --json --pin-dir /sys/fs/bpf/vrfc-bgpgood >"$D/metrics-bpf.json" 2>&1
+            ip -n bgpgood -d -j link show >"$D/metrics-links.json" 2>&1
+            kill $M; wait $M
+            vtysh -N bgpgood -c 'configure terminal' -c 'vrf vr.\(Self.probeVRF)' -c 'no vni \(probeVNI)' -c 'exit-vrf' >"$D/novni.out" 2>&1
+            sleep 2; hc bgpgood health-novni
+            """
     }
 
     func text(_ name: String) -> String { readText("\(dir)/\(name)") ?? "" }
@@ -68,7 +68,8 @@ struct GuestHealthMetrics {
         #expect(good.rc == "0", "\(good.raw)")
         for v in full {
             let c = good.checks["vni:vr.\(v.name.value)"]
-            #expect(c?.ok == true && c?.detail == "VNI \(v.vni ?? 0), state Up", "vr.\(v.name.value): \(String(describing: c))\n\(good.raw)")
+            #expect(
+                c?.ok == true && c?.detail == "VNI \(v.vni ?? 0), state Up", "vr.\(v.name.value): \(String(describing: c))\n\(good.raw)")
         }
         // The node whose sessions never come up: the BGP checks fail, and only they.
         let bad = health("health-bad")
@@ -99,18 +100,23 @@ struct GuestHealthMetrics {
             for (f, family) in [("ip", "ipv4"), ("ipv6", "ipv6")] {
                 let own = (try? JSONSerialization.jsonObject(with: Data(text("route-\(f)-\(v).json").utf8))) as? [String: Any] ?? [:]
                 let total = (own["routesTotal"] as? NSNumber)?.doubleValue
-                #expect(total != nil && scrape.value("frr_route_total", ["vrf": v, "family": family]) == total,
-                        "\(v) \(family): scraped \(String(describing: scrape.value("frr_route_total", ["vrf": v, "family": family]))), zebra \(String(describing: total))")
+                #expect(
+                    total != nil && scrape.value("frr_route_total", ["vrf": v, "family": family]) == total,
+                    "\(v) \(family): scraped \(String(describing: scrape.value("frr_route_total", ["vrf": v, "family": family]))), zebra \(String(describing: total))"
+                )
                 for route in own["routes"] as? [[String: Any]] ?? [] {
                     let type = route["type"] as? String ?? ""
-                    #expect(scrape.value("frr_route_rib", ["vrf": v, "family": family, "protocol": type]) == (route["rib"] as? NSNumber)?.doubleValue, "\(v) \(family) \(type)")
+                    #expect(
+                        scrape.value("frr_route_rib", ["vrf": v, "family": family, "protocol": type])
+                            == (route["rib"] as? NSNumber)?.doubleValue, "\(v) \(family) \(type)")
                 }
             }
         }
         // Each VRF's L3 VNI, labelled with its VRF.
         for v in ir.fullVRFs {
-            #expect(scrape.value("frr_evpn_vni_up", ["vni": "\(v.vni ?? 0)", "type": "L3", "vrf": "vr.\(v.name.value)"]) == 1,
-                    "\(scrape.samples("frr_evpn_vni_up").map(\.labels))")
+            #expect(
+                scrape.value("frr_evpn_vni_up", ["vni": "\(v.vni ?? 0)", "type": "L3", "vrf": "vr.\(v.name.value)"]) == 1,
+                "\(scrape.samples("frr_evpn_vni_up").map(\.labels))")
         }
         // Every dv./vd. session Established.
         for v in ir.fullVRFs.map(\.name.value) {
@@ -128,13 +134,15 @@ struct GuestHealthMetrics {
         // The router's counters: never more than `bpf stats` read after the scrape.
         let bpf = (try? JSONSerialization.jsonObject(with: Data(text("metrics-bpf.json").utf8))) as? [String: Any] ?? [:]
         for row in bpf["outcomes"] as? [[String: Any]] ?? [] {
-            let name = row["name"] as? String ?? "", after = (row["packets"] as? NSNumber)?.doubleValue ?? -1
+            let name = row["name"] as? String ?? ""
+            let after = (row["packets"] as? NSNumber)?.doubleValue ?? -1
             let scraped = scrape.value("vrfc_router_packets_total", ["outcome": name]) ?? .nan
             #expect(scraped <= after, "\(name): scraped \(scraped), bpf stats after \(after)")
         }
         // The exporter: nobody, no capabilities, no_new_privs.
         let status = text("exporter-status")
-        #expect(status.contains("CapEff:\t0000000000000000") && status.contains("NoNewPrivs:\t1") && !status.contains("Uid:\t0\t"),
-                "\(text("exporter-cmdline"))\n\(status)")
+        #expect(
+            status.contains("CapEff:\t0000000000000000") && status.contains("NoNewPrivs:\t1") && !status.contains("Uid:\t0\t"),
+            "\(text("exporter-cmdline"))\n\(status)")
     }
 }

@@ -1,9 +1,9 @@
 import Foundation
 import Testing
+import VRFCApplyTestSupport
 import VRFCBPF
 import VRFCBPFTestSupport
 import VRFCTestSupport
-import VRFCApplyTestSupport
 
 /// What one phase of the VRF scenario measured.
 struct VRFPhase: Codable, Equatable {
@@ -21,8 +21,9 @@ struct VRFPhase: Codable, Equatable {
 struct VRFGuestTests {
     static let count = 20
 
-    @Test("IPv4 over IPv6 link-local nexthops across vd./dv., and IPv6",
-          .timeLimit(.minutes(20)))
+    @Test(
+        "IPv4 over IPv6 link-local nexthops across vd./dv., and IPv6",
+        .timeLimit(.minutes(20)))
     func routesInsideAVRF() throws {
         let phases: [String: VRFPhase]
         if let out = ProcessInfo.processInfo.environment["VRFCB_GUEST_OUT"] {
@@ -48,7 +49,8 @@ struct VRFGuestTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let out = dir.appendingPathComponent("phases.json")
         let path = "/opt/swift/usr/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-        let inner = "export PATH=\(path) VRFCB_GUEST_OUT=\(out.path); cd \(Repo.root.path) && "
+        let inner =
+            "export PATH=\(path) VRFCB_GUEST_OUT=\(out.path); cd \(Repo.root.path) && "
             + "'\(binary)' --testing-library swift-testing --filter 'VRFGuestTests' 2>&1 | tail -40"
         let boot = try Guest.boot(inner, rwdir: dir.path)
         guard let data = FileManager.default.contents(atPath: out.path) else {
@@ -74,8 +76,10 @@ struct VRFGuestTests {
             try r.ip("link", "set", "ra", "master", "vr.x")
             try r.ip("link", "set", "vd.x", "master", "vr.x")
             for l in ["vr.x", "vd.x", "dv.x", "ra", "rb"] { try r.ip("link", "set", l, "up") }
-            for (n, dev, v4, v6) in [(r, "ra", "192.0.2.1/28", "2001:db8:1::1/64"), (r, "rb", "198.51.100.1/24", "2001:db8:2::1/64"),
-                                     (h1, "eth0", "192.0.2.2/28", "2001:db8:1::2/64"), (h2, "eth0", "198.51.100.2/24", "2001:db8:2::2/64")] {
+            for (n, dev, v4, v6) in [
+                (r, "ra", "192.0.2.1/28", "2001:db8:1::1/64"), (r, "rb", "198.51.100.1/24", "2001:db8:2::1/64"),
+                (h1, "eth0", "192.0.2.2/28", "2001:db8:1::2/64"), (h2, "eth0", "198.51.100.2/24", "2001:db8:2::2/64"),
+            ] {
                 try n.ip("addr", "add", v4, "dev", dev)
                 try n.ip("-6", "addr", "add", v6, "dev", dev, "nodad")
                 try n.ip("link", "set", dev, "up")
@@ -86,7 +90,8 @@ struct VRFGuestTests {
             try h2.ip("-6", "route", "add", "default", "via", "2001:db8:2::1")
             try r.sysctl("net.ipv4.ip_forward=1")
             try r.sysctl("net.ipv6.conf.all.forwarding=1")
-            let vdLL = try linkLocal(r, "vd.x"), dvLL = try linkLocal(r, "dv.x")
+            let vdLL = try linkLocal(r, "vd.x")
+            let dvLL = try linkLocal(r, "dv.x")
             try r.ip("route", "add", "198.51.100.0/24", "vrf", "vr.x", "via", "inet6", dvLL, "dev", "vd.x")
             try r.ip("route", "add", "192.0.2.0/28", "via", "inet6", vdLL, "dev", "dv.x")
             try r.ip("-6", "route", "add", "2001:db8:2::/64", "vrf", "vr.x", "via", dvLL, "dev", "vd.x")
@@ -103,7 +108,8 @@ struct VRFGuestTests {
             let pin = "/sys/fs/bpf/vrfc-test-\(UUID().uuidString.lowercased())"
             defer { BPFFS.remove(directory: pin) }
             let attacher = TCRouterAttacher(pinDirectory: pin)
-            let ra = try r.ifindex("ra"), vd = try r.ifindex("vd.x")
+            let ra = try r.ifindex("ra")
+            let vd = try r.ifindex("vd.x")
             try r.run {
                 try attacher.attach(ifindex: ra, name: "ra")
                 try attacher.attach(ifindex: vd, name: "vd.x")

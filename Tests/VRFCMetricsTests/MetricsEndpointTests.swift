@@ -2,8 +2,9 @@ import Foundation
 import Testing
 import VRFCBPF
 import VRFCBPFTestSupport
-@testable import VRFCMetrics
 import VRFCTestSupport
+
+@testable import VRFCMetrics
 
 /// `vrfc-apply metrics` over real HTTP while real FRR carries a real BGP
 /// session and the tc router forwards real packets; the exposition is read
@@ -22,24 +23,28 @@ import VRFCTestSupport
         try Shell.check(["ip", "-n", a.name, "link", "set", "m.a", "up"])
         try Shell.check(["ip", "-n", b.name, "link", "set", "m.b", "up"])
         for (frr, asn, me, peer, peerAS) in [(a, 64501, "192.0.2.1", "192.0.2.2", 64502), (b, 64502, "192.0.2.2", "192.0.2.1", 64501)] {
-            let file = try dir.write("\(frr.name).conf", """
-            router bgp \(asn)
-             bgp router-id \(me)
-             no bgp ebgp-requires-policy
-             neighbor \(peer) remote-as \(peerAS)
-             neighbor \(peer) timers 1 3
-             neighbor \(peer) timers connect 1
-             address-family ipv4 unicast
-              redistribute connected
-             exit-address-family
+            let file = try dir.write(
+                "\(frr.name).conf",
+                """
+                router bgp \(asn)
+                 bgp router-id \(me)
+                 no bgp ebgp-requires-policy
+                 neighbor \(peer) remote-as \(peerAS)
+                 neighbor \(peer) timers 1 3
+                 neighbor \(peer) timers connect 1
+                 address-family ipv4 unicast
+                  redistribute connected
+                 exit-address-family
 
-            """)
+                """)
             let r = try frr.load(file)
             guard r.clean else { throw SetupError("FRR refused the test's config: \(r.problems)") }
         }
         for _ in 0..<300 {
             let s = try a.showJSON("show bgp vrf all summary json")
-            let peer = ((s["default"] as? [String: Any])?["ipv4Unicast"] as? [String: Any]).flatMap { $0["peers"] as? [String: Any] }?["192.0.2.2"] as? [String: Any]
+            let peer =
+                ((s["default"] as? [String: Any])?["ipv4Unicast"] as? [String: Any]).flatMap { $0["peers"] as? [String: Any] }?["192.0.2.2"]
+                as? [String: Any]
             if peer?["state"] as? String == "Established", (peer?["pfxRcd"] as? Int ?? 0) >= 2 { return }
             usleep(200_000)
         }
@@ -48,13 +53,18 @@ import VRFCTestSupport
 
     func peer(_ a: FRRInstance) throws -> [String: Any] {
         let s = try a.showJSON("show bgp vrf all summary json")
-        return try #require(((s["default"] as? [String: Any])?["ipv4Unicast"] as? [String: Any]).flatMap { $0["peers"] as? [String: Any] }?["192.0.2.2"] as? [String: Any])
+        return try #require(
+            ((s["default"] as? [String: Any])?["ipv4Unicast"] as? [String: Any]).flatMap { $0["peers"] as? [String: Any] }?["192.0.2.2"]
+                as? [String: Any])
     }
 
     @Test func scrapeAgreesWithFRRAndTheRouter() throws {
         let a = try FRRInstance(tag: "metA", bgpdArgs: [])
         let b = try FRRInstance(tag: "metB", bgpdArgs: [])
-        defer { a.stop(); b.stop() }
+        defer {
+            a.stop()
+            b.stop()
+        }
         let dir = try TempDir()
         try establish(a, b, dir: dir)
 
@@ -73,12 +83,19 @@ import VRFCTestSupport
             // The endpoint lives in the router's namespace; FRR is reached by its pathspace.
             let server = Process()
             server.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-            server.arguments = ["netns", "exec", topo.router.name, Repo.executable("vrfc-apply"), "metrics",
-                                "--listen", "127.0.0.1:7082", "--frr-pathspace", a.name, "--bpf-pin-dir", pin]
+            server.arguments = [
+                "netns", "exec", topo.router.name, Repo.executable("vrfc-apply"), "metrics",
+                "--listen", "127.0.0.1:7082", "--frr-pathspace", a.name, "--bpf-pin-dir", pin,
+            ]
             let errors = Pipe()
             server.standardError = errors
             try server.run()
-            defer { if server.isRunning { kill(server.processIdentifier, SIGKILL); server.waitUntilExit() } }
+            defer {
+                if server.isRunning {
+                    kill(server.processIdentifier, SIGKILL)
+                    server.waitUntilExit()
+                }
+            }
 
             let before = try peer(a)
             let scraped = try scrape(topo.router.name, port: 7082)
@@ -95,8 +112,10 @@ import VRFCTestSupport
             #expect(scraped.value("frr_bgp_peer_state", labels) == 1)
             #expect(scraped.value("frr_bgp_peer_prefixes_received", labels) == (after["pfxRcd"] as? NSNumber)?.doubleValue)
             #expect(scraped.value("frr_bgp_peer_prefixes_sent", labels) == (after["pfxSnt"] as? NSNumber)?.doubleValue)
-            for (metric, key) in [("frr_bgp_peer_messages_received_total", "msgRcvd"), ("frr_bgp_peer_messages_sent_total", "msgSent"),
-                                  ("frr_bgp_peer_uptime_seconds", "peerUptimeMsec")] {
+            for (metric, key) in [
+                ("frr_bgp_peer_messages_received_total", "msgRcvd"), ("frr_bgp_peer_messages_sent_total", "msgSent"),
+                ("frr_bgp_peer_uptime_seconds", "peerUptimeMsec"),
+            ] {
                 let scale = key == "peerUptimeMsec" ? 1000.0 : 1
                 let low = ((before[key] as? NSNumber)?.doubleValue ?? .nan) / scale
                 let high = ((after[key] as? NSNumber)?.doubleValue ?? .nan) / scale
@@ -109,11 +128,19 @@ import VRFCTestSupport
             let summary = try a.showJSON("show ip route summary json", daemon: "zebra")
             for route in summary["routes"] as? [[String: Any]] ?? [] {
                 let type = route["type"] as? String ?? ""
-                #expect(scraped.value("frr_route_rib", ["vrf": "default", "family": "ipv4", "protocol": type]) == (route["rib"] as? NSNumber)?.doubleValue, "rib \(type)")
-                #expect(scraped.value("frr_route_fib", ["vrf": "default", "family": "ipv4", "protocol": type]) == (route["fib"] as? NSNumber)?.doubleValue, "fib \(type)")
+                #expect(
+                    scraped.value("frr_route_rib", ["vrf": "default", "family": "ipv4", "protocol": type])
+                        == (route["rib"] as? NSNumber)?.doubleValue, "rib \(type)")
+                #expect(
+                    scraped.value("frr_route_fib", ["vrf": "default", "family": "ipv4", "protocol": type])
+                        == (route["fib"] as? NSNumber)?.doubleValue, "fib \(type)")
             }
-            #expect(scraped.value("frr_route_rib", ["vrf": "default", "family": "ipv4", "protocol": "ebgp"]) == 1, "203.0.113.9/32 from B (B's other prefix, 192.0.2.0/30, is A's own connected route)")
-            #expect(scraped.value("frr_route_total", ["vrf": "default", "family": "ipv4"]) == (summary["routesTotal"] as? NSNumber)?.doubleValue)
+            #expect(
+                scraped.value("frr_route_rib", ["vrf": "default", "family": "ipv4", "protocol": "ebgp"]) == 1,
+                "203.0.113.9/32 from B (B's other prefix, 192.0.2.0/30, is A's own connected route)")
+            #expect(
+                scraped.value("frr_route_total", ["vrf": "default", "family": "ipv4"]) == (summary["routesTotal"] as? NSNumber)?.doubleValue
+            )
 
             // The router: the counters `vrfc-apply bpf stats --json` reads just before
             // and after the scrape (the hosts' own ND/MLD chatter may still tick the
@@ -128,26 +155,35 @@ import VRFCTestSupport
                     let before = statsBefore[key]?[name] ?? (0, 0)
                     let packets = routerScrape.value("\(metric)_packets_total", [label: name]) ?? .nan
                     let bytes = routerScrape.value("\(metric)_bytes_total", [label: name]) ?? .nan
-                    #expect(packets >= before.0 && packets <= after.0, "\(metric) \(name): \(packets) packets, bpf stats \(before.0)...\(after.0)")
+                    #expect(
+                        packets >= before.0 && packets <= after.0,
+                        "\(metric) \(name): \(packets) packets, bpf stats \(before.0)...\(after.0)")
                     #expect(bytes >= before.1 && bytes <= after.1, "\(metric) \(name): \(bytes) bytes, bpf stats \(before.1)...\(after.1)")
                     if name == "routed" { #expect(before.0 == after.0 && packets == after.0) }
                 }
             }
-            #expect((routerScrape.value("vrfc_router_packets_total", ["outcome": "routed"]) ?? 0)
-                    + (routerScrape.value("vrfc_router_packets_total", ["outcome": "routed_neigh"]) ?? 0) >= 80, "40 echoes cross the router twice")
+            #expect(
+                (routerScrape.value("vrfc_router_packets_total", ["outcome": "routed"]) ?? 0)
+                    + (routerScrape.value("vrfc_router_packets_total", ["outcome": "routed_neigh"]) ?? 0) >= 80,
+                "40 echoes cross the router twice")
 
             // zebra dies: its collectors fail, the others and the endpoint stay.
             let zebra = try #require(a.pid(of: "zebra"))
             kill(zebra, SIGKILL)
             var waited = 0
-            while kill(zebra, 0) == 0 && waited < 200 { usleep(50_000); waited += 1 }
+            while kill(zebra, 0) == 0 && waited < 200 {
+                usleep(50_000)
+                waited += 1
+            }
             let partial = try scrape(topo.router.name, port: 7082)
             #expect(partial.doc["status"] as? Int == 200)
             #expect(partial.success("frr_route") == 0 && partial.success("frr_evpn") == 0)
             #expect(partial.success("frr_bgp") == 1 && partial.success("router") == 1 && partial.success("links") == 1)
             #expect(partial.samples("frr_route_rib").isEmpty)
             #expect(partial.value("frr_bgp_peer_state", labels) != nil)
-            #expect(partial.value("vrfc_router_packets_total", ["outcome": "routed"]) == scraped.value("vrfc_router_packets_total", ["outcome": "routed"]))
+            #expect(
+                partial.value("vrfc_router_packets_total", ["outcome": "routed"])
+                    == scraped.value("vrfc_router_packets_total", ["outcome": "routed"]))
             #expect(server.isRunning)
         }
     }

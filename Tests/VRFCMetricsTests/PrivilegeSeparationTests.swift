@@ -1,8 +1,9 @@
 import Foundation
 import Glibc
 import Testing
-@testable import VRFCMetrics
 import VRFCTestSupport
+
+@testable import VRFCMetrics
 
 /// The metrics endpoint is split at the privilege boundary: the HTTP server
 /// (FlyingFox, with FoundationNetworking and libcurl) lives only in
@@ -22,14 +23,19 @@ import VRFCTestSupport
             try Shell.check(["readelf", "-d", binary]).stdout.split(separator: "\n")
                 .filter { $0.contains("(NEEDED)") }.map(String.init)
         }
-        let applier = Repo.executable("vrfc-apply"), exporter = Repo.executable("vrfc-metrics")
+        let applier = Repo.executable("vrfc-apply")
+        let exporter = Repo.executable("vrfc-metrics")
         #expect(try symbolHits(applier) == [], "vrfc-apply must not link these")
-        let applierNeeds = try needed(applier), exporterNeeds = try needed(exporter)
-        #expect(applierNeeds.filter { $0.contains("curl") || $0.contains("FoundationNetworking") } == [],
-                "vrfc-apply must not load libcurl or FoundationNetworking: \(applierNeeds)")
+        let applierNeeds = try needed(applier)
+        let exporterNeeds = try needed(exporter)
+        #expect(
+            applierNeeds.filter { $0.contains("curl") || $0.contains("FoundationNetworking") } == [],
+            "vrfc-apply must not load libcurl or FoundationNetworking: \(applierNeeds)")
         // FlyingFox and FlyingSocks are there; libcurl's own symbols are only
         // referenced through the dynamically loaded FoundationNetworking.
-        #expect(try symbolHits(exporter).filter { $0.contains("Flying") }.count == 2, "vrfc-metrics holds the HTTP server (the check must see it)")
+        #expect(
+            try symbolHits(exporter).filter { $0.contains("Flying") }.count == 2,
+            "vrfc-metrics holds the HTTP server (the check must see it)")
         #expect(exporterNeeds.contains { $0.contains("FoundationNetworking") }, "\(exporterNeeds)")
     }
 
@@ -45,19 +51,27 @@ import VRFCTestSupport
         let port = Int.random(in: 20_000..<60_000)
         let server = Process()
         server.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-        server.arguments = ["netns", "exec", frr.name, Repo.executable("vrfc-apply"), "metrics",
-                            "--listen", "127.0.0.1:\(port)", "--frr-pathspace", frr.name, "--bpf-pin-dir", "/sys/fs/bpf/vrfc-none-\(port)"]
+        server.arguments = [
+            "netns", "exec", frr.name, Repo.executable("vrfc-apply"), "metrics",
+            "--listen", "127.0.0.1:\(port)", "--frr-pathspace", frr.name, "--bpf-pin-dir", "/sys/fs/bpf/vrfc-none-\(port)",
+        ]
         let errors = Pipe()
         server.standardError = errors
         try server.run()
-        defer { if server.isRunning { kill(server.processIdentifier, SIGKILL); server.waitUntilExit() } }
+        defer {
+            if server.isRunning {
+                kill(server.processIdentifier, SIGKILL)
+                server.waitUntilExit()
+            }
+        }
         let applier = server.processIdentifier  // `ip netns exec` execs vrfc-apply in place
 
         let scraped = try MetricsScrape.get("http://127.0.0.1:\(port)/metrics", netns: frr.name)
         #expect(scraped.status == 200)
         // FRR answered vtysh run by the unprivileged exporter (through the vty group).
-        #expect(scraped.success("frr_bgp") == 1 && scraped.success("frr_route") == 1 && scraped.success("frr_evpn") == 1,
-                "\(scraped.samples("vrfc_scrape_collector_success").map { ($0.labels, $0.value) })")
+        #expect(
+            scraped.success("frr_bgp") == 1 && scraped.success("frr_route") == 1 && scraped.success("frr_evpn") == 1,
+            "\(scraped.samples("vrfc_scrape_collector_success").map { ($0.labels, $0.value) })")
         // The privileged side's sections: the links (none of vrfc's here) and the
         // router, which fails for want of pins — with its reason, from vrfc-apply.
         #expect(scraped.success("links") == 1 && scraped.value("vrfc_links_owned", ["kind": "vxlan"]) == 0)
@@ -88,7 +102,10 @@ import VRFCTestSupport
         server.waitUntilExit()
         var gone = false
         for _ in 0..<100 {
-            if kill(exporter, 0) != 0 || (ProcessStatus(pid: exporter)?.fields["State"] ?? "").hasPrefix("Z") { gone = true; break }
+            if kill(exporter, 0) != 0 || (ProcessStatus(pid: exporter)?.fields["State"] ?? "").hasPrefix("Z") {
+                gone = true
+                break
+            }
             usleep(100_000)
         }
         #expect(gone, "the exporter \(exporter) is still running 10 s after vrfc-apply was killed")
@@ -102,7 +119,8 @@ import VRFCTestSupport
         #expect(direct.status == 1 && direct.stderr.contains("refusing to run as root"), "\(direct)")
         let asRoot = try Shell.run([Repo.executable("vrfc-apply"), "metrics", "--listen", "127.0.0.1:1", "--user", "root"], timeout: 30)
         #expect(asRoot.status == 1 && asRoot.stderr.contains("metrics user 'root' is root"), "\(asRoot)")
-        let noGroup = try Shell.run([Repo.executable("vrfc-apply"), "metrics", "--listen", "127.0.0.1:1", "--vty-group", "vrfc-no-such-group"], timeout: 30)
+        let noGroup = try Shell.run(
+            [Repo.executable("vrfc-apply"), "metrics", "--listen", "127.0.0.1:1", "--vty-group", "vrfc-no-such-group"], timeout: 30)
         #expect(noGroup.status == 1 && noGroup.stderr.contains("group 'vrfc-no-such-group'"), "\(noGroup)")
         let badListen = try Shell.run([Repo.executable("vrfc-apply"), "metrics", "--listen", "nowhere"], timeout: 30)
         #expect(badListen.status == 2, "\(badListen)")
@@ -114,10 +132,15 @@ import VRFCTestSupport
     @Test func theChannelAnswersOnlyRequests() throws {
         let (privileged, exporterEnd) = try PrivilegedChannel.pair()
         defer { close(exporterEnd) }
-        let responder = PrivilegedResponder(fd: privileged, collectors: MetricsEndpoint.privilegedCollectors(pinDirectory: "/nonexistent-vrfc-pins"),
-                                            persistent: { "vrfc_test_family 1\n" })
+        let responder = PrivilegedResponder(
+            fd: privileged, collectors: MetricsEndpoint.privilegedCollectors(pinDirectory: "/nonexistent-vrfc-pins"),
+            persistent: { "vrfc_test_family 1\n" })
         let done = DispatchSemaphore(value: 0)
-        Thread { responder.serve(); close(privileged); done.signal() }.start()
+        Thread {
+            responder.serve()
+            close(privileged)
+            done.signal()
+        }.start()
 
         // Garbage (not 8 bytes) gets no answer.
         for junk in [[UInt8](repeating: 7, count: 3), [UInt8](repeating: 9, count: 100)] {
@@ -127,7 +150,8 @@ import VRFCTestSupport
         #expect(poll(&p, 1, 500) == 0, "no reply to messages that are not requests")
 
         let client = PrivilegedClient(fd: exporterEnd, timeout: 60)
-        let first = client.fetch(), second = client.fetch()
+        let first = client.fetch()
+        let second = client.fetch()
         #expect(first.sequence == 1 && second.sequence == 2)
         #expect(first.sections.map(\.collector) == PrivilegedChannel.collectorNames)
         #expect(first.persistent == "vrfc_test_family 1\n")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import VRFCModel
 
 /// The C library's inet_pton/inet_ntop are the oracle for address text: FRR
@@ -28,7 +29,9 @@ import Testing
     }
 
     @Test func ipv6RejectsWhatInetPtonRejects() {
-        for bad in ["", ":", ":::", "1::2::3", "1:2:3:4:5:6:7:8:9", "12345::", "g::", "1:2:3:4:5:6:7", "::1:", "1:", ":1", "1.2.3.4", "::1.2.3"] {
+        for bad in [
+            "", ":", ":::", "1::2::3", "1:2:3:4:5:6:7:8:9", "12345::", "g::", "1:2:3:4:5:6:7", "::1:", "1:", ":1", "1.2.3.4", "::1.2.3",
+        ] {
             #expect(IPv6Address(parsing: bad[...]) == nil, "\(bad)")
             #expect(Self.ntop6(bad) == nil, "\(bad) is valid for inet_pton?")
         }
@@ -74,7 +77,9 @@ import Testing
 @Suite struct NameTests {
     @Test func vrfNames() {
         for good in ["a", "vrf1", "mgmt_vrf", "t-01", "ABCDEFGHIJKL"] { #expect((try? VRFName(validating: good)) != nil, "\(good)") }
-        for bad in ["", "ABCDEFGHIJKLM", "a b", "a.b", "a\nb", "a!", "ä", "a/b", "\"a\""] { #expect((try? VRFName(validating: bad)) == nil, "\(bad)") }
+        for bad in ["", "ABCDEFGHIJKLM", "a b", "a.b", "a\nb", "a!", "ä", "a/b", "\"a\""] {
+            #expect((try? VRFName(validating: bad)) == nil, "\(bad)")
+        }
     }
 
     @Test func communities() {
@@ -89,7 +94,10 @@ import Testing
     @Test func communityLists() throws {
         let list = try CommunityList(validating: "no-export 65000:2 65000:1")
         #expect(list.value == "65000:1 65000:2 no-export")
-        #expect(list.members == [try Community(validating: "65000:1"), try Community(validating: "65000:2"), try Community(validating: "no-export")])
+        #expect(
+            list.members == [
+                try Community(validating: "65000:1"), try Community(validating: "65000:2"), try Community(validating: "no-export"),
+            ])
         #expect(list.members.map(\.numeric) == [65000 << 16 | 1, 65000 << 16 | 2, 0xFFFF_FF01])
         #expect(try CommunityList(list.members) == list)
         for bad in ["", " ", "65000:1  65000:2", "65000:1 65000:1", "no-export 65535:65281", "65000:1 additive", "65000:1\n65000:2"] {
@@ -103,14 +111,18 @@ import Testing
 
     @Test func routeTargets() {
         for good in ["1:4294967295", "65536:65535", "192.0.2.1:0"] { #expect((try? RouteTarget(validating: good)) != nil, "\(good)") }
-        for bad in ["0:1", "65536:65536", "192.0.2.1:65536", "192.0.02.1:1", "x:1", "1:"] { #expect((try? RouteTarget(validating: bad)) == nil, "\(bad)") }
+        for bad in ["0:1", "65536:65536", "192.0.2.1:65536", "192.0.02.1:1", "x:1", "1:"] {
+            #expect((try? RouteTarget(validating: bad)) == nil, "\(bad)")
+        }
     }
 
     @Test func interfaceNamesAndHostnames() {
         #expect((try? InterfaceName(validating: "vx.200")) != nil)
         #expect((try? InterfaceName(validating: "1234567890123456")) == nil)
         #expect((try? Hostname(validating: "node-a.example")) != nil)
-        for bad in ["-a", "a-", "a..b", "a b", String(repeating: "a", count: 64)] { #expect((try? Hostname(validating: bad)) == nil, "\(bad)") }
+        for bad in ["-a", "a-", "a..b", "a b", String(repeating: "a", count: 64)] {
+            #expect((try? Hostname(validating: bad)) == nil, "\(bad)")
+        }
     }
 
     /// Decoding re-validates: a tampered IR cannot carry what input parsing refuses.

@@ -4,8 +4,9 @@ import VRFCModel
 /// Messages show what users wrote, never let it act on the terminal or forge lines.
 @Suite struct UserTextTests {
     @Test func diagnosticsAreOneVisibleLine() {
-        let d = Diagnostic(SourceLocation(file: "crs/a\n.yaml", line: 3, object: "x\u{1B}[2J", field: "spec.k\nfile:1: error: forged"),
-                           "unknown field \u{202E}'k'", fix: "tab\there\r")
+        let d = Diagnostic(
+            SourceLocation(file: "crs/a\n.yaml", line: 3, object: "x\u{1B}[2J", field: "spec.k\nfile:1: error: forged"),
+            "unknown field \u{202E}'k'", fix: "tab\there\r")
         let text = d.description
         #expect(!text.contains("\n") && !text.contains("\r") && !text.contains("\t"))
         #expect(!text.unicodeScalars.contains { UserText.isUnsafe($0.value) })

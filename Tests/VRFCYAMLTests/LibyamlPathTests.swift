@@ -1,6 +1,7 @@
 import Testing
-@testable import VRFCYAML
 import VRFCModel
+
+@testable import VRFCYAML
 
 /// The libyaml path (Yams) keeps vrfc's limits too: it is where the fast
 /// reader sends everything it does not read itself, hostile input included.
@@ -25,12 +26,16 @@ import VRFCModel
     @Test func starsThatAreNoAliasesAreRead() throws {
         #expect((try? Libyaml.parse("\u{FEFF}'*A'\n").get()) == [.scalar(YScalar("*A", .singleQuoted, line: 1))])
         let docs = try Libyaml.parse("a: '*x'\nb: &y c\nc: \"*\"\nd: a*b\ne: |\n  *bold*\n# *c\n").get()
-        guard case .mapping(let m) = docs.first else { Issue.record("\(docs)"); return }
-        #expect(m.pairs.map { $0.value } == [
-            .scalar(YScalar("*x", .singleQuoted, line: 1)), .scalar(YScalar("c", .plain, line: 2)),
-            .scalar(YScalar("*", .doubleQuoted, line: 3)), .scalar(YScalar("a*b", .plain, line: 4)),
-            .scalar(YScalar("*bold*\n", .literal, line: 5)),
-        ])
+        guard case .mapping(let m) = docs.first else {
+            Issue.record("\(docs)")
+            return
+        }
+        #expect(
+            m.pairs.map { $0.value } == [
+                .scalar(YScalar("*x", .singleQuoted, line: 1)), .scalar(YScalar("c", .plain, line: 2)),
+                .scalar(YScalar("*", .doubleQuoted, line: 3)), .scalar(YScalar("a*b", .plain, line: 4)),
+                .scalar(YScalar("*bold*\n", .literal, line: 5)),
+            ])
     }
 
     @Test func tagsAreRefused() {

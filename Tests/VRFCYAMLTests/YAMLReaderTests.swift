@@ -1,7 +1,8 @@
 import Foundation
 import Testing
-@testable import VRFCYAML
 import VRFCTestSupport
+
+@testable import VRFCYAML
 
 /// The fast YAML reader must read every document exactly as libyaml (via
 /// Yams) does, or decline and let Yams read it.
@@ -14,7 +15,8 @@ import VRFCTestSupport
         var out = text
         let pair = /\\u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})/
         while let m = out.firstMatch(of: pair) {
-            let high = UInt32(m.1, radix: 16)!, low = UInt32(m.2, radix: 16)!
+            let high = UInt32(m.1, radix: 16)!
+            let low = UInt32(m.2, radix: 16)!
             let v = 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)
             out.replaceSubrange(m.range, with: "\\U" + String(repeating: "0", count: 8 - String(v, radix: 16).count) + String(v, radix: 16))
         }
@@ -29,16 +31,23 @@ import VRFCTestSupport
         }
         switch (fast, reference) {
         case (.success(let f), .success(let r)):
-            let nonNull = { (docs: [YNode]) in docs.filter { if case .scalar(let s) = $0 { return !s.isNull }; return true } }
+            let nonNull = { (docs: [YNode]) in
+                docs.filter {
+                    if case .scalar(let s) = $0 { return !s.isNull }
+                    return true
+                }
+            }
             let (fd, rd) = (nonNull(f), nonNull(r))
-            #expect(fd.count == rd.count && zip(fd, rd).allSatisfy { YAMLDifferential.same($0, $1) },
-                    "fast and libyaml differ on:\n\(text)\nfast: \(fd)\nlibyaml: \(rd)", sourceLocation: sourceLocation)
+            #expect(
+                fd.count == rd.count && zip(fd, rd).allSatisfy { YAMLDifferential.same($0, $1) },
+                "fast and libyaml differ on:\n\(text)\nfast: \(fd)\nlibyaml: \(rd)", sourceLocation: sourceLocation)
         case (.failure(.unsupported), _):
             break  // declined: Yams reads it, which is always right
         case (.failure(.invalid(let e)), .failure):
             _ = e  // both refuse
         case (.success, .failure(let e)):
-            Issue.record("fast reader accepted what libyaml refuses (\(e.message)):\n\(text.debugDescription)", sourceLocation: sourceLocation)
+            Issue.record(
+                "fast reader accepted what libyaml refuses (\(e.message)):\n\(text.debugDescription)", sourceLocation: sourceLocation)
         case (.failure(.invalid(let e)), .success):
             Issue.record("fast reader refused (\(e.message)) what libyaml reads:\n\(text)", sourceLocation: sourceLocation)
         }
@@ -46,7 +55,8 @@ import VRFCTestSupport
 
     @Test func fixturesAgree() throws {
         for fixture in Fixture.all {
-            for file in try FileManager.default.subpathsOfDirectory(atPath: fixture.dir) where file.hasSuffix(".yaml") || file.hasSuffix(".json") {
+            for file in try FileManager.default.subpathsOfDirectory(atPath: fixture.dir)
+            where file.hasSuffix(".yaml") || file.hasSuffix(".json") {
                 Self.agree(try #require(readText(fixture.dir + "/" + file)))
             }
         }
@@ -54,7 +64,8 @@ import VRFCTestSupport
 
     @Test func fixturesNeedNoFallback() throws {
         for fixture in Fixture.all {
-            for file in try FileManager.default.subpathsOfDirectory(atPath: fixture.dir) where file.hasSuffix(".yaml") || file.hasSuffix(".json") {
+            for file in try FileManager.default.subpathsOfDirectory(atPath: fixture.dir)
+            where file.hasSuffix(".yaml") || file.hasSuffix(".json") {
                 if case .failure(let f) = FastYAMLParser.parse(try #require(readText(fixture.dir + "/" + file))) {
                     Issue.record("\(fixture.name)/\(file): the fast reader declined: \(f)")
                 }
@@ -133,7 +144,8 @@ import VRFCTestSupport
 
     static let shapes: [String] = [
         // control characters and line breaks libyaml reads its own way
-        "\u{0}", "\u{1}", "\u{8}", "\u{1B}", "\u{7F}", "\u{85}", "\u{9B}", "\u{A0}", "\u{2028}", "\u{2029}", "\u{FEFF}", "\u{FFFE}", "\r", "\r\n", "\t",
+        "\u{0}", "\u{1}", "\u{8}", "\u{1B}", "\u{7F}", "\u{85}", "\u{9B}", "\u{A0}", "\u{2028}", "\u{2029}", "\u{FEFF}", "\u{FFFE}", "\r",
+        "\r\n", "\t",
         // escapes
         "\"\\u+061\"", "\"\\x4\"", "\"\\x41\"", "\"\\ud83d\\ude80\"", "\"\\ud83d\"", "\"\\ude80\"", "\"\\U0001F680\"", "\"\\q\"", "\\u0041",
         "\"\\uD83D\\uDE80x\"", "\"\\ud83d\\u0041\"", "\"\\\"\"",
@@ -166,7 +178,10 @@ import VRFCTestSupport
 
     @Test func jsonSurrogatePairsAreTheirCharacter() throws {
         let docs = try FastYAMLParser.parse(#"{"a": "\ud83d\ude80 \uD83D\uDE80!"}"#).get()
-        guard case .mapping(let m) = docs.first else { Issue.record("not a mapping: \(docs)"); return }
+        guard case .mapping(let m) = docs.first else {
+            Issue.record("not a mapping: \(docs)")
+            return
+        }
         #expect(m.pairs.first?.value == .scalar(YScalar("\u{1F680} \u{1F680}!", .doubleQuoted, line: 1)))
         guard case .failure(.invalid(let e)) = FastYAMLParser.parse("a: 1\nb: \"\\ud83d\"\n") else {
             Issue.record("a lone surrogate was not refused")
