@@ -73,7 +73,7 @@ let package = Package(
             name: "CNetlink", pkgConfig: "libnl-route-3.0",
             providers: [.apt(["libnl-route-3-dev"])]),
         .systemLibrary(name: "CBPF", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev"])]),
-        .target(name: "VRFCNetlink", dependencies: ["CNetlink"]),
+        .target(name: "VRFCNetlink", dependencies: ["CNetlink", "VRFCModel"]),
         .target(name: "VRFCBPF", dependencies: ["CBPF", "VRFCNetlink"], plugins: ["EmbedRouterObject"]),
         // The privileged side links no YAML reader and no template engine: it runs
         // `vrfc compile` as an unprivileged child (CSpawn) and reads its bundle.
