@@ -531,8 +531,10 @@ private func checkNetlink(_ ops: OpList, _ routes: [KernelRoute], _ rules: [Kern
                         }
                         #expect(try a.applyOps(podRoutes(to: "203.0.113.0/24", "2001:db8:b::/64", via: 2)).status == 0)
                         #expect(try b.applyOps(podRoutes(to: "198.51.100.0/24", "2001:db8:a::/64", via: 1)).status == 0)
-                        #expect(try ping("203.0.113.2"), "IPv4 pod to pod")
-                        #expect(try ping("2001:db8:b::2"), "IPv6 pod to pod")
+                        // Up to 10 tries: under load IPv6 neighbour discovery on the three
+                        // new links (link-local addresses still in DAD) can take seconds.
+                        #expect(try ping("203.0.113.2", tries: "10"), "IPv4 pod to pod")
+                        #expect(try ping("2001:db8:b::2", tries: "10"), "IPv6 pod to pod")
                         // The path is the pod route: via nodeB's address on eth1.
                         let got = try a.exec(["ip", "-j", "route", "get", "203.0.113.2"]).stdout
                         #expect(got.contains("\"gateway\":\"192.0.2.2\"") && got.contains("\"dev\":\"eth1\""), "\(got)")
