@@ -133,7 +133,7 @@ public struct RouteCollector: MetricsCollector {
         // Both families side by side: each may take two vtysh calls.
         let families = [("ipv4", "ip"), ("ipv6", "ipv6")]
         let read = FamilySlots()
-        DispatchQueue.concurrentPerform(iterations: families.count) { i in
+        sideBySide(families.count) { i in
             let command = "show \(families[i].1) route vrf all summary"
             let result = Result { () throws -> [String: [String: Any]] in
                 let text = try vtysh.show(command + " json", daemon: "zebra")

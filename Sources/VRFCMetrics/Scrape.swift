@@ -39,7 +39,7 @@ public struct Section: Codable, Sendable, Equatable {
     /// Every collector side by side (FRR's mostly wait on vtysh), in their order.
     public static func runAll(_ collectors: [any MetricsCollector]) -> [Section] {
         let slots = Mutex<[Section?]>(Array(repeating: nil, count: collectors.count))
-        DispatchQueue.concurrentPerform(iterations: collectors.count) { i in
+        sideBySide(collectors.count) { i in
             let s = run(collectors[i])
             slots.withLock { $0[i] = s }
         }
@@ -65,7 +65,7 @@ public struct Scrape: Sendable {
         let privileged = self.privileged
         let remote = Mutex<PrivilegedReply?>(nil)
         let local = Mutex<[Section]>([])
-        DispatchQueue.concurrentPerform(iterations: 2) { i in
+        sideBySide(2) { i in
             if i == 0 {
                 let sections = Section.runAll(collectors)
                 local.withLock { $0 = sections }
@@ -101,4 +101,24 @@ public struct Scrape: Sendable {
         }
         return buffer
     }
+}
+
+/// Runs `body(0..<count)` each on a thread of its own and waits for all.
+/// The work mostly waits (on vtysh, on the privileged side), so it is not
+/// bounded by the cores as `concurrentPerform` is: nested inside another
+/// `concurrentPerform` that one ran its parts one after another on 2 cores.
+func sideBySide(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+    guard count > 1 else {
+        if count == 1 { body(0) }
+        return
+    }
+    let done = DispatchSemaphore(value: 0)
+    for i in 1..<count {
+        Thread {
+            body(i)
+            done.signal()
+        }.start()
+    }
+    body(0)
+    for _ in 1..<count { done.wait() }
 }
