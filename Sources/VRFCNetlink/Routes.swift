@@ -354,12 +354,7 @@ extension NetlinkSocket {
     public func addRoute(_ r: RouteRequest, replace: Bool, describing op: String) throws(NetlinkError) {
         let obj = try r.object(op)
         defer { rtnl_route_put(obj) }
-        var msg: OpaquePointer?
-        let rc = rtnl_route_build_add_request(obj, (replace ? NLM_F_REPLACE : NLM_F_EXCL) | NLM_F_ACK, &msg)
-        guard rc == 0, let msg else {
-            throw NetlinkError(op, code: nil, detail: "building the request: " + String(cString: nl_geterror(rc)))
-        }
-        try perform(Request(taking: msg, op))
+        try perform(Request(op) { rtnl_route_build_add_request(obj, replace ? NLM_F_REPLACE : NLM_F_EXCL, &$0) })
     }
 
     /// RTM_DELROUTE; false when the route was already gone.
@@ -367,29 +362,14 @@ extension NetlinkSocket {
     public func deleteRoute(_ r: RouteRequest, describing op: String) throws(NetlinkError) -> Bool {
         let obj = try r.object(op)
         defer { rtnl_route_put(obj) }
-        var msg: OpaquePointer?
-        let rc = rtnl_route_build_del_request(obj, NLM_F_ACK, &msg)
-        guard rc == 0, let msg else {
-            throw NetlinkError(op, code: nil, detail: "building the request: " + String(cString: nl_geterror(rc)))
-        }
-        do {
-            try perform(Request(taking: msg, op))
-            return true
-        } catch  where error.code == ESRCH || error.code == ENOENT {
-            return false
-        }
+        return try performDelete(Request(op) { rtnl_route_build_del_request(obj, 0, &$0) }, goneIf: [ESRCH, ENOENT])
     }
 
     /// RTM_NEWRULE with NLM_F_EXCL.
     public func addRule(_ r: RuleRequest, describing op: String) throws(NetlinkError) {
         let obj = try r.object(op)
         defer { rtnl_rule_put(obj) }
-        var msg: OpaquePointer?
-        let rc = rtnl_rule_build_add_request(obj, NLM_F_EXCL | NLM_F_ACK, &msg)
-        guard rc == 0, let msg else {
-            throw NetlinkError(op, code: nil, detail: "building the request: " + String(cString: nl_geterror(rc)))
-        }
-        try perform(Request(taking: msg, op))
+        try perform(Request(op) { rtnl_rule_build_add_request(obj, NLM_F_EXCL, &$0) })
     }
 
     /// RTM_DELRULE; false when no such rule was there.
@@ -397,16 +377,30 @@ extension NetlinkSocket {
     public func deleteRule(_ r: RuleRequest, describing op: String) throws(NetlinkError) -> Bool {
         let obj = try r.object(op)
         defer { rtnl_rule_put(obj) }
+        return try performDelete(Request(op) { rtnl_rule_build_delete_request(obj, 0, &$0) }, goneIf: [ENOENT])
+    }
+
+    /// Sends a delete; false when the kernel answers that the object was
+    /// not there (one of `codes`), so a rerun after a crash converges.
+    private func performDelete(_ request: Request, goneIf codes: Set<Int32>) throws(NetlinkError) -> Bool {
+        do {
+            try perform(request)
+            return true
+        } catch  where error.code.map(codes.contains) == true {
+            return false
+        }
+    }
+}
+
+extension Request {
+    /// A message an rtnl_*_build_*_request fills in (`perform` adds the
+    /// ack flag); libnl's error, if any, as a NetlinkError.
+    convenience init(_ op: String, building build: (inout OpaquePointer?) -> Int32) throws(NetlinkError) {
         var msg: OpaquePointer?
-        let rc = rtnl_rule_build_delete_request(obj, NLM_F_ACK, &msg)
+        let rc = build(&msg)
         guard rc == 0, let msg else {
             throw NetlinkError(op, code: nil, detail: "building the request: " + String(cString: nl_geterror(rc)))
         }
-        do {
-            try perform(Request(taking: msg, op))
-            return true
-        } catch  where error.code == ENOENT {
-            return false
-        }
+        self.init(taking: msg, op)
     }
 }
