@@ -195,17 +195,8 @@ func nlAddress(_ a: IPAddress, prefixLength: Int? = nil) -> OpaquePointer? {
 
 /// A route to add, replace or delete, with every value resolved (device ifindexes).
 public struct RouteRequest: Sendable, Hashable {
-    public struct Hop: Sendable, Hashable {
-        public var gateway: IPAddress?
-        public var ifindex: Int32?
-        public var weight: Int
-
-        public init(gateway: IPAddress?, ifindex: Int32?, weight: Int) {
-            self.gateway = gateway
-            self.ifindex = ifindex
-            self.weight = weight
-        }
-    }
+    /// A path to set is the same value as a path the kernel reports.
+    public typealias Hop = KernelNexthop
 
     public var table: UInt32
     public var destination: IPPrefix
