@@ -124,6 +124,8 @@ public final class LinksReconciler: Reconciler, @unchecked Sendable {
             if !LinkSession.executable(plan) {
                 return failed(Report.text(plan) + "refused; nothing was changed")
             }
+            // Routes whose link-local gateway is not known yet: the rest goes on.
+            for u in plan.unresolved { logger.warning("unresolved", metadata: ["route": .string(u)]) }
             if plan.inSync {
                 try session.creationLog().remove()  // whatever it lists is marked or gone
                 return ReconcileOutcome(result: .ok)

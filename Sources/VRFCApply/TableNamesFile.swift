@@ -57,7 +57,7 @@ public struct TableNamesFile: Sendable, Hashable {
     }
 
     /// Writes `bytes` atomically (mode 0644, as iproute2's own files), or
-    /// removes the file when nil; makes rt_tables.d when it is missing.
+    /// removes the file when nil; makes its directory when it is missing.
     func apply(_ bytes: [UInt8]?) throws(ApplyError) {
         guard let bytes else {
             if unlink(path) != 0 && errno != ENOENT {
@@ -66,8 +66,13 @@ public struct TableNamesFile: Sendable, Hashable {
             return
         }
         let dir = (path as NSString).deletingLastPathComponent
-        if !dir.isEmpty && mkdir(dir, 0o755) != 0 && errno != EEXIST {
-            throw ApplyError("cannot create \(dir): \(String(cString: strerror(errno)))")
+        if !dir.isEmpty {
+            do {
+                try FileManager.default.createDirectory(
+                    atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+            } catch {
+                throw ApplyError("cannot create \(dir): \(error.localizedDescription)")
+            }
         }
         try ConfigFile.write(Data(bytes), to: path, owner: nil, mode: 0o644)
     }
