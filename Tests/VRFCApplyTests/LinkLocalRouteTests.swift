@@ -189,6 +189,31 @@ extension Namespace {
         }
     }
 
+    /// The agent applies the rest, logs the unresolved route as a warning,
+    /// and a later run (here a second oneshot) installs it once ARP knows the MAC.
+    @Test func theAgentWarnsOfAnUnresolvedRouteAndInstallsItLater() throws {
+        try Namespace.with("llagent") { ns in
+            try ns.ip("link", "add", "eth1", "type", "veth", "peer", "name", "eth1.peer")
+            try ns.ip("address", "add", "192.0.2.1/24", "dev", "eth1")
+            try ns.ip("link", "set", "eth1", "up")
+            try ns.ip("link", "set", "eth1.peer", "up")
+            let file = try ns.file("ops.json", JSONOutput.encode(podOps(v4: "203.0.113.0/24", v6: "2001:db8:b::/64", node: "192.0.2.2")))
+            let first = try ns.runAgent(["--oneshot", "--ops", file])
+            #expect(first.status == 0, "\(first.agent.log)")
+            #expect(
+                first.agent.records.contains {
+                    $0["msg"] == "unresolved" && $0["level"] == "warning"
+                        && ($0["route"] ?? "").hasPrefix(
+                            "route 2001:db8:b::/64 table 254 via link-local of 192.0.2.2 dev eth1: no neighbour entry")
+                }, "\(first.agent.log)")
+            #expect(try ns.vrfcRoutes("-4") == ["203.0.113.0/24 192.0.2.2 eth1"] && ns.vrfcRoutes("-6") == [])
+            try ns.ip("neigh", "replace", "192.0.2.2", "lladdr", "02:00:00:00:00:b1", "dev", "eth1", "nud", "stale")
+            let second = try ns.runAgent(["--oneshot", "--ops", file])
+            #expect(second.status == 0 && !second.agent.records.contains { $0["msg"] == "unresolved" }, "\(second.agent.log)")
+            #expect(try ns.vrfcRoutes("-6") == ["2001:db8:b::/64 fe80::ff:fe00:b1 eth1"])
+        }
+    }
+
     @Test func theOwnedTablesNameIsWrittenForIproute2() throws {
         try Namespace.with("tblname") { ns in
             try ns.ip("link", "add", "up0", "type", "veth", "peer", "name", "up0.peer")
