@@ -46,6 +46,8 @@ enum LinkLocalNexthops {
     static func resolve(_ ops: OpList, _ snap: KernelSnapshot) -> (ops: OpList, unresolved: [String], problems: [String]) {
         guard ops.routes.contains(where: { $0.nexthops.contains { $0.linkLocalOf != nil } }) else { return (ops, [], []) }
         let links = Dictionary(snap.links.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        // Indexed once: a node may have a route per other node and as many entries.
+        let entries = snap.neighbours.map { Dictionary(grouping: $0, by: { NeighbourKey(ifindex: $0.ifindex, address: $0.address) }) }
         var out = ops
         out.routes = []
         var unresolved: [String] = []
@@ -65,7 +67,7 @@ enum LinkLocalNexthops {
                     missingDevice = true
                     continue
                 }
-                switch lookUp(neighbour, on: link, snap) {
+                switch lookUp(neighbour, on: link, entries, snap) {
                 case .success(let gateway):
                     resolved.nexthops[i] = Nexthop(gateway: .v6(gateway), device: device, weight: hop.weight)
                 case .failure(let why):
@@ -89,11 +91,13 @@ enum LinkLocalNexthops {
     }
 
     /// The gateway for the neighbour `address` on `link`, or why there is none.
-    static func lookUp(_ address: IPAddress, on link: Link, _ snap: KernelSnapshot) -> Result<IPv6Address, Unresolved> {
-        guard let table = snap.neighbours else {
+    static func lookUp(
+        _ address: IPAddress, on link: Link, _ table: [NeighbourKey: [KernelNeighbour]]?, _ snap: KernelSnapshot
+    ) -> Result<IPv6Address, Unresolved> {
+        guard let table else {
             return .failure(Unresolved("the neighbour table could not be read (\(snap.neighbourError ?? "not read"))"))
         }
-        let entries = table.filter { $0.ifindex == link.index && $0.address == address }
+        let entries = table[NeighbourKey(ifindex: link.index, address: address)] ?? []
         let hint = "any IPv4 traffic to it (e.g. ping \(address)) makes the kernel learn it"
         guard let entry = entries.first(where: \.isUsable) ?? entries.first else {
             return .failure(Unresolved("no neighbour entry for \(address) on \(link.name), so its MAC is unknown; \(hint)"))
@@ -114,6 +118,11 @@ enum LinkLocalNexthops {
             return .failure(Unresolved("the neighbour entry for \(address) on \(link.name) has \(macText(mac)), not a unicast MAC"))
         }
         return .success(IPv6Address.linkLocal(mac: mac)!)
+    }
+
+    struct NeighbourKey: Hashable {
+        var ifindex: Int32
+        var address: IPAddress
     }
 
     struct Unresolved: Error, CustomStringConvertible {
