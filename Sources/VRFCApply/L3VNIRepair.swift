@@ -88,15 +88,15 @@ public struct L3VNIRepair {
         return Self.vtepsWithoutNextHop(routes: routes.compactMap { $0 }, nextHops: hops ?? [:], svi: t.svi)
     }
 
-    /// From zebra's JSON: the gateways of the selected routes that go via
-    /// the SVI onlink (how zebra installs a route learnt over the L3 VNI)
+    /// From zebra's JSON: the gateways of the selected BGP routes that go
+    /// via the SVI onlink (how zebra installs a route learnt over the L3 VNI)
     /// that `show evpn next-hops vni N json` has no entry for, as zebra
     /// printed them.
     static func vtepsWithoutNextHop(routes: [[String: Any]], nextHops: [String: Any], svi: String) -> [String] {
         var used: [String: String] = [:]  // address bytes -> as zebra printed it
         for table in routes {
             for case let entries as [[String: Any]] in table.values {
-                for e in entries where e["selected"] as? Bool == true {
+                for e in entries where e["selected"] as? Bool == true && e["protocol"] as? String == "bgp" {
                     for case let hop as [String: Any] in (e["nexthops"] as? [Any]) ?? [] {
                         guard hop["interfaceName"] as? String == svi, hop["onLink"] as? Bool == true,
                             let ip = hop["ip"] as? String, let key = addressKey(ip)

@@ -12,7 +12,8 @@ import Testing
 
     /// `show ip[v6] route vrf vr.vrf2 json` as zebra prints it: EVPN routes
     /// via the SVI onlink, a leaked route over the veth, a blackhole
-    /// aggregate and a route that is not selected.
+    /// aggregate, a route that is not selected and a static one onlink via
+    /// the SVI (not EVPN's).
     static let ipv4 = """
         {"203.0.113.128/28":[{"prefix":"203.0.113.128/28","protocol":"bgp","selected":true,"installed":true,
           "nexthops":[{"flags":3,"fib":true,"ip":"192.0.2.1","afi":"ipv4","interfaceIndex":14,
@@ -20,7 +21,9 @@ import Testing
          "198.51.100.0/28":[{"prefix":"198.51.100.0/28","protocol":"bgp","selected":true,
           "nexthops":[{"ip":"fe80::1","afi":"ipv6","interfaceName":"vd.vrf2","active":true}]}],
          "203.0.113.160/28":[{"prefix":"203.0.113.160/28","protocol":"bgp",
-          "nexthops":[{"ip":"192.0.2.9","afi":"ipv4","interfaceName":"br.vrf2","onLink":true}]}]}
+          "nexthops":[{"ip":"192.0.2.9","afi":"ipv4","interfaceName":"br.vrf2","onLink":true}]}],
+         "203.0.113.176/28":[{"prefix":"203.0.113.176/28","protocol":"static","selected":true,
+          "nexthops":[{"ip":"192.0.2.10","afi":"ipv4","interfaceName":"br.vrf2","onLink":true}]}]}
         """
     static let ipv6 = """
         {"2001:db8:101:1::/64":[{"prefix":"2001:db8:101:1::/64","protocol":"bgp","selected":true,
