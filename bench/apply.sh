@@ -253,7 +253,13 @@ EOF2
         ip -n "$ns" link set up0 up
         ip -n "$ns" link set up0.peer up
     }
-    rm -f "$d/vrfc.t" "$d/ip.t" "$d/noop.t"
+    # The fixed cost of each side, for the text: vrfc-apply applying an
+    # empty op list in a fresh namespace (process start-up, arguments,
+    # reading the kernel) and ip -batch of empty batches.
+    python3 -c 'import json, sys; o = json.load(open(sys.argv[1])); o.update(ownedTables=[], routes=[], rules=[]); json.dump(o, open(sys.argv[2], "w"))' "$d/ops.json" "$d/empty.json"
+    : > "$d/empty.batch"
+    rm -f "$d/vrfc.t" "$d/ip.t" "$d/noop.t" "$d/floor.t" "$d/ipfloor.t"
+    load_before=$(cut -d' ' -f1-3 /proc/loadavg)
     for r in $(seq "$ROUNDS"); do
         fresh_ns "rv"; uplink
         timed "$d/vrfc.t" "$bin/vrfc-apply" apply --netns "$ns" --bpf-pin-dir "$pins" --ops "$d/ops.json" > /dev/null
@@ -263,6 +269,10 @@ EOF2
                 timed "$d/noop.t" "$bin/vrfc-apply" apply --netns "$ns" --bpf-pin-dir "$pins" --ops "$d/ops.json" > /dev/null
             done
         fi
+        drop_ns "$ns"
+        fresh_ns "rf"; uplink
+        timed "$d/floor.t" "$bin/vrfc-apply" apply --netns "$ns" --bpf-pin-dir "$pins" --ops "$d/empty.json" > /dev/null
+        timed "$d/ipfloor.t" sh -c "ip -n $ns -batch $d/empty.batch && ip -n $ns -6 -batch $d/empty.batch"
         drop_ns "$ns"
         fresh_ns "ri"; uplink
         timed "$d/ip.t" sh -c "ip -n $ns -batch $d/ip.batch && ip -n $ns -6 -batch $d/ip6.batch"
@@ -277,5 +287,13 @@ EOF2
     printf "%7s %7s %5s | %7s %7s %5s | %11s   %s\n" "$a" "$b" "$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')" \
         "$ac" "$bc" "$(awk -v a="$ac" -v b="$bc" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')" "$(col 1 "$d/noop.t") ($(col 2 "$d/noop.t"))" \
         "wall vrfc $(awk '{print $1}' "$d/vrfc.t" | tr '\n' ' ')/ ip $(awk '{print $1}' "$d/ip.t" | tr '\n' ' ')"
+    echo "fixed cost (empty op list / empty batches), CPU ms: vrfc-apply $(col 2 "$d/floor.t"), ip -batch $(col 2 "$d/ipfloor.t");" \
+        "load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg)"
+    # The README's row, as measured.
+    python3 - "$ROUTES" "$RULES" "$a" "$ac" "$b" "$bc" "$(col 1 "$d/noop.t")" "$(col 2 "$d/noop.t")" <<'EOF3'
+import sys
+routes, rules, a, ac, b, bc, n, nc = map(int, sys.argv[1:])
+print(f"README: | {routes + 2:,} routes + {rules} rules | {a:,} / {ac} ms | {b:,} / {bc} ms | {ac / bc:.2f} | {n:,} / {nc} ms |")
+EOF3
 fi
 } | tee "${BENCH_OUT:-$work}/result"

@@ -118,7 +118,7 @@ struct PlanBuilder {
                 steps.append(.up(name: name))
             }
         }
-        steps += routeSteps()
+        routeSteps(into: &steps)
         steps += staleDeletions()
         plan.steps = plan.problems.isEmpty ? steps : []
         return plan

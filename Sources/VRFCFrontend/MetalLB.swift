@@ -83,6 +83,14 @@ enum MetalLB {
     ]
     static let legacyPoolKeys = ["name", "protocol", "addresses", "auto-assign", "avoid-buggy-ips", "bgp-advertisements"]
 
+    /// A MetalLB custom resource: apiVersion, kind, metadata and spec, its
+    /// status ignored.
+    static func crd(_ raw: Field, kind: String, apiVersions: [String], label: String) -> KubernetesObject? {
+        KubernetesObject.read(
+            raw, kind: kind, apiVersions: apiVersions, label: label,
+            allowed: ["apiVersion", "kind", "metadata", "spec"], ignored: ["status"])
+    }
+
     static func spec(_ o: KubernetesObject, keys: [String]) -> Fields? {
         guard let specField = o.top["spec"] else {
             o.field.error("missing spec")
@@ -94,9 +102,7 @@ enum MetalLB {
     static func readPeer(_ raw: Field, label: String) -> MetalLBPeer? {
         let errorsBefore = raw.sink.items.count
         guard
-            let o = KubernetesObject.read(
-                raw, kind: "BGPPeer", apiVersions: peerVersions, label: label,
-                allowed: ["apiVersion", "kind", "metadata", "spec"], ignored: ["status"]),
+            let o = crd(raw, kind: "BGPPeer", apiVersions: peerVersions, label: label),
             let spec = spec(o, keys: peerSpecKeys)
         else { return nil }
         let peer = peerFields(
@@ -135,9 +141,7 @@ enum MetalLB {
     static func readPool(_ raw: Field, label: String) -> MetalLBPool? {
         let errorsBefore = raw.sink.items.count
         guard
-            let o = KubernetesObject.read(
-                raw, kind: "IPAddressPool", apiVersions: poolVersions, label: label,
-                allowed: ["apiVersion", "kind", "metadata", "spec"], ignored: ["status"]),
+            let o = crd(raw, kind: "IPAddressPool", apiVersions: poolVersions, label: label),
             let spec = spec(o, keys: poolSpecKeys)
         else { return nil }
         guard let addresses = spec["addresses"] else {
@@ -155,9 +159,7 @@ enum MetalLB {
     static func readAdvertisement(_ raw: Field, label: String) -> MetalLBAdvertisement? {
         let errorsBefore = raw.sink.items.count
         guard
-            let o = KubernetesObject.read(
-                raw, kind: "BGPAdvertisement", apiVersions: advertisementVersions, label: label,
-                allowed: ["apiVersion", "kind", "metadata", "spec"], ignored: ["status"])
+            let o = crd(raw, kind: "BGPAdvertisement", apiVersions: advertisementVersions, label: label)
         else { return nil }
         // An advertisement without spec announces every pool from every node.
         var names: [String] = []

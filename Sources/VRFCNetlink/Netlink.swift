@@ -129,9 +129,16 @@ public final class NetlinkSocket {
     /// Sends a dump request and returns every answer's payload; retried when
     /// the kernel reports the dump was interrupted by a concurrent change
     /// (NLM_F_DUMP_INTR), so callers see one consistent view.
-    func dump(_ request: Request) throws(NetlinkError) -> [Bytes] {
+    ///
+    /// `strict` turns on NETLINK_GET_STRICT_CHK for this dump only: the
+    /// kernel then honours the filters in the request's header and
+    /// attributes (and refuses what it cannot filter by) instead of
+    /// ignoring them. Other dumps keep the lenient checks they were written for.
+    func dump(_ request: Request, strict: Bool = false) throws(NetlinkError) -> [Bytes] {
         let op = request.op
         nlmsg_hdr(request.msg).pointee.nlmsg_flags |= UInt16(NLM_F_DUMP)
+        if strict { setStrictChecking(true) }
+        defer { if strict { setStrictChecking(false) } }
         for _ in 0..<5 {
             let seq = try send(request)
             var parts: [Bytes] = []
@@ -151,6 +158,14 @@ public final class NetlinkSocket {
             if !interrupted { return parts }
         }
         throw NetlinkError(op, code: EAGAIN, detail: "the kernel's view kept changing during the dump")
+    }
+
+    /// The kernel reads the option when a dump starts; kernels before 4.20
+    /// lack it and filter nothing, which callers allow for.
+    private func setStrictChecking(_ on: Bool) {
+        var v: Int32 = on ? 1 : 0
+        setsockopt(
+            nl_socket_get_fd(sock), Int32(SOL_NETLINK), Int32(NETLINK_GET_STRICT_CHK), &v, socklen_t(MemoryLayout<Int32>.size))
     }
 
     private func send(_ request: Request) throws(NetlinkError) -> UInt32 {
