@@ -413,7 +413,7 @@ struct Decoder {
             problem(node, path(), "expected an integer, found \(node.typeName)")
             return nil
         }
-        guard !text.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }) else {
+        guard !text.utf8.contains(where: { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }) else {
             problem(node, path(), "\(text) is not an integer")
             return nil
         }

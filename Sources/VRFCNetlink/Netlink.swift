@@ -118,11 +118,34 @@ public final class NetlinkSocket {
         nlmsg_hdr(request.msg).pointee.nlmsg_flags |= UInt16(NLM_F_ACK)
         let seq = try send(request)
         while true {
-            for m in try receive(op) where m.seq == seq && m.type == UInt16(NLMSG_ERROR) {
-                if let e = Self.ackError(m, op) { throw e }
-                onChange?()
-                return
+            // An ack is read where it lies in the buffer; only a refusal is copied out.
+            let n = try receiveInPlace(op)
+            var error: Int32?
+            buffer.withUnsafeBytes { b in
+                var off = 0
+                while off + Message.headerSize <= n {
+                    let len = Int(b.loadUnaligned(fromByteOffset: off, as: UInt32.self))
+                    guard len >= Message.headerSize, off + len <= n else { break }
+                    if b.loadUnaligned(fromByteOffset: off + 4, as: UInt16.self) == UInt16(NLMSG_ERROR),
+                        b.loadUnaligned(fromByteOffset: off + 8, as: UInt32.self) == seq
+                    {
+                        // Too short to hold the error: not 0, so ackError names it.
+                        error =
+                            len >= Message.headerSize + 4
+                            ? b.loadUnaligned(fromByteOffset: off + Message.headerSize, as: Int32.self) : -EPROTO
+                        break
+                    }
+                    off += align4(len)
+                }
             }
+            guard let error else { continue }
+            if error != 0 {
+                for m in Message.split(Array(buffer[0..<n])) where m.seq == seq && m.type == UInt16(NLMSG_ERROR) {
+                    if let e = Self.ackError(m, op) { throw e }
+                }
+            }
+            onChange?()
+            return
         }
     }
 
@@ -178,6 +201,12 @@ public final class NetlinkSocket {
 
     /// The receive loop: one datagram, split into its messages.
     private func receive(_ op: String) throws(NetlinkError) -> [Message] {
+        let n = try receiveInPlace(op)
+        return Message.split(Array(buffer[0..<n]))
+    }
+
+    /// One datagram into `buffer`; its length.
+    private func receiveInPlace(_ op: String) throws(NetlinkError) -> Int {
         let fd = nl_socket_get_fd(sock)
         while true {
             let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
@@ -185,7 +214,7 @@ public final class NetlinkSocket {
                 if errno == EINTR { continue }
                 throw NetlinkError(op + " (receiving)", code: errno)
             }
-            return Message.split(Array(buffer[0..<n]))
+            return n
         }
     }
 

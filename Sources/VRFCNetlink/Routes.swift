@@ -174,15 +174,14 @@ extension AddressFamily {
 
 /// An address as libnl's nl_addr (a new reference the caller puts).
 func nlAddress(_ a: IPAddress, prefixLength: Int? = nil) -> OpaquePointer? {
-    var bytes: [UInt8]
+    // Network byte order, from the stack (libnl copies it).
+    var bytes: (UInt64, UInt64)
+    let count: Int
     switch a {
-    case .v4(let v): bytes = v.bytes
-    case .v6(let v):
-        bytes =
-            (0..<8).map { UInt8(truncatingIfNeeded: v.high >> (56 - 8 * UInt64($0))) }
-            + (0..<8).map { UInt8(truncatingIfNeeded: v.low >> (56 - 8 * UInt64($0))) }
+    case .v4(let v): (bytes, count) = ((UInt64(v.value.bigEndian), 0), 4)
+    case .v6(let v): (bytes, count) = ((v.high.bigEndian, v.low.bigEndian), 16)
     }
-    guard let addr = bytes.withUnsafeMutableBytes({ nl_addr_build(a.family.af, $0.baseAddress, $0.count) }) else { return nil }
+    guard let addr = withUnsafeMutableBytes(of: &bytes, { nl_addr_build(a.family.af, $0.baseAddress, count) }) else { return nil }
     nl_addr_set_prefixlen(addr, Int32(prefixLength ?? a.family.maxLength))
     return addr
 }
