@@ -199,6 +199,7 @@ public struct AgentCommand: ParsableCommand {
                 adopt: node.adopt, trust: node.trustSources, pinDirectory: node.bpfPinDirectory)
             links.force = node.force
             links.runDirectory = node.runDirectory
+            links.tableNames = node.tableNamesFile
             links.onChange = onChange
             choice = .links(links)
         }

@@ -95,6 +95,8 @@ public final class FRRReconciler: Reconciler, @unchecked Sendable {
                         result: .failed, changes: changes,
                         error: "after applying, the kernel still differs from the op list:\n" + Report.text(after))
                 }
+                // Routes whose link-local gateway is not known yet: the rest is done.
+                for u in after.unresolved { logger.warning("unresolved", metadata: ["route": .string(u)]) }
                 return ReconcileOutcome(result: .ok, changes: changes)
             }
         } catch {

@@ -25,6 +25,8 @@ public final class LinksReconciler: Reconciler, @unchecked Sendable {
         public var force = false
         /// The creation log and clsact record (`--run-dir`).
         public var runDirectory = StateDirectory.defaultPath
+        /// The owned tables' names for iproute2 (`--table-names-file`).
+        public var tableNames: TableNamesFile? = TableNamesFile()
         public var pinDirectory: String
         /// Told each kernel change as it is made, after it is logged (tests
         /// pause here so that a signal lands while a plan is being executed).
@@ -116,12 +118,14 @@ public final class LinksReconciler: Reconciler, @unchecked Sendable {
         do throws(ApplyError) {
             let session = try LinkSession(
                 ops: ops, adopt: options.adopt, force: options.force, attacher: attacher,
-                runDirectory: options.runDirectory, exclusive: true)
+                runDirectory: options.runDirectory, tableNames: options.tableNames, exclusive: true)
             let (snap, plan) = try session.snapshotAndPlan()
             try session.compact(snap)
             if !LinkSession.executable(plan) {
                 return failed(Report.text(plan) + "refused; nothing was changed")
             }
+            // Routes whose link-local gateway is not known yet: the rest goes on.
+            for u in plan.unresolved { logger.warning("unresolved", metadata: ["route": .string(u)]) }
             if plan.inSync {
                 try session.creationLog().remove()  // whatever it lists is marked or gone
                 return ReconcileOutcome(result: .ok)

@@ -78,6 +78,12 @@ public struct Executor {
             case .add: try socket.addRule(r.request, describing: "adding rule \(r.text)")
             case .delete: try socket.deleteRule(r.request, describing: "deleting rule \(r.text)")
             }
+        case .tableNames(let t):
+            do throws(ApplyError) {
+                try t.file.apply(t.contents)
+            } catch {
+                throw NetlinkError("writing the table names", code: nil, detail: error.message)
+            }
         case .detach(let name, let index, let removeClsact):
             guard let attacher else { return }
             do {

@@ -16,14 +16,18 @@ public final class LinkSession {
     public let attacher: any RouterAttacher
     /// Where the creation log and the clsact record live (`--run-dir`).
     public let runDirectory: StateDirectory
+    /// The owned tables' names for iproute2; nil: not kept.
+    public let tableNames: TableNamesFile?
     private let lock: ApplyLock?
 
     /// `exclusive` takes the apply lock (apply); plan runs without it.
     public init(
         ops: OpList, adopt: Bool, force: Bool = false, attacher: any RouterAttacher,
-        runDirectory: String = StateDirectory.defaultPath, exclusive: Bool
+        runDirectory: String = StateDirectory.defaultPath, tableNames: TableNamesFile? = TableNamesFile(),
+        exclusive: Bool
     ) throws(ApplyError) {
         self.ops = ops
+        self.tableNames = tableNames
         self.adopt = adopt
         self.force = force
         self.attacher = attacher
@@ -60,7 +64,9 @@ public final class LinkSession {
         let clsact = try clsactRecord()
         do throws(NetlinkError) {
             var timer = PhaseTimer()
-            let snap = try KernelSnapshot.read(socket, attacher: attacher, log: log, clsact: clsact)
+            var snap = try KernelSnapshot.read(socket, attacher: attacher, log: log, clsact: clsact)
+            snap.readNeighbours(socket, for: ops)
+            snap.tableNames = tableNames.map { ($0, $0.read()) }
             timer.mark("  read kernel")
             let plan = Planner.plan(ops, snap, options: PlanOptions(adopt: adopt ?? self.adopt, force: force))
             timer.mark("  plan")

@@ -101,6 +101,8 @@ public enum Step: Sendable, Hashable {
     case route(RouteStep)
     /// A policy rule added or deleted.
     case rule(RuleStep)
+    /// The owned tables' names for iproute2 written, or removed.
+    case tableNames(TableNamesStep)
 
     public var action: String {
         switch self {
@@ -113,6 +115,7 @@ public enum Step: Sendable, Hashable {
         case .detach: "detach"
         case .route(let r): "route \(r.kind.rawValue)"
         case .rule(let r): "rule \(r.kind.rawValue)"
+        case .tableNames(let t): t.contents == nil ? "remove" : "write"
         }
     }
 
@@ -123,6 +126,7 @@ public enum Step: Sendable, Hashable {
         case .update(let u), .adopt(let u): u.name
         case .route(let r): r.text
         case .rule(let r): r.text
+        case .tableNames(let t): t.file.path
         }
     }
 
@@ -141,6 +145,12 @@ public enum Step: Sendable, Hashable {
                     + (clsact ? "; the clsact qdisc vrfc added goes too unless another filter uses it" : ""))
         case .route(let r): StepReport(action: action, link: link, reason: r.reason)
         case .rule(let r): StepReport(action: action, link: link, reason: r.reason)
+        case .tableNames(let t):
+            StepReport(
+                action: action, link: link,
+                reason: t.contents == nil
+                    ? "no owned table has a name"
+                    : "table names for iproute2: " + t.names.map { "\($0.table) \($0.name)" }.joined(separator: ", "))
         }
     }
 }
@@ -190,6 +200,9 @@ public struct Plan: Sendable {
     /// Parts of the state that could not be read (an unprivileged plan) and
     /// that this plan depends on: while there is one, it cannot say "in sync".
     public var unreadable: [String] = []
+    /// Routes whose link-local gateway could not be resolved from the
+    /// neighbour table: skipped (or kept as installed), the rest applied.
+    public var unresolved: [String] = []
     /// Links that are not vrfc's but are ports of a link vrfc deletes.
     public var foreignPorts: [ForeignPort] = []
     public var wantedLinks = 0
@@ -219,6 +232,9 @@ public struct PlanReport: Codable, Sendable {
     public var complete: Bool
     public var unreadable: [String]
     public var foreignPorts: [ForeignPort]
+    /// Routes left out because their link-local gateway is unknown (they
+    /// keep `inSync` false here, for machines).
+    public var unresolved: [String]
 
     public struct RouterReport: Codable, Sendable {
         public var available: Bool
@@ -226,7 +242,7 @@ public struct PlanReport: Codable, Sendable {
     }
 
     public init(_ plan: Plan) {
-        inSync = plan.inSync
+        inSync = plan.inSync && plan.unresolved.isEmpty
         changes = plan.steps.map(\.report)
         problems = plan.problems
         foreign = plan.foreign
@@ -235,6 +251,7 @@ public struct PlanReport: Codable, Sendable {
         complete = plan.complete
         unreadable = plan.unreadable
         foreignPorts = plan.foreignPorts
+        unresolved = plan.unresolved
     }
 }
 

@@ -26,7 +26,11 @@ public struct PlanOptions: Sendable {
 /// deleted last, once nothing refers to them.
 public enum Planner {
     public static func plan(_ ops: OpList, _ snapshot: KernelSnapshot, options: PlanOptions = PlanOptions()) -> Plan {
-        var p = PlanBuilder(ops: ops, snapshot: snapshot, options: options)
+        // Link-local gateways known only from the neighbour table (LinkLocalNexthops).
+        let (resolved, unresolved, problems) = LinkLocalNexthops.resolve(ops, snapshot)
+        var p = PlanBuilder(ops: resolved, snapshot: snapshot, options: options)
+        p.plan.unresolved = unresolved
+        p.plan.problems = problems
         return p.build()
     }
 }
@@ -119,6 +123,7 @@ struct PlanBuilder {
             }
         }
         steps += routeSteps()
+        steps += tableNamesSteps()
         steps += staleDeletions()
         plan.steps = plan.problems.isEmpty ? steps : []
         return plan

@@ -51,6 +51,8 @@ public struct ReconcileOptions: Sendable {
     public var force = false
     /// The creation log and clsact record (tmpfs; `--run-dir`).
     public var runDirectory = StateDirectory.defaultPath
+    /// The owned tables' names for iproute2 (`--table-names-file`).
+    public var tableNames: TableNamesFile? = TableNamesFile()
     /// The unit `--reload systemd` reloads.
     public var systemdUnit = "frr.service"
 
@@ -196,7 +198,7 @@ public struct Reconcile {
         // 4. Links: create and fix, down; nothing is brought up or deleted yet.
         let session = try LinkSession(
             ops: ops, adopt: options.adopt, force: options.force, attacher: attacher,
-            runDirectory: options.runDirectory, exclusive: false)
+            runDirectory: options.runDirectory, tableNames: options.tableNames, exclusive: false)
         let (snap, plan) = try session.snapshotAndPlan()
         try session.compact(snap)
         if !LinkSession.executable(plan) { return .refused(plan) }
@@ -499,7 +501,7 @@ public struct Reconcile {
         do throws(ApplyError) {
             let session = try LinkSession(
                 ops: restoreOps, adopt: false, force: options.force, attacher: attacher,
-                runDirectory: options.runDirectory, exclusive: false)
+                runDirectory: options.runDirectory, tableNames: options.tableNames, exclusive: false)
             let (snap, plan) = try session.snapshotAndPlan()
             if LinkSession.executable(plan), !plan.steps.isEmpty {
                 let log = self.log

@@ -20,7 +20,10 @@ public enum Report {
                 what +=
                     ", \(plan.wantedRoutes) route\(plan.wantedRoutes == 1 ? "" : "s"), \(plan.wantedRules) rule\(plan.wantedRules == 1 ? "" : "s")"
             }
-            out += "in sync: \(what) as the op list wants them; nothing to change\n"
+            out +=
+                plan.unresolved.isEmpty
+                ? "in sync: \(what) as the op list wants them; nothing to change\n"
+                : "in sync but for \(plan.unresolved.count) unresolved route\(plan.unresolved.count == 1 ? "" : "s") (below): \(what) as the op list wants them; nothing else to change\n"
         } else {
             out += "\(plan.steps.count) change\(plan.steps.count == 1 ? "" : "s") pending:\n"
             for s in plan.steps { out += "  \(s.report)\n" }
@@ -38,6 +41,7 @@ public enum Report {
         for p in plan.foreignPorts {
             out += "foreign port: \(p.port) is enslaved to \(p.master), which vrfc deletes; it is not vrfc's\n"
         }
+        for u in plan.unresolved { out += "unresolved: \(u)\n" }
         for n in plan.notes { out += "note: \(n)\n" }
         if !plan.routerAvailable && !plan.routerAttachments.isEmpty {
             let why =

@@ -29,6 +29,13 @@ public struct KernelSnapshot: Sendable {
     public var rules: [KernelRule] = []
     /// net.ipv4.fib_multipath_use_neigh of the namespace; nil when unreadable.
     public var multipathUseNeigh: Bool?
+    /// The IPv4 neighbour table, read only for `linkLocalOf` nexthops; nil
+    /// when not read, with `neighbourError` saying why when reading failed.
+    public var neighbours: [KernelNeighbour]?
+    public var neighbourError: String?
+    /// The table-names file for iproute2 and what it holds; nil when vrfc
+    /// does not keep it in this run.
+    public var tableNames: (file: TableNamesFile, state: TableNamesFile.State)?
 
     public init(
         links: [Link], ipv4Addresses: [Address] = [], ruleTables: Set<UInt32> = [],

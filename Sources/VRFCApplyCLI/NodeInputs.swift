@@ -54,6 +54,16 @@ public struct NodeInputs: ParsableArguments {
     public var runDirectory = StateDirectory.defaultPath
 
     @Option(
+        name: .customLong("table-names-file"),
+        help: ArgumentHelp(
+            "vrfc's rt_tables.d file naming its owned tables for iproute2 (the node config's returnPath.tableName); 'none': not kept.",
+            valueName: "PATH"))
+    public var tableNamesPath = TableNamesFile.defaultPath
+
+    /// The table-names file this run keeps, if any.
+    public var tableNamesFile: TableNamesFile? { tableNamesPath == "none" ? nil : TableNamesFile(tableNamesPath) }
+
+    @Option(
         name: .long,
         help: ArgumentHelp(
             "Underlay interface whose single IPv4 address is the VTEP address (default: the op list's, dum.underlay).", valueName: "IFNAME")
@@ -197,7 +207,9 @@ public struct NodeInputs: ParsableArguments {
     }
 
     public func session(_ ops: OpList, exclusive: Bool) throws(ApplyError) -> LinkSession {
-        try LinkSession(ops: ops, adopt: adopt, force: force, attacher: routerAttacher(), runDirectory: runDirectory, exclusive: exclusive)
+        try LinkSession(
+            ops: ops, adopt: adopt, force: force, attacher: routerAttacher(), runDirectory: runDirectory, tableNames: tableNamesFile,
+            exclusive: exclusive)
     }
 }
 
@@ -242,6 +254,7 @@ public struct FRROptions: ParsableArguments {
             frr: FRRControl(pathspace: frrPathspace), adopt: node.adopt, overrides: node.overrides)
         options.force = node.force
         options.runDirectory = node.runDirectory
+        options.tableNames = node.tableNamesFile
         return options
     }
 }

@@ -96,7 +96,9 @@ public struct PodRoutesConfig: Sendable, Equatable {
     /// The interface the other nodes are reached on.
     public var interface: InterfaceName
     /// An IPv6 node address for a node without an IPv6 InternalIP: this
-    /// prefix with the node's IPv4 address in its last 32 bits.
+    /// prefix with the node's IPv4 address in its last 32 bits. Without it,
+    /// such a node is reached at its link-local address (vrfc-apply finds
+    /// its MAC in the neighbour table).
     public var ipv6Prefix: IPPrefix?
     public var cniNetwork: String = PodRoutesConfig.defaultCNINetwork
     public var cniBridge: InterfaceName = PodRoutesConfig.defaultCNIBridge

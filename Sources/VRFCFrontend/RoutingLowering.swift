@@ -132,34 +132,40 @@ public enum RoutingLowering {
             }
             guard node.name != me else { continue }
             for cidr in node.podCIDRs {
-                let gateway: IPAddress?
+                let hop: RouteNexthop?
                 switch cidr.family {
                 case .ipv4:
-                    gateway = node.internalIP(.ipv4)
+                    hop = node.internalIP(.ipv4).map { RouteNexthop(gateway: $0, device: pods.interface, source: node.label) }
                 case .ipv6:
                     if let a = node.internalIP(.ipv6) {
-                        gateway = a
-                    } else if let prefix = pods.ipv6Prefix, case .v4(let v4)? = node.internalIP(.ipv4), case .v6(let p) = prefix.address {
-                        gateway = .v6(IPv6Address(high: p.high, low: p.low | UInt64(v4.value)))
+                        hop = RouteNexthop(gateway: a, device: pods.interface, source: node.label)
+                    } else if case .v4(let v4)? = node.internalIP(.ipv4) {
+                        if let prefix = pods.ipv6Prefix, case .v6(let p) = prefix.address {
+                            hop = RouteNexthop(
+                                gateway: .v6(IPv6Address(high: p.high, low: p.low | UInt64(v4.value))), device: pods.interface,
+                                source: node.label)
+                        } else {
+                            // The last resort: the node's link-local address, from
+                            // the MAC its IPv4 address has in the neighbour table.
+                            // Only the node knows it, so vrfc-apply resolves it.
+                            hop = RouteNexthop(linkLocalOf: .v4(v4), device: pods.interface, source: node.label)
+                        }
                     } else {
-                        gateway = nil
+                        hop = nil
                     }
                 }
-                guard let gateway else {
+                guard let hop else {
                     let fix =
                         cidr.family == .ipv4
                         ? "give the node an IPv4 InternalIP in status.addresses"
-                        : "give the node an IPv6 InternalIP, or set podRoutes.ipv6Prefix (the node's IPv4 address is appended to it)"
+                        : "give the node an IPv6 InternalIP, or an IPv4 one (reached at podRoutes.ipv6Prefix + it, or else at its link-local address)"
                     r.warnings.append(
                         Diagnostic(
                             node.addressesLocation,
                             "has no \(cidr.family.rawValue) address for its pod CIDR \(cidr): no route to it (skipped)", fix: fix))
                     continue
                 }
-                routing.routes.append(
-                    NodeRoute(
-                        purpose: .podRoute, table: mainTable, destination: cidr,
-                        nexthops: [RouteNexthop(gateway: gateway, device: pods.interface, weight: 1, source: node.label)]))
+                routing.routes.append(NodeRoute(purpose: .podRoute, table: mainTable, destination: cidr, nexthops: [hop]))
             }
         }
     }

@@ -49,9 +49,9 @@ public enum KernelBackend {
             attachments += [n.bridge, n.vrfSide, n.vxlan]
         }
         attachments += ir.bpfInterfaces
-        let (tables, routes, rules) = routeOps(ir.routing)
+        let (tables, routes, rules, names) = routeOps(ir.routing)
         return OpList(
             underlay: options.underlay, tableRange: options.tableRange, links: links, routerAttachments: attachments,
-            ownedTables: tables, routes: routes, rules: rules)
+            ownedTables: tables, routes: routes, rules: rules, tableNames: names)
     }
 }

@@ -122,10 +122,13 @@ public struct OpList: Codable, Hashable, Sendable {
     public var routes: [RouteSpec]
     /// Policy rules into `ownedTables`, marked with vrfc's rule protocol.
     public var rules: [RuleSpec]
+    /// Names of owned tables for iproute2 (`ip route show table NAME`),
+    /// which vrfc-apply writes to its own rt_tables.d file.
+    public var tableNames: [TableName]
 
     public init(
         underlay: InterfaceName, tableRange: TableRange, links: [LinkSpec], routerAttachments: [InterfaceName],
-        ownedTables: [UInt32] = [], routes: [RouteSpec] = [], rules: [RuleSpec] = []
+        ownedTables: [UInt32] = [], routes: [RouteSpec] = [], rules: [RuleSpec] = [], tableNames: [TableName] = []
     ) {
         format = Self.formatName
         version = Self.currentVersion
@@ -136,10 +139,11 @@ public struct OpList: Codable, Hashable, Sendable {
         self.ownedTables = ownedTables
         self.routes = routes
         self.rules = rules
+        self.tableNames = tableNames
     }
 
     enum CodingKeys: String, CodingKey {
-        case format, version, underlay, tableRange, links, routerAttachments, ownedTables, routes, rules
+        case format, version, underlay, tableRange, links, routerAttachments, ownedTables, routes, rules, tableNames
     }
 
     // The route fields are left out while empty, so op lists of nodes
@@ -155,6 +159,7 @@ public struct OpList: Codable, Hashable, Sendable {
         ownedTables = try c.decodeIfPresent([UInt32].self, forKey: .ownedTables) ?? []
         routes = try c.decodeIfPresent([RouteSpec].self, forKey: .routes) ?? []
         rules = try c.decodeIfPresent([RuleSpec].self, forKey: .rules) ?? []
+        tableNames = try c.decodeIfPresent([TableName].self, forKey: .tableNames) ?? []
     }
 
     public func encode(to encoder: any Swift.Encoder) throws {
@@ -168,5 +173,6 @@ public struct OpList: Codable, Hashable, Sendable {
         if !ownedTables.isEmpty { try c.encode(ownedTables, forKey: .ownedTables) }
         if !routes.isEmpty { try c.encode(routes, forKey: .routes) }
         if !rules.isEmpty { try c.encode(rules, forKey: .rules) }
+        if !tableNames.isEmpty { try c.encode(tableNames, forKey: .tableNames) }
     }
 }

@@ -436,7 +436,7 @@ struct Decoder {
         guard
             let f = fields(
                 root, "top level", required: ["format", "version", "underlay", "tableRange", "links", "routerAttachments"],
-                optional: ["ownedTables", "routes", "rules"])
+                optional: ["ownedTables", "routes", "rules", "tableNames"])
         else { return nil }
         let format = string(f["format"], "format")
         let version = integer(f["version"], "version", Int.self)
@@ -467,10 +467,25 @@ struct Decoder {
         for (n, r) in (list(f["rules"], "rules") ?? []).enumerated() {
             if let spec = rule(r, "rules[\(n)]") { rules.append(spec) }
         }
+        var tableNames: [TableName] = []
+        for (n, t) in (list(f["tableNames"], "tableNames") ?? []).enumerated() {
+            let at = "tableNames[\(n)]"
+            guard let x = fields(t, at, required: ["table", "name"]) else { continue }
+            let table = integer(x["table"], at + ".table", UInt32.self)
+            var name: RouteTableName?
+            if let node = x["name"], let s = string(node, at + ".name") {
+                do throws(NameError) {
+                    name = try RouteTableName(validating: s)
+                } catch {
+                    problem(node, at + ".name", "\(quoted(s)) is not a table name: expected \(error.expected)")
+                }
+            }
+            if let table, let name { tableNames.append(TableName(table: table, name: name)) }
+        }
         guard problems.isEmpty, let format, let version, let underlay, let range else { return nil }
         var ops = OpList(
             underlay: underlay, tableRange: range, links: links, routerAttachments: attachments,
-            ownedTables: owned, routes: routes, rules: rules)
+            ownedTables: owned, routes: routes, rules: rules, tableNames: tableNames)
         ops.format = format
         ops.version = version
         return ops
@@ -549,19 +564,22 @@ struct Decoder {
         var complete = true
         for (n, h) in (list(f["nexthops"], path + ".nexthops") ?? []).enumerated() {
             let at = path + ".nexthops[\(n)]"
-            guard let x = fields(h, at, required: ["weight"], optional: ["gateway", "device"]) else {
+            guard let x = fields(h, at, required: ["weight"], optional: ["gateway", "linkLocalOf", "device"]) else {
                 complete = false
                 continue
             }
             let gateway = x["gateway"].map { address($0, at + ".gateway") }
+            let linkLocalOf = x["linkLocalOf"].map { address($0, at + ".linkLocalOf") }
             let device = x["device"].map { interfaceName($0, at + ".device") }
             guard let weight = integer(x["weight"], at + ".weight", Int.self),
-                gateway.map({ $0 != nil }) ?? true, device.map({ $0 != nil }) ?? true
+                gateway.map({ $0 != nil }) ?? true, linkLocalOf.map({ $0 != nil }) ?? true, device.map({ $0 != nil }) ?? true
             else {
                 complete = false
                 continue
             }
-            nexthops.append(Nexthop(gateway: gateway ?? nil, device: device ?? nil, weight: weight))
+            var hop = Nexthop(gateway: gateway ?? nil, device: device ?? nil, weight: weight)
+            hop.linkLocalOf = linkLocalOf ?? nil
+            nexthops.append(hop)
         }
         guard complete, let table, let destination, let proto else { return nil }
         return RouteSpec(table: table, destination: destination, nexthops: nexthops, protocol: proto)

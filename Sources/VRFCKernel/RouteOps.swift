@@ -19,11 +19,16 @@ public enum RouteOwnership {
     public static let mainTable: UInt32 = 254
 }
 
-/// One path of a route: a gateway, a device, or both.
+/// One path of a route: a gateway, a device, or both; or a device and the
+/// IPv4 address of the neighbour whose link-local address is the gateway.
 public struct Nexthop: Codable, Hashable, Sendable {
     /// Same family as the route's destination; nil for a device route.
     public var gateway: IPAddress?
-    /// Required for a link-local IPv6 gateway and for a route without gateway.
+    /// An IPv6 route's gateway known only on the node: the EUI-64 link-local
+    /// address (fe80::/64) of the MAC that this IPv4 address has in the
+    /// neighbour table of `device`. vrfc-apply resolves it when it plans.
+    public var linkLocalOf: IPAddress?
+    /// Required for a link-local IPv6 gateway, with `linkLocalOf` and for a route without gateway.
     public var device: InterfaceName?
     /// ECMP weight, 1...256 as `ip route ... nexthop ... weight N` writes it.
     /// A route with a single path has no weight in the kernel (it reads back as 1).
@@ -37,16 +42,25 @@ public struct Nexthop: Codable, Hashable, Sendable {
         self.weight = weight
     }
 
-    enum CodingKeys: String, CodingKey { case gateway, device, weight }
+    public init(linkLocalOf neighbour: IPAddress, device: InterfaceName?, weight: Int = 1) {
+        linkLocalOf = neighbour
+        self.device = device
+        self.weight = weight
+    }
+
+    enum CodingKeys: String, CodingKey { case gateway, linkLocalOf, device, weight }
 
     public init(from decoder: any Swift.Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        if let text = try c.decodeIfPresent(String.self, forKey: .gateway) {
+        func address(_ key: CodingKeys) throws -> IPAddress? {
+            guard let text = try c.decodeIfPresent(String.self, forKey: key) else { return nil }
             guard let a = IPAddress(parsing: text[...]), a.description == text else {
-                throw DecodingError.dataCorruptedError(forKey: .gateway, in: c, debugDescription: "not an address: \(text)")
+                throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "not an address: \(text)")
             }
-            gateway = a
+            return a
         }
+        gateway = try address(.gateway)
+        linkLocalOf = try address(.linkLocalOf)
         device = try c.decodeIfPresent(InterfaceName.self, forKey: .device)
         weight = try c.decode(Int.self, forKey: .weight)
     }
@@ -54,6 +68,7 @@ public struct Nexthop: Codable, Hashable, Sendable {
     public func encode(to encoder: any Swift.Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encodeIfPresent(gateway?.description, forKey: .gateway)
+        try c.encodeIfPresent(linkLocalOf?.description, forKey: .linkLocalOf)
         try c.encodeIfPresent(device, forKey: .device)
         try c.encode(weight, forKey: .weight)
     }
@@ -108,6 +123,17 @@ public struct RuleSpec: Codable, Hashable, Sendable {
     public var effectiveMask: UInt32 { fwmark == nil ? 0 : fwmask ?? 0xFFFF_FFFF }
 }
 
+/// An owned table's name for iproute2: `TABLE NAME` in rt_tables.
+public struct TableName: Codable, Hashable, Sendable {
+    public var table: UInt32
+    public var name: RouteTableName
+
+    public init(table: UInt32, name: RouteTableName) {
+        self.table = table
+        self.name = name
+    }
+}
+
 extension RouteSpec: CustomStringConvertible {
     /// `ip route` words, for messages and reports.
     public var description: String {
@@ -115,6 +141,7 @@ extension RouteSpec: CustomStringConvertible {
         for n in nexthops {
             if nexthops.count > 1 { s += " nexthop" }
             if let g = n.gateway { s += " via \(g)" }
+            if let a = n.linkLocalOf { s += " via link-local of \(a)" }
             if let d = n.device { s += " dev \(d)" }
             if nexthops.count > 1 { s += " weight \(n.weight)" }
         }
@@ -149,6 +176,16 @@ extension OpList {
     /// that would strain a netlink message.
     public static let maxNexthops = 256
 
+    /// Why an address cannot be a neighbour's in an IPv4 neighbour table, or nil.
+    static func neighbourProblem(_ a: IPAddress) -> String? {
+        guard case .v4(let v) = a else { return "is not an IPv4 address (the neighbour is looked up by its IPv4 address)" }
+        let first = v.value >> 24
+        if first == 0 || first == 127 || first >= 224 {
+            return "is not a unicast address a neighbour can have (0/8, 127/8, multicast and 240/4 are not)"
+        }
+        return nil
+    }
+
     /// Why a table cannot be one vrfc owns wholly, or nil.
     func ownedTableProblem(_ t: UInt32) -> String? {
         if t == 0 || t == UInt32.max { return "\(t) is not a usable table id (1...4294967294)" }
@@ -168,6 +205,17 @@ extension OpList {
         for t in ownedTables {
             if let why = ownedTableProblem(t) { problems.append("op list: ownedTables: \(why)") }
             if !owned.insert(t).inserted { problems.append("op list: ownedTables: \(t) is listed twice") }
+        }
+
+        var namedTables: Set<UInt32> = []
+        var names: Set<String> = []
+        for (i, n) in tableNames.enumerated() {
+            let where_ = "op list: tableNames[\(i)] (\(n.table) \(n.name))"
+            if !owned.contains(n.table) {
+                problems.append("\(where_): table \(n.table) is not one of ownedTables; vrfc names only tables it owns")
+            }
+            if !namedTables.insert(n.table).inserted { problems.append("\(where_): table \(n.table) is named twice") }
+            if !names.insert(n.name.value).inserted { problems.append("\(where_): the name \(n.name) is given to two tables") }
         }
 
         var routeKeys: [String: Int] = [:]
@@ -196,7 +244,17 @@ extension OpList {
             var seen: Set<Nexthop> = []
             for (j, n) in r.nexthops.enumerated() {
                 let at = "\(where_): nexthops[\(j)]"
-                if n.gateway == nil && n.device == nil { problems.append("\(at): needs a gateway, a device or both") }
+                if n.gateway == nil && n.device == nil && n.linkLocalOf == nil {
+                    problems.append("\(at): needs a gateway, a device or both")
+                }
+                if let a = n.linkLocalOf {
+                    if n.gateway != nil { problems.append("\(at): has both gateway and linkLocalOf; give one of them") }
+                    if r.family != .ipv6 {
+                        problems.append("\(at): linkLocalOf gives an IPv6 gateway, and the destination is \(r.family.rawValue)")
+                    }
+                    if n.device == nil { problems.append("\(at): linkLocalOf \(a) needs its device (whose neighbour table holds the MAC)") }
+                    if let why = Self.neighbourProblem(a) { problems.append("\(at): linkLocalOf \(a) \(why)") }
+                }
                 if let g = n.gateway {
                     if g.family != r.family {
                         problems.append("\(at): gateway \(g) is \(g.family.rawValue), the destination \(r.family.rawValue)")

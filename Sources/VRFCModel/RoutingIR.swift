@@ -27,8 +27,13 @@ public struct OwnedTable: Codable, Hashable, Sendable {
 
 /// One path of a route.
 public struct RouteNexthop: Codable, Hashable, Sendable {
-    /// Same family as the route's destination.
-    public var gateway: IPAddress
+    /// Same family as the route's destination; nil with `linkLocalOf`.
+    public var gateway: IPAddress?
+    /// An IPv6 path through a node known only by its IPv4 address: the
+    /// gateway is that node's EUI-64 link-local address, made from the MAC
+    /// in the neighbour table on `device` at apply time (the compiler cannot
+    /// know it). Set instead of `gateway`, always with `device`.
+    public var linkLocalOf: IPAddress?
     public var device: InterfaceName?
     /// ECMP weight, 1...256.
     public var weight: Int
@@ -42,16 +47,31 @@ public struct RouteNexthop: Codable, Hashable, Sendable {
         self.source = source
     }
 
-    enum CodingKeys: String, CodingKey { case gateway, device, weight, source }
+    public init(linkLocalOf neighbour: IPAddress, device: InterfaceName, weight: Int = 1, source: String) {
+        linkLocalOf = neighbour
+        self.device = device
+        self.weight = weight
+        self.source = source
+    }
 
-    // The gateway is its canonical text, re-validated when read.
+    enum CodingKeys: String, CodingKey { case gateway, linkLocalOf, device, weight, source }
+
+    // Addresses are their canonical text, re-validated when read.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        let text = try c.decode(String.self, forKey: .gateway)
-        guard let a = IPAddress(parsing: text[...]), a.description == text else {
-            throw DecodingError.dataCorruptedError(forKey: .gateway, in: c, debugDescription: "not a canonical address: \(text)")
+        func address(_ key: CodingKeys) throws -> IPAddress? {
+            guard let text = try c.decodeIfPresent(String.self, forKey: key) else { return nil }
+            guard let a = IPAddress(parsing: text[...]), a.description == text else {
+                throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "not a canonical address: \(text)")
+            }
+            return a
         }
-        gateway = a
+        gateway = try address(.gateway)
+        linkLocalOf = try address(.linkLocalOf)
+        guard (gateway == nil) != (linkLocalOf == nil) else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .gateway, in: c, debugDescription: "a nexthop has either a gateway or linkLocalOf")
+        }
         device = try c.decodeIfPresent(InterfaceName.self, forKey: .device)
         weight = try c.decode(Int.self, forKey: .weight)
         source = try c.decode(String.self, forKey: .source)
@@ -59,7 +79,8 @@ public struct RouteNexthop: Codable, Hashable, Sendable {
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(gateway.description, forKey: .gateway)
+        try c.encodeIfPresent(gateway?.description, forKey: .gateway)
+        try c.encodeIfPresent(linkLocalOf?.description, forKey: .linkLocalOf)
         try c.encodeIfPresent(device, forKey: .device)
         try c.encode(weight, forKey: .weight)
         try c.encode(source, forKey: .source)

@@ -78,7 +78,8 @@ struct Plan: ParsableCommand {
             printOut(Report.text(plan))
         }
         if !plan.problems.isEmpty { throw ExitCode(Exit.failed) }
-        if !plan.complete { throw ExitCode(Exit.incomplete) }
+        // An unresolved link-local gateway is state the plan could not read.
+        if !plan.complete || !plan.unresolved.isEmpty { throw ExitCode(Exit.incomplete) }
         if !plan.inSync { throw ExitCode(Exit.pending) }
     }
 }

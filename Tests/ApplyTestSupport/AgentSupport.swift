@@ -166,7 +166,7 @@ extension Namespace {
         // As for plan/apply, the harness plays the operator who allows the
         // fixtures' bpfInterfaces (TestNamespace.operatorFlags).
         try (command ?? [applierPath(), "agent"]) + ["--netns", name, "--bpf-pin-dir", pinDirectory, "--log-format", "json"]
-            + Self.operatorFlags + args
+            + ["--table-names-file", tableNamesFile] + Self.operatorFlags + args
     }
 
     /// Starts an agent; `body` runs with it and the agent is killed afterwards if still running.

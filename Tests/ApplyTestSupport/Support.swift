@@ -92,6 +92,9 @@ public final class Namespace: @unchecked Sendable {
         for a in addresses { try ip("address", "add", a, "dev", name) }
     }
 
+    /// Where vrfc-apply keeps the owned tables' names for this namespace's runs.
+    public var tableNamesFile: String { dir.appendingPathComponent("iproute2/rt_tables.d/vrfc.conf").path }
+
     public func file(_ name: String, _ text: String) throws -> String {
         let url = dir.appendingPathComponent(name)
         try Data(text.utf8).write(to: url)
@@ -111,6 +114,8 @@ public final class Namespace: @unchecked Sendable {
         var full = [try applierPath()] + args
         if ["plan", "apply"].contains(args.first) {
             full += ["--netns", name, "--bpf-pin-dir", pinDirectory] + Self.operatorFlags
+            // The table names go to this test's directory, never the host's /etc/iproute2.
+            if !args.contains("--table-names-file") { full += ["--table-names-file", tableNamesFile] }
         }
         return try Shell.run(full)
     }
@@ -133,7 +138,9 @@ public final class Namespace: @unchecked Sendable {
     /// after its k-th acknowledged kernel change (status 137), or finishing
     /// as apply does when the run has fewer changes.
     public func crashingApply(_ file: String, after k: Int) throws -> CommandResult {
-        try netns.run([try faultsPath(), "apply", "--crash-after-changes", String(k), "--ops", file] + Self.operatorFlags)
+        try netns.run(
+            [try faultsPath(), "apply", "--crash-after-changes", String(k), "--ops", file, "--table-names-file", tableNamesFile]
+                + Self.operatorFlags)
     }
 
     public func planOps(_ ops: OpList, _ extra: String...) throws -> CommandResult {

@@ -534,7 +534,10 @@ extension AgentDistTests {
         let out = try Shell.check(["python3", "-c", extract, Self.daemonSet, dir.path]).stdout.split(separator: "\n").map(String.init)
         try #require(out.count == 3)
         #expect(out[0] == (try Self.boundingSet()).sorted().joined(separator: " "))
-        #expect(out[1] == "/etc/frr /etc/vrfc/crs /opt/network-operator /run/vrfc /sys/fs/bpf /tmp /var/lib/vrfc /var/run/frr")
+        #expect(
+            out[1]
+                == "/etc/frr /etc/iproute2/rt_tables.d /etc/vrfc/crs /opt/network-operator /run/vrfc /sys/fs/bpf /tmp /var/lib/vrfc /var/run/frr"
+        )
         #expect(out[2] == "True")
         let config = try dir.write("config.yaml", "vnimap:\n  vrf1: 100\n")
         let compiled = try Shell.run([Repo.executable("vrfc"), "compile", "--config", config, "--emit", "ir", dir.path + "/vrf1.yaml"])

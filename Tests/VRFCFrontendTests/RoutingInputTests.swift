@@ -377,7 +377,7 @@ import VRFCTestSupport
         spec:
           podCIDRs: [\(cidrs.map { "\"\($0)\"" }.joined(separator: ", "))]
         status:
-          addresses: [\(addresses.map { "{type: InternalIP, address: \"\($0)\"}" }.joined(separator: ", ")), {type: Hostname, address: \(name)}]
+          addresses: [\((addresses.map { "{type: InternalIP, address: \"\($0)\"}" } + ["{type: Hostname, address: \(name)}"]).joined(separator: ", "))]
           conditions: [{type: Ready, status: "True"}]
           nodeInfo: {kubeletVersion: v1.31.2}
         """
@@ -392,7 +392,7 @@ import VRFCTestSupport
         let r = try #require(o.routing)
         #expect(r.routes.map(\.destination.text) == ["198.51.100.0/26", "198.51.100.64/26", "2001:db8:10::/64", "2001:db8:20::/64"])
         #expect(
-            r.routes.map { $0.nexthops[0].gateway.description } == [
+            r.routes.map { $0.nexthops[0].gateway?.description } == [
                 "192.0.2.11", "192.0.2.12", "2001:db8:1000::c000:20b", "2001:db8:ffff::12",
             ])
         #expect(r.routes.allSatisfy { $0.table == 254 && $0.purpose == .podRoute && $0.nexthops[0].device?.value == "eth1" })
@@ -402,7 +402,7 @@ import VRFCTestSupport
         )
     }
 
-    @Test func withoutAnIPv6AddressOrPrefixTheIPv6RouteIsSkippedWithAWarning() {
+    @Test func withoutAnIPv6AddressOrPrefixTheIPv6RouteGoesViaTheNodesLinkLocalAddress() throws {
         let o = Self.run(
             config: Self.podConfig,
             [
@@ -413,10 +413,46 @@ import VRFCTestSupport
                         Self.node("b", ["192.0.2.2"], ["198.51.100.64/26", "2001:db8:20::/64"]))
                 )
             ])
-        #expect(o.routing?.routes.map(\.destination.text) == ["198.51.100.64/26"], "\(o.errors)")
+        #expect(o.errors.isEmpty && o.warnings.isEmpty, "\(o.errors) \(o.warnings)")
+        let r = try #require(o.routing)
+        #expect(r.routes.map(\.destination.text) == ["198.51.100.64/26", "2001:db8:20::/64"])
+        let hop = try #require(r.routes.last?.nexthops.first)
+        // The compiler cannot know the MAC: the IR names the neighbour.
+        #expect(hop.gateway == nil && hop.linkLocalOf == Self.address("192.0.2.2") && hop.device?.value == "eth1")
+        #expect(hop.source == "Node \"b\"")
+        // Into the op list as it is, validated and read back strictly.
+        let ops = OpList(
+            underlay: KernelBackend.defaultUnderlay, tableRange: .default, links: [], routerAttachments: [],
+            routes: KernelBackend.routeOps(r).routes)
+        try ops.validate()
+        let text = JSONOutput.encode(ops)
+        #expect(text.contains("\"linkLocalOf\" : \"192.0.2.2\""), "\(text)")
+        let back = try OpListReader.decode(Array(text.utf8))
+        #expect(back == ops)
+        #expect(back.routes[1].description == "2001:db8:20::/64 table 254 via link-local of 192.0.2.2 dev eth1")
+    }
+
+    @Test func aNodeWithoutAnyAddressGetsNoPodRouteAndAWarningPerFamily() {
+        let o = Self.run(
+            config: Self.podConfig,
+            [
+                (
+                    "n.yaml",
+                    Self.docs(
+                        Self.node("a", ["192.0.2.1"], ["198.51.100.0/26"]),
+                        Self.node("b", ["2001:db8::b"], ["198.51.100.64/26", "2001:db8:20::/64"]),
+                        Self.node("c", [], ["198.51.100.128/26", "2001:db8:30::/64"]))
+                )
+            ])
+        #expect(o.errors.isEmpty, "\(o.errors)")
+        #expect(o.routing?.routes.map(\.destination.text) == ["2001:db8:20::/64"])
+        #expect(o.warnings.count == 3, "\(o.warnings)")
+        #expect(o.warnings.contains { $0.contains("Node \"b\"") && $0.contains("has no ipv4 address for its pod CIDR 198.51.100.64/26") })
         #expect(
-            o.warnings.count == 1 && o.warnings[0].contains("Node \"b\"")
-                && o.warnings[0].contains("has no ipv6 address for its pod CIDR 2001:db8:20::/64"), "\(o.warnings)")
+            o.warnings.contains {
+                $0.contains("Node \"c\"") && $0.contains("has no ipv6 address for its pod CIDR 2001:db8:30::/64")
+                    && $0.contains("or else at its link-local address")
+            }, "\(o.warnings)")
     }
 
     @Test func duplicateNodeAddressesAndOverlappingPodCIDRsAreRefused() {
