@@ -23,7 +23,8 @@
 #   ROUTES=1000 RULES=50 (defaults): the routes case after the links, 1,000
 #                             pod routes + 50 policy rules vs ip -batch of the
 #                             same requests (ROUTES=0 leaves it out; SIZES=""
-#                             runs only it)
+#                             runs only it); FOREIGN=100000: then a no-op with
+#                             that many BGP routes in another table
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=/opt/swift/usr/bin:$PATH
@@ -33,6 +34,7 @@ REPEAT=${REPEAT:-5}
 ROUNDS=${ROUNDS:-3}
 ROUTES=${ROUTES:-1000}   # the routes case: pod routes (0: leave it out)
 RULES=${RULES:-50}
+FOREIGN=${FOREIGN:-100000}  # routes of another protocol in another table for a last no-op (0: none)
 
 if [ "${1:-}" = "--vm" ]; then
     swift build -c release --static-swift-stdlib --scratch-path "$SCRATCH" --product vrfc-apply >/dev/null
@@ -253,7 +255,13 @@ EOF2
         ip -n "$ns" link set up0 up
         ip -n "$ns" link set up0.peer up
     }
-    rm -f "$d/vrfc.t" "$d/ip.t" "$d/noop.t"
+    # The fixed cost of each side, for the text: vrfc-apply applying an
+    # empty op list in a fresh namespace (process start-up, arguments,
+    # reading the kernel) and ip -batch of empty batches.
+    python3 -c 'import json, sys; o = json.load(open(sys.argv[1])); o.update(ownedTables=[], routes=[], rules=[]); json.dump(o, open(sys.argv[2], "w"))' "$d/ops.json" "$d/empty.json"
+    : > "$d/empty.batch"
+    rm -f "$d/vrfc.t" "$d/ip.t" "$d/noop.t" "$d/noopf.t" "$d/floor.t" "$d/ipfloor.t"
+    load_before=$(cut -d' ' -f1-3 /proc/loadavg)
     for r in $(seq "$ROUNDS"); do
         fresh_ns "rv"; uplink
         timed "$d/vrfc.t" "$bin/vrfc-apply" apply --netns "$ns" --bpf-pin-dir "$pins" --ops "$d/ops.json" > /dev/null
@@ -262,7 +270,21 @@ EOF2
             for k in $(seq "$REPEAT"); do
                 timed "$d/noop.t" "$bin/vrfc-apply" apply --netns "$ns" --bpf-pin-dir "$pins" --ops "$d/ops.json" > /dev/null
             done
+            # A node whose VRF holds a large BGP table: FOREIGN routes of
+            # another protocol in another table, which the kernel-filtered
+            # dumps leave out.
+            if [ "$FOREIGN" -gt 0 ]; then
+                python3 -c 'import sys; n = int(sys.argv[1]); print("\n".join(f"route add 10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}/32 via 192.0.2.9 table 1000 proto 186" for i in range(n)))' "$FOREIGN" > "$d/foreign.batch"
+                ip -n "$ns" -batch "$d/foreign.batch"
+                for k in $(seq "$REPEAT"); do
+                    timed "$d/noopf.t" "$bin/vrfc-apply" apply --netns "$ns" --bpf-pin-dir "$pins" --ops "$d/ops.json" > /dev/null
+                done
+            fi
         fi
+        drop_ns "$ns"
+        fresh_ns "rf"; uplink
+        timed "$d/floor.t" "$bin/vrfc-apply" apply --netns "$ns" --bpf-pin-dir "$pins" --ops "$d/empty.json" > /dev/null
+        timed "$d/ipfloor.t" sh -c "ip -n $ns -batch $d/empty.batch && ip -n $ns -6 -batch $d/empty.batch"
         drop_ns "$ns"
         fresh_ns "ri"; uplink
         timed "$d/ip.t" sh -c "ip -n $ns -batch $d/ip.batch && ip -n $ns -6 -batch $d/ip6.batch"
@@ -277,5 +299,14 @@ EOF2
     printf "%7s %7s %5s | %7s %7s %5s | %11s   %s\n" "$a" "$b" "$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')" \
         "$ac" "$bc" "$(awk -v a="$ac" -v b="$bc" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')" "$(col 1 "$d/noop.t") ($(col 2 "$d/noop.t"))" \
         "wall vrfc $(awk '{print $1}' "$d/vrfc.t" | tr '\n' ' ')/ ip $(awk '{print $1}' "$d/ip.t" | tr '\n' ' ')"
+    [ -f "$d/noopf.t" ] && echo "no-op re-apply with $FOREIGN foreign routes in table 1000 (proto bgp): $(col 1 "$d/noopf.t") ($(col 2 "$d/noopf.t")) ms"
+    echo "fixed cost (empty op list / empty batches), CPU ms: vrfc-apply $(col 2 "$d/floor.t"), ip -batch $(col 2 "$d/ipfloor.t");" \
+        "load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg)"
+    # The README's row, as measured.
+    python3 - "$ROUTES" "$RULES" "$a" "$ac" "$b" "$bc" "$(col 1 "$d/noop.t")" "$(col 2 "$d/noop.t")" <<'EOF3'
+import sys
+routes, rules, a, ac, b, bc, n, nc = map(int, sys.argv[1:])
+print(f"README: | {routes + 2:,} routes + {rules} rules | {a:,} / {ac} ms | {b:,} / {bc} ms | {ac / bc:.2f} | {n:,} / {nc} ms |")
+EOF3
 fi
 } | tee "${BENCH_OUT:-$work}/result"

@@ -64,7 +64,7 @@ public final class LinkSession {
         let clsact = try clsactRecord()
         do throws(NetlinkError) {
             var timer = PhaseTimer()
-            var snap = try KernelSnapshot.read(socket, attacher: attacher, log: log, clsact: clsact)
+            var snap = try KernelSnapshot.read(socket, attacher: attacher, log: log, clsact: clsact, routesFor: ops)
             snap.readNeighbours(socket, for: ops)
             snap.tableNames = tableNames.map { ($0, $0.read()) }
             timer.mark("  read kernel")
@@ -76,8 +76,20 @@ public final class LinkSession {
         }
     }
 
-    /// Runs `steps` of `plan` (all of them by default) against the snapshot
-    /// the plan was made from.
+    /// The read-back of a run whose steps were all route and rule steps:
+    /// those change only routes and rules, so only they are read again (the
+    /// same filtered dumps as the first read) and the plan is made afresh
+    /// against them and the links of `snapshot`, which no step touched.
+    public func routesReadBack(_ snapshot: KernelSnapshot) throws(ApplyError) -> Plan {
+        var snap = snapshot
+        do throws(NetlinkError) {
+            try snap.readRoutesAndRules(socket, for: ops)
+        } catch {
+            throw ApplyError("reading the kernel's state: \(error)")
+        }
+        return Planner.plan(ops, snap, options: PlanOptions(adopt: false, force: force))
+    }
+
     /// Drops the state entries (creation log, clsact record) the snapshot
     /// shows resolved; first thing of a changing run, even a refused one.
     public func compact(_ snapshot: KernelSnapshot) throws(ApplyError) {
@@ -129,8 +141,14 @@ public enum LinkApply {
         try session.execute(plan, snapshot: snap, onStep: onStep)
         timer.mark("execute \(plan.steps.count) steps")
         // Read back: apply is done only when a fresh plan is in sync.
-        let (_, after) = try session.snapshotAndPlan(adopt: false)
-        timer.mark("read back + plan")
+        let after: Plan
+        if plan.steps.allSatisfy(\.isRouteOrRule) {
+            after = try session.routesReadBack(snap)
+            timer.mark("read back routes and rules + plan")
+        } else {
+            (_, after) = try session.snapshotAndPlan(adopt: false)
+            timer.mark("read back + plan")
+        }
         return .applied(plan: plan, after: after)
     }
 }

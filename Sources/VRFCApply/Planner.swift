@@ -122,7 +122,7 @@ struct PlanBuilder {
                 steps.append(.up(name: name))
             }
         }
-        steps += routeSteps()
+        routeSteps(into: &steps)
         steps += tableNamesSteps()
         steps += staleDeletions()
         plan.steps = plan.problems.isEmpty ? steps : []

@@ -29,6 +29,16 @@ public struct RuleStep: Sendable, Hashable {
     public var reason: String?
 }
 
+extension Step {
+    /// Changes only routes or rules (the read-back then reads only those).
+    var isRouteOrRule: Bool {
+        switch self {
+        case .route, .rule: true
+        default: false
+        }
+    }
+}
+
 extension KernelRoute {
     /// `ip route` words, for reports.
     func text(_ names: [Int32: String]) -> String {
@@ -64,22 +74,74 @@ extension KernelRule {
     }
 }
 
+/// The kernel's key of a route as far as vrfc's routes go: vrfc adds no
+/// tos and no metric, so the route it takes the place of has tos 0 and the
+/// family's default metric.
+struct RouteKey: Hashable {
+    var table: UInt32
+    var destination: IPPrefix
+
+    init(_ table: UInt32, _ destination: IPPrefix) {
+        self.table = table
+        self.destination = destination
+    }
+
+    /// nil for a route vrfc's routes cannot take the place of.
+    init?(_ r: KernelRoute) {
+        guard r.tos == 0, r.metric == KernelRoute.defaultMetric(r.family) else { return nil }
+        self.init(r.table, r.destination)
+    }
+}
+
+extension KernelSnapshot {
+    /// The routes a plan of `ops` must see, read with kernel-filtered dumps
+    /// instead of every route of every table: every route with vrfc's
+    /// protocol (wherever it is), every route in an owned table (imposters
+    /// included), and, where a wanted route in a table vrfc does not own
+    /// (`main`) is not there as vrfc's, that table of that family, so a
+    /// foreign route holding its destination is seen. The plan never
+    /// touches or reads anything else: another protocol's routes outside
+    /// the owned tables are not vrfc's and not in its way.
+    public static func routes(_ socket: NetlinkSocket, for ops: OpList) throws(NetlinkError) -> [KernelRoute] {
+        let mark = RouteOwnership.protocol
+        let owned = Set(ops.ownedTables)
+        var routes: [KernelRoute] = []
+        for family in AddressFamily.allCases {
+            routes += try socket.routes(family: family, protocol: mark)
+            // vrfc's own are in the dump above already.
+            for t in ops.ownedTables { routes += try socket.routes(family: family, table: t).filter { $0.protocol != mark } }
+        }
+        let present = Set(routes.lazy.compactMap(RouteKey.init))
+        var holders: [(AddressFamily, UInt32)] = []
+        for want in ops.routes where !owned.contains(want.table) && !present.contains(RouteKey(want.table, want.destination)) {
+            if !holders.contains(where: { $0 == (want.family, want.table) }) { holders.append((want.family, want.table)) }
+        }
+        for (family, table) in holders {
+            routes += try socket.routes(family: family, table: table).filter { $0.protocol != mark }
+        }
+        return routes
+    }
+}
+
 extension PlanBuilder {
     /// The route and rule steps, in execution order: routes added or
     /// replaced (so a rule never points at a table still missing its route),
     /// stale and imposter rules deleted, wanted rules added, stale and
-    /// imposter routes deleted.
-    mutating func routeSteps() -> [Step] {
+    /// imposter routes deleted. Appended to `steps` in place: a step is a
+    /// large value, and a thousand routes are not copied from list to list.
+    mutating func routeSteps(into steps: inout [Step]) {
         let owned = Set(ops.ownedTables)
         let names = Dictionary(snap.links.map { ($0.index, $0.name) }, uniquingKeysWith: { a, _ in a })
         var matchedRoutes: Set<Int> = []
         var adds: [Step] = []
+        adds.reserveCapacity(ops.routes.count)
         var routeProblems = false
 
-        func key(_ family: AddressFamily, _ table: UInt32, _ dst: IPPrefix) -> String { "\(family) \(table) \(dst)" }
-        var byKey: [String: [Int]] = [:]
+        // The live routes each wanted route may take the place of (the prefix carries the family).
+        var byKey: [RouteKey: [Int]] = [:]
+        byKey.reserveCapacity(snap.routes.count)
         for (i, r) in snap.routes.enumerated() {
-            byKey[key(r.family, r.table, r.destination), default: []].append(i)
+            if let k = RouteKey(r) { byKey[k, default: []].append(i) }
         }
 
         for want in ops.routes {
@@ -99,9 +161,7 @@ extension PlanBuilder {
             let request = RouteRequest(table: want.table, destination: want.destination, protocol: want.protocol, hops: hops)
             // The one live route this route takes the place of: same table,
             // destination, tos 0 and the default metric (the kernel's key).
-            let candidates = (byKey[key(want.family, want.table, want.destination)] ?? []).filter {
-                snap.routes[$0].tos == 0 && snap.routes[$0].metric == KernelRoute.defaultMetric(want.family)
-            }
+            let candidates = byKey[RouteKey(want.table, want.destination)] ?? []
             if let same = candidates.first(where: { routeMatches(snap.routes[$0], request) }) {
                 matchedRoutes.insert(same)
                 continue
@@ -179,8 +239,9 @@ extension PlanBuilder {
         multipathNote()
         plan.wantedRoutes = ops.routes.count
         plan.wantedRules = ops.rules.count
-        if routeProblems { return [] }
-        return adds + ruleDeletions + ruleAdds + routeDeletions
+        if routeProblems { return }
+        steps.reserveCapacity(steps.count + adds.count + ruleDeletions.count + ruleAdds.count + routeDeletions.count)
+        for part in [adds, ruleDeletions, ruleAdds, routeDeletions] { steps += part }
     }
 
     /// Equal as far as the op list says: vrfc's protocol, a plain unicast

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import VRFCBPF
+import VRFCKernel
 import VRFCNetlink
 
 /// Everything plan and apply need to know about the live kernel, read in
@@ -24,7 +25,9 @@ public struct KernelSnapshot: Sendable {
     public var clsactRecordUnreadable: String?
     /// State files that are not safe to trust: apply and plan refuse.
     public var stateProblems: [String]
-    /// Every IPv4 and IPv6 route of every table, and every policy rule.
+    /// The routes that are vrfc's or may stand in its way (`routes(_:for:)`:
+    /// every route of every table when read without an op list), and every
+    /// policy rule.
     public var routes: [KernelRoute] = []
     public var rules: [KernelRule] = []
     /// net.ipv4.fib_multipath_use_neigh of the namespace; nil when unreadable.
@@ -52,21 +55,15 @@ public struct KernelSnapshot: Sendable {
         stateProblems = []
     }
 
+    /// `routesFor`: read only the routes a plan of this op list must see
+    /// (kernel-filtered dumps, `routes(_:for:)`); nil reads every route.
     public static func read(
         _ socket: NetlinkSocket, attacher: (any RouterAttacher)?, log: CreationLog?,
-        clsact: ClsactRecord? = nil
+        clsact: ClsactRecord? = nil, routesFor ops: OpList? = nil
     ) throws(NetlinkError) -> KernelSnapshot {
         let links = try socket.links()
-        let (rules, ruleTables) = try socket.rulesAndTables()
-        var snapshot = KernelSnapshot(
-            links: links, ipv4Addresses: try socket.addresses(family: AF_INET),
-            ruleTables: ruleTables)
-        snapshot.rules = rules
-        snapshot.routes = try socket.routes()
-        // /proc/sys/net is the calling thread's network namespace.
-        if let text = try? String(contentsOfFile: "/proc/sys/net/ipv4/fib_multipath_use_neigh", encoding: .utf8) {
-            snapshot.multipathUseNeigh = text.trimmingCharacters(in: .whitespacesAndNewlines) != "0"
-        }
+        var snapshot = KernelSnapshot(links: links, ipv4Addresses: try socket.addresses(family: AF_INET))
+        try snapshot.readRoutesAndRules(socket, for: ops)
         if let log {
             do throws(StateFileError) {
                 snapshot.logged = try log.entries()
@@ -95,6 +92,17 @@ public struct KernelSnapshot: Sendable {
             }
         }
         return snapshot
+    }
+
+    /// Reads (again) the rules, the routes and the multipath sysctl: all
+    /// of the snapshot that route and rule steps change.
+    public mutating func readRoutesAndRules(_ socket: NetlinkSocket, for ops: OpList?) throws(NetlinkError) {
+        (rules, ruleTables) = try socket.rulesAndTables()
+        if let ops { routes = try Self.routes(socket, for: ops) } else { routes = try socket.routes() }
+        // /proc/sys/net is the calling thread's network namespace.
+        if let text = try? String(contentsOfFile: "/proc/sys/net/ipv4/fib_multipath_use_neigh", encoding: .utf8) {
+            multipathUseNeigh = text.trimmingCharacters(in: .whitespacesAndNewlines) != "0"
+        }
     }
 
     /// What apply does first: forgets log entries that are resolved (the

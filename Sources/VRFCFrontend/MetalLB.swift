@@ -83,6 +83,22 @@ enum MetalLB {
     ]
     static let legacyPoolKeys = ["name", "protocol", "addresses", "auto-assign", "avoid-buggy-ips", "bgp-advertisements"]
 
+    /// A MetalLB custom resource: apiVersion, kind, metadata and spec, its
+    /// status ignored.
+    static func crd(_ raw: Field, kind: String, apiVersions: [String], label: String) -> KubernetesObject? {
+        KubernetesObject.read(
+            raw, kind: kind, apiVersions: apiVersions, label: label,
+            allowed: ["apiVersion", "kind", "metadata", "spec"], ignored: ["status"])
+    }
+
+    /// A MetalLB custom resource that must have a spec, and its spec.
+    static func crdSpec(
+        _ raw: Field, kind: String, apiVersions: [String], label: String, keys: [String]
+    ) -> (KubernetesObject, Fields)? {
+        guard let o = crd(raw, kind: kind, apiVersions: apiVersions, label: label), let spec = spec(o, keys: keys) else { return nil }
+        return (o, spec)
+    }
+
     static func spec(_ o: KubernetesObject, keys: [String]) -> Fields? {
         guard let specField = o.top["spec"] else {
             o.field.error("missing spec")
@@ -93,12 +109,9 @@ enum MetalLB {
 
     static func readPeer(_ raw: Field, label: String) -> MetalLBPeer? {
         let errorsBefore = raw.sink.items.count
-        guard
-            let o = KubernetesObject.read(
-                raw, kind: "BGPPeer", apiVersions: peerVersions, label: label,
-                allowed: ["apiVersion", "kind", "metadata", "spec"], ignored: ["status"]),
-            let spec = spec(o, keys: peerSpecKeys)
-        else { return nil }
+        guard case (let o, let spec)? = crdSpec(raw, kind: "BGPPeer", apiVersions: peerVersions, label: label, keys: peerSpecKeys) else {
+            return nil
+        }
         let peer = peerFields(
             address: spec["peerAddress"], interface: spec["interface"], vrf: spec["vrf"],
             selectors: spec["nodeSelectors"], label: o.label, at: o.field, labelsKey: "matchLabels", expressionsKey: "matchExpressions")
@@ -134,11 +147,7 @@ enum MetalLB {
 
     static func readPool(_ raw: Field, label: String) -> MetalLBPool? {
         let errorsBefore = raw.sink.items.count
-        guard
-            let o = KubernetesObject.read(
-                raw, kind: "IPAddressPool", apiVersions: poolVersions, label: label,
-                allowed: ["apiVersion", "kind", "metadata", "spec"], ignored: ["status"]),
-            let spec = spec(o, keys: poolSpecKeys)
+        guard case (let o, let spec)? = crdSpec(raw, kind: "IPAddressPool", apiVersions: poolVersions, label: label, keys: poolSpecKeys)
         else { return nil }
         guard let addresses = spec["addresses"] else {
             o.field.error(
@@ -155,9 +164,7 @@ enum MetalLB {
     static func readAdvertisement(_ raw: Field, label: String) -> MetalLBAdvertisement? {
         let errorsBefore = raw.sink.items.count
         guard
-            let o = KubernetesObject.read(
-                raw, kind: "BGPAdvertisement", apiVersions: advertisementVersions, label: label,
-                allowed: ["apiVersion", "kind", "metadata", "spec"], ignored: ["status"])
+            let o = crd(raw, kind: "BGPAdvertisement", apiVersions: advertisementVersions, label: label)
         else { return nil }
         // An advertisement without spec announces every pool from every node.
         var names: [String] = []

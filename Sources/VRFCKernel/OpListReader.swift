@@ -149,7 +149,10 @@ struct JSONParser {
         defer { depth -= 1 }
         i += 1
         var members: [(key: String, node: JSONNode)] = []
-        var seen: [String: Int] = [:]
+        // Duplicates are looked for in the few members an op-list object
+        // has; a table of keys only once an object grows large.
+        var keyLines: [Int] = []
+        var seen: [String: Int]? = nil
         skipSpace()
         if i < bytes.count && bytes[i] == UInt8(ascii: "}") {
             i += 1
@@ -163,10 +166,16 @@ struct JSONParser {
             }
             let keyLine = line
             let key = try string()
-            if let first = seen[key] {
+            let first = seen != nil ? seen![key] : members.firstIndex(where: { $0.key == key }).map { keyLines[$0] }
+            if let first {
                 throw Failure(line: keyLine, message: "duplicate key \(quoted(key)) (first at line \(first)); each key may appear once")
             }
-            seen[key] = keyLine
+            keyLines.append(keyLine)
+            if seen != nil {
+                seen![key] = keyLine
+            } else if keyLines.count > 16 {
+                seen = Dictionary(zip(members.map(\.key) + [key], keyLines), uniquingKeysWith: { a, _ in a })
+            }
             skipSpace()
             guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw fail("expected ':' after the key \(quoted(key))") }
             i += 1
@@ -257,7 +266,20 @@ struct JSONParser {
 
     mutating func string() throws(Failure) -> String {
         i += 1
-        var out: [UInt8] = []
+        // Most strings have no escape: taken from the bytes as they are.
+        let start = i
+        var ascii = true
+        while i < bytes.count, bytes[i] != UInt8(ascii: "\""), bytes[i] != UInt8(ascii: "\\"), bytes[i] >= 0x20 {
+            if bytes[i] >= 0x80 { ascii = false }
+            i += 1
+        }
+        if i < bytes.count, bytes[i] == UInt8(ascii: "\"") {
+            i += 1
+            if ascii { return String(decoding: bytes[start..<(i - 1)], as: UTF8.self) }
+            guard let s = String(validating: bytes[start..<(i - 1)], as: UTF8.self) else { throw fail("a string that is not UTF-8") }
+            return s
+        }
+        var out = Array(bytes[start..<i])
         while true {
             guard i < bytes.count else { throw fail("unexpected end of the document in a string") }
             let c = bytes[i]
@@ -335,71 +357,79 @@ struct Decoder {
         problems.append("line \(node.line): \(path): \(what)")
     }
 
+    /// The members of an object, by key: an op-list object has a handful,
+    /// so a look-up is a scan (no hashing per object).
+    struct Fields {
+        var members: [(key: String, node: JSONNode)] = []
+
+        subscript(_ key: String) -> JSONNode? { members.first(where: { $0.key == key })?.node }
+    }
+
     /// The members of an object, after refusing unknown and missing keys.
-    mutating func fields(_ node: JSONNode, _ path: String, required: [String], optional: [String] = []) -> [String: JSONNode]? {
+    mutating func fields(_ node: JSONNode, _ path: @autoclosure () -> String, required: [String], optional: [String] = []) -> Fields? {
         guard case .object(let members) = node.value else {
-            problem(node, path, "expected an object, found \(node.typeName)")
+            problem(node, path(), "expected an object, found \(node.typeName)")
             return nil
         }
-        var out: [String: JSONNode] = [:]
-        let known = Set(required + optional)
+        var out = Fields()
+        out.members.reserveCapacity(members.count)
         for (k, v) in members {
-            if !known.contains(k) {
-                problem(v, path, "unknown field \(quoted(k)); known fields: \((required + optional).joined(separator: ", "))")
+            if !required.contains(k) && !optional.contains(k) {
+                problem(v, path(), "unknown field \(quoted(k)); known fields: \((required + optional).joined(separator: ", "))")
             } else if case .null = v.value, optional.contains(k) {
                 continue  // an absent optional, written out
             } else {
-                out[k] = v
+                out.members.append((k, v))
             }
         }
         for k in required where out[k] == nil {
-            problem(node, path, "missing field '\(k)'")
+            problem(node, path(), "missing field '\(k)'")
         }
         return out
     }
 
-    mutating func string(_ node: JSONNode?, _ path: String) -> String? {
+    mutating func string(_ node: JSONNode?, _ path: @autoclosure () -> String) -> String? {
         guard let node else { return nil }
         guard case .string(let s) = node.value else {
-            problem(node, path, "expected a string, found \(node.typeName)")
+            problem(node, path(), "expected a string, found \(node.typeName)")
             return nil
         }
         return s
     }
 
-    mutating func bool(_ node: JSONNode?, _ path: String) -> Bool? {
+    mutating func bool(_ node: JSONNode?, _ path: @autoclosure () -> String) -> Bool? {
         guard let node else { return nil }
         guard case .bool(let b) = node.value else {
-            problem(node, path, "expected true or false, found \(node.typeName)")
+            problem(node, path(), "expected true or false, found \(node.typeName)")
             return nil
         }
         return b
     }
 
     /// An integer literal within `T`'s range; anything else is named.
-    mutating func integer<T: FixedWidthInteger>(_ node: JSONNode?, _ path: String, _: T.Type) -> T? {
+    mutating func integer<T: FixedWidthInteger>(_ node: JSONNode?, _ path: @autoclosure () -> String, _: T.Type) -> T? {
         guard let node else { return nil }
         guard case .number(let text) = node.value else {
-            problem(node, path, "expected an integer, found \(node.typeName)")
+            problem(node, path(), "expected an integer, found \(node.typeName)")
             return nil
         }
-        guard !text.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }) else {
-            problem(node, path, "\(text) is not an integer")
+        guard !text.utf8.contains(where: { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }) else {
+            problem(node, path(), "\(text) is not an integer")
             return nil
         }
         guard let v = T(text) else {
-            problem(node, path, "\(text) is out of range (\(T.min)...\(T.max))")
+            problem(node, path(), "\(text) is out of range (\(T.min)...\(T.max))")
             return nil
         }
         return v
     }
 
-    mutating func interfaceName(_ node: JSONNode?, _ path: String) -> InterfaceName? {
-        guard let node, let s = string(node, path) else { return nil }
+    mutating func interfaceName(_ node: JSONNode?, _ path: @autoclosure () -> String) -> InterfaceName? {
+        guard let node, let s = string(node, path()) else { return nil }
         do throws(NameError) {
             return try InterfaceName(validating: s)
         } catch {
-            problem(node, path, "\(quoted(s)) is not an interface name: expected \(error.expected)")
+            problem(node, path(), "\(quoted(s)) is not an interface name: expected \(error.expected)")
             return nil
         }
     }
@@ -414,19 +444,20 @@ struct Decoder {
         }
     }
 
-    mutating func enumeration<E: RawRepresentable>(_ node: JSONNode?, _ path: String, _ all: [E]) -> E? where E.RawValue == String {
-        guard let node, let s = string(node, path) else { return nil }
+    mutating func enumeration<E: RawRepresentable>(_ node: JSONNode?, _ path: @autoclosure () -> String, _ all: [E]) -> E?
+    where E.RawValue == String {
+        guard let node, let s = string(node, path()) else { return nil }
         guard let e = E(rawValue: s) else {
-            problem(node, path, "\(quoted(s)) is not one of \(all.map(\.rawValue).joined(separator: ", "))")
+            problem(node, path(), "\(quoted(s)) is not one of \(all.map(\.rawValue).joined(separator: ", "))")
             return nil
         }
         return e
     }
 
-    mutating func list(_ node: JSONNode?, _ path: String) -> [JSONNode]? {
+    mutating func list(_ node: JSONNode?, _ path: @autoclosure () -> String) -> [JSONNode]? {
         guard let node else { return nil }
         guard case .array(let items) = node.value else {
-            problem(node, path, "expected a list, found \(node.typeName)")
+            problem(node, path(), "expected a list, found \(node.typeName)")
             return nil
         }
         return items
@@ -529,27 +560,27 @@ struct Decoder {
     }
 
     /// A canonical prefix: the applier never guesses what a sloppy one meant.
-    mutating func prefix(_ node: JSONNode?, _ path: String) -> IPPrefix? {
-        guard let node, let s = string(node, path) else { return nil }
+    mutating func prefix(_ node: JSONNode?, _ path: @autoclosure () -> String) -> IPPrefix? {
+        guard let node, let s = string(node, path()) else { return nil }
         switch IPPrefix.parse(s) {
         case .success(let p): return p
-        case .failure(.notCanonical(let c)): problem(node, path, "\(quoted(s)) is not canonical; the prefix is written '\(c)'")
-        case .failure(.missingLength(let c)): problem(node, path, "\(quoted(s)) has no prefix length; write '\(c)'")
-        case .failure(.lengthOutOfRange(let max)): problem(node, path, "\(quoted(s)): the prefix length is at most \(max)")
-        case .failure(.malformed): problem(node, path, "\(quoted(s)) is not an IPv4 or IPv6 prefix")
+        case .failure(.notCanonical(let c)): problem(node, path(), "\(quoted(s)) is not canonical; the prefix is written '\(c)'")
+        case .failure(.missingLength(let c)): problem(node, path(), "\(quoted(s)) has no prefix length; write '\(c)'")
+        case .failure(.lengthOutOfRange(let max)): problem(node, path(), "\(quoted(s)): the prefix length is at most \(max)")
+        case .failure(.malformed): problem(node, path(), "\(quoted(s)) is not an IPv4 or IPv6 prefix")
         }
         return nil
     }
 
     /// An address in its canonical spelling (RFC 5952 for IPv6).
-    mutating func address(_ node: JSONNode?, _ path: String) -> IPAddress? {
-        guard let node, let s = string(node, path) else { return nil }
+    mutating func address(_ node: JSONNode?, _ path: @autoclosure () -> String) -> IPAddress? {
+        guard let node, let s = string(node, path()) else { return nil }
         guard let a = IPAddress(parsing: s[...]) else {
-            problem(node, path, "\(quoted(s)) is not an IPv4 or IPv6 address")
+            problem(node, path(), "\(quoted(s)) is not an IPv4 or IPv6 address")
             return nil
         }
         guard a.description == s else {
-            problem(node, path, "\(quoted(s)) is not canonical; the address is written '\(a)'")
+            problem(node, path(), "\(quoted(s)) is not canonical; the address is written '\(a)'")
             return nil
         }
         return a

@@ -218,9 +218,10 @@ extension OpList {
             if !names.insert(n.name.value).inserted { problems.append("\(where_): the name \(n.name) is given to two tables") }
         }
 
-        var routeKeys: [String: Int] = [:]
+        // Messages are built only for a problem (a thousand routes, none wrong, is the usual case).
+        var routeKeys: [UInt32: [IPPrefix: Int]] = [:]
         for (i, r) in routes.enumerated() {
-            let where_ = "op list: routes[\(i)] (\(r.destination) table \(r.table))"
+            var where_: String { "op list: routes[\(i)] (\(r.destination) table \(r.table))" }
             if r.protocol != RouteOwnership.protocol {
                 problems.append(
                     "\(where_): protocol \(r.protocol) is not vrfc's (\(RouteOwnership.protocol)); vrfc marks every route it makes with it")
@@ -230,20 +231,19 @@ extension OpList {
                     "\(where_): table \(r.table) is neither one of ownedTables (\(ownedTables.map(String.init).joined(separator: ", "))) nor main (254)"
                 )
             }
-            let key = "\(r.table) \(r.destination)"
-            if let first = routeKeys[key] {
+            if let first = routeKeys[r.table]?[r.destination] {
                 problems.append(
                     "\(where_): the same destination and table as routes[\(first)]; give a destination one route with several nexthops")
             } else {
-                routeKeys[key] = i
+                routeKeys[r.table, default: [:]][r.destination] = i
             }
             if r.nexthops.isEmpty { problems.append("\(where_): needs at least one nexthop") }
             if r.nexthops.count > Self.maxNexthops {
                 problems.append("\(where_): \(r.nexthops.count) nexthops, at most \(Self.maxNexthops)")
             }
-            var seen: Set<Nexthop> = []
+            var seen: [Nexthop] = []
             for (j, n) in r.nexthops.enumerated() {
-                let at = "\(where_): nexthops[\(j)]"
+                var at: String { "\(where_): nexthops[\(j)]" }
                 if n.gateway == nil && n.device == nil && n.linkLocalOf == nil {
                     problems.append("\(at): needs a gateway, a device or both")
                 }
@@ -269,13 +269,13 @@ extension OpList {
                 }
                 var path = n
                 path.weight = 1
-                if !seen.insert(path).inserted { problems.append("\(at): the same path is listed twice") }
+                if seen.contains(path) { problems.append("\(at): the same path is listed twice") } else { seen.append(path) }
             }
         }
 
         var ruleKeys: Set<RuleSpec> = []
         for (i, r) in rules.enumerated() {
-            let where_ = "op list: rules[\(i)] (\(r))"
+            var where_: String { "op list: rules[\(i)] (\(r))" }
             if !Self.rulePriorityRange.contains(r.priority) {
                 problems.append("\(where_): priority 0 is the kernel's local rule; use 1 or more")
             }

@@ -257,25 +257,25 @@ public struct RouterCollector: MetricsCollector {
         do { stats = try RouterStats.readPinnedOrAttached(pinDirectory: pinDirectory) } catch {
             throw CollectorFailure("\(error)")
         }
-        for row in stats.outcomes {
-            r.makeCounter(
-                name: "vrfc_router_packets_total", labels: [("outcome", row.name)],
-                help: "Packets the tc router handled, per outcome."
-            ).increment(by: Int64(clamping: row.packets))
-            r.makeCounter(
-                name: "vrfc_router_bytes_total", labels: [("outcome", row.name)],
-                help: "Bytes the tc router handled, per outcome."
-            ).increment(by: Int64(clamping: row.bytes))
-        }
-        for row in stats.fibResults {
-            r.makeCounter(
-                name: "vrfc_router_fib_packets_total", labels: [("result", row.name)],
-                help: "The tc router's FIB lookups, per result (packets)."
-            ).increment(by: Int64(clamping: row.packets))
-            r.makeCounter(
-                name: "vrfc_router_fib_bytes_total", labels: [("result", row.name)],
-                help: "The tc router's FIB lookups, per result (bytes)."
-            ).increment(by: Int64(clamping: row.bytes))
+        counters(
+            r, stats.outcomes, prefix: "vrfc_router", label: "outcome",
+            help: ("Packets the tc router handled, per outcome.", "Bytes the tc router handled, per outcome."))
+        counters(
+            r, stats.fibResults, prefix: "vrfc_router_fib", label: "result",
+            help: ("The tc router's FIB lookups, per result (packets).", "The tc router's FIB lookups, per result (bytes)."))
+    }
+
+    /// A packets and a bytes counter (`PREFIX_packets_total`,
+    /// `PREFIX_bytes_total`) per row, labelled with the row's name.
+    func counters(
+        _ r: PrometheusCollectorRegistry, _ rows: [RouterStats.Row], prefix: String, label: String,
+        help: (packets: String, bytes: String)
+    ) {
+        for row in rows {
+            r.makeCounter(name: prefix + "_packets_total", labels: [(label, row.name)], help: help.packets)
+                .increment(by: Int64(clamping: row.packets))
+            r.makeCounter(name: prefix + "_bytes_total", labels: [(label, row.name)], help: help.bytes)
+                .increment(by: Int64(clamping: row.bytes))
         }
     }
 }

@@ -33,6 +33,11 @@ struct Bytes {
         return UInt32(base[i]) | UInt32(base[i + 1]) << 8 | UInt32(base[i + 2]) << 16 | UInt32(base[i + 3]) << 24
     }
 
+    func u64(at offset: Int = 0) -> UInt64? {
+        guard let lo = u32(at: offset), let hi = u32(at: offset + 4) else { return nil }
+        return UInt64(lo) | UInt64(hi) << 32
+    }
+
     func i32(at offset: Int = 0) -> Int32? { u32(at: offset).map { Int32(bitPattern: $0) } }
 
     /// A u16 in network byte order (ports).

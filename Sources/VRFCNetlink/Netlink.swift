@@ -118,20 +118,50 @@ public final class NetlinkSocket {
         nlmsg_hdr(request.msg).pointee.nlmsg_flags |= UInt16(NLM_F_ACK)
         let seq = try send(request)
         while true {
-            for m in try receive(op) where m.seq == seq && m.type == UInt16(NLMSG_ERROR) {
-                if let e = Self.ackError(m, op) { throw e }
-                onChange?()
-                return
+            // An ack is read where it lies in the buffer; only a refusal is copied out.
+            let n = try receiveInPlace(op)
+            var error: Int32?
+            buffer.withUnsafeBytes { b in
+                var off = 0
+                while off + Message.headerSize <= n {
+                    let len = Int(b.loadUnaligned(fromByteOffset: off, as: UInt32.self))
+                    guard len >= Message.headerSize, off + len <= n else { break }
+                    if b.loadUnaligned(fromByteOffset: off + 4, as: UInt16.self) == UInt16(NLMSG_ERROR),
+                        b.loadUnaligned(fromByteOffset: off + 8, as: UInt32.self) == seq
+                    {
+                        // Too short to hold the error: not 0, so ackError names it.
+                        error =
+                            len >= Message.headerSize + 4
+                            ? b.loadUnaligned(fromByteOffset: off + Message.headerSize, as: Int32.self) : -EPROTO
+                        break
+                    }
+                    off += align4(len)
+                }
             }
+            guard let error else { continue }
+            if error != 0 {
+                for m in Message.split(Array(buffer[0..<n])) where m.seq == seq && m.type == UInt16(NLMSG_ERROR) {
+                    if let e = Self.ackError(m, op) { throw e }
+                }
+            }
+            onChange?()
+            return
         }
     }
 
     /// Sends a dump request and returns every answer's payload; retried when
     /// the kernel reports the dump was interrupted by a concurrent change
     /// (NLM_F_DUMP_INTR), so callers see one consistent view.
-    func dump(_ request: Request) throws(NetlinkError) -> [Bytes] {
+    ///
+    /// `strict` turns on NETLINK_GET_STRICT_CHK for this dump only: the
+    /// kernel then honours the filters in the request's header and
+    /// attributes (and refuses what it cannot filter by) instead of
+    /// ignoring them. Other dumps keep the lenient checks they were written for.
+    func dump(_ request: Request, strict: Bool = false) throws(NetlinkError) -> [Bytes] {
         let op = request.op
         nlmsg_hdr(request.msg).pointee.nlmsg_flags |= UInt16(NLM_F_DUMP)
+        if strict { setStrictChecking(true) }
+        defer { if strict { setStrictChecking(false) } }
         for _ in 0..<5 {
             let seq = try send(request)
             var parts: [Bytes] = []
@@ -153,6 +183,14 @@ public final class NetlinkSocket {
         throw NetlinkError(op, code: EAGAIN, detail: "the kernel's view kept changing during the dump")
     }
 
+    /// The kernel reads the option when a dump starts; kernels before 4.20
+    /// lack it and filter nothing, which callers allow for.
+    private func setStrictChecking(_ on: Bool) {
+        var v: Int32 = on ? 1 : 0
+        setsockopt(
+            nl_socket_get_fd(sock), Int32(SOL_NETLINK), Int32(NETLINK_GET_STRICT_CHK), &v, socklen_t(MemoryLayout<Int32>.size))
+    }
+
     private func send(_ request: Request) throws(NetlinkError) -> UInt32 {
         // NL_AUTO_SEQ: libnl stamps the socket's next sequence number (also on a resent dump).
         nlmsg_hdr(request.msg).pointee.nlmsg_seq = UInt32(NL_AUTO_SEQ)
@@ -163,6 +201,12 @@ public final class NetlinkSocket {
 
     /// The receive loop: one datagram, split into its messages.
     private func receive(_ op: String) throws(NetlinkError) -> [Message] {
+        let n = try receiveInPlace(op)
+        return Message.split(Array(buffer[0..<n]))
+    }
+
+    /// One datagram into `buffer`; its length.
+    private func receiveInPlace(_ op: String) throws(NetlinkError) -> Int {
         let fd = nl_socket_get_fd(sock)
         while true {
             let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
@@ -170,7 +214,7 @@ public final class NetlinkSocket {
                 if errno == EINTR { continue }
                 throw NetlinkError(op + " (receiving)", code: errno)
             }
-            return Message.split(Array(buffer[0..<n]))
+            return n
         }
     }
 

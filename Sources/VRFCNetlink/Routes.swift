@@ -50,13 +50,7 @@ public struct KernelRoute: Hashable, Sendable {
             let scope = payload.u8(at: 6), let type = payload.u8(at: 7), let flags = payload.u32(at: 8),
             let rest = payload.slice(from: MemoryLayout<rtmsg>.size)
         else { return nil }
-        guard flags & UInt32(RTM_F_CLONED) == 0 else { return nil }
-        let family: AddressFamily
-        switch Int32(fam) {
-        case AF_INET: family = .ipv4
-        case AF_INET6: family = .ipv6
-        default: return nil
-        }
+        guard flags & UInt32(RTM_F_CLONED) == 0, let family = AddressFamily(af: fam) else { return nil }
         let a = Attributes(rest)
         let dst =
             a[RTA_DST.rawValue].flatMap { ipAddress($0, family) }
@@ -125,12 +119,7 @@ public struct KernelRule: Hashable, Sendable {
             let tos = payload.u8(at: 3), let smallTable = payload.u8(at: 4), let action = payload.u8(at: 7),
             let flags = payload.u32(at: 8), let rest = payload.slice(from: MemoryLayout<fib_rule_hdr>.size)
         else { return nil }
-        let family: AddressFamily
-        switch Int32(fam) {
-        case AF_INET: family = .ipv4
-        case AF_INET6: family = .ipv6
-        default: return nil
-        }
+        guard let family = AddressFamily(af: fam) else { return nil }
         let a = Attributes(rest)
         self.family = family
         priority = a[FRA_PRIORITY]?.u32() ?? 0
@@ -158,37 +147,41 @@ public struct KernelRule: Hashable, Sendable {
     }
 }
 
-/// An address attribute of the given family.
+/// An address attribute of the given family (network byte order), read in place.
 func ipAddress(_ b: Bytes, _ family: AddressFamily) -> IPAddress? {
     switch family {
     case .ipv4:
-        guard b.count == 4 else { return nil }
-        let v = b.array
-        return .v4(IPv4Address(v[0], v[1], v[2], v[3]))
+        guard b.count == 4, let v = b.u32() else { return nil }
+        return .v4(IPv4Address(UInt32(bigEndian: v)))
     case .ipv6:
-        guard b.count == 16 else { return nil }
-        let v = b.array
-        let high = v[0..<8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-        let low = v[8..<16].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-        return .v6(IPv6Address(high: high, low: low))
+        guard b.count == 16, let h = b.u64(at: 0), let l = b.u64(at: 8) else { return nil }
+        return .v6(IPv6Address(high: UInt64(bigEndian: h), low: UInt64(bigEndian: l)))
     }
 }
 
 extension AddressFamily {
     var af: Int32 { self == .ipv4 ? AF_INET : AF_INET6 }
+
+    /// The family of a route or rule message; nil for families other than IPv4/IPv6.
+    init?(af: UInt8) {
+        switch Int32(af) {
+        case AF_INET: self = .ipv4
+        case AF_INET6: self = .ipv6
+        default: return nil
+        }
+    }
 }
 
 /// An address as libnl's nl_addr (a new reference the caller puts).
 func nlAddress(_ a: IPAddress, prefixLength: Int? = nil) -> OpaquePointer? {
-    var bytes: [UInt8]
+    // Network byte order, from the stack (libnl copies it).
+    var bytes: (UInt64, UInt64)
+    let count: Int
     switch a {
-    case .v4(let v): bytes = v.bytes
-    case .v6(let v):
-        bytes =
-            (0..<8).map { UInt8(truncatingIfNeeded: v.high >> (56 - 8 * UInt64($0))) }
-            + (0..<8).map { UInt8(truncatingIfNeeded: v.low >> (56 - 8 * UInt64($0))) }
+    case .v4(let v): (bytes, count) = ((UInt64(v.value.bigEndian), 0), 4)
+    case .v6(let v): (bytes, count) = ((v.high.bigEndian, v.low.bigEndian), 16)
     }
-    guard let addr = bytes.withUnsafeMutableBytes({ nl_addr_build(a.family.af, $0.baseAddress, $0.count) }) else { return nil }
+    guard let addr = withUnsafeMutableBytes(of: &bytes, { nl_addr_build(a.family.af, $0.baseAddress, count) }) else { return nil }
     nl_addr_set_prefixlen(addr, Int32(prefixLength ?? a.family.maxLength))
     return addr
 }
@@ -330,6 +323,35 @@ extension NetlinkSocket {
     /// multipath routes come as one message with all their paths).
     public func routes() throws(NetlinkError) -> [KernelRoute] {
         try dump(Request("listing routes", type: RTM_GETROUTE, header: rtmsg())).compactMap { KernelRoute(payload: $0) }
+    }
+
+    /// The routes of one family in one table and/or with one protocol,
+    /// filtered by the kernel (strict checking: rtm_protocol and RTA_TABLE
+    /// in the request), so a node whose other tables are large (a VRF with
+    /// a full BGP table) is not read whole. A table that does not exist has
+    /// no routes. Filtered here too: a kernel without strict checking
+    /// (before 4.20) ignores the filter and sends everything.
+    public func routes(family: AddressFamily, table: UInt32? = nil, protocol: UInt8? = nil) throws(NetlinkError) -> [KernelRoute] {
+        var h = rtmsg()
+        h.rtm_family = UInt8(family.af)
+        h.rtm_protocol = `protocol` ?? 0
+        var what = "listing \(family.rawValue) routes"
+        if let table { what += " of table \(table)" }
+        if let `protocol` { what += " with protocol \(`protocol`)" }
+        let request = try Request(what, type: RTM_GETROUTE, header: h)
+        if let table { try request.put(RTA_TABLE.rawValue, u32: table) }
+        let parts: [Bytes]
+        do {
+            parts = try dump(request, strict: true)
+        } catch  where error.code == ENOENT && table != nil {
+            return []  // "FIB table does not exist"
+        }
+        return parts.compactMap { p in
+            guard let r = KernelRoute(payload: p), r.family == family, table.map({ r.table == $0 }) ?? true,
+                `protocol`.map({ r.protocol == $0 }) ?? true
+            else { return nil }
+            return r
+        }
     }
 
     /// Every IPv4 and IPv6 policy rule, and the tables that rules of any

@@ -49,8 +49,26 @@ func printOut(_ s: String) {
     FileHandle.standardOutput.write(Data(s.utf8))
 }
 
+/// The steps apply reports as it goes: line by line on a terminal, else in
+/// blocks (a thousand routes are a thousand lines, and as many writes).
+final class ProgressLines {
+    private var pending = ""
+    private let terminal = isatty(STDOUT_FILENO) == 1
+
+    func add(_ line: String) {
+        pending += line
+        if terminal || pending.utf8.count >= 1 << 15 { flush() }
+    }
+
+    func flush() {
+        if !pending.isEmpty { printOut(pending) }
+        pending = ""
+    }
+}
+
 struct Plan: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "plan",
         abstract: "Show what apply would change (needs no privileges).",
         discussion:
             "Exit status: 0 in sync, 3 changes pending, 1 refused (apply would change nothing and the messages say why), 2 usage error, 4 part of the state could not be read (e.g. the tc router's state or the creation log without privileges; the output says what), so the plan cannot say whether the node is in sync."
@@ -86,6 +104,7 @@ struct Plan: ParsableCommand {
 
 struct Apply: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "apply",
         abstract:
             "Change the kernel's links to match the op list, and with --frr-config write frr.conf and reload FRR (needs CAP_NET_ADMIN).",
         discussion: """
@@ -132,6 +151,7 @@ struct Apply: ParsableCommand {
         inputs.enterNamespace()
         let json = self.json
         let outcome: LinkApplyOutcome
+        let progress = ProgressLines()
         do throws(ApplyError) {
             let session = try inputs.session(ops, exclusive: true)
             outcome = try LinkApply.run(
@@ -140,9 +160,11 @@ struct Apply: ParsableCommand {
                     if !json { printOut("applying \(plan.steps.count) change\(plan.steps.count == 1 ? "" : "s"):\n") }
                 },
                 onStep: { step in
-                    if !json { printOut("  \(step.report)\n") }
+                    if !json { progress.add("  \(step.report)\n") }
                 })
+            progress.flush()
         } catch {
+            progress.flush()
             fail(error.message)
         }
         switch outcome {
@@ -209,6 +231,7 @@ struct BPFCommand: ParsableCommand {
 
     struct Stats: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "stats",
             abstract: "Print the router's counters per outcome and per FIB lookup result.",
             discussion: """
                 The counters are summed over all CPUs from the maps pinned under --pin-dir, \

@@ -394,6 +394,83 @@ private func checkNetlink(_ ops: OpList, _ routes: [KernelRoute], _ rules: [Kern
         }
     }
 
+    /// The kernel-filtered dumps (strict checking) give what a filter over
+    /// the whole dump gives: one family, one table and/or vrfc's protocol,
+    /// and nothing (no error) for a table that does not exist.
+    @Test func kernelFilteredRouteDumpsMatchTheWholeDump() throws {
+        try Namespace.with("filter") { ns in
+            try ns.addUplink()
+            try ns.ip("route", "add", "198.51.100.0/24", "via", "192.0.2.60", "table", "100", "proto", "static")
+            try ns.ip("route", "add", "198.51.100.0/25", "via", "192.0.2.61", "table", "100", "proto", "118")
+            try ns.ip("route", "add", "198.51.100.0/24", "via", "192.0.2.62", "table", "200", "proto", "static")
+            try ns.ip("route", "add", "198.51.100.128/25", "via", "192.0.2.63", "table", "200", "proto", "118")
+            try ns.ip("route", "add", "203.0.113.0/24", "via", "192.0.2.64", "proto", "118")
+            try ns.ip("-6", "route", "add", "2001:db8:77::/64", "via", "2001:db8:1::60", "table", "100", "proto", "static")
+            try ns.ip("-6", "route", "add", "2001:db8:78::/64", "via", "2001:db8:1::61", "proto", "118")
+            let socket = try NetlinkSocket.open(namespace: ns.name)
+            let all = try socket.routes()
+            #expect(all.contains { $0.table == 200 } && all.contains { $0.protocol == 2 }, "the whole dump has the others too")
+            for family in AddressFamily.allCases {
+                for (table, proto) in [(UInt32?(100), UInt8?.none), (200, nil), (254, nil), (nil, 118), (100, 118)] {
+                    let filtered = try socket.routes(family: family, table: table, protocol: proto)
+                    let expected = all.filter { r in
+                        r.family == family && (table.map { r.table == $0 } ?? true) && (proto.map { r.protocol == $0 } ?? true)
+                    }
+                    #expect(
+                        Set(filtered) == Set(expected),
+                        "\(family) table \(table.map(String.init) ?? "any") proto \(proto.map(String.init) ?? "any")")
+                    #expect(filtered.count == expected.count)
+                }
+                #expect(try socket.routes(family: family, table: 4242).isEmpty, "a table that does not exist has no routes")
+            }
+            #expect(try socket.routes(family: .ipv4, protocol: 118).count == 3)
+            #expect(try socket.routes(family: .ipv6, table: 100).count == 1)
+        }
+    }
+
+    /// What the plan reads: every route with vrfc's protocol, everything in
+    /// its owned tables (imposters), a table it does not own only where a
+    /// wanted route is missing there; never a foreign route elsewhere.
+    @Test func thePlanReadsVrfcsRoutesImpostersAndOnlyTheHoldersItNeeds() throws {
+        try Namespace.with("scope") { ns in
+            try ns.addUplink()
+            try ns.ip("route", "add", "198.51.100.0/24", "via", "192.0.2.50", "table", "100", "proto", "static")  // imposter
+            try ns.ip("route", "add", "198.51.100.0/24", "via", "192.0.2.60", "table", "200", "proto", "static")  // foreign
+            try ns.ip("route", "add", "198.51.100.64/26", "via", "192.0.2.61", "proto", "static")  // foreign, in main
+            try ns.ip("route", "add", "203.0.113.0/24", "via", "192.0.2.62", "table", "300", "proto", "118")  // vrfc's, stale
+            let main = RouteSpec(
+                table: 254, destination: prefix("198.51.100.128/26"), nexthops: [Nexthop(gateway: addr("192.0.2.9"))])
+            var ops = lbOps()
+            ops.routes.append(main)
+            let socket = try NetlinkSocket.open(namespace: ns.name)
+
+            // The main route is missing: main is read, for a foreign route that may hold its destination.
+            let before = try KernelSnapshot.routes(socket, for: ops)
+            #expect(before.contains { $0.table == 100 && $0.protocol == 4 }, "the imposter in the owned table is seen")
+            #expect(before.contains { $0.table == 300 && $0.protocol == 118 }, "vrfc's route in another table is seen")
+            #expect(!before.contains { $0.table == 200 }, "a foreign table is not read")
+            #expect(before.contains { $0.table == 254 && $0.destination == prefix("198.51.100.64/26") })
+
+            let r = try ns.applyOps(ops)
+            #expect(r.status == 0, "\(r)")
+            let after = try KernelSnapshot.routes(socket, for: ops)
+            #expect(!after.contains { $0.table == 254 && $0.protocol != 118 }, "main is not read once vrfc's routes are in it")
+            #expect(!after.contains { $0.table == 200 || $0.table == 300 })
+            #expect(after.filter { $0.table == 100 }.count == 2, "only vrfc's two default routes are left in table 100")
+            let live = try socket.routes()
+            #expect(live.contains { $0.table == 200 && $0.protocol == 4 }, "the foreign route in table 200 is untouched")
+            #expect(live.contains { $0.table == 254 && $0.destination == prefix("198.51.100.64/26") && $0.protocol == 4 })
+            #expect(!live.contains { $0.table == 300 }, "vrfc's stale route is gone")
+            #expect(try ns.planOps(ops).status == 0)
+
+            // A foreign route takes a wanted destination in main: seen, and refused.
+            try ns.ip("route", "del", "198.51.100.128/26", "table", "254")
+            try ns.ip("route", "add", "198.51.100.128/26", "via", "192.0.2.70", "proto", "static")
+            let squat = try ns.planOps(ops)
+            #expect(squat.status == 1 && squat.stdout.contains("a foreign route holds this destination in table 254"), "\(squat)")
+        }
+    }
+
     @Test func cleanRemovesExactlyVrfcsRoutesAndRules() throws {
         try Namespace.with("clean") { ns in
             try ns.addUplink()
