@@ -103,3 +103,105 @@ public struct FRRControl: Sendable {
         return Subprocess.run(args + [file])
     }
 }
+
+/// One `vtysh -f` fed through a pipe: vtysh sends each line to the daemons
+/// as it arrives (commands FRR applies at once take effect then) and each
+/// daemon commits its pending configuration once, when the input ends. So
+/// vrfc can act between lines of one configuration transaction: delete a
+/// removed VRF's devices once FRR has let go of them, then send `no vrf`,
+/// which FRR accepts only without the device, in the same commit.
+final class VtyshFeed {
+    private let pid: pid_t
+    private var input: Int32
+    private let output: Int32
+
+    init(_ args: [String]) throws(ApplyError) {
+        // A vtysh that exits early must not take vrfc-apply with it: a
+        // write to its pipe then fails with EPIPE instead.
+        signal(SIGPIPE, SIG_IGN)
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { throw ApplyError("cannot create a pipe: \(String(cString: strerror(errno)))") }
+        var template = Array("/tmp/vrfc-out.XXXXXX".utf8CString)
+        let out = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        // Only vtysh's stdin, stdout and stderr (dup2 clears the flag) reach it.
+        for fd in [fds[0], fds[1], out] where fd >= 0 { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        guard out >= 0 else {
+            close(fds[0])
+            close(fds[1])
+            throw ApplyError("cannot create a temporary file: \(String(cString: strerror(errno)))")
+        }
+        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, fds[0], 0)
+        posix_spawn_file_actions_adddup2(&actions, out, 1)
+        posix_spawn_file_actions_adddup2(&actions, out, 2)
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        sigaddset(&defaults, SIGPIPE)
+        posix_spawnattr_setsigdefault(&attr, &defaults)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGDEF))
+        let cArgs = args.map { strdup($0) } + [nil]
+        defer { cArgs.forEach { free($0) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, args[0], &actions, &attr, cArgs, environ)
+        close(fds[0])
+        guard rc == 0 else {
+            close(fds[1])
+            close(out)
+            throw ApplyError("cannot run \(args[0]): \(String(cString: strerror(rc)))")
+        }
+        self.pid = pid
+        input = fds[1]
+        output = out
+    }
+
+    /// Sends lines; false when vtysh no longer reads them.
+    @discardableResult
+    func send(_ text: String) -> Bool {
+        guard input >= 0 else { return false }
+        let bytes = Array(text.utf8)
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes.withUnsafeBytes { write(input, $0.baseAddress! + sent, $0.count - sent) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { return false }
+            sent += n
+        }
+        return true
+    }
+
+    /// Ends the input (the daemons commit) and waits for vtysh.
+    func finish() -> CommandOutput {
+        if input >= 0 {
+            close(input)
+            input = -1
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let code: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        lseek(output, 0, SEEK_SET)
+        var data = Data()
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(output, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            data.append(contentsOf: buffer[..<n])
+        }
+        close(output)
+        return CommandOutput(status: code, output: String(decoding: data, as: UTF8.self))
+    }
+
+    deinit {
+        if input >= 0 { _ = finish() }
+    }
+}
+
+extension FRRControl {
+    /// `vtysh -f` reading the lines `VtyshFeed.send` gives it.
+    func feed() throws(ApplyError) -> VtyshFeed { try VtyshFeed(vtyshArgs(["-f", "/dev/stdin"])) }
+}

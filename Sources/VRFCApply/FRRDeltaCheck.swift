@@ -132,3 +132,107 @@ extension FRRCheck {
         return problems
     }
 }
+
+/// A VRF's removal, verified the same way: what the delta takes away of a
+/// VRF (its VNI, its BGP instance, the default instance's neighbor on its
+/// `dv.` link, its route-maps and prefix-lists), each asked of the daemon
+/// that holds it, instead of the whole running config.
+extension FRRCheck {
+    public struct RemovalTargets: Sendable, Equatable {
+        /// The route-maps and prefix-lists the delta touches.
+        public var policy = PolicyTargets()
+        /// The VRF devices (`vr.NAME`) whose VNI and BGP instance go.
+        public var vrfs: Set<String> = []
+        /// Neighbors removed whole from a BGP instance: instance header → names.
+        public var neighbors: [String: Set<String>] = [:]
+
+        public init(policy: PolicyTargets = PolicyTargets(), vrfs: Set<String> = [], neighbors: [String: Set<String>] = [:]) {
+            self.policy = policy
+            self.vrfs = vrfs
+            self.neighbors = neighbors
+        }
+    }
+
+    /// The delta's lines when each is one of: a prefix-list or route-map
+    /// line, `vrf vr.X` > `no vni N` or `no vrf vr.X` of a VRF in `leaving`,
+    /// `no router bgp ASN vrf vr.X` of one, or a `no neighbor N ...` line in
+    /// a BGP instance whose `no neighbor N interface|remote-as ...` the
+    /// delta also sends (the neighbor goes whole, so every setting of it
+    /// goes). nil for anything else: the whole running config decides.
+    public static func removalTargets(_ script: String, leaving: Set<String>) -> RemovalTargets? {
+        let devices = Set(leaving.compactMap { $0.hasPrefix("vrf ") ? String($0.dropFirst(4)) : nil })
+        guard !devices.isEmpty else { return nil }
+        var t = RemovalTargets(vrfs: devices)
+        var policyLines: [String] = []
+        var neighborLines: [(instance: String, name: String)] = []
+        for e in FRRConfigTree(script).entries {
+            let words = e.text.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+            let top = e.path.first ?? e.text
+            if top.hasPrefix("ip prefix-list ") || top.hasPrefix("ipv6 prefix-list ") || top.hasPrefix("route-map ")
+                || top.hasPrefix("no ip prefix-list ") || top.hasPrefix("no ipv6 prefix-list ") || top.hasPrefix("no route-map ")
+            {
+                if e.path.isEmpty { policyLines.append(e.text) } else { policyLines.append(e.path[0] + "\n " + e.text) }
+                continue
+            }
+            if e.path.isEmpty {
+                if e.text.hasPrefix("vrf "), devices.contains(String(e.text.dropFirst(4))) { continue }  // the VNI's block header
+                if words.count == 3, words[0] == "no", words[1] == "vrf", devices.contains(words[2]) { continue }
+                if words.count == 6, words[0] == "no", words[1] == "router", words[2] == "bgp", words[4] == "vrf",
+                    devices.contains(words[5])
+                {
+                    continue
+                }
+                if words.count == 3, words[0] == "router", words[1] == "bgp" { continue }  // a block header, entered to remove from it
+                return nil
+            }
+            if e.path.count == 1, e.path[0].hasPrefix("vrf "), devices.contains(String(e.path[0].dropFirst(4))),
+                words.count == 3, words[0] == "no", words[1] == "vni"
+            {
+                continue
+            }
+            if e.path[0].hasPrefix("router bgp "), !e.path[0].contains(" vrf "), words.count >= 3, words[0] == "no", words[1] == "neighbor"
+            {
+                if e.path.count == 1 && (words[3...].first == "interface" || words[3...].first == "remote-as") {
+                    t.neighbors[e.path[0], default: []].insert(words[2])
+                }
+                neighborLines.append((e.path[0], words[2]))
+                continue
+            }
+            if e.path.count == 1, e.path[0].hasPrefix("router bgp "), e.text.hasPrefix("address-family ") { continue }
+            return nil
+        }
+        // Every neighbor line belongs to a neighbor that goes whole.
+        for l in neighborLines where !(t.neighbors[l.instance]?.contains(l.name) ?? false) { return nil }
+        if !policyLines.isEmpty {
+            guard let p = policyTargets(policyLines.joined(separator: "\n") + "\n") else { return nil }
+            t.policy = p
+        }
+        return t
+    }
+
+    /// zebra's `show vrf`: the VRFs it has, and whether each is active (a
+    /// kernel device exists): `vrf NAME id N table T`, or `vrf NAME
+    /// inactive (configured)`.
+    public static func zebraVRFs(_ text: String) -> [String: Bool] {
+        var out: [String: Bool] = [:]
+        for line in text.split(separator: "\n") {
+            let w = line.split(separator: " ", omittingEmptySubsequences: true)
+            if w.count >= 3, w[0] == "vrf" { out[String(w[1])] = w[2] != "inactive" }
+        }
+        return out
+    }
+
+    /// bgpd's `show bgp vrfs json`: the names of its BGP instances.
+    public static func bgpInstances(json: String) -> Set<String>? {
+        guard let obj = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
+            let vrfs = obj["vrfs"] as? [String: Any]
+        else { return nil }
+        return Set(vrfs.keys)
+    }
+
+    /// bgpd's `show bgp neighbors NAME json` says there is no such neighbor.
+    public static func noSuchNeighbor(json: String) -> Bool {
+        guard let obj = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] else { return false }
+        return obj["bgpNoSuchNeighbor"] as? Bool == true
+    }
+}

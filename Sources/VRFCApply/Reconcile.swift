@@ -103,6 +103,9 @@ public struct Reconcile {
     var timer = PhaseTimer()
     /// The reload this run made, if it made one (also when it then failed).
     public private(set) var reloadRecord: ReloadRecord?
+    /// The delta's own commit dropped the removed VRFs' blocks (their
+    /// devices went while FRR read it); step 7 has nothing left to send.
+    var droppedInReload = false
 
     public init(options: ReconcileOptions, source: BundleSource, attacher: any RouterAttacher, log: @escaping (String) -> Void) {
         self.options = options
@@ -240,9 +243,24 @@ public struct Reconcile {
             if strategy == .writeOnly {
                 log("reload: none requested; FRR has not been told, so nothing is recorded as running")
             } else {
+                // The removed VRFs' links, deleted while FRR reads a delta
+                // (once it no longer uses them), so their `vrf` blocks can
+                // go in the same commit.
+                let names = Self.stackLinks(of: Set(removing))
+                let log = self.log
                 try reloadAndVerify(
                     strategy, config: config, bundle: bundle, good: good, state: state, onDisk: onDisk,
-                    leaving: Set(removing))
+                    leaving: Set(removing)
+                ) { () throws(ApplyError) in
+                    let (snap, plan) = try session.snapshotAndPlan(adopt: false)
+                    var gone = plan
+                    gone.steps = plan.steps.filter { if case .delete(let name, _, _) = $0 { names.contains(name) } else { false } }
+                    if gone.steps.isEmpty { return }
+                    log(
+                        "links: \(gone.steps.count) deletion\(gone.steps.count == 1 ? "" : "s") while FRR reads the delta (it no longer uses them):"
+                    )
+                    try session.execute(gone, snapshot: snap) { log("  \($0.report)") }
+                }
             }
         }
         if removing.isEmpty && (strategy != .writeOnly || (onDisk == config && good == config)) {
@@ -261,7 +279,7 @@ public struct Reconcile {
 
         // 7. The removed VRFs' blocks, now that their devices are gone.
         if !removing.isEmpty {
-            try removeVRFs(removing, config: config, bundle: bundle, good: good, state: state, onDisk: onDisk)
+            try removeVRFs(removing, config: config, bundle: bundle, good: good, state: state, onDisk: onDisk, dropped: droppedInReload)
             try recordGood()
         }
         // 8. FRR 8.4 can lose an L3 VNI's router MACs in a reload (L3VNIRepair).
@@ -332,9 +350,11 @@ public struct Reconcile {
     /// or rolls back.
     mutating func reloadAndVerify(
         _ strategy: ReloadStrategy, config: String, bundle: CompileBundle, good: String?,
-        state: KeptState, onDisk: String?, leaving: Set<String> = []
+        state: KeptState, onDisk: String?, leaving: Set<String> = [],
+        releaseLinks: () throws(ApplyError) -> Void = {}
     ) throws(ApplyError) {
         var failure: String
+        droppedInReload = false
         let started = ContinuousClock.now
         func record(_ used: ReloadStrategy, verified: Bool) {
             let d = ContinuousClock.now - started
@@ -358,14 +378,35 @@ public struct Reconcile {
             // at once (their commits run side by side) and FRR shows what
             // it runs of them one by one.
             let targets = leaving.isEmpty ? FRRCheck.policyTargets(script) : nil
+            var dropped = false
             if script.isEmpty {
                 failure = ""
+            } else if !leaving.isEmpty {
+                (failure, dropped) = try loadRemoving(script, leaving: leaving, releaseLinks: releaseLinks)
             } else {
                 let file = try state.scratch("frr.delta", script)
                 let r = targets != nil ? frr.loadPerDaemon(file) : frr.load(file)
                 failure = r.status == 0 ? "" : "vtysh -f \(file) failed: \(r.summary)"
             }
             timer.mark("reload (delta)")
+            // A VRF's removal: each thing the delta takes away, asked of
+            // the daemon that held it.
+            if failure.isEmpty, !leaving.isEmpty, let removal = FRRCheck.removalTargets(script, leaving: leaving) {
+                let problems =
+                    (try? verifyRemoval(removal, dropped: dropped, config: config, previous: good)) ?? [
+                        "a daemon's vty socket did not answer"
+                    ]
+                timer.mark("verify (what the delta removes)")
+                if problems.isEmpty {
+                    droppedInReload = dropped
+                    log(
+                        "verified: FRR runs the new config (what the delta removes, asked of each daemon)"
+                            + (dropped ? "" : Self.pending(leaving)))
+                    record(.delta, verified: true)
+                    return
+                }
+                log("what the delta removes is not all gone (\(problems[0])); checking the whole running config")
+            }
             if failure.isEmpty, let targets {
                 // A daemon that cannot be asked (nil) leaves it to the whole running config.
                 let problems = (try? verifyTargets(targets, config: config, previous: good)) ?? ["a daemon's vty socket did not answer"]
@@ -381,6 +422,7 @@ public struct Reconcile {
             }
             if failure.isEmpty {
                 guard let why = try verified(after: "delta", showing: 3) else {
+                    droppedInReload = dropped
                     record(.delta, verified: true)
                     return
                 }
@@ -526,36 +568,183 @@ public struct Reconcile {
     }
 
     /// Step 7: frr.conf becomes the new config and FRR drops the removed
-    /// VRFs' blocks (one small `vtysh -f`), then the final verification.
-    /// zebra hears of a deleted device a moment later, so FRR may still
-    /// call the VRF active: retried for up to ~10 s.
+    /// VRFs' blocks, unless the delta's own commit did (`dropped`). FRR
+    /// refuses `no vrf` while zebra still has the device (it hears of the
+    /// deletion a moment later), so it waits for zebra to call the VRF
+    /// inactive, sends `no vrf` to each daemon at once, and retries for up
+    /// to ~10 s. Done when every daemon took it and zebra no longer lists
+    /// the VRF (FRR prints no empty `vrf` block, so the running config
+    /// cannot show a VRF left "inactive (configured)"); the rest of the
+    /// new config was verified after the reload.
     mutating func removeVRFs(
         _ vrfs: [String], config: String, bundle: CompileBundle, good: String?,
-        state: KeptState, onDisk: String?
+        state: KeptState, onDisk: String?, dropped: Bool
     ) throws(ApplyError) {
         let attrs = ConfigFile.attributes(of: options.frrConfig)
         try ConfigFile.write(Data(config.utf8), to: options.frrConfig, owner: (attrs.uid, attrs.gid), mode: attrs.mode)
+        let devices = Set(vrfs.map { String($0.dropFirst(4)) })
+        func stillListed() throws(ApplyError) -> [String] {
+            let listed = FRRCheck.zebraVRFs(try FRRVty(daemon: "zebra", pathspace: frr.pathspace).run("show vrf").output)
+            return devices.sorted().filter { listed[$0] != nil }
+        }
+        if dropped, try stillListed().isEmpty {
+            log("frr.conf: written \(options.frrConfig); FRR dropped \(vrfs.joined(separator: ", ")) in the delta's commit")
+            log("verified: FRR runs the new config")
+            timer.mark("remove VRFs")
+            return
+        }
         let file = try state.scratch("frr.vrf-removal", vrfs.map { "no " + $0 }.joined(separator: "\n") + "\n")
         var failure = ""
-        for attempt in 0..<20 {
-            if attempt > 0 { usleep(500_000) }
-            let r = frr.load(file)
-            var problems = try verify(config, frame: bundle.frame, previous: good, ops: bundle.ops)
-            // FRR prints no empty `vrf` block, but zebra lists every VRF it
-            // still has configured (`vrf NAME inactive (configured)`).
-            let listed = Set(
-                try frr.show("show vrf", daemon: "zebra").split(separator: "\n")
-                    .compactMap { $0.split(separator: " ").dropFirst().first.map { "vrf " + $0 } })
-            problems += vrfs.filter(listed.contains).map { "zebra still has \($0)" }
-            if problems.isEmpty {
+        let deadline = ContinuousClock.now + .seconds(10)
+        repeat {
+            _ = waitUntil(deadline) { () throws(ApplyError) in try inactive(devices) }
+            _ = waitUntil(deadline) { () throws(ApplyError) in try zebraLost(Self.stackLinks(of: Set(vrfs))) }
+            let r = frr.loadPerDaemon(file)
+            let still = try stillListed()
+            if r.status == 0 && still.isEmpty {
                 log("frr.conf: written \(options.frrConfig); FRR dropped \(vrfs.joined(separator: ", ")) (vtysh -f \(file))")
                 log("verified: FRR runs the new config")
                 timer.mark("remove VRFs")
                 return
             }
-            failure = "after vtysh -f \(file) (\(r.summary)), " + problems.prefix(3).joined(separator: "; ")
-        }
+            failure = "after vtysh -f \(file) (\(r.summary))" + (still.isEmpty ? "" : ", zebra still has " + still.joined(separator: ", "))
+            usleep(200_000)
+        } while ContinuousClock.now < deadline
         try rollback(failure, state: state, good: good, onDisk: onDisk, frame: bundle.frame, ops: bundle.ops)
+    }
+
+    /// The delta of a reconcile that removes VRFs, fed to one `vtysh -f`
+    /// line by line: FRR lets go of a VRF's devices as it reads the lines
+    /// (zebra's VNI, bgpd's VRF instance and its neighbor on the `dv.` link
+    /// go at once; prefix-lists and route-maps wait for the commit), so the
+    /// links go then (`releaseLinks`), and once zebra calls the VRFs
+    /// inactive, their `no vrf` lines follow in the same commit: one commit
+    /// per daemon, as for the floor, where `no vrf` as a transaction of its
+    /// own would cost another whole-configuration commit. Whatever does not
+    /// happen in time is left to step 7. Returns the failure ("" for none)
+    /// and whether the `no vrf` lines went through.
+    func loadRemoving(
+        _ script: String, leaving: Set<String>, releaseLinks: () throws(ApplyError) -> Void
+    ) throws(ApplyError) -> (String, Bool) {
+        let devices = Set(leaving.map { String($0.dropFirst(4)) })
+        let feed = try frr.feed()
+        var sentDrop = false
+        if feed.send(script) {
+            let released = waitUntil(ContinuousClock.now + .seconds(30)) { () throws(ApplyError) in try self.released(devices) }
+            if released {
+                try releaseLinks()
+                // zebra must have heard of every deleted link, not only of
+                // the VRF device: deleting a VRF while zebra still has to
+                // process the deletion of its other links crashed zebra 8.4
+                // at the VRF's next `vni` (seen in bench/reload.sh).
+                let deadline = ContinuousClock.now + .seconds(10)
+                if waitUntil(deadline, { () throws(ApplyError) in try inactive(devices) }),
+                    waitUntil(deadline, { () throws(ApplyError) in try zebraLost(Self.stackLinks(of: leaving)) })
+                {
+                    sentDrop = feed.send(leaving.sorted().map { "no " + $0 }.joined(separator: "\n") + "\n")
+                }
+            }
+        }
+        let r = feed.finish()
+        if r.status == 0 { return ("", sentDrop) }
+        // The `no vrf` lines alone failed (a daemon had not yet heard the
+        // device is gone): the rest holds, step 7 sends them again.
+        let first = script.split(separator: "\n", omittingEmptySubsequences: false).count
+        if sentDrop, Self.failedLines(r.output).allSatisfy({ $0 >= first }), !Self.failedLines(r.output).isEmpty {
+            return ("", false)
+        }
+        return ("vtysh -f (the delta, line by line) failed: \(r.summary)", false)
+    }
+
+    /// The line numbers vtysh -f names in its complaints (`line N: ...`).
+    public static func failedLines(_ output: String) -> [Int] {
+        output.split(separator: "\n").compactMap { line -> Int? in
+            guard line.hasPrefix("line ") else { return nil }
+            return Int(line.dropFirst(5).prefix { $0.isNumber })
+        }
+    }
+
+    /// FRR no longer uses the VRFs' devices: zebra maps no VNI to them,
+    /// bgpd has no instance in them and no neighbor on their `dv.` links.
+    func released(_ devices: Set<String>) throws(ApplyError) -> Bool {
+        let zebra = try FRRVty(daemon: "zebra", pathspace: frr.pathspace)
+        let vnis = FRRCheck.vrfVNIs(json: try zebra.run("show vrf vni json").output)
+        if devices.contains(where: { vnis[$0] != nil }) { return false }
+        guard FRRVty.daemons(pathspace: frr.pathspace).contains("bgpd") else { return true }
+        let bgpd = try FRRVty(daemon: "bgpd", pathspace: frr.pathspace)
+        guard let instances = FRRCheck.bgpInstances(json: try bgpd.run("show bgp vrfs json").output) else { return false }
+        if !instances.isDisjoint(with: devices) { return false }
+        for d in devices where d.hasPrefix("vr.") {
+            let neighbor = StackLink.defaultSide.prefix + d.dropFirst(3)
+            if !FRRCheck.noSuchNeighbor(json: try bgpd.run("show bgp neighbors \(neighbor) json").output) { return false }
+        }
+        return true
+    }
+
+    /// The links of the VRFs' stacks (`vrf vr.X` → vr.X, br.X, vx.X, vd.X, dv.X).
+    static func stackLinks(of vrfBlocks: Set<String>) -> Set<String> {
+        Set(
+            vrfBlocks.map { String($0.dropFirst(4)) }.filter { $0.hasPrefix("vr.") }
+                .flatMap { d in StackLink.allCases.map { $0.prefix + d.dropFirst(3) } })
+    }
+
+    /// zebra no longer knows any of these interfaces (it has processed
+    /// their deletion).
+    func zebraLost(_ names: Set<String>) throws(ApplyError) -> Bool {
+        let zebra = try FRRVty(daemon: "zebra", pathspace: frr.pathspace)
+        for n in names.sorted() {
+            let text = try zebra.run("show interface \(n) json").output
+            guard let obj = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else { return false }
+            if obj[n] != nil { return false }
+        }
+        return true
+    }
+
+    /// zebra has no kernel device for any of the VRFs (it lists them
+    /// inactive, or not at all).
+    func inactive(_ devices: Set<String>) throws(ApplyError) -> Bool {
+        let listed = FRRCheck.zebraVRFs(try FRRVty(daemon: "zebra", pathspace: frr.pathspace).run("show vrf").output)
+        return !devices.contains { listed[$0] == true }
+    }
+
+    /// Polls `check` (a daemon that does not answer counts as no) until it
+    /// holds or the deadline passes.
+    func waitUntil(_ deadline: ContinuousClock.Instant, _ check: () throws(ApplyError) -> Bool) -> Bool {
+        while true {
+            if (try? check()) == true { return true }
+            if ContinuousClock.now >= deadline { return false }
+            usleep(20_000)
+        }
+    }
+
+    /// The removal delta's targets, each asked of its daemon: the
+    /// prefix-lists and route-maps as for a policy delta, no VNI and no BGP
+    /// instance for the VRFs, the removed neighbors gone, and with
+    /// `dropped` zebra no longer listing the VRFs.
+    func verifyRemoval(_ t: FRRCheck.RemovalTargets, dropped: Bool, config: String, previous: String?) throws(ApplyError) -> [String] {
+        var problems = try verifyTargets(t.policy, config: config, previous: previous)
+        let zebra = try FRRVty(daemon: "zebra", pathspace: frr.pathspace)
+        let vnis = FRRCheck.vrfVNIs(json: try zebra.run("show vrf vni json").output)
+        for d in t.vrfs.sorted() where vnis[d] != nil { problems.append("zebra still maps VNI \(vnis[d]!) to \(d)") }
+        if dropped {
+            let listed = FRRCheck.zebraVRFs(try zebra.run("show vrf").output)
+            for d in t.vrfs.sorted() where listed[d] != nil { problems.append("zebra still has vrf \(d)") }
+        }
+        if FRRVty.daemons(pathspace: frr.pathspace).contains("bgpd") {
+            let bgpd = try FRRVty(daemon: "bgpd", pathspace: frr.pathspace)
+            guard let instances = FRRCheck.bgpInstances(json: try bgpd.run("show bgp vrfs json").output) else {
+                return problems + ["bgpd's 'show bgp vrfs json' is not what vrfc reads"]
+            }
+            for d in t.vrfs.sorted() where instances.contains(d) { problems.append("bgpd still runs a BGP instance in \(d)") }
+            for (instance, names) in t.neighbors.sorted(by: { $0.key < $1.key }) {
+                for n in names.sorted() where !FRRCheck.noSuchNeighbor(json: try bgpd.run("show bgp neighbors \(n) json").output) {
+                    problems.append("bgpd still has neighbor \(n) in \(instance)")
+                }
+            }
+        } else if !t.neighbors.isEmpty {
+            problems.append("no bgpd vty socket to ask about the removed neighbors")
+        }
+        return problems
     }
 
     /// Before a whole-file reload that removes VRFs: their VNIs go first,

@@ -78,6 +78,14 @@ import VRFCTestSupport
                 change(node)
                 r = try node.apply(reload: strategy == "delta" ? nil : strategy)
                 try node.expectConverged(r, strategy: strategy, step: name)
+                if strategy == "delta" && name == "VRF removed" {
+                    // Verified thing by thing; no kernel VRF device here, so
+                    // `no vrf` goes in the delta's own commit.
+                    #expect(
+                        r.stdout.contains("what the delta removes, asked of each daemon")
+                            && r.stdout.contains("in the delta's commit") && !r.stdout.contains("checking the whole running config"),
+                        "\(name): \(r.stdout)")
+                }
                 if strategy == "delta" && ["prefix added", "community changed"].contains(name) {
                     // Prefix-lists and route-maps only: loaded per daemon, verified one by one.
                     #expect(
@@ -661,6 +669,53 @@ func killWhen(_ args: [String], _ condition: () throws -> Bool) throws -> Bool {
                 running: running + "vrf vr.blue\n vni 100\nexit-vrf\n", config: config, frame: frame, previous: previous,
                 leaving: ["vrf vr.blue"]
             ).isEmpty, "its VNI must be gone")
+    }
+
+    /// What a VRF's removal takes away, each thing asked of its daemon;
+    /// anything else in the delta leaves it to the whole running config.
+    @Test func aRemovalDeltaIsVerifiedThingByThing() {
+        let old = previous.replacingOccurrences(
+            of: "router bgp 64510 vrf vr.blue\nexit\n",
+            with:
+                "router bgp 64510\n neighbor dv.blue interface remote-as internal\n address-family ipv4 unicast\n  redistribute connected\n  neighbor dv.blue activate\n  neighbor dv.blue route-map rm_blue_import in\n exit-address-family\nexit\n!\nrouter bgp 64510 vrf vr.blue\nexit\n!\nip prefix-list pl_blue_10_import seq 1 permit 203.0.113.0/24\nroute-map rm_blue_import permit 10\n match ip address prefix-list pl_blue_10_import\nexit\n"
+        )
+        let new = config.replacingOccurrences(
+            of: "line vty\n",
+            with: "router bgp 64510\n address-family ipv4 unicast\n  redistribute connected\n exit-address-family\nexit\n!\nline vty\n")
+        let main = Reconcile.withoutVRFRemovals(
+            FRRDeltaRenderer.script(old: FRRConfigTree(old), new: FRRConfigTree(new), basisDigest: "").script, ["vrf vr.blue"])
+        let t = FRRCheck.removalTargets(main, leaving: ["vrf vr.blue"])
+        #expect(
+            t
+                == FRRCheck.RemovalTargets(
+                    policy: .init(prefixLists: ["ip prefix-list pl_blue_10_import"], routeMaps: ["rm_blue_import"]), vrfs: ["vr.blue"],
+                    neighbors: ["router bgp 64510": ["dv.blue"]]), "\(main)")
+        #expect(FRRCheck.removalTargets(main, leaving: []) == nil)
+        // A neighbor setting without the neighbor going, another VRF's VNI, an addition: not a removal.
+        #expect(FRRCheck.removalTargets(main + "router bgp 64510\n no neighbor eth1 activate\nexit\n", leaving: ["vrf vr.blue"]) == nil)
+        #expect(FRRCheck.removalTargets(main + "vrf vr.red\n no vni 200\nexit-vrf\n", leaving: ["vrf vr.blue"]) == nil)
+        #expect(FRRCheck.removalTargets(main + "router bgp 64510 vrf vr.red\nexit\n", leaving: ["vrf vr.blue"]) == nil)
+        #expect(FRRCheck.removalTargets(main + "no vrf vr.red\n", leaving: ["vrf vr.blue"]) == nil)
+    }
+
+    /// FRR 8.4's answers the removal's checks read.
+    @Test func theDaemonsAnswersAboutARemovedVRF() {
+        #expect(
+            FRRCheck.zebraVRFs("vrf vr.blue inactive (configured)\nvrf vr.red id 5 table 1000 (configured)\n") == [
+                "vr.blue": false, "vr.red": true,
+            ])
+        #expect(
+            FRRCheck.bgpInstances(
+                json: #"{"vrfs":{"default":{"type":"DFLT","l3vni":0},"vr.red":{"type":"VRF","l3vni":200}},"totalVrfs":2}"#)
+                == ["default", "vr.red"])
+        #expect(FRRCheck.bgpInstances(json: "% unknown") == nil)
+        #expect(FRRCheck.noSuchNeighbor(json: "{\n  \"bgpNoSuchNeighbor\":true\n}\n"))
+        #expect(!FRRCheck.noSuchNeighbor(json: #"{"dv.blue":{"bgpState":"Idle"}}"#))
+        #expect(
+            Reconcile.failedLines(
+                "line 41: Warning[19]...: no vrf vr.blue\n% Only inactive VRFs can be deleted\nline 7: % Unknown command[4]: x\n") == [
+                    41, 7,
+                ])
     }
 
     @Test func theDeltaKeepsOneBatchButForTheVRFHeaders() {
