@@ -12,6 +12,8 @@ time runs out, then prints each failed expectation.
   check.py sessions INTENT [--timeout S]   every BGP session Established
   check.py leaks INTENT [--timeout S]      leaking exactly as the CRs say
   check.py routed BEFORE AFTER --min N     the tc router's counters moved
+  check.py evpn VRF... [--timeout S]       the node's zebra has the leaf's
+                                           router MAC and next hops per L3 VNI
 """
 import argparse
 import ipaddress
@@ -91,10 +93,10 @@ def route_map(intent, vrf, direction, prefix, tagged=False):
 
 # -------------------------------------------------------------- FRR's truth
 
-def vtysh_docs(ns, commands):
+def vtysh_docs(ns, commands, daemon="bgpd"):
     """Runs several JSON show commands in one vtysh (each vtysh start costs
     about a second under emulation) and returns one object per command."""
-    args = ["vtysh", "-N", ns, "-d", "bgpd"]
+    args = ["vtysh", "-N", ns, "-d", daemon]
     for c in commands:
         args += ["-c", c]
     r = subprocess.run(args, capture_output=True, text=True, timeout=120)
@@ -347,6 +349,58 @@ def leaf_conf(L):
     return "\n".join(out) + "\n"
 
 
+# ------------------------------------------------------------------ EVPN
+
+def evpn_checks(vrfs, L):
+    """What the node's zebra must hold per tenant VRF for the kernel to reach
+    the leaf over the L3 VNI: an RMAC entry with the leaf's router MAC for
+    that VNI (read from the leaf's own zebra) and the leaf's VTEP, and that
+    VTEP as a next hop with the same MAC, as IPv4 (the IPv4 routes) and as
+    IPv4-mapped IPv6 (the IPv6 routes). zebra writes these as the kernel's
+    neighbour (br.) and FDB (vx.) entries; without them routes are
+    installed and traffic still goes nowhere."""
+    vtep = ipaddress.ip_address(L["leaf"]["vtep"])
+    want_hops = {vtep, ipaddress.ip_address(f"::ffff:{vtep}")}
+    checks = []
+    for vrf in vrfs:
+        vni = L["tenants"][vrf]["vni"]
+
+        def f(v, vrf=vrf, vni=vni):
+            mac = v.leaf_rmac(vni)
+            if not mac:
+                return f"leaf: no router MAC for L3 VNI {vni} ({vrf})"
+            rmacs = [x for x in v.node(vni, "rmac").values() if isinstance(x, dict)]
+            if not any(x.get("routerMac") == mac and x.get("vtepIp") == str(vtep) for x in rmacs):
+                got = [(x.get("routerMac"), x.get("vtepIp")) for x in rmacs]
+                return f"node: VNI {vni} ({vrf}): no RMAC {mac} via VTEP {vtep} (has {got or 'none'})"
+            hops = {ipaddress.ip_address(x["nexthopIp"]): x.get("routerMac")
+                    for x in v.node(vni, "next-hops").values() if isinstance(x, dict) and "nexthopIp" in x}
+            bad = [f"{h} ({'missing' if h not in hops else 'RMAC ' + str(hops[h])})"
+                   for h in sorted(want_hops, key=str) if hops.get(h) != mac]
+            if bad:
+                return f"node: VNI {vni} ({vrf}): next hops {', '.join(bad)}, want RMAC {mac}"
+        checks.append((f"node VNI {vni} ({vrf}): leaf's RMAC and next hops", f))
+    return checks
+
+
+class EVPNView:
+    """One poll round: the node's RMAC and next-hop tables and the leaf's
+    router MAC per VNI, one vtysh per namespace (zebra answers these)."""
+
+    def __init__(self, vnis):
+        kinds = ("rmac", "next-hops")
+        docs = vtysh_docs(NODE_NS, [f"show evpn {k} vni {n} json" for n in vnis for k in kinds], daemon="zebra")
+        self.tables = {(n, k): d for (n, k), d in zip([(n, k) for n in vnis for k in kinds], docs)}
+        leaf = vtysh_docs(LEAF_NS, [f"show evpn vni {n} json" for n in vnis], daemon="zebra")
+        self.rmac = {n: d.get("routerMac") for n, d in zip(vnis, leaf)}
+
+    def node(self, vni, kind):
+        return self.tables.get((vni, kind)) or {}
+
+    def leaf_rmac(self, vni):
+        return self.rmac.get(vni)
+
+
 # ------------------------------------------------------------------ counters
 
 def routed(path):
@@ -367,6 +421,9 @@ def main():
         s.add_argument("intent")
         s.add_argument("--config", default=os.path.join(LAB, "node", "config.yaml"))
         s.add_argument("--timeout", type=float, default=180)
+    e = sub.add_parser("evpn")
+    e.add_argument("vrfs", nargs="+")
+    e.add_argument("--timeout", type=float, default=120)
     r = sub.add_parser("routed")
     r.add_argument("before")
     r.add_argument("after")
@@ -380,6 +437,13 @@ def main():
         d = routed(a.after) - routed(a.before)
         print(f"tc router: {d} packets routed by the program (at least {a.min} expected)")
         return 0 if d >= a.min else 1
+    if a.cmd == "evpn":
+        unknown = [v for v in a.vrfs if v not in L["tenants"]]
+        if unknown:
+            raise SystemExit(f"evpn: not a tenant VRF of lab.json: {', '.join(unknown)}")
+        vnis = [L["tenants"][v]["vni"] for v in a.vrfs]
+        return poll_until(evpn_checks(a.vrfs, L), a.timeout, lambda: EVPNView(vnis), "evpn",
+                          "RMAC/next-hop checks hold", "RMAC/next-hop checks fail")
     intent = read_intent(a.intent, a.config)
     if a.cmd == "sessions":
         return poll_sessions(session_checks(intent, L), a.timeout)

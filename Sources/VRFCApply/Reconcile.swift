@@ -282,6 +282,11 @@ public struct Reconcile {
             try removeVRFs(removing, config: config, bundle: bundle, good: good, state: state, onDisk: onDisk, dropped: droppedInReload)
             try recordGood()
         }
+        // 8. FRR 8.4 can lose an L3 VNI's router MACs in a reload (L3VNIRepair).
+        if strategy != .writeOnly {
+            try L3VNIRepair(frr: frr, log: log).run(ops: ops, socket: session.socket)
+            timer.mark("L3 VNI check")
+        }
         let (_, after) = try session.snapshotAndPlan(adopt: false)
         return .done(after: after)
     }

@@ -199,12 +199,13 @@ extension NetlinkSocket {
         try perform(u.request(op))
     }
 
-    public func setUp(index: Int32, name: String) throws(NetlinkError) {
+    /// `up: false` takes the link down (L3VNIRepair's bounce).
+    public func setUp(index: Int32, name: String, up: Bool = true) throws(NetlinkError) {
         var h = ifinfomsg()
         h.ifi_index = index
-        h.ifi_flags = UInt32(IFF_UP.rawValue)
+        h.ifi_flags = up ? UInt32(IFF_UP.rawValue) : 0
         h.ifi_change = UInt32(IFF_UP.rawValue)
-        try perform(Request("bringing up \(name)", type: RTM_SETLINK, header: h))
+        try perform(Request("\(up ? "bringing up" : "taking down") \(name)", type: RTM_SETLINK, header: h))
     }
 
     /// Deletes a link by ifindex. Returns false when it was already gone
