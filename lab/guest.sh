@@ -15,6 +15,7 @@ PY=/usr/bin/python3
 CHECK="$PY $LAB/check.py"
 VRFC=$BIN/vrfc
 APPLY=$BIN/vrfc-apply
+FAULTS=$BIN/vrfc-apply-faults
 CONFIG=$LAB/node/config.yaml
 ROUTER_ID=192.0.2.129
 mkdir -p "$RUN"; chown frr:frr "$RUN"   # the daemons write pid files and logs there
@@ -293,22 +294,23 @@ refused() { # a CR with an error: refused, nothing changes, the old intent runs
     verify "$CURRENT"
 }
 
-killed() { # the applier killed (-9) in the middle of an apply, then rerun: converges
+killed() { # the applier dies (as with kill -9) in the middle of an apply, then rerun: converges
     # 4 -> 3 brings vrf2 back: links to create (and FRR config only added,
     # which frr-reload.py does far faster than deleting).
-    local target=$LAB/intents/3-vrf3-added pid mon
-    # The moment: the first new link exists (loading and attaching the router
-    # and bringing links up are still to come).
-    ip -n node monitor link >$RUN/monitor.log 2>&1 &
-    mon=$!
-    sleep 0.5
-    $APPLY apply --netns node --config "$CONFIG" $target >$RUN/killed.log 2>&1 &
-    pid=$!
-    while kill -0 $pid 2>/dev/null && ! grep -q 'vr\.vrf2' $RUN/monitor.log; do sleep 0.05; done
-    kill -KILL $pid 2>/dev/null || { kill $mon; echo "the applier finished before it could be killed"; cat $RUN/killed.log; return 1; }
-    wait $pid 2>/dev/null; kill $mon; wait $mon 2>/dev/null
-    note "applier killed (pid $pid) after its first creation; what is left:"
-    $APPLY plan --netns node --config "$CONFIG" $target | head -n 1
+    # The moment: right after the kernel acknowledged the first new link
+    # (loading and attaching the router and bringing links up are still to
+    # come). A kill -9 from outside raced the applier, which can create all
+    # the links within one poll; vrfc-apply-faults (the test-only build of
+    # the same apply) ends with _exit there instead: no cleanup, no unwinding.
+    local target=$LAB/intents/3-vrf3-added rc=0
+    $FAULTS apply --crash-after-changes 1 --netns node --config "$CONFIG" $target >$RUN/killed.log 2>&1 || rc=$?
+    [ $rc = 137 ] || { echo "the applier was to die after its first change (137), ended $rc"; cat $RUN/killed.log; return 1; }
+    ip -n node link show vr.vrf2 >/dev/null 2>&1 || { echo "the first change (vr.vrf2) is not in the kernel"; return 1; }
+    note "applier died after its first creation; what is left:"
+    if $APPLY plan --netns node --config "$CONFIG" $target >$RUN/killed-plan.log 2>&1; then
+        echo "the plan after the crash says in sync"; return 1
+    fi
+    head -n 1 $RUN/killed-plan.log
     apply_intent $target
 }
 

@@ -24,7 +24,7 @@ done
 [ "$(id -u)" = 0 ] || { echo "lab.sh: run as root (network namespaces, FRR, BPF)" >&2; exit 1; }
 
 BIN=${LAB_BIN:-$REPO/.build/debug}
-for b in vrfc vrfc-apply; do
+for b in vrfc vrfc-apply vrfc-apply-faults; do
     [ -x "$BIN/$b" ] || { echo "lab.sh: $BIN/$b is missing; build first (swift build)" >&2; exit 1; }
 done
 for t in vng vtysh /usr/lib/frr/zebra /usr/lib/frr/bgpd /usr/lib/frr/staticd /usr/lib/frr/frr-reload.py iperf3; do
