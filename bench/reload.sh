@@ -144,7 +144,8 @@ EOF
 # An EVPN node: the default instance advertises all VNIs (zebra's EVPN on).
 # Without it zebra 8.4 keeps a removed VRF's VNI as an L2 VNI on a VXLAN
 # device that then goes, and crashes at the VRF's next `vni` (README,
-# Removing a VRF); EVPN=0 leaves it out to show that.
+# Removing a VRF); vrfc-apply then refuses to remove a VRF. EVPN=0 leaves
+# it out.
 if [ "${EVPN:-1}" = 1 ]; then
     python3 - "$W/node/frr.conf" <<'EOF'
 import sys

@@ -716,9 +716,7 @@ public struct Reconcile {
     /// zebra_evpn_vxl_evpn_set, reproduced by bench/reload.sh). With EVPN
     /// on, zebra deletes that L2 VNI with its device.
     func zebraWithoutEVPN() throws(ApplyError) -> Bool {
-        let text = try FRRVty(daemon: "zebra", pathspace: frr.pathspace).run("show evpn json").output
-        let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any]
-        return object?.isEmpty ?? true
+        try FRRVty(daemon: "zebra", pathspace: frr.pathspace).object("show evpn json")?.isEmpty ?? true
     }
 
     /// zebra has no kernel device for any of the VRFs (it lists them
