@@ -133,8 +133,10 @@ extension PlanBuilder {
         let owned = Set(ops.ownedTables)
         let names = Dictionary(snap.links.map { ($0.index, $0.name) }, uniquingKeysWith: { a, _ in a })
         var matchedRoutes: Set<Int> = []
-        var adds: [Step] = []
-        adds.reserveCapacity(ops.routes.count)
+        // Additions go straight into `steps` (taken back out on a problem):
+        // copying a thousand steps from list to list cost more than making them.
+        let start = steps.count
+        steps.reserveCapacity(start + ops.routes.count + ops.rules.count)
         var routeProblems = false
 
         // The live routes each wanted route may take the place of (the prefix carries the family).
@@ -170,7 +172,7 @@ extension PlanBuilder {
                 let r = snap.routes[live]
                 if r.protocol == RouteOwnership.protocol || owned.contains(r.table) {
                     matchedRoutes.insert(live)
-                    adds.append(
+                    steps.append(
                         .route(
                             RouteStep(
                                 kind: .replace, request: request, text: want.description,
@@ -184,7 +186,7 @@ extension PlanBuilder {
                 }
                 continue
             }
-            adds.append(.route(RouteStep(kind: .add, request: request, text: want.description)))
+            steps.append(.route(RouteStep(kind: .add, request: request, text: want.description)))
         }
 
         var routeDeletions: [Step] = []
@@ -239,9 +241,13 @@ extension PlanBuilder {
         multipathNote()
         plan.wantedRoutes = ops.routes.count
         plan.wantedRules = ops.rules.count
-        if routeProblems { return }
-        steps.reserveCapacity(steps.count + adds.count + ruleDeletions.count + ruleAdds.count + routeDeletions.count)
-        for part in [adds, ruleDeletions, ruleAdds, routeDeletions] { steps += part }
+        if routeProblems {
+            steps.removeSubrange(start...)
+            return
+        }
+        steps += ruleDeletions
+        steps += ruleAdds
+        steps += routeDeletions
     }
 
     /// Equal as far as the op list says: vrfc's protocol, a plain unicast
@@ -272,7 +278,10 @@ extension PlanBuilder {
     /// An IPv4 ECMP route to peers keeps hashing flows onto a peer whose
     /// neighbour entry has failed unless net.ipv4.fib_multipath_use_neigh is 1.
     mutating func multipathNote() {
-        let ecmp = ops.routes.filter { $0.family == .ipv4 && $0.nexthops.filter { $0.gateway != nil }.count > 1 }
+        // Counted without an array per route: the plan runs twice per apply over every route.
+        let ecmp = ops.routes.filter { r in
+            r.family == .ipv4 && r.nexthops.reduce(0, { $1.gateway != nil ? $0 + 1 : $0 }) > 1
+        }
         guard !ecmp.isEmpty else { return }
         switch snap.multipathUseNeigh {
         case true?: break
