@@ -195,6 +195,19 @@ public struct Reconcile {
             timer.mark("vtysh --dryrun")
         }
 
+        // A VRF that goes gives up its L3 VNI while its VXLAN device still
+        // exists; zebra must run EVPN then, or it keeps the VNI as an L2 VNI
+        // that outlives the device (zebraWithoutEVPN). Checked before
+        // anything changes.
+        let removing = strategy == .writeOnly ? [] : Self.removedVRFs(previous: good ?? onDisk, config: config)
+        if !removing.isEmpty, try zebraWithoutEVPN() {
+            throw ApplyError(
+                "removing \(removing.map { String($0.dropFirst(4)) }.joined(separator: ", ")): zebra runs without EVPN "
+                    + "(no advertise-all-vni under address-family l2vpn evpn of the default router bgp), and then FRR 8.4 "
+                    + "keeps a VNI given up while its VXLAN device exists as an L2 VNI that outlives the device: zebra "
+                    + "crashes when the VNI is next configured. Add advertise-all-vni to the base config; nothing was changed")
+        }
+
         // 4. Links: create and fix, down; nothing is brought up or deleted yet.
         let session = try LinkSession(
             ops: ops, adopt: options.adopt, force: options.force, attacher: attacher,
@@ -216,7 +229,6 @@ public struct Reconcile {
         //    no longer uses it (step 6); the block goes in step 7.
         let irData = Data(bundle.irJSON.utf8)
         let opsData = Data(JSONOutput.encode(ops).utf8)
-        let removing = strategy == .writeOnly ? [] : Self.removedVRFs(previous: good ?? onDisk, config: config)
         let staged = Self.keeping(removing, in: config)
         func recordGood() throws(ApplyError) {
             try state.recordGood(config: config, ir: irData, base: base)
@@ -630,9 +642,9 @@ public struct Reconcile {
             if released {
                 try releaseLinks()
                 // zebra must have heard of every deleted link, not only of
-                // the VRF device: deleting a VRF while zebra still has to
-                // process the deletion of its other links crashed zebra 8.4
-                // at the VRF's next `vni` (seen in bench/reload.sh).
+                // the VRF device, before the VRF goes: with EVPN on, the
+                // VXLAN device's deletion is what drops the L2 VNI zebra
+                // made of the VNI at `no vni` (zebraWithoutEVPN).
                 let deadline = ContinuousClock.now + .seconds(10)
                 if waitUntil(deadline, { () throws(ApplyError) in try inactive(devices) }),
                     waitUntil(deadline, { () throws(ApplyError) in try zebraLost(Self.stackLinks(of: leaving)) })
@@ -692,6 +704,19 @@ public struct Reconcile {
             guard let obj = try zebra.object("show interface \(n) json"), obj[n] == nil else { return false }
         }
         return true
+    }
+
+    /// zebra runs without EVPN (bgpd never asked it to advertise all VNIs):
+    /// its `show evpn json` is empty. Then FRR 8.4 must not see a VRF's VNI
+    /// removed: `no vni` while the VXLAN device with that VNI exists makes
+    /// zebra keep the VNI as an L2 VNI on that device, and with EVPN off
+    /// zebra does not drop it when the device goes, so it keeps a pointer
+    /// to the freed interface; the VNI's next `vni` line (the VRF added
+    /// again) follows it and zebra dies (SIGSEGV in
+    /// zebra_evpn_vxl_evpn_set, reproduced by bench/reload.sh). With EVPN
+    /// on, zebra deletes that L2 VNI with its device.
+    func zebraWithoutEVPN() throws(ApplyError) -> Bool {
+        try FRRVty(daemon: "zebra", pathspace: frr.pathspace).object("show evpn json")?.isEmpty ?? true
     }
 
     /// zebra has no kernel device for any of the VRFs (it lists them
