@@ -171,6 +171,15 @@ import VRFCTestSupport
             # 6. started again, it converges.
             mark "6. started again"
             run restart timeout 900 $IN systemctl start vrfc-agent; snap restart
+            # 7. The unit less one capability (a drop-in), started afresh: the
+            #    first reconcile fails and says why; the node is left as it is.
+            for cap in CAP_DAC_OVERRIDE CAP_CHOWN; do
+              mark "7. without $cap"; $IN systemctl stop vrfc-agent
+              printf '[Service]\\nCapabilityBoundingSet=~%s\\nAmbientCapabilities=~%s\\n' $cap $cap |
+                $IN sh -c 'cat >/run/systemd/system/vrfc-agent.service.d/without.conf'
+              $IN systemctl daemon-reload; run without-$cap timeout 900 $IN systemctl start vrfc-agent; snap without-$cap
+              P=$($IN systemctl show -p MainPID --value vrfc-agent); $IN grep CapEff /proc/$P/status >$D/without-$cap.caps 2>&1
+            done
             """)
 
         let text = c.text
@@ -244,6 +253,15 @@ import VRFCTestSupport
         let order = ["msg=\"stop requested", "msg=\"agent stopped\""].map { stopJournal.range(of: $0)?.lowerBound }
         #expect(order[0] != nil && order[1] != nil && order[0]! < order[1]!, "\(stopJournal)")
         let lastChange = Self.finished(stopJournal, "change").last ?? ""
+        // The stop came while that reconcile ran: after it started, before it finished.
+        let lines = stopJournal.split(separator: "\n")
+        let began = lines.lastIndex { $0.contains("msg=\"reconcile started\"") && $0.contains("trigger=change") }
+        let asked = lines.firstIndex { $0.contains("msg=\"stop requested") }
+        let ended = lines.lastIndex { $0.contains("msg=\"reconcile finished\"") && $0.contains("trigger=change") }
+        #expect(
+            began != nil && asked != nil && ended != nil && began! < asked! && asked! < ended!,
+            "stop requested during the reconcile: \(stopJournal.suffix(4000))")
+        print("systemctl stop during a reconcile: \(lastChange)")
         #expect(
             Self.finished(stopJournal, "change").count == 2 && (lastChange.contains("result=ok") || lastChange.contains("result=stopped")),
             "the change's reconcile finished before the agent stopped: \(stopJournal)")
@@ -256,11 +274,39 @@ import VRFCTestSupport
         #expect(text("restart.conf").contains("198.51.100.0/25"), "FRR runs the changed CR: \(text("restart.conf"))")
         expectConverged(Set(vrfs(in: text("restart.conf"))), c, "restart")
 
+        // 7. Each capability the unit adds for FRR's files and the compile's
+        //    hand-over is needed: without it the first reconcile fails,
+        //    saying why, and the node stays as it was.
+        // (Without CAP_CHOWN the compile that reads the node config's trust
+        // fails, which the agent reports as `invalid`: held at the last good
+        // intent.)
+        for (cap, why, result) in [
+            ("CAP_DAC_OVERRIDE", "cannot read FRR's vty sockets in /var/run/frr: Permission denied", "failed"),
+            ("CAP_CHOWN", "(vrfc-apply needs CAP_CHOWN)", "invalid"),
+        ] {
+            let unitState = text("without-\(cap).unit")
+            let bit: UInt64 = cap == "CAP_CHOWN" ? 1 << 0 : 1 << 1
+            let caps = String(format: "%016llx", mask & ~bit)
+            #expect(text("without-\(cap).caps").contains(caps), "\(cap) dropped: \(text("without-\(cap).caps")) vs \(caps)")
+            #expect(
+                unitState.contains("ActiveState=active") && unitState.contains("StatusText=last reconcile (start): \(result)")
+                    && Self.finished(text("without-\(cap).journal"), "start").last?.contains("result=\(result)") == true,
+                "without \(cap): \(unitState)")
+            let run = Self.lastRun(text("without-\(cap).journal"))
+            #expect(run.contains(why), "without \(cap): \(run.suffix(3000))")
+            expectConverged(Set(vrfs(in: text("without-\(cap).conf"))), c, "without-\(cap)")
+        }
+
         // The agent's structured lines are in the journal, under the unit.
         for line in ["msg=\"agent started\"", "msg=\"reconcile started\"", "msg=\"SIGHUP: reconciling now\"", "msg=\"agent stopped\""] {
             #expect(journal.contains(line), "journalctl -u vrfc-agent: \(line)\n\(journal)")
         }
         #expect(journal.split(separator: "\n").contains { $0.hasPrefix("ts=") && $0.contains(" level=info ") }, "\(journal)")
+    }
+
+    /// The journal from the agent's last start on.
+    static func lastRun(_ journal: String) -> Substring {
+        journal.range(of: "msg=\"agent started\"", options: .backwards).map { journal[$0.lowerBound...] } ?? ""
     }
 
     /// The agent's "reconcile finished" lines of one trigger, in order.
