@@ -59,11 +59,9 @@ public enum FRRCheck {
         return problems
     }
 
-    /// `show vrf vni json` (zebra) as VRF name → VNI.
-    public static func vrfVNIs(json: String) -> [String: Int] {
-        guard let obj = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
-            let vrfs = obj["vrfs"] as? [[String: Any]]
-        else { return [:] }
+    /// zebra's `show vrf vni json` (`FRRVty.object`) as VRF name → VNI.
+    public static func vrfVNIs(_ answer: [String: Any]?) -> [String: Int] {
+        guard let vrfs = answer?["vrfs"] as? [[String: Any]] else { return [:] }
         var out: [String: Int] = [:]
         for v in vrfs {
             if let name = v["vrf"] as? String, let vni = v["vni"] as? Int { out[name] = vni }

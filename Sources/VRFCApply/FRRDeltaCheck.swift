@@ -71,10 +71,9 @@ extension FRRCheck {
     /// JSON answers to `showCommands` (as config lines under their block
     /// headers, the way `show running-config` prints them). The daemons'
     /// views are joined as vtysh joins their running configs.
-    public static func running(policyAnswers answers: [String]) -> Set<FRRConfigTree.Key> {
+    public static func running(policyAnswers answers: [[String: Any]]) -> Set<FRRConfigTree.Key> {
         var keys = Set<FRRConfigTree.Key>()
-        for answer in answers {
-            guard let obj = try? JSONSerialization.jsonObject(with: Data(answer.utf8)) as? [String: Any] else { continue }
+        for obj in answers {
             // {"BGP": {NAME: {...}}} per daemon, or {NAME: {...}} without the daemon level.
             let perDaemon = obj.values.allSatisfy { ($0 as? [String: Any])?.values.allSatisfy { $0 is [String: Any] } ?? false }
             let tables = perDaemon ? obj.values.compactMap { $0 as? [String: Any] } : [obj]
@@ -223,16 +222,12 @@ extension FRRCheck {
     }
 
     /// bgpd's `show bgp vrfs json`: the names of its BGP instances.
-    public static func bgpInstances(json: String) -> Set<String>? {
-        guard let obj = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
-            let vrfs = obj["vrfs"] as? [String: Any]
-        else { return nil }
-        return Set(vrfs.keys)
+    public static func bgpInstances(_ answer: [String: Any]?) -> Set<String>? {
+        (answer?["vrfs"] as? [String: Any]).map { Set($0.keys) }
     }
 
     /// bgpd's `show bgp neighbors NAME json` says there is no such neighbor.
-    public static func noSuchNeighbor(json: String) -> Bool {
-        guard let obj = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] else { return false }
-        return obj["bgpNoSuchNeighbor"] as? Bool == true
+    public static func noSuchNeighbor(_ answer: [String: Any]?) -> Bool {
+        answer?["bgpNoSuchNeighbor"] as? Bool == true
     }
 }

@@ -91,6 +91,21 @@ public final class FRRVty {
         }
     }
 
+    /// Runs a `show ... json` command: its answer as a JSON object; nil for
+    /// an answer that is no JSON object (empty, `% Unknown command`). The
+    /// status does not count: FRR 8.4 answers some misses with a warning
+    /// and `{}` (zebra's `show interface NAME json` for a link it does not
+    /// know), which is an answer.
+    public func object(_ command: String) throws(ApplyError) -> [String: Any]? {
+        Self.object(json: try run(command).output)
+    }
+
+    /// A daemon's JSON answer as an object; nil for anything else.
+    public static func object(json text: String) -> [String: Any]? {
+        guard !text.isEmpty else { return nil }
+        return (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any]
+    }
+
     static func terminator(_ b: [UInt8]) -> Int? {
         // Only the tail can hold it (nothing follows the status byte).
         var i = max(0, b.count - (1 << 16) - 4)

@@ -78,22 +78,23 @@ public struct L3VNIRepair {
     /// SVI, onlink) that zebra has no next-hop entry for. Nothing while the
     /// VNI is not up: zebra keeps no entries then.
     func missing(_ t: Target, _ vty: FRRVty) throws(ApplyError) -> [String] {
-        let vni = try Self.json(vty, "show evpn vni \(t.vni) json")
+        let vni = try vty.object("show evpn vni \(t.vni) json")
         guard vni?["state"] as? String == "Up" else { return [] }
         let routes = [
-            try Self.json(vty, "show ip route vrf \(t.vrfDevice) json"),
-            try Self.json(vty, "show ipv6 route vrf \(t.vrfDevice) json"),
+            try vty.object("show ip route vrf \(t.vrfDevice) json"),
+            try vty.object("show ipv6 route vrf \(t.vrfDevice) json"),
         ]
-        let hops = try Self.json(vty, "show evpn next-hops vni \(t.vni) json")
+        let hops = try vty.object("show evpn next-hops vni \(t.vni) json")
         return Self.vtepsWithoutNextHop(routes: routes.compactMap { $0 }, nextHops: hops ?? [:], svi: t.svi)
     }
 
-    /// From zebra's JSON: the gateways of the selected BGP routes that go
-    /// via the SVI onlink (how zebra installs a route learnt over the L3 VNI)
-    /// that `show evpn next-hops vni N json` has no entry for, as zebra
-    /// printed them.
+    /// From zebra's JSON: the VTEPs (gateways of the selected BGP routes
+    /// that go via the SVI onlink, how zebra installs a route learnt over
+    /// the L3 VNI) that `show evpn next-hops vni N json` has no entry for;
+    /// an IPv4-mapped IPv6 gateway (IPv6 routes via an IPv4 VTEP) as its
+    /// IPv4 address.
     static func vtepsWithoutNextHop(routes: [[String: Any]], nextHops: [String: Any], svi: String) -> [String] {
-        var used: [String: String] = [:]  // address bytes -> as zebra printed it
+        var used = Set<IPAddress>()
         for table in routes {
             for case let entries as [[String: Any]] in table.values {
                 for e in entries where e["selected"] as? Bool == true && e["protocol"] as? String == "bgp" {
@@ -101,13 +102,13 @@ public struct L3VNIRepair {
                         guard hop["interfaceName"] as? String == svi, hop["onLink"] as? Bool == true,
                             let ip = hop["ip"] as? String, let key = addressKey(ip)
                         else { continue }
-                        used[key] = ip
+                        used.insert(key)
                     }
                 }
             }
         }
         let held = Set(nextHops.keys.compactMap(addressKey))
-        return used.filter { !held.contains($0.key) }.map(\.value).sorted()
+        return used.subtracting(held).sorted().map(\.description)
     }
 
     /// Down; up once zebra no longer has the VNI up (it has then dropped
@@ -125,7 +126,7 @@ public struct L3VNIRepair {
         guard let index = link?.index else { throw ApplyError("L3 VNI \(t.vni): \(t.vxlan) does not exist") }
         let start = Date()
         while Date().timeIntervalSince(start) < timeout {
-            if try Self.json(vty, "show evpn vni \(t.vni) json")?["state"] as? String != "Up" { break }
+            if try vty.object("show evpn vni \(t.vni) json")?["state"] as? String != "Up" { break }
             usleep(200_000)
         }
         usleep(2_000_000)  // bgpd's withdrawals reach zebra
@@ -148,22 +149,16 @@ public struct L3VNIRepair {
                 + "after taking \(t.vxlan) down and up")
     }
 
-    /// One JSON object from zebra; nil for an empty or non-object answer
-    /// (zebra prints nothing, or `{}`, for a VNI it does not have).
-    static func json(_ vty: FRRVty, _ command: String) throws(ApplyError) -> [String: Any]? {
-        let r = try vty.run(command)
-        guard r.status == 0, let data = r.output.data(using: .utf8), !data.isEmpty else { return nil }
-        return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
-    }
-
-    /// An address as bytes, so zebra's `::ffff:c000:201` and
-    /// `::ffff:192.0.2.1` compare equal; nil for a key that is no address
-    /// (`numNextHops`).
-    static func addressKey(_ text: String) -> String? {
-        var v4 = in_addr()
-        if inet_pton(AF_INET, text, &v4) == 1 { return "4:\(v4.s_addr)" }
-        var v6 = in6_addr()
-        guard inet_pton(AF_INET6, text, &v6) == 1 else { return nil }
-        return "6:" + withUnsafeBytes(of: &v6) { $0.map { String($0) }.joined(separator: ".") }
+    /// An address by value, so zebra's `::ffff:c000:201` and `::ffff:192.0.2.1`
+    /// compare equal, and an IPv4-mapped IPv6 address as the IPv4 address
+    /// it maps (the VTEP's kernel neighbour and FDB entry are IPv4 ones);
+    /// nil for a key that is no address (`numNextHops`).
+    static func addressKey(_ text: String) -> IPAddress? {
+        switch IPAddress(parsing: Substring(text)) {
+        case .v6(let a) where a.high == 0 && a.low >> 32 == 0xffff:
+            return .v4(IPv4Address(UInt32(truncatingIfNeeded: a.low)))
+        case let a:
+            return a
+        }
     }
 }

@@ -448,14 +448,11 @@ public struct Reconcile {
     /// asked over the daemons' vty sockets (milliseconds each), against the
     /// new config and the one before.
     func verifyTargets(_ targets: FRRCheck.PolicyTargets, config: String, previous: String?) throws(ApplyError) -> [String] {
-        var answers: [String] = []
+        var answers: [[String: Any]] = []
         for daemon in FRRVty.daemons(pathspace: frr.pathspace) {
             let vty = try FRRVty(daemon: daemon, pathspace: frr.pathspace)
-            for command in FRRCheck.showCommands(targets) {
-                let (status, output) = try vty.run(command)
-                // 2: a daemon without prefix-lists or route-maps.
-                if status == 0 { answers.append(output) }
-            }
+            // nil: a daemon without prefix-lists or route-maps (`% Unknown command`).
+            for command in FRRCheck.showCommands(targets) { try vty.object(command).map { answers.append($0) } }
         }
         return FRRCheck.verify(
             targets: targets, running: FRRCheck.running(policyAnswers: answers),
@@ -471,8 +468,7 @@ public struct Reconcile {
         // The VNIs come from the op list's VXLAN links (one per full VRF).
         let wanted = ops.links.compactMap { l in l.vxlan.map { (VRFNames(l.vrf).vrfDevice.value, Int($0.vni)) } }
         if !wanted.isEmpty {
-            let text = try frr.show("show vrf vni json", daemon: "zebra")
-            let listed = FRRCheck.vrfVNIs(json: text)
+            let listed = FRRCheck.vrfVNIs(try FRRVty(daemon: "zebra", pathspace: frr.pathspace).object("show vrf vni json"))
             for (name, vni) in wanted where listed[name] != vni {
                 problems.append("zebra's 'show vrf vni' lists \(name) with VNI \(listed[name].map(String.init) ?? "none"), not \(vni)")
             }
@@ -668,15 +664,15 @@ public struct Reconcile {
     /// bgpd has no instance in them and no neighbor on their `dv.` links.
     func released(_ devices: Set<String>) throws(ApplyError) -> Bool {
         let zebra = try FRRVty(daemon: "zebra", pathspace: frr.pathspace)
-        let vnis = FRRCheck.vrfVNIs(json: try zebra.run("show vrf vni json").output)
+        let vnis = FRRCheck.vrfVNIs(try zebra.object("show vrf vni json"))
         if devices.contains(where: { vnis[$0] != nil }) { return false }
         guard FRRVty.daemons(pathspace: frr.pathspace).contains("bgpd") else { return true }
         let bgpd = try FRRVty(daemon: "bgpd", pathspace: frr.pathspace)
-        guard let instances = FRRCheck.bgpInstances(json: try bgpd.run("show bgp vrfs json").output) else { return false }
+        guard let instances = FRRCheck.bgpInstances(try bgpd.object("show bgp vrfs json")) else { return false }
         if !instances.isDisjoint(with: devices) { return false }
         for d in devices where d.hasPrefix("vr.") {
             let neighbor = StackLink.defaultSide.prefix + d.dropFirst(3)
-            if !FRRCheck.noSuchNeighbor(json: try bgpd.run("show bgp neighbors \(neighbor) json").output) { return false }
+            if !FRRCheck.noSuchNeighbor(try bgpd.object("show bgp neighbors \(neighbor) json")) { return false }
         }
         return true
     }
@@ -693,9 +689,7 @@ public struct Reconcile {
     func zebraLost(_ names: Set<String>) throws(ApplyError) -> Bool {
         let zebra = try FRRVty(daemon: "zebra", pathspace: frr.pathspace)
         for n in names.sorted() {
-            let text = try zebra.run("show interface \(n) json").output
-            guard let obj = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else { return false }
-            if obj[n] != nil { return false }
+            guard let obj = try zebra.object("show interface \(n) json"), obj[n] == nil else { return false }
         }
         return true
     }
@@ -724,7 +718,7 @@ public struct Reconcile {
     func verifyRemoval(_ t: FRRCheck.RemovalTargets, dropped: Bool, config: String, previous: String?) throws(ApplyError) -> [String] {
         var problems = try verifyTargets(t.policy, config: config, previous: previous)
         let zebra = try FRRVty(daemon: "zebra", pathspace: frr.pathspace)
-        let vnis = FRRCheck.vrfVNIs(json: try zebra.run("show vrf vni json").output)
+        let vnis = FRRCheck.vrfVNIs(try zebra.object("show vrf vni json"))
         for d in t.vrfs.sorted() where vnis[d] != nil { problems.append("zebra still maps VNI \(vnis[d]!) to \(d)") }
         if dropped {
             let listed = FRRCheck.zebraVRFs(try zebra.run("show vrf").output)
@@ -732,12 +726,12 @@ public struct Reconcile {
         }
         if FRRVty.daemons(pathspace: frr.pathspace).contains("bgpd") {
             let bgpd = try FRRVty(daemon: "bgpd", pathspace: frr.pathspace)
-            guard let instances = FRRCheck.bgpInstances(json: try bgpd.run("show bgp vrfs json").output) else {
+            guard let instances = FRRCheck.bgpInstances(try bgpd.object("show bgp vrfs json")) else {
                 return problems + ["bgpd's 'show bgp vrfs json' is not what vrfc reads"]
             }
             for d in t.vrfs.sorted() where instances.contains(d) { problems.append("bgpd still runs a BGP instance in \(d)") }
             for (instance, names) in t.neighbors.sorted(by: { $0.key < $1.key }) {
-                for n in names.sorted() where !FRRCheck.noSuchNeighbor(json: try bgpd.run("show bgp neighbors \(n) json").output) {
+                for n in names.sorted() where !FRRCheck.noSuchNeighbor(try bgpd.object("show bgp neighbors \(n) json")) {
                     problems.append("bgpd still has neighbor \(n) in \(instance)")
                 }
             }

@@ -706,11 +706,14 @@ func killWhen(_ args: [String], _ condition: () throws -> Bool) throws -> Bool {
             ])
         #expect(
             FRRCheck.bgpInstances(
-                json: #"{"vrfs":{"default":{"type":"DFLT","l3vni":0},"vr.red":{"type":"VRF","l3vni":200}},"totalVrfs":2}"#)
+                FRRVty.object(
+                    json: #"{"vrfs":{"default":{"type":"DFLT","l3vni":0},"vr.red":{"type":"VRF","l3vni":200}},"totalVrfs":2}"#))
                 == ["default", "vr.red"])
-        #expect(FRRCheck.bgpInstances(json: "% unknown") == nil)
-        #expect(FRRCheck.noSuchNeighbor(json: "{\n  \"bgpNoSuchNeighbor\":true\n}\n"))
-        #expect(!FRRCheck.noSuchNeighbor(json: #"{"dv.blue":{"bgpState":"Idle"}}"#))
+        #expect(FRRCheck.bgpInstances(FRRVty.object(json: "% unknown")) == nil)
+        #expect(FRRCheck.noSuchNeighbor(FRRVty.object(json: "{\n  \"bgpNoSuchNeighbor\":true\n}\n")))
+        #expect(!FRRCheck.noSuchNeighbor(FRRVty.object(json: #"{"dv.blue":{"bgpState":"Idle"}}"#)))
+        #expect(FRRCheck.vrfVNIs(FRRVty.object(json: #"{"vrfs":[{"vrf":"vr.red","vni":200,"state":"Up"}]}"#)) == ["vr.red": 200])
+        #expect(FRRVty.object(json: "") == nil && FRRVty.object(json: "[1]") == nil)
         #expect(
             Reconcile.failedLines(
                 "line 41: Warning[19]...: no vrf vr.blue\n% Only inactive VRFs can be deleted\nline 7: % Unknown command[4]: x\n") == [
@@ -774,16 +777,17 @@ func killWhen(_ args: [String], _ condition: () throws -> Bool) throws -> Bool {
             #"{"BGP":{"rm_red":{"invoked":0,"rules":[{"sequenceNumber":10,"type":"permit","matchClauses":["ip address prefix-list pl_red"],"setClauses":["community 65000:2"],"action":"Exit routemap"}]}}}"#
         let zebra =
             #"{"ZEBRA":{"rm_red":{"rules":[{"sequenceNumber":10,"type":"permit","matchClauses":["ip address prefix-list pl_red"],"setClauses":[]}]}}}"#
-        let keys = FRRCheck.running(policyAnswers: [plist, rmap, zebra, #"{"BGP":{}}"#, "not json"])
+        let keys = FRRCheck.running(policyAnswers: [plist, rmap, zebra, #"{"BGP":{}}"#, "not json"].compactMap { FRRVty.object(json: $0) })
         let expected = FRRConfigTree(config).keys
         #expect(keys == expected)
         let targets = FRRCheck.policyTargets(script)!
         #expect(FRRCheck.verify(targets: targets, running: keys, config: FRRConfigTree(config), previous: FRRConfigTree(running)) == [])
         // The old community still running, the new prefix missing: both said.
-        let stale = FRRCheck.running(policyAnswers: [
-            plist.replacingOccurrences(of: #",{"sequenceNumber":2,"type":"permit","prefix":"192.0.2.0/28"}"#, with: ""),
-            rmap.replacingOccurrences(of: "65000:2", with: "65000:1"),
-        ])
+        let stale = FRRCheck.running(
+            policyAnswers: [
+                plist.replacingOccurrences(of: #",{"sequenceNumber":2,"type":"permit","prefix":"192.0.2.0/28"}"#, with: ""),
+                rmap.replacingOccurrences(of: "65000:2", with: "65000:1"),
+            ].compactMap { FRRVty.object(json: $0) })
         let problems = FRRCheck.verify(targets: targets, running: stale, config: FRRConfigTree(config), previous: FRRConfigTree(running))
         #expect(problems.contains("FRR does not run 'ip prefix-list pl_red seq 2 permit 192.0.2.0/28'"), "\(problems)")
         #expect(
