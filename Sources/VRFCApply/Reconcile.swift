@@ -162,8 +162,10 @@ public struct Reconcile {
             throw ApplyError("the bundle has no frr.conf (compile it with --template BASE); nothing was changed")
         }
 
-        // 2. How to reload.
-        var (strategy, why) = chooseStrategy(bundle: bundle, config: config, good: good, onDisk: onDisk)
+        // 2. How to reload. The new file and the one FRR runs are parsed once:
+        //    the reload's choice, the VRFs that go and the verification read them.
+        let trees = ConfigTrees(new: FRRConfigTree(config), previous: (good ?? onDisk).map { FRRConfigTree($0) }, goodKnown: good != nil)
+        var (strategy, why) = chooseStrategy(bundle: bundle, config: config, good: good, onDisk: onDisk, trees: trees)
         timer.mark("choose the reload")
 
         // 3. FRR must accept the file before anything changes. With a delta,
@@ -216,7 +218,7 @@ public struct Reconcile {
         //    no longer uses it (step 6); the block goes in step 7.
         let irData = Data(bundle.irJSON.utf8)
         let opsData = Data(JSONOutput.encode(ops).utf8)
-        let removing = strategy == .writeOnly ? [] : Self.removedVRFs(previous: good ?? onDisk, config: config)
+        let removing = strategy == .writeOnly ? [] : Self.removedVRFs(previous: trees.previous, config: trees.new)
         let staged = Self.keeping(removing, in: config)
         func recordGood() throws(ApplyError) {
             try state.recordGood(config: config, ir: irData, base: base)
@@ -250,7 +252,7 @@ public struct Reconcile {
                 let log = self.log
                 try reloadAndVerify(
                     strategy, config: config, bundle: bundle, good: good, state: state, onDisk: onDisk,
-                    leaving: Set(removing)
+                    leaving: Set(removing), trees: trees
                 ) { () throws(ApplyError) in
                     let (snap, plan) = try session.snapshotAndPlan(adopt: false)
                     var gone = plan
@@ -312,7 +314,20 @@ public struct Reconcile {
         text.split(separator: "\n").contains { $0.drop { $0 == " " }.hasPrefix("#++{{.") }
     }
 
-    func chooseStrategy(bundle: CompileBundle, config: String, good: String?, onDisk: String?) -> (ReloadStrategy, String) {
+    /// The parsed new frr.conf and the one it replaces (the kept config, or
+    /// on a first run the file on disk).
+    struct ConfigTrees {
+        var new: FRRConfigTree
+        var previous: FRRConfigTree?
+        /// `previous` is the kept config FRR was verified to run.
+        var goodKnown: Bool
+
+        var good: FRRConfigTree? { goodKnown ? previous : nil }
+    }
+
+    func chooseStrategy(bundle: CompileBundle, config: String, good: String?, onDisk: String?, trees: ConfigTrees) -> (
+        ReloadStrategy, String
+    ) {
         let requested = options.reload
         if requested == .writeOnly { return (.writeOnly, "requested") }
         if requested == .frrReload || requested == .systemd { return (requested!, "requested") }
@@ -326,8 +341,8 @@ public struct Reconcile {
         } else if Digest.fnv1a64(good!) != bundle.delta!.basisDigest {
             doubt = "the kept IR does not render to the kept config (base config or templates changed)"
         } else {
-            let newTree = FRRConfigTree(config)
-            let goodTree = FRRConfigTree(good!)
+            let newTree = trees.new
+            let goodTree = trees.good ?? FRRConfigTree(good!)
             let problems = FRRCheck.delta(bundle.delta!.script, newConfig: newTree, running: goodTree)
             if !problems.isEmpty {
                 doubt = "the delta does not check out: \(problems[0])"
@@ -350,7 +365,7 @@ public struct Reconcile {
     /// or rolls back.
     mutating func reloadAndVerify(
         _ strategy: ReloadStrategy, config: String, bundle: CompileBundle, good: String?,
-        state: KeptState, onDisk: String?, leaving: Set<String> = [],
+        state: KeptState, onDisk: String?, leaving: Set<String> = [], trees: ConfigTrees? = nil,
         releaseLinks: () throws(ApplyError) -> Void = {}
     ) throws(ApplyError) {
         var failure: String
@@ -409,7 +424,10 @@ public struct Reconcile {
             }
             if failure.isEmpty, let targets {
                 // A daemon that cannot be asked (nil) leaves it to the whole running config.
-                let problems = (try? verifyTargets(targets, config: config, previous: good)) ?? ["a daemon's vty socket did not answer"]
+                let problems =
+                    (try? verifyTargets(
+                        targets, config: trees?.new ?? FRRConfigTree(config), previous: trees?.good ?? good.map { FRRConfigTree($0) }))
+                    ?? ["a daemon's vty socket did not answer"]
                 timer.mark("verify (the delta's prefix-lists and route-maps)")
                 if problems.isEmpty {
                     log("verified: FRR runs the new config (its changed prefix-lists and route-maps, shown one by one)")
@@ -448,15 +466,17 @@ public struct Reconcile {
     /// asked over the daemons' vty sockets (milliseconds each), against the
     /// new config and the one before.
     func verifyTargets(_ targets: FRRCheck.PolicyTargets, config: String, previous: String?) throws(ApplyError) -> [String] {
+        try verifyTargets(targets, config: FRRConfigTree(config), previous: previous.map { FRRConfigTree($0) })
+    }
+
+    func verifyTargets(_ targets: FRRCheck.PolicyTargets, config: FRRConfigTree, previous: FRRConfigTree?) throws(ApplyError) -> [String] {
         var answers: [[String: Any]] = []
         for daemon in FRRVty.daemons(pathspace: frr.pathspace) {
             let vty = try FRRVty(daemon: daemon, pathspace: frr.pathspace)
             // nil: a daemon without prefix-lists or route-maps (`% Unknown command`).
             for command in FRRCheck.showCommands(targets) { try vty.object(command).map { answers.append($0) } }
         }
-        return FRRCheck.verify(
-            targets: targets, running: FRRCheck.running(policyAnswers: answers),
-            config: FRRConfigTree(config), previous: previous.map { FRRConfigTree($0) })
+        return FRRCheck.verify(targets: targets, running: FRRCheck.running(policyAnswers: answers), config: config, previous: previous)
     }
 
     func verify(_ config: String, frame: String?, previous: String?, ops: OpList, leaving: Set<String> = []) throws(ApplyError) -> [String]
@@ -535,9 +555,13 @@ public struct Reconcile {
     /// The top-level `vrf NAME` blocks of the previous config the new one
     /// drops, in file order.
     public static func removedVRFs(previous: String?, config: String) -> [String] {
+        removedVRFs(previous: previous.map { FRRConfigTree($0) }, config: FRRConfigTree(config))
+    }
+
+    public static func removedVRFs(previous: FRRConfigTree?, config: FRRConfigTree) -> [String] {
         guard let previous else { return [] }
-        let now = Set(FRRConfigTree(config).entries.filter { $0.path.isEmpty }.map(\.text))
-        return FRRConfigTree(previous).entries
+        let now = Set(config.entries.filter { $0.path.isEmpty && $0.text.hasPrefix("vrf ") }.map(\.text))
+        return previous.entries
             .filter { $0.path.isEmpty && $0.text.hasPrefix("vrf ") && !now.contains($0.text) }.map(\.text)
     }
 
