@@ -174,10 +174,21 @@ public struct Reconcile {
         //    (checked in chooseStrategy): a dry run of the delta then checks
         //    every new line, and the whole file's (seconds on a large node)
         //    adds nothing.
+        //    The delta's dry run goes beside the kernel's read (step 4 reads
+        //    first and changes nothing before its answer).
         var dryRunWhole = strategy != .delta
+        var deltaDryRun: Background<CommandOutput>? = nil
         if strategy == .delta {
             let file = try state.scratch("frr.delta.candidate", bundle.delta!.script)
-            let dry = frr.dryRun(file)
+            let frr = self.frr
+            deltaDryRun = Background { frr.dryRun(file) }
+        }
+        let session = try LinkSession(
+            ops: ops, adopt: options.adopt, force: options.force, attacher: attacher,
+            runDirectory: options.runDirectory, tableNames: options.tableNames, exclusive: false)
+        let (snap, plan) = try session.snapshotAndPlan()
+        if let deltaDryRun {
+            let dry = deltaDryRun.join()
             if dry.status != 0 {
                 (strategy, why) = (
                     fullReload,
@@ -198,10 +209,6 @@ public struct Reconcile {
         }
 
         // 4. Links: create and fix, down; nothing is brought up or deleted yet.
-        let session = try LinkSession(
-            ops: ops, adopt: options.adopt, force: options.force, attacher: attacher,
-            runDirectory: options.runDirectory, tableNames: options.tableNames, exclusive: false)
-        let (snap, plan) = try session.snapshotAndPlan()
         try session.compact(snap)
         if !LinkSession.executable(plan) { return .refused(plan) }
         let before = Self.beforeFRR(plan)
@@ -217,12 +224,34 @@ public struct Reconcile {
         //    while the kernel device exists, and the device goes only once FRR
         //    no longer uses it (step 6); the block goes in step 7.
         let irData = Data(bundle.irJSON.utf8)
-        let opsData = Data(JSONOutput.encode(ops).utf8)
         let removing = strategy == .writeOnly ? [] : Self.removedVRFs(previous: trees.previous, config: trees.new)
         let staged = Self.keeping(removing, in: config)
+        // What a verified reload records, written (and fsynced) on another
+        // thread while FRR commits, and put in place once FRR is verified
+        // to run it; left out if the reload fails.
+        var goodFiles: Background<Result<[(tmp: String, path: String)], ApplyError>>? = nil
+        var goodCommitted = false
+        defer {
+            if !goodCommitted, case .success(let files)? = goodFiles?.join() { KeptState.discard(files) }
+        }
         func recordGood() throws(ApplyError) {
+            if let goodFiles {
+                try state.commitGood(goodFiles.join().get())
+                goodCommitted = true
+                return
+            }
             try state.recordGood(config: config, ir: irData, base: base)
-            try ConfigFile.write(opsData, to: state.directory + "/frr.conf.good.ops.json", owner: nil, mode: 0o600)
+            try ConfigFile.write(
+                Data(JSONOutput.encode(ops).utf8), to: state.directory + "/frr.conf.good.ops.json", owner: nil, mode: 0o600)
+        }
+        if removing.isEmpty && strategy != .writeOnly && !(onDisk == config && good == config) {
+            let (directory, base) = (state.directory, base)
+            goodFiles = Background {
+                Result { () throws(ApplyError) in
+                    try KeptState.stageGood(
+                        directory: directory, config: config, ir: irData, base: base, ops: Data(JSONOutput.encode(ops).utf8))
+                }
+            }
         }
         if onDisk == config && good == config {
             let problems = try verify(config, frame: bundle.frame, previous: nil, ops: bundle.ops)
@@ -285,10 +314,14 @@ public struct Reconcile {
             try recordGood()
         }
         // 8. FRR 8.4 can lose an L3 VNI's router MACs in a reload (L3VNIRepair).
+        var repaired: [UInt32] = []
         if strategy != .writeOnly {
-            try L3VNIRepair(frr: frr, log: log).run(ops: ops, socket: session.socket)
+            repaired = try L3VNIRepair(frr: frr, log: log).run(ops: ops, socket: session.socket)
             timer.mark("L3 VNI check")
         }
+        // The read after the reload is the read-back when nothing has
+        // touched the links since.
+        if plan2.steps.isEmpty && repaired.isEmpty && removing.isEmpty { return .done(after: plan2) }
         let (_, after) = try session.snapshotAndPlan(adopt: false)
         return .done(after: after)
     }

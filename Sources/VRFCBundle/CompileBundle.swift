@@ -35,6 +35,16 @@ public struct CompileBundle: Codable, Sendable {
         self.frame = frame
         self.delta = delta
     }
+
+    /// A bundle as read back (`BundleReader`): the IR stays text.
+    init(irJSON: String, ops: OpList, frrConf: String?, frame: String?, delta: FRRDelta?) {
+        format = Self.currentFormat
+        self.irJSON = irJSON
+        self.ops = ops
+        self.frrConf = frrConf
+        self.frame = frame
+        self.delta = delta
+    }
 }
 
 extension CompileBundle {

@@ -1,10 +1,11 @@
 import Foundation
 import Testing
-@testable import VRFCBundle
 import VRFCDriver
 import VRFCKernel
 import VRFCModel
 import VRFCTestSupport
+
+@testable import VRFCBundle
 
 /// The hand-written bundle and IR JSON against `JSONEncoder` (the `Codable`
 /// types are the format's definition), and the kept IR read beside a new
@@ -110,6 +111,68 @@ import VRFCTestSupport
             try Data(bad.utf8).write(to: URL(fileURLWithPath: path))
             #expect(throws: Diagnostics.self) { try Compiler.readIR(path, reusing: ir) }
             #expect(throws: Diagnostics.self) { try Compiler.readIR(path) }
+        }
+    }
+
+    func same(_ a: CompileBundle, _ b: CompileBundle) -> Bool {
+        a.format == b.format && a.irJSON == b.irJSON && a.ops == b.ops && a.frrConf == b.frrConf && a.frame == b.frame
+            && a.delta == b.delta
+    }
+
+    /// vrfc-apply's reader gives back what the compile wrote, and what
+    /// another JSON writer (the benchmark's Python) makes of it.
+    @Test func theReaderReadsWhatTheCompileWrites() throws {
+        let kernel = KernelBackend.Options(
+            underlay: try InterfaceName(validating: "dum.underlay"), tableRange: TableRange(parsing: "1000-1999")!)
+        for fixture in Fixture.all {
+            let ir = try fixture.ir()
+            let base = try Compiler.baseConfig(fixture.base)
+            var fewer = ir
+            if !fewer.vrfs.isEmpty { fewer.vrfs.removeLast() }
+            for bundle in [
+                try Compiler.bundle(ir, base: base, templates: .shipped, running: fewer, kernel: kernel),
+                try Compiler.bundle(ir, base: nil, templates: .shipped, running: nil, kernel: kernel),
+            ] {
+                let text = bundle.encoded()
+                #expect(same(try BundleReader.decode(Array(text.utf8)), bundle), "\(fixture)")
+                // Indented, every non-ASCII character and slash escaped, nulls written out.
+                let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as! [String: Any]
+                var other = object
+                if other["delta"] == nil { other["delta"] = NSNull() }
+                let data = try JSONSerialization.data(withJSONObject: other, options: [.prettyPrinted])
+                #expect(same(try BundleReader.decode(Array(data)), bundle), "\(fixture), rewritten")
+            }
+        }
+        let ops = KernelBackend.ops(try Fixture(name: "dual-stack").ir(), options: kernel)
+        let escaped = #"{"format":"vrfc-bundle/1","irJSON":"\u00e9\ud83d\ude00\/\n","ops":"# + BundleJSON.reference(ops) + "}"
+        #expect(try BundleReader.decode(Array(escaped.utf8)).irJSON == "é😀/\n")
+    }
+
+    @Test func theReaderRefusesWhatIsNotABundle() throws {
+        let ir = try Fixture(name: "dual-stack").ir()
+        let kernel = KernelBackend.Options(
+            underlay: try InterfaceName(validating: "dum.underlay"), tableRange: TableRange(parsing: "1000-1999")!)
+        let good = try Compiler.bundle(
+            ir, base: Compiler.baseConfig(Fixture(name: "dual-stack").base), templates: .shipped, running: ir, kernel: kernel
+        ).encoded()
+        let bad: [(String, String)] = [
+            ("truncated", String(good.dropLast(5))),
+            ("unknown key", good.replacingOccurrences(of: #"{"delta""#, with: #"{"extra":1,"delta""#)),
+            ("duplicate key", good.replacingOccurrences(of: #""format":"vrfc-bundle/1""#, with: #""format":"vrfc-bundle/1","format":"x""#)),
+            ("a number for a text", good.replacingOccurrences(of: #""format":"vrfc-bundle/1""#, with: #""format":1"#)),
+            ("a negative count", good.replacingOccurrences(of: #""removals":"#, with: #""removals":-"#)),
+            ("a bad op list", good.replacingOccurrences(of: #""underlay":"dum.underlay""#, with: #""underlay":"dum underlay""#)),
+            ("no op list", good.replacingOccurrences(of: #","ops":"#, with: #","opx":"#)),
+            ("a raw line break", good.replacingOccurrences(of: #"\n"#, with: "\n")),
+            ("a lone surrogate", good.replacingOccurrences(of: #""format":"vrfc-bundle/1""#, with: #""format":"\ud800x""#)),
+            ("trailing text", good + "{}"),
+            ("a list", "[]"),
+        ]
+        for (what, text) in bad {
+            #expect(throws: BundleReader.Failure.self, "\(what)") { try BundleReader.decode(Array(text.utf8)) }
+        }
+        #expect(throws: BundleReader.Failure.self, "not UTF-8") {
+            try BundleReader.decode(Array(good.utf8.prefix(40)) + [0xFF] + Array(good.utf8.dropFirst(40)))
         }
     }
 }
