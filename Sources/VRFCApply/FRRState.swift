@@ -84,7 +84,9 @@ public struct KeptState {
         while !left.isEmpty {
             let s = left.removeFirst()
             do throws(ApplyError) {
-                try ConfigFile.commit(s.tmp, to: s.path)
+                // The directory is synced after the IR (on disk before its
+                // config) and after the last file; the rest need no order.
+                try ConfigFile.commit(s.tmp, to: s.path, syncDirectory: s.path.hasSuffix(".ir.json") || left.isEmpty)
             } catch {
                 Self.discard(left)
                 throw error
@@ -172,12 +174,13 @@ public enum ConfigFile {
 
     /// The second half of `write`: renames a staged file over `path` and
     /// fsyncs the directory.
-    public static func commit(_ tmp: String, to path: String) throws(ApplyError) {
+    public static func commit(_ tmp: String, to path: String, syncDirectory: Bool = true) throws(ApplyError) {
         guard rename(tmp, path) == 0 else {
             let e = errno
             unlink(tmp)
             throw ApplyError("cannot replace \(path): \(String(cString: strerror(e)))")
         }
+        if !syncDirectory { return }
         let dir = (path as NSString).deletingLastPathComponent
         let dfd = open(dir.isEmpty ? "." : dir, O_RDONLY | O_DIRECTORY)
         if dfd >= 0 {

@@ -296,6 +296,7 @@ public struct Reconcile {
         }
         if removing.isEmpty && (strategy != .writeOnly || (onDisk == config && good == config)) {
             try recordGood()
+            timer.mark("record the kept state")
         }
 
         // 6. Links up, stale links deleted, read back.

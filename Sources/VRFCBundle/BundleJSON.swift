@@ -185,9 +185,24 @@ public enum BundleJSON {
     /// not of that shape. A reader of a kept IR can then compare each VRF's
     /// text with a new IR's and decode only the VRFs that differ.
     public static func splitVRFs(_ json: String) -> (rest: String, vrfs: [Substring])? {
-        let key = #","vrfs":["#
-        guard json.hasSuffix("]}"), let keyRange = json.range(of: key, options: .backwards) else { return nil }
-        let listStart = keyRange.upperBound
+        // The key's first occurrence, by bytes. Inside a JSON string a quote
+        // is escaped, so these bytes are a key wherever they stand; the top
+        // level's comes before any the VRFs could hold, and any other shape
+        // fails to decode below (the caller then decodes the whole file).
+        let key = Array(#","vrfs":["#.utf8)
+        guard json.hasSuffix("]}") else { return nil }
+        let u = json.utf8
+        let offset: Int? =
+            u.withContiguousStorageIfAvailable { b -> Int? in
+                guard b.count >= key.count else { return nil }
+                for i in 0...(b.count - key.count) where b[i] == key[0] && b[i + 1] == key[1] {
+                    if (0..<key.count).allSatisfy({ b[i + $0] == key[$0] }) { return i }
+                }
+                return nil
+            } ?? nil
+        guard let offset else { return nil }
+        let at = u.index(u.startIndex, offsetBy: offset)
+        let listStart = u.index(at, offsetBy: key.count)
         let listEnd = json.index(json.endIndex, offsetBy: -2)
         var vrfs: [Substring] = []
         var ok = true
