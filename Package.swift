@@ -128,11 +128,22 @@ let package = Package(
                 "VRFCApply", "VRFCApplyCLI", "VRFCAgent", "VRFCHealth", "VRFCMetrics", "VRFCCLI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            exclude: ["static-libraries"],
             // Packed relative relocations (DT_RELR, glibc 2.36): the statically
             // linked runtime makes ~80,000 of them, which the loader applies
             // at every start (about 1 ms of each run). gold lacks the option.
+            // The runtime's libstdc++ linked statically: the static runtime
+            // links it as a shared library, whose loading, relocation and
+            // initialisation cost about 0.5-1 ms of each run. The linker
+            // script in static-libraries/, found first for -lstdc++, names the
+            // archive gcc ships. (libnl and libbpf stay shared: SwiftPM puts
+            // their system directory ahead of this one; see the README.)
             linkerSettings: [
-                .unsafeFlags(["-use-ld=bfd", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"], .when(configuration: .release))
+                .unsafeFlags(
+                    [
+                        "-use-ld=bfd", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
+                        "-L\(Context.packageDirectory)/Sources/vrfc-apply/static-libraries",
+                    ], .when(configuration: .release))
             ]
         ),
 
@@ -177,7 +188,12 @@ let package = Package(
         .testTarget(name: "VRFCFRRTests", dependencies: ["VRFCDriver", "VRFCFRR", "VRFCTestSupport"]),
         .testTarget(name: "VRFCAnalysisTests", dependencies: ["VRFCAnalysis", "VRFCDriver", "VRFCTestSupport"]),
         .testTarget(
-            name: "VRFCApplyUnitTests", dependencies: ["VRFCApply", "VRFCAgent", "VRFCKernel", "VRFCApplyTestSupport", "VRFCTestSupport"]),
+            name: "VRFCApplyUnitTests",
+            dependencies: [
+                "VRFCApply", "VRFCAgent", "VRFCKernel", "VRFCApplyTestSupport", "VRFCTestSupport",
+                // vrfc-apply's plain reader of plan/apply against swift-argument-parser.
+                "vrfc-apply", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
         .testTarget(name: "VRFCHealthTests", dependencies: ["VRFCHealth", "VRFCTestSupport"]),
         // 2. Root and this machine's kernel: network namespaces, FRR daemons, BPF.
         .testTarget(name: "FRROracleTests", dependencies: ["VRFCDriver", "VRFCAnalysis", "VRFCTestSupport"]),

@@ -12,6 +12,7 @@ PKGS=(frr frr-pythontools gobgpd graphviz iproute2 iperf3 pkg-config python3 pyt
       libnl-route-3-dev libbpf-dev libsystemd-dev linux-libc-dev bpftool libcurl4-openssl-dev
       linux-image-amd64 qemu-system-x86 busybox-static systemd strace
       dbus-daemon gcc binutils    # the systemd-reload test: a private bus and its stand-in; nm
+      libstdc++-12-dev            # vrfc-apply's release link takes libstdc++.a (the Swift link needs the package anyway)
       iputils-ping python3-yaml)  # the lab
 
 missing=()

@@ -130,11 +130,17 @@ extension PlanBuilder {
     /// imposter routes deleted. Appended to `steps` in place: a step is a
     /// large value, and a thousand routes are not copied from list to list.
     mutating func routeSteps(into steps: inout [Step]) {
-        let owned = Set(ops.ownedTables)
-        let names = Dictionary(snap.links.map { ($0.index, $0.name) }, uniquingKeysWith: { a, _ in a })
-        var matchedRoutes: Set<Int> = []
-        var adds: [Step] = []
-        adds.reserveCapacity(ops.routes.count)
+        // Arrays, not Sets, where a few tables or an index will do: each Set
+        // or Dictionary type's first use costs a scan of the binary's
+        // conformance records, and a flag per route costs no hashing.
+        let owned = ops.ownedTables
+        // Link names only for the text of a replaced or deleted route.
+        lazy var names = Dictionary(snap.links.map { ($0.index, $0.name) }, uniquingKeysWith: { a, _ in a })
+        var matchedRoutes = [Bool](repeating: false, count: snap.routes.count)
+        // Additions go straight into `steps` (taken back out on a problem):
+        // copying a thousand steps from list to list cost more than making them.
+        let start = steps.count
+        steps.reserveCapacity(start + ops.routes.count + ops.rules.count)
         var routeProblems = false
 
         // The live routes each wanted route may take the place of (the prefix carries the family).
@@ -163,14 +169,14 @@ extension PlanBuilder {
             // destination, tos 0 and the default metric (the kernel's key).
             let candidates = byKey[RouteKey(want.table, want.destination)] ?? []
             if let same = candidates.first(where: { routeMatches(snap.routes[$0], request) }) {
-                matchedRoutes.insert(same)
+                matchedRoutes[same] = true
                 continue
             }
             if let live = candidates.first {
                 let r = snap.routes[live]
                 if r.protocol == RouteOwnership.protocol || owned.contains(r.table) {
-                    matchedRoutes.insert(live)
-                    adds.append(
+                    matchedRoutes[live] = true
+                    steps.append(
                         .route(
                             RouteStep(
                                 kind: .replace, request: request, text: want.description,
@@ -184,11 +190,11 @@ extension PlanBuilder {
                 }
                 continue
             }
-            adds.append(.route(RouteStep(kind: .add, request: request, text: want.description)))
+            steps.append(.route(RouteStep(kind: .add, request: request, text: want.description)))
         }
 
         var routeDeletions: [Step] = []
-        for (i, r) in snap.routes.enumerated() where !matchedRoutes.contains(i) {
+        for (i, r) in snap.routes.enumerated() where !matchedRoutes[i] {
             if r.protocol == RouteOwnership.protocol {
                 routeDeletions.append(
                     .route(
@@ -205,11 +211,11 @@ extension PlanBuilder {
         }
 
         // Rules: each live rule answers for at most one wanted rule.
-        var matchedRules: Set<Int> = []
+        var matchedRules = [Bool](repeating: false, count: snap.rules.count)
         var ruleAdds: [Step] = []
         for want in ops.rules {
-            if let i = snap.rules.indices.first(where: { !matchedRules.contains($0) && ruleMatches(snap.rules[$0], want) }) {
-                matchedRules.insert(i)
+            if let i = snap.rules.indices.first(where: { !matchedRules[$0] && ruleMatches(snap.rules[$0], want) }) {
+                matchedRules[i] = true
                 continue
             }
             let request = RuleRequest(
@@ -219,7 +225,7 @@ extension PlanBuilder {
             ruleAdds.append(.rule(RuleStep(kind: .add, request: request, text: want.description)))
         }
         var ruleDeletions: [Step] = []
-        for (i, r) in snap.rules.enumerated() where !matchedRules.contains(i) {
+        for (i, r) in snap.rules.enumerated() where !matchedRules[i] {
             let intoOwned = owned.first(where: { r.looksUp($0) })
             if r.protocol == RouteOwnership.protocol {
                 ruleDeletions.append(
@@ -239,9 +245,13 @@ extension PlanBuilder {
         multipathNote()
         plan.wantedRoutes = ops.routes.count
         plan.wantedRules = ops.rules.count
-        if routeProblems { return }
-        steps.reserveCapacity(steps.count + adds.count + ruleDeletions.count + ruleAdds.count + routeDeletions.count)
-        for part in [adds, ruleDeletions, ruleAdds, routeDeletions] { steps += part }
+        if routeProblems {
+            steps.removeSubrange(start...)
+            return
+        }
+        steps += ruleDeletions
+        steps += ruleAdds
+        steps += routeDeletions
     }
 
     /// Equal as far as the op list says: vrfc's protocol, a plain unicast
@@ -272,7 +282,10 @@ extension PlanBuilder {
     /// An IPv4 ECMP route to peers keeps hashing flows onto a peer whose
     /// neighbour entry has failed unless net.ipv4.fib_multipath_use_neigh is 1.
     mutating func multipathNote() {
-        let ecmp = ops.routes.filter { $0.family == .ipv4 && $0.nexthops.filter { $0.gateway != nil }.count > 1 }
+        // Counted without an array per route: the plan runs twice per apply over every route.
+        let ecmp = ops.routes.filter { r in
+            r.family == .ipv4 && r.nexthops.reduce(0, { $1.gateway != nil ? $0 + 1 : $0 }) > 1
+        }
         guard !ecmp.isEmpty else { return }
         switch snap.multipathUseNeigh {
         case true?: break

@@ -101,7 +101,7 @@ public struct KernelSnapshot: Sendable {
         if let ops { routes = try Self.routes(socket, for: ops) } else { routes = try socket.routes() }
         // /proc/sys/net is the calling thread's network namespace.
         if let text = try? String(contentsOfFile: "/proc/sys/net/ipv4/fib_multipath_use_neigh", encoding: .utf8) {
-            multipathUseNeigh = text.trimmingCharacters(in: .whitespacesAndNewlines) != "0"
+            multipathUseNeigh = text.split(whereSeparator: \.isWhitespace) != ["0"]  // (no Foundation CharacterSet: costly first use)
         }
     }
 

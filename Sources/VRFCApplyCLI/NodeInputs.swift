@@ -60,9 +60,6 @@ public struct NodeInputs: ParsableArguments {
             valueName: "PATH"))
     public var tableNamesPath = TableNamesFile.defaultPath
 
-    /// The table-names file this run keeps, if any.
-    public var tableNamesFile: TableNamesFile? { tableNamesPath == "none" ? nil : TableNamesFile(tableNamesPath) }
-
     @Option(
         name: .long,
         help: ArgumentHelp(
@@ -116,6 +113,84 @@ public struct NodeInputs: ParsableArguments {
 
     @Argument(help: ArgumentHelp("VRFRouteConfiguration files or directories, as for vrfc compile.", valueName: "INPUT"))
     public var inputs: [String] = []
+
+    /// The values as read, for code that takes them without swift-argument-parser.
+    public var settings: NodeSettings {
+        NodeSettings(
+            config: config, ops: ops, bundle: bundle, bpfInterfaces: bpfInterfaces, force: force, runDirectory: runDirectory,
+            tableNamesPath: tableNamesPath, underlay: underlay, tableRange: tableRange, adopt: adopt, netns: netns,
+            bpfPinDirectory: bpfPinDirectory, compileUser: compileUser, routerID: routerID, hostname: hostname, templates: templates,
+            inputs: inputs)
+    }
+
+    public func validate() throws { try settings.validate() }
+    public func requireOpList() throws { try settings.requireOpList() }
+    public var tableNamesFile: TableNamesFile? { settings.tableNamesFile }
+    public var source: OpListSource { settings.source }
+    public var nodeConfig: String { settings.nodeConfig }
+    public var compileRequest: CompileRequest { settings.compileRequest }
+    public var trustSources: TrustSources { settings.trustSources }
+    public func trusted() -> (AttachmentTrust, Data?) { settings.trusted() }
+    public var overrides: NodeOverrides { settings.overrides }
+    public func enterNamespace() { settings.enterNamespace() }
+    public func loadOps() -> OpList { settings.loadOps() }
+    public func routerAttacher() -> any RouterAttacher { settings.routerAttacher() }
+    public func session(_ ops: OpList, exclusive: Bool) throws(ApplyError) -> LinkSession {
+        try settings.session(ops, exclusive: exclusive)
+    }
+}
+
+/// NodeInputs' values as a plain value: what `plan` and `apply` run on, made
+/// by swift-argument-parser's NodeInputs or by PlainArguments alone.
+public struct NodeSettings: Equatable, Sendable {
+    public var config: String?
+    public var ops: String?
+    public var bundle: String?
+    public var bpfInterfaces: [String]
+    public var force: Bool
+    public var runDirectory: String
+    public var tableNamesPath: String
+    public var underlay: String?
+    public var tableRange: String?
+    public var adopt: Bool
+    public var netns: String?
+    public var bpfPinDirectory: String
+    public var compileUser: String
+    public var routerID: String?
+    public var hostname: String?
+    public var templates: String?
+    public var inputs: [String]
+
+    /// The defaults are NodeInputs' (a test compares them).
+    public init(
+        config: String? = nil, ops: String? = nil, bundle: String? = nil, bpfInterfaces: [String] = [], force: Bool = false,
+        runDirectory: String = StateDirectory.defaultPath, tableNamesPath: String = TableNamesFile.defaultPath, underlay: String? = nil,
+        tableRange: String? = nil, adopt: Bool = false, netns: String? = nil,
+        bpfPinDirectory: String = TCRouterAttacher.defaultPinDirectory,
+        compileUser: String = CompileRequest.defaultUser, routerID: String? = nil, hostname: String? = nil, templates: String? = nil,
+        inputs: [String] = []
+    ) {
+        self.config = config
+        self.ops = ops
+        self.bundle = bundle
+        self.bpfInterfaces = bpfInterfaces
+        self.force = force
+        self.runDirectory = runDirectory
+        self.tableNamesPath = tableNamesPath
+        self.underlay = underlay
+        self.tableRange = tableRange
+        self.adopt = adopt
+        self.netns = netns
+        self.bpfPinDirectory = bpfPinDirectory
+        self.compileUser = compileUser
+        self.routerID = routerID
+        self.hostname = hostname
+        self.templates = templates
+        self.inputs = inputs
+    }
+
+    /// The table-names file this run keeps, if any.
+    public var tableNamesFile: TableNamesFile? { tableNamesPath == "none" ? nil : TableNamesFile(tableNamesPath) }
 
     /// Checks every command needs; whether some source is required at all
     /// is the command's call (`requireOpList`; the agent's --clean needs none).
@@ -247,8 +322,39 @@ public struct FRROptions: ParsableArguments {
         help: ArgumentHelp("Talk to the FRR started with -N NAME (vtysh -N NAME), e.g. a second instance.", valueName: "NAME"))
     public var frrPathspace: String?
 
+    /// The values as read, for code that takes them without swift-argument-parser.
+    public var settings: FRRSettings {
+        FRRSettings(frrConfig: frrConfig, template: template, reload: reload, stateDir: stateDir, frrPathspace: frrPathspace)
+    }
+
     /// The reconcile's options for this node (links' settings from `node`).
     public func reconcileOptions(_ frrConfig: String, _ node: NodeInputs) -> ReconcileOptions {
+        settings.reconcileOptions(frrConfig, node.settings)
+    }
+}
+
+/// FRROptions' values as a plain value (see NodeSettings).
+public struct FRRSettings: Equatable, Sendable {
+    public var frrConfig: String?
+    public var template: String?
+    public var reload: ReloadStrategy?
+    public var stateDir: String
+    public var frrPathspace: String?
+
+    /// The defaults are FRROptions' (a test compares them).
+    public init(
+        frrConfig: String? = nil, template: String? = nil, reload: ReloadStrategy? = nil, stateDir: String = KeptState.defaultDirectory,
+        frrPathspace: String? = nil
+    ) {
+        self.frrConfig = frrConfig
+        self.template = template
+        self.reload = reload
+        self.stateDir = stateDir
+        self.frrPathspace = frrPathspace
+    }
+
+    /// The reconcile's options for this node (links' settings from `node`).
+    public func reconcileOptions(_ frrConfig: String, _ node: NodeSettings) -> ReconcileOptions {
         var options = ReconcileOptions(
             frrConfig: frrConfig, template: template, stateDirectory: stateDir, reload: reload,
             frr: FRRControl(pathspace: frrPathspace), adopt: node.adopt, overrides: node.overrides)

@@ -6,6 +6,7 @@ public enum NodeConfigPath {
     public static let fallback = "/opt/network-operator/config.yaml"
 
     public static var `default`: String {
-        ProcessInfo.processInfo.environment["OPERATOR_CONFIG"] ?? fallback
+        // getenv, not ProcessInfo's environment: that builds a dictionary of every variable first.
+        getenv("OPERATOR_CONFIG").map { String(cString: $0) } ?? fallback
     }
 }

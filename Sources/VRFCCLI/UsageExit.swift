@@ -12,15 +12,33 @@ public enum UsageExit {
 extension ParsableCommand {
     public static func runWithUsageExit() -> Never {
         do {
-            var command = try parseAsRoot()
-            try command.run()
-            Foundation.exit(0)
-        } catch let code as ExitCode {
-            Foundation.exit(code.rawValue)
+            let command = try parseAsRoot()
+            run(command)
         } catch {
-            if exitCode(for: error) == .success { exit(withError: error) }
-            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
-            Foundation.exit(UsageExit.code)
+            leave(after: error)
         }
+    }
+
+    /// Runs a command read by `parseAsRoot`, with the same exit-code contract.
+    public static func run(_ parsed: any ParsableCommand) -> Never {
+        var command = parsed
+        run(plain: { try command.run() })
+    }
+
+    /// Runs a command's work, read without swift-argument-parser, with the same contract.
+    public static func run(plain body: () throws -> Void) -> Never {
+        do {
+            try body()
+            Foundation.exit(0)
+        } catch {
+            leave(after: error)
+        }
+    }
+
+    private static func leave(after error: any Error) -> Never {
+        if let code = error as? ExitCode { Foundation.exit(code.rawValue) }
+        if exitCode(for: error) == .success { exit(withError: error) }
+        FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+        Foundation.exit(UsageExit.code)
     }
 }

@@ -38,7 +38,47 @@ struct VRFCApplyCommand: ParsableCommand {
         subcommands: [Plan.self, Apply.self, AgentCommand.self, BPFCommand.self, HealthCommand.self, MetricsCommand.self]
     )
 
-    static func main() { runWithUsageExit() }
+    static func main() {
+        if let plain = plainRun(CommandLine.arguments.dropFirst()) { run(plain: plain.run) }
+        runWithUsageExit()
+    }
+
+    /// `plan` or `apply` read without swift-argument-parser when the command
+    /// line is a plain one (see PlainArguments); nil: everything else, and
+    /// whatever their checks refuse, goes through swift-argument-parser.
+    static func plainRun(_ words: ArraySlice<String>) -> PlainRun? {
+        guard let name = words.first, name == "plan" || name == "apply",
+            let plain = PlainArguments(words.dropFirst(), frr: name == "apply")
+        else { return nil }
+        let run: PlainRun =
+            if let frr = plain.frr {
+                .apply(ApplyRun(node: plain.node, frr: frr, json: plain.json))
+            } else {
+                .plan(PlanRun(node: plain.node, json: plain.json))
+            }
+        guard (try? run.validate()) != nil else { return nil }
+        return run
+    }
+}
+
+/// `plan` or `apply` with its values, however they were read.
+enum PlainRun: Equatable {
+    case plan(PlanRun)
+    case apply(ApplyRun)
+
+    func validate() throws {
+        switch self {
+        case .plan(let p): try p.validate()
+        case .apply(let a): try a.validate()
+        }
+    }
+
+    func run() throws {
+        switch self {
+        case .plan(let p): try p.run()
+        case .apply(let a): try a.run()
+        }
+    }
 }
 
 func fail(_ message: String, code: Int32 = Exit.failed) -> Never {
@@ -78,6 +118,21 @@ struct Plan: ParsableCommand {
 
     @Flag(name: .long, help: "Print the plan as JSON.")
     var json = false
+
+    var values: PlanRun { PlanRun(node: inputs.settings, json: json) }
+    func validate() throws { try values.validate() }
+    func run() throws { try values.run() }
+}
+
+/// What `plan` does, on plain values (swift-argument-parser's or PlainArguments').
+struct PlanRun: Equatable {
+    let inputs: NodeSettings
+    let json: Bool
+
+    init(node: NodeSettings, json: Bool) {
+        self.inputs = node
+        self.json = json
+    }
 
     func validate() throws { try inputs.requireOpList() }
 
@@ -132,6 +187,23 @@ struct Apply: ParsableCommand {
 
     @Flag(name: .long, help: "Print the plan as JSON.")
     var json = false
+
+    var values: ApplyRun { ApplyRun(node: inputs.settings, frr: frr.settings, json: json) }
+    func validate() throws { try values.validate() }
+    func run() throws { try values.run() }
+}
+
+/// What `apply` does, on plain values (swift-argument-parser's or PlainArguments').
+struct ApplyRun: Equatable {
+    let inputs: NodeSettings
+    let frr: FRRSettings
+    let json: Bool
+
+    init(node: NodeSettings, frr: FRRSettings, json: Bool) {
+        self.inputs = node
+        self.frr = frr
+        self.json = json
+    }
 
     func validate() throws {
         try inputs.requireOpList()
@@ -189,7 +261,7 @@ struct Apply: ParsableCommand {
     }
 }
 
-extension Apply {
+extension ApplyRun {
     /// `apply --frr-config`: the whole node, links and FRR (Reconcile).
     func reconcile(_ frrConfig: String) throws {
         inputs.enterNamespace()

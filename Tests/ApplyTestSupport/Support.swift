@@ -347,3 +347,24 @@ extension NetlinkSocket {
         return try box.result!.get()
     }
 }
+
+/// Node `number` (1 or 2) of the pod-route traffic tests as a router with a
+/// pod behind it: forwarding on, a veth `cbr0` to the pod's `eth0`, the node
+/// .1/::1 and the pod .2/::2 in 198.51.100.0/24 and 2001:db8:a::/64 (node 1)
+/// or 203.0.113.0/24 and 2001:db8:b::/64 (node 2), the pod's default routes
+/// via the node.
+public func podBehind(node: Namespace, pod: Namespace, number n: Int) throws {
+    try node.exec(["sysctl", "-qw", "net.ipv4.ip_forward=1"])
+    try node.exec(["sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"])
+    try node.ip("link", "add", "cbr0", "type", "veth", "peer", "name", "eth0", "netns", pod.name)
+    let v4 = n == 1 ? "198.51.100" : "203.0.113"
+    let v6 = n == 1 ? "2001:db8:a" : "2001:db8:b"
+    try node.ip("address", "add", "\(v4).1/24", "dev", "cbr0")
+    try node.ip("address", "add", "\(v6)::1/64", "dev", "cbr0", "nodad")
+    try node.ip("link", "set", "cbr0", "up")
+    try pod.ip("address", "add", "\(v4).2/24", "dev", "eth0")
+    try pod.ip("address", "add", "\(v6)::2/64", "dev", "eth0", "nodad")
+    try pod.ip("link", "set", "eth0", "up")
+    try pod.ip("route", "add", "default", "via", "\(v4).1")
+    try pod.ip("-6", "route", "add", "default", "via", "\(v6)::1")
+}

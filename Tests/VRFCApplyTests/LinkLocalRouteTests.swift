@@ -52,19 +52,7 @@ extension Namespace {
                         for (n, (node, pod)) in [(1, (a, pa)), (2, (b, pb))] {
                             try node.ip("address", "add", "192.0.2.\(n)/24", "dev", "eth1")
                             try node.ip("link", "set", "eth1", "up")
-                            try node.exec(["sysctl", "-qw", "net.ipv4.ip_forward=1"])
-                            try node.exec(["sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"])
-                            try node.ip("link", "add", "cbr0", "type", "veth", "peer", "name", "eth0", "netns", pod.name)
-                            let v4 = n == 1 ? "198.51.100" : "203.0.113"
-                            let v6 = n == 1 ? "2001:db8:a" : "2001:db8:b"
-                            try node.ip("address", "add", "\(v4).1/24", "dev", "cbr0")
-                            try node.ip("address", "add", "\(v6)::1/64", "dev", "cbr0", "nodad")
-                            try node.ip("link", "set", "cbr0", "up")
-                            try pod.ip("address", "add", "\(v4).2/24", "dev", "eth0")
-                            try pod.ip("address", "add", "\(v6)::2/64", "dev", "eth0", "nodad")
-                            try pod.ip("link", "set", "eth0", "up")
-                            try pod.ip("route", "add", "default", "via", "\(v4).1")
-                            try pod.ip("-6", "route", "add", "default", "via", "\(v6)::1")
+                            try podBehind(node: node, pod: pod, number: n)
                         }
                         let opsA = podOps(v4: "203.0.113.0/24", v6: "2001:db8:b::/64", node: "192.0.2.2")
                         let opsB = podOps(v4: "198.51.100.0/24", v6: "2001:db8:a::/64", node: "192.0.2.1")
