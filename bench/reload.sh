@@ -24,6 +24,13 @@
 #   NO_BUILD=1                            the release binaries as they are
 #   CHANGES="prefix novrf"                some of the changes only
 #   VRFC_TIMINGS=1 TIMING_LOG=FILE   vrfc-apply's phase times into FILE
+#   FRR_DEBUG="zebra vxlan;zebra kernel"  FRR debug logs on (into the logs below)
+#
+# FRR's logs: each daemon logs to $W/frr/DAEMON.log and, where gdb is
+# installed, runs under gdb, which on a crash writes the backtrace to
+# $W/frr/DAEMON.gdb and a core to $W/frr/DAEMON.core. A run that fails keeps
+# them (and the last apply's output) in a directory of its own and prints
+# where; a run that succeeds removes them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=/opt/swift/usr/bin:$PATH
@@ -45,9 +52,35 @@ NAME="vrfcb-$$"
 W=$(mktemp -d /tmp/vrfc-reload-bench.XXXXXX)
 chmod 755 "$W"
 FRRPIDS=()
+GDBPIDS=()
+DAEMONS=(zebra bgpd)
+# Which FRR daemon died, with the files that say why.
+frr_deaths() {
+    local i d
+    for i in "${!DAEMONS[@]}"; do
+        d=${DAEMONS[$i]}
+        kill -0 "${FRRPIDS[$i]}" 2>/dev/null && continue
+        echo "$d (pid ${FRRPIDS[$i]}) is gone; its log: $W/frr/$d.log"
+        [ -s "$W/frr/$d.gdb" ] && echo "  gdb: $W/frr/$d.gdb" && grep -A12 "received signal" "$W/frr/$d.gdb" | sed 's/^/  /'
+        [ -s "$W/frr/$d.core" ] && echo "  core: $W/frr/$d.core (with /usr/lib/frr/$d)"
+    done
+    return 0
+}
 cleanup() {
-    for p in "${FRRPIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    local rc=$?
+    if [ "$rc" != 0 ] && [ -d "$W/frr" ]; then
+        # Keep what says why: FRR's logs, gdb's backtraces and cores, the
+        # last apply's output and delta.
+        local keep
+        keep=$(mktemp -d /tmp/vrfc-reload-bench-failed.XXXXXX)
+        frr_deaths > "$W/frr/deaths.txt"
+        cp -a "$W/frr" "$keep/" 2>/dev/null || true
+        cp -a "$W/apply.out" "$W/last.vtysh" "$W/fwd.vtysh" "$W/rev.vtysh" "$W/floor.out" "$keep/" 2>/dev/null || true
+        echo "bench/reload.sh failed (exit $rc); FRR's logs and the last apply kept in $keep" >&2
+    fi
+    for p in "${FRRPIDS[@]}" "${GDBPIDS[@]}"; do kill "$p" 2>/dev/null || true; done
     sleep 0.5
+    for p in "${GDBPIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
     ip netns del "$NAME" 2>/dev/null || true
     rm -rf "/var/run/frr/$NAME" "/sys/fs/bpf/$NAME" "$W"
 }
@@ -59,14 +92,35 @@ ip -n "$NAME" link set lo up
 ip -n "$NAME" link add dum.underlay mtu 9100 type veth peer name ul.peer mtu 9100
 ip -n "$NAME" address add 192.0.2.129/32 dev dum.underlay
 mkdir -p "$W/frr" && chown frr:frr "$W/frr"
-for d in zebra bgpd; do
+for d in "${DAEMONS[@]}"; do
     extra=()
     [ "$d" = bgpd ] && extra=(-p 0)
-    ip netns exec "$NAME" /usr/lib/frr/$d -d -N "$NAME" -F traditional -i "$W/frr/$d.pid" \
-        --log "file:$W/frr/$d.log" "${extra[@]}"
-    for _ in $(seq 100); do [ -S "/var/run/frr/$NAME/$d.vty" ] && break; sleep 0.05; done
+    args=(/usr/lib/frr/$d -N "$NAME" -F traditional -i "$W/frr/$d.pid" --log "file:$W/frr/$d.log" --log-level debug "${extra[@]}")
+    if command -v gdb > /dev/null; then
+        # In the foreground under gdb: a fatal signal stops it, and gdb
+        # writes the backtrace and a core (no core_pattern, no ulimit, and
+        # FRR's own handler, which names only exported functions, is skipped).
+        ip netns exec "$NAME" gdb -q -batch -nx -ex 'set pagination off' -ex 'set confirm off' \
+            -ex 'handle all nostop noprint pass' \
+            -ex 'handle SIGSEGV SIGBUS SIGABRT SIGFPE SIGILL stop print nopass' \
+            -ex run -ex 'bt 40' -ex 'info registers' -ex 'x/24i $pc-64' -ex "generate-core-file $W/frr/$d.core" \
+            -ex kill --args "${args[@]}" > "$W/frr/$d.gdb" 2>&1 < /dev/null &
+        GDBPIDS+=("$!")
+    else
+        ip netns exec "$NAME" "${args[@]}" -d
+    fi
+    for _ in $(seq 600); do [ -S "/var/run/frr/$NAME/$d.vty" ] && [ -s "$W/frr/$d.pid" ] && break; sleep 0.05; done
+    [ -S "/var/run/frr/$NAME/$d.vty" ] || { echo "$d did not start; see $W/frr/$d.log $W/frr/$d.gdb" >&2; exit 1; }
     FRRPIDS+=("$(cat "$W/frr/$d.pid")")
 done
+# FRR_DEBUG: after every full reload too (frr-reload.py turns off what
+# the file does not say).
+frr_debug() {
+    [ -n "${FRR_DEBUG:-}" ] || return 0
+    local dbg c
+    IFS=';' read -ra dbg <<< "$FRR_DEBUG"
+    for c in "${dbg[@]}"; do vtysh -N "$NAME" -c "debug $c" > /dev/null 2>&1; done
+}
 
 python3 bench/gen-node.py "$W/node" "$VRFS" "$CRS" "$ITEMS" >/dev/null
 # The variants of the CR file: one prefix more in one CR, another community
@@ -87,6 +141,22 @@ community = [x.replace(f'community: "64510:{cr}"', 'community: "64510:999"') if 
 variant("community", community)
 variant("novrf", [x for x in docs if f"vrf: {last}\n" not in x])
 EOF
+# An EVPN node: the default instance advertises all VNIs (zebra's EVPN on).
+# Without it zebra 8.4 keeps a removed VRF's VNI as an L2 VNI on a VXLAN
+# device that then goes, and crashes at the VRF's next `vni` (README,
+# Removing a VRF); vrfc-apply then refuses to remove a VRF. EVPN=0 leaves
+# it out.
+if [ "${EVPN:-1}" = 1 ]; then
+    python3 - "$W/node/frr.conf" <<'EOF'
+import sys
+p = sys.argv[1]
+lines = open(p).read().split("\n")
+i = next(i for i, l in enumerate(lines) if l.startswith("router bgp "))
+j = next(j for j in range(i, len(lines)) if lines[j] == "exit")
+lines[j:j] = [" !", " address-family l2vpn evpn", "  advertise-all-vni", " exit-address-family"]
+open(p, "w").write("\n".join(lines))
+EOF
+fi
 sed -e 's/{{.Hostname}}/node-bench/' -e 's/{{.UnderlayRouterID}}/192.0.2.129/' "$W/node/frr.conf" > "$W/frr.conf"
 mkdir "$W/crs"
 
@@ -114,8 +184,9 @@ EOF
     t2=$(now)
     "$BIN/vrfc-apply" apply --bundle "$W/bundle-novrf.json" --frr-config "$W/frr.conf" --state-dir "$W/state" \
         --frr-pathspace "$NAME" --netns "$NAME" --bpf-pin-dir "/sys/fs/bpf/$NAME" --reload "$reload" > "$W/apply.out" 2>&1 \
-        || { cat "$W/apply.out" >&2; exit 1; }
+        || { cat "$W/apply.out" >&2; frr_deaths >&2; kill $$; exit 1; }
     t3=$(now)
+    [ "$reload" = delta ] || frr_debug
     if [ -n "${TIMING_LOG:-}" ]; then { echo "== $reload compile $(( (t1 - t0) / 1000000 )) ms"; grep "timing:" "$W/apply.out" || true; } >> "$TIMING_LOG"; fi
     if ! grep -q "reload: $expect (" "$W/apply.out" || grep -q "falling back" "$W/apply.out"; then
         echo "expected reload $expect, without falling back:" >&2; cat "$W/apply.out" >&2; kill $$; exit 1
@@ -126,12 +197,14 @@ EOF
 floor() {
     local t0 t1
     t0=$(now)
-    vtysh -N "$NAME" -f "$1" > "$W/floor.out" 2>&1 || { cat "$W/floor.out" >&2; kill $$; exit 1; }
+    vtysh -N "$NAME" -f "$1" > "$W/floor.out" 2>&1 || { cat "$W/floor.out" >&2; frr_deaths >&2; kill $$; exit 1; }
     t1=$(now)
     echo $(( (t1 - t0) / 1000000 ))
 }
 
 echo "node: $VRFS VRFs x $CRS CRs x $ITEMS+$ITEMS items; machine: $(nproc) cores (shared), $(uname -r), FRR $(dpkg-query -W -f='${Version}' frr 2>/dev/null || echo '?')"
+# Other work on the machine inflates every figure; the ratios within one run compare.
+echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
 set_crs base
 # First load: frr.conf written (no reload), loaded with one vtysh -f (without
 # `exit` after route-map entries it loads in linear time), then one reconcile
@@ -161,6 +234,7 @@ for change in ${CHANGES:-prefix community novrf}; do
         set_crs base; record "delta:$rev" "$(reconcile delta delta)"; cp "$W/last.vtysh" "$W/rev.vtysh"
         record "floor:$fwd" "$(floor "$W/fwd.vtysh")"
         record "floor:$rev" "$(floor "$W/rev.vtysh")"
+        [ "$REPEAT" -le 5 ] || echo "$change: $i of $REPEAT (delta and floor, there and back)" >&2
     done
     for i in $(seq "$REPEAT_FULL"); do
         set_crs "$change"; record "frr-reload:$fwd" "$(reconcile frr-reload frr-reload)"
@@ -169,6 +243,7 @@ for change in ${CHANGES:-prefix community novrf}; do
     echo "done: $change ($(wc -l < "$W/fwd.vtysh") forward delta lines, $(wc -l < "$W/rev.vtysh") back)" >&2
 done
 
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 for k in "${!R[@]}"; do echo "$k ${R[$k]}"; done | python3 -c '
 import sys
 rows = {}

@@ -217,10 +217,10 @@ public enum CompileChild {
     /// Decodes and checks a bundle, from the child or from a file.
     public static func decode(_ data: Data, from origin: String) throws(ApplyError) -> CompileBundle {
         let bundle: CompileBundle
-        do {
-            bundle = try JSONDecoder().decode(CompileBundle.self, from: data)
+        do throws(BundleReader.Failure) {
+            bundle = try BundleReader.decode(Array(data))
         } catch {
-            throw ApplyError("\(origin): not a vrfc bundle (vrfc compile --emit bundle): \(describe(error)); nothing was changed")
+            throw ApplyError("\(origin): not a vrfc bundle (vrfc compile --emit bundle): \(error.message); nothing was changed")
         }
         guard bundle.format == CompileBundle.currentFormat else {
             throw ApplyError(
@@ -242,21 +242,6 @@ public enum CompileChild {
             out += buffer[..<min(n, limit - out.count)]
         }
         return String(decoding: out, as: UTF8.self)
-    }
-
-    /// Where in the bundle a decoding error is, in JSON-path words.
-    static func describe(_ error: Error) -> String {
-        func path(_ keys: [CodingKey]) -> String {
-            keys.isEmpty ? "top level" : keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
-        }
-        switch error {
-        case DecodingError.dataCorrupted(let c), DecodingError.typeMismatch(_, let c), DecodingError.valueNotFound(_, let c):
-            return "at \(path(c.codingPath)): \(c.debugDescription)"
-        case DecodingError.keyNotFound(let key, let c):
-            return "at \(path(c.codingPath)): missing '\(key.stringValue)'"
-        default:
-            return "\(error)"
-        }
     }
 
     static func absolute(_ path: String) -> String {

@@ -157,6 +157,83 @@ import VRFCTestSupport
         }
     }
 
+    /// A VRF removed and added again, over and over, by delta: zebra stays
+    /// up, the VRF's VNI is gone after each removal and back after each
+    /// re-add. (zebra 8.4 died in this cycle when it ran without EVPN; with
+    /// the fixtures' base, EVPN on, it must survive every cycle. No VRF
+    /// devices on this kernel: the VRFs stay inactive, as in the benchmark
+    /// that reproduced the crash.)
+    @Test func aVRFRemovedAndAddedAgainManyTimes() throws {
+        try ReconcileNode.with("cyc") { node in
+            let green = cr("green-a", "green", 10, imports: ["203.0.113.64/26"], exports: ["198.51.100.64/26"])
+            node.crs = [
+                "red-a": cr("red-a", "red", 10, imports: ["203.0.113.0/26"], exports: ["198.51.100.0/26"]),
+                "blue-a": cr("blue-a", "blue", 10, imports: ["203.0.113.128/26"], exports: []),
+                "green-a": green,
+            ]
+            try node.expectConverged(try node.apply(reload: nil), strategy: "frr-reload", step: "first apply")
+            let zebra = try #require(node.frr.pid(of: "zebra"))
+            let vni = try #require(node.vni(of: "green"))
+            for cycle in 1...Self.vrfCycles {
+                node.crs["green-a"] = nil
+                let gone = try node.apply(reload: "delta")
+                #expect(
+                    gone.status == 0 && gone.stdout.contains("in the delta's commit") && !gone.stdout.contains("falling back"),
+                    "cycle \(cycle), removed: \(gone)")
+                try #require(kill(zebra, 0) == 0, "zebra died removing the VRF in cycle \(cycle): \(node.frr.logs().suffix(3000))")
+                #expect(try node.vnis()["vr.green"] == nil, "cycle \(cycle): zebra still maps a VNI to vr.green")
+                node.crs["green-a"] = green
+                let back = try node.apply(reload: "delta")
+                #expect(
+                    back.status == 0 && back.stdout.contains("reload: delta") && !back.stdout.contains("falling back"),
+                    "cycle \(cycle), added: \(back)")
+                try #require(kill(zebra, 0) == 0, "zebra died adding the VRF again in cycle \(cycle): \(node.frr.logs().suffix(3000))")
+                let mapped = try node.vnis()
+                try #require(mapped["vr.green"] == vni, "cycle \(cycle): vr.green's VNI is not back: \(mapped)")
+            }
+            try node.expectConverged(try node.apply(reload: nil), strategy: "any", step: "after the cycles")
+        }
+    }
+    static let vrfCycles = 20
+
+    /// zebra without EVPN (no advertise-all-vni in the base): a reconcile
+    /// that would remove a VRF, and with it its VNI, is refused before
+    /// anything changes (the sequence that crashed zebra), with the reason.
+    @Test(arguments: ["delta", "frr-reload"])
+    func removingAVRFWithoutEVPNIsRefused(strategy: String) throws {
+        let fixture = try String(contentsOfFile: Fixture(name: "route-targets").base, encoding: .utf8)
+        let lines = fixture.split(separator: "\n", omittingEmptySubsequences: false)
+        try #require(lines.contains("  advertise-all-vni"), "the fixture's base turns EVPN on")
+        let dir = NSTemporaryDirectory() + "vrfc-noevpn-" + UUID().uuidString.prefix(8).lowercased()
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let base = dir + "/frr.conf"
+        try lines.filter { $0 != "  advertise-all-vni" }.joined(separator: "\n").write(toFile: base, atomically: true, encoding: .utf8)
+        chmod(dir, 0o755)
+        chmod(base, 0o644)
+        try ReconcileNode.with("noevpn", base: base) { node in
+            node.crs = [
+                "red-a": cr("red-a", "red", 10, imports: ["203.0.113.0/26"], exports: ["198.51.100.0/26"]),
+                "green-a": cr("green-a", "green", 10, imports: ["203.0.113.64/26"], exports: []),
+            ]
+            try node.expectConverged(try node.apply(reload: nil), strategy: "frr-reload", step: "first apply")
+            #expect(try node.frr.show("show evpn json", daemon: "zebra").trimmingCharacters(in: .whitespacesAndNewlines).count <= 2)
+            let conf = try String(contentsOfFile: node.conf, encoding: .utf8)
+            let links = identities(try node.ns.links())
+            let vnis = try node.vnis()
+            #expect(vnis["vr.green"] != nil, "\(vnis)")
+            node.crs["green-a"] = nil
+            let r = try node.apply(reload: strategy)
+            #expect(
+                r.status == 1 && r.stderr.contains("removing vr.green: zebra runs without EVPN") && r.stderr.contains("advertise-all-vni")
+                    && r.stderr.contains("nothing was changed"), "\(r)")
+            #expect(try String(contentsOfFile: node.conf, encoding: .utf8) == conf, "frr.conf changed")
+            #expect(identities(try node.ns.links()) == links, "links changed")
+            #expect(try node.vnis() == vnis, "FRR changed")
+            #expect(node.frr.pid(of: "zebra").map { kill($0, 0) == 0 } == true, "zebra is gone")
+        }
+    }
+
     /// kill -9 after frr.conf was written, while FRR is being reloaded;
     /// the rerun does not trust a delta (the file is not what vrfc last
     /// verified), reloads the whole file and converges.
@@ -366,22 +443,25 @@ final class ReconcileNode: @unchecked Sendable {
     var state: String { dir + "/state" }
     var crDir: String { dir + "/crs" }
     var config: String { dir + "/config.yaml" }
-    var base: String { Fixture(name: "route-targets").base }
+    let base: String
 
-    static func with(_ tag: String, policyOnly: Bool = false, _ body: (ReconcileNode) throws -> Void) throws {
+    static func with(
+        _ tag: String, policyOnly: Bool = false, base: String? = nil, _ body: (ReconcileNode) throws -> Void
+    ) throws {
         try Namespace.with(tag) { ns in
             let frr = try FRRInstance(tag: tag)
             defer { frr.stop() }
-            let node = try ReconcileNode(ns: ns, frr: frr, policyOnly: policyOnly)
+            let node = try ReconcileNode(ns: ns, frr: frr, policyOnly: policyOnly, base: base ?? Fixture(name: "route-targets").base)
             defer { try? FileManager.default.removeItem(atPath: node.dir) }
             try body(node)
         }
     }
 
-    init(ns: Namespace, frr: FRRInstance, policyOnly: Bool) throws {
+    init(ns: Namespace, frr: FRRInstance, policyOnly: Bool, base: String) throws {
         self.ns = ns
         self.frr = frr
         self.policyOnly = policyOnly
+        self.base = base
         dir = NSTemporaryDirectory() + "vrfc-rec-" + UUID().uuidString.prefix(8).lowercased()
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         chmod(dir, 0o755)
@@ -417,6 +497,20 @@ final class ReconcileNode: @unchecked Sendable {
     }
 
     func expectedOps() throws -> OpList { KernelBackend.ops(try ir()).withoutVRFDevices }
+
+    /// zebra's VRF → L3 VNI map (`show vrf vni json`).
+    func vnis() throws -> [String: Int] {
+        let vrfs = try frr.showJSON("show vrf vni json", daemon: "zebra")["vrfs"] as? [[String: Any]] ?? []
+        var map: [String: Int] = [:]
+        for v in vrfs { if let name = v["vrf"] as? String, let vni = v["vni"] as? Int { map[name] = vni } }
+        return map
+    }
+
+    /// The VNI the node config gives a VRF (bare name).
+    func vni(of vrf: String) -> Int? {
+        let names = routeTargets.keys.sorted()
+        return names.firstIndex(of: vrf).map { 300 + $0 }
+    }
 
     /// The bundle as `vrfc compile --emit bundle` prints it (with the IR FRR
     /// runs, when there is one), minus the VRF devices this kernel lacks.
@@ -794,5 +888,45 @@ func killWhen(_ args: [String], _ condition: () throws -> Bool) throws -> Bool {
             problems.contains("FRR still runs 'route-map rm_red permit 10 > set community 65000:1', which the new config removed"),
             "\(problems)")
         #expect(problems.count == 3, "\(problems)")
+    }
+}
+
+/// `FRRCheck.uncovered` walks the two files side by side; it must say what
+/// the plain definition (every new command is a kept one or a delta one)
+/// says, for any edit.
+@Suite struct UncoveredWalkTests {
+    static func reference(_ new: FRRConfigTree, _ old: FRRConfigTree, _ script: String) -> [String] {
+        let known = old.keys.union(FRRConfigTree(script).keys)
+        return Array(new.entries.filter { !known.contains($0.key) }.map { ($0.path + [$0.text]).joined(separator: " > ") }.prefix(3))
+    }
+
+    @Test func theWalkAgreesWithTheDefinition() throws {
+        let old = try Fixture(name: "fifty-vrfs").frr()
+        var lines = old.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var rng = SystemRandomNumberGenerator()
+        var checked = 0
+        for _ in 0..<300 {
+            var new = lines
+            var sent: [String] = []
+            for _ in 0..<Int.random(in: 1...4, using: &rng) {
+                let i = Int.random(in: 0..<new.count, using: &rng)
+                switch Int.random(in: 0..<4, using: &rng) {
+                case 0: new.remove(at: i)
+                case 1: new.insert(" set community 64510:\(i)", at: i)
+                case 2:
+                    new.insert("ip prefix-list pl_x seq \(i) permit 192.0.2.0/28", at: i)
+                    if Bool.random(using: &rng) { sent.append("ip prefix-list pl_x seq \(i) permit 192.0.2.0/28") }
+                default: new.swapAt(i, Int.random(in: 0..<new.count, using: &rng))
+                }
+            }
+            let newTree = FRRConfigTree(new.joined(separator: "\n"))
+            let oldTree = FRRConfigTree(old)
+            let script = sent.joined(separator: "\n") + "\n"
+            #expect(
+                FRRCheck.uncovered(newConfig: newTree, running: oldTree, script: script) == Self.reference(newTree, oldTree, script))
+            checked += 1
+        }
+        lines.removeAll()
+        #expect(checked == 300)
     }
 }
