@@ -203,6 +203,8 @@ floor() {
 }
 
 echo "node: $VRFS VRFs x $CRS CRs x $ITEMS+$ITEMS items; machine: $(nproc) cores (shared), $(uname -r), FRR $(dpkg-query -W -f='${Version}' frr 2>/dev/null || echo '?')"
+# Other work on the machine inflates every figure; the ratios within one run compare.
+echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
 set_crs base
 # First load: frr.conf written (no reload), loaded with one vtysh -f (without
 # `exit` after route-map entries it loads in linear time), then one reconcile
@@ -241,6 +243,7 @@ for change in ${CHANGES:-prefix community novrf}; do
     echo "done: $change ($(wc -l < "$W/fwd.vtysh") forward delta lines, $(wc -l < "$W/rev.vtysh") back)" >&2
 done
 
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 for k in "${!R[@]}"; do echo "$k ${R[$k]}"; done | python3 -c '
 import sys
 rows = {}

@@ -138,11 +138,19 @@ public final class Agent: Sendable {
     let logger: Logger
     let inbox = Inbox()
     public let stopRequest = StopRequest()
+    /// Tells the service manager how the daemon is (`SystemdNotify.send`'s
+    /// lines): READY=1 once the first reconcile has finished, so a
+    /// `Type=notify` unit's `systemctl start` returns when the node has been
+    /// reconciled; STATUS= after each reconcile; STOPPING=1.
+    let notify: @Sendable ([String]) -> Void
 
-    public init(reconciler: any Reconciler, options: AgentOptions, logger: Logger) {
+    public init(
+        reconciler: any Reconciler, options: AgentOptions, logger: Logger, notify: @escaping @Sendable ([String]) -> Void = { _ in }
+    ) {
         self.reconciler = reconciler
         self.options = options
         self.logger = logger
+        self.notify = notify
     }
 
     /// SIGHUP: reconcile at once (changes pending in the window stay pending).
@@ -161,6 +169,7 @@ public final class Agent: Sendable {
     public func requestStop() {
         if !stopRequest.isRequested {
             logger.info("stop requested; stopping after the current step")
+            notify(["STOPPING=1"])
         }
         stopRequest.request()
         inbox.stop()
@@ -169,25 +178,30 @@ public final class Agent: Sendable {
     /// The daemon loop; returns after a stop request.
     public func run() async {
         let clock = ContinuousClock()
-        _ = await reconcileOnce(.start)
+        // Ready whatever the first result: an agent with invalid inputs or a
+        // failed step keeps running towards its inputs; the status says how.
+        notify(["READY=1", status(.start, await reconcileOnce(.start))])
         var nextTimer = options.interval.map { clock.now + $0 }
         while true {
             let s = inbox.snapshot
             if s.stopped { break }
             if s.now && inbox.takeNow() {
-                _ = await reconcileOnce(.signal)
+                let outcome = await reconcileOnce(.signal)
+                notify([status(.signal, outcome)])
                 nextTimer = options.interval.map { clock.now + $0 }
                 continue
             }
             let windowEnd = s.windowStart.map { $0 + options.debounce }
             if let end = windowEnd, end <= clock.now {
                 let (count, first) = inbox.takeChanges()
-                _ = await reconcileOnce(.change, metadata: ["coalesced": "\(count)", "first_event": .string(first ?? "")])
+                let outcome = await reconcileOnce(.change, metadata: ["coalesced": "\(count)", "first_event": .string(first ?? "")])
+                notify([status(.change, outcome)])
                 nextTimer = options.interval.map { clock.now + $0 }
                 continue
             }
             if let t = nextTimer, t <= clock.now {
-                _ = await reconcileOnce(.timer)
+                let outcome = await reconcileOnce(.timer)
+                notify([status(.timer, outcome)])
                 nextTimer = options.interval.map { clock.now + $0 }
                 continue
             }
@@ -195,6 +209,12 @@ public final class Agent: Sendable {
             await inbox.wait(after: s.generation, until: deadline)
         }
         logger.info("agent stopped")
+    }
+
+    /// The unit's status line (`systemctl status`): the last reconcile.
+    func status(_ trigger: Trigger, _ o: ReconcileOutcome) -> String {
+        let first = (o.error ?? "").split(separator: "\n").first.map { ": \($0)" } ?? ""
+        return "STATUS=last reconcile (\(trigger.rawValue)): \(o.result.rawValue), \(o.changes) changes\(first)"
     }
 
     /// One reconcile (or clean) with its hooks, logged.

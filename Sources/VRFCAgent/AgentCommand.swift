@@ -255,7 +255,11 @@ struct AgentSetup: Sendable {
         case .links(let o): reconciler = LinksReconciler(options: o, thread: thread, logger: logger)
         case .frr(let o): reconciler = FRRReconciler(options: o, thread: thread, logger: logger)
         }
-        let agent = Agent(reconciler: reconciler, options: agentOptions, logger: logger)
+        // The daemon tells systemd when it is ready (Type=notify); nothing without $NOTIFY_SOCKET.
+        let daemon = mode == .daemon
+        let agent = Agent(reconciler: reconciler, options: agentOptions, logger: logger) { lines in
+            if daemon { SystemdNotify.send(lines) }
+        }
         let o = agentOptions
 
         var watcher: InputWatcher?

@@ -126,12 +126,22 @@ public enum CompileChild {
                 throw ApplyError("cannot create a directory for the compile's inputs: \(String(cString: strerror(errno)))")
             }
             handoff = dir
+            // The child reads these as its own user: a chown that fails (no
+            // CAP_CHOWN) would leave it an unreadable directory and a
+            // misleading "cannot read" in its messages.
+            func give(_ path: String) throws(ApplyError) {
+                guard !drop || chown(path, uid, gid) == 0 else {
+                    throw ApplyError(
+                        "cannot hand \(path) to the compile user '\(request.user)': chown: \(String(cString: strerror(errno))) (vrfc-apply needs CAP_CHOWN); nothing was changed"
+                    )
+                }
+            }
             func put(_ name: String, _ data: Data) throws(ApplyError) -> String {
                 let path = dir + "/" + name
                 guard FileManager.default.createFile(atPath: path, contents: data, attributes: [.posixPermissions: 0o400]) else {
                     throw ApplyError("cannot write \(path) for the compile")
                 }
-                if drop { _ = chown(path, uid, gid) }
+                try give(path)
                 return path
             }
             if let base = request.baseConfig { args += ["--template", try put("base.conf", Data(base.utf8))] }
@@ -141,10 +151,10 @@ public enum CompileChild {
             if inputs.isEmpty {
                 let none = dir + "/no-crs"
                 guard mkdir(none, 0o500) == 0 else { throw ApplyError("cannot create \(none) for the compile") }
-                if drop { _ = chown(none, uid, gid) }
+                try give(none)
                 inputs = [none]
             }
-            if drop { _ = chown(dir, uid, gid) }
+            try give(dir)
             chmod(dir, 0o500)
         }
         if let h = request.hostname { args += ["--hostname", h] }
@@ -217,10 +227,10 @@ public enum CompileChild {
     /// Decodes and checks a bundle, from the child or from a file.
     public static func decode(_ data: Data, from origin: String) throws(ApplyError) -> CompileBundle {
         let bundle: CompileBundle
-        do {
-            bundle = try JSONDecoder().decode(CompileBundle.self, from: data)
+        do throws(BundleReader.Failure) {
+            bundle = try BundleReader.decode(Array(data))
         } catch {
-            throw ApplyError("\(origin): not a vrfc bundle (vrfc compile --emit bundle): \(describe(error)); nothing was changed")
+            throw ApplyError("\(origin): not a vrfc bundle (vrfc compile --emit bundle): \(error.message); nothing was changed")
         }
         guard bundle.format == CompileBundle.currentFormat else {
             throw ApplyError(
@@ -242,21 +252,6 @@ public enum CompileChild {
             out += buffer[..<min(n, limit - out.count)]
         }
         return String(decoding: out, as: UTF8.self)
-    }
-
-    /// Where in the bundle a decoding error is, in JSON-path words.
-    static func describe(_ error: Error) -> String {
-        func path(_ keys: [CodingKey]) -> String {
-            keys.isEmpty ? "top level" : keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
-        }
-        switch error {
-        case DecodingError.dataCorrupted(let c), DecodingError.typeMismatch(_, let c), DecodingError.valueNotFound(_, let c):
-            return "at \(path(c.codingPath)): \(c.debugDescription)"
-        case DecodingError.keyNotFound(let key, let c):
-            return "at \(path(c.codingPath)): missing '\(key.stringValue)'"
-        default:
-            return "\(error)"
-        }
     }
 
     static func absolute(_ path: String) -> String {

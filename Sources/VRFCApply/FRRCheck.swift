@@ -15,11 +15,20 @@ public enum FRRCheck {
     }
 
     public static func delta(_ script: String, newConfig: FRRConfigTree, running runningTree: FRRConfigTree) -> [String] {
-        let new = Set(newConfig.entries.map(\.text)).union(runningTree.entries.filter(\.hasChildren).map(\.text))
-        let old = Set(runningTree.entries.map(\.text))
+        let lines = script.split(separator: "\n", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        // Only the delta's lines are looked up (a few, where the files have
+        // tens of thousands of commands).
+        let asked = Set(lines)
+        let takenBack = Set(lines.filter { $0.hasPrefix("no ") }.map { String($0.dropFirst(3)) })
+        var new = Set<String>()
+        var old = Set<String>()
+        for e in newConfig.entries where asked.contains(e.text) { new.insert(e.text) }
+        for e in runningTree.entries {
+            if e.hasChildren && asked.contains(e.text) { new.insert(e.text) }
+            if takenBack.contains(e.text) { old.insert(e.text) }
+        }
         var problems: [String] = []
-        for (i, raw) in script.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = raw.trimmingCharacters(in: .whitespaces)
+        for (i, line) in lines.enumerated() {
             if line.isEmpty || new.contains(line) || FRRConfigTree.closers.contains(Substring(line)) { continue }
             if line.hasPrefix("no "), old.contains(String(line.dropFirst(3))) { continue }
             problems.append(

@@ -36,7 +36,14 @@ public struct FRRControl: Sendable {
         let dir = FRRVty.directory(pathspace: pathspace)
         let daemons = FRRVty.daemons(pathspace: pathspace)
         let who = "FRR does not answer vtysh\(pathspace.map { " -N \($0)" } ?? "") (is it running?)"
-        guard !daemons.isEmpty else { return "\(who): no daemon's vty socket in \(dir)" }
+        guard !daemons.isEmpty else {
+            // A directory it may not read (no CAP_DAC_OVERRIDE, not in FRR's
+            // group) is not an FRR that is down: say which.
+            if access(dir, R_OK | X_OK) != 0 && errno != ENOENT {
+                return "cannot read FRR's vty sockets in \(dir): \(String(cString: strerror(errno)))"
+            }
+            return "\(who): no daemon's vty socket in \(dir)"
+        }
         for daemon in daemons {
             do throws(ApplyError) {
                 let r = try FRRVty(daemon: daemon, pathspace: pathspace, timeout: 30).run("show version")

@@ -13,10 +13,25 @@ extension FRRCheck {
     /// passes too; the whole-file dry run is then redundant. Returns the
     /// first commands that are not covered (empty: covered).
     public static func uncovered(newConfig: FRRConfigTree, running: FRRConfigTree, script: String) -> [String] {
-        let known = running.keys.union(FRRConfigTree(script).keys)
+        let sent = FRRConfigTree(script).keys
+        // The two files are renders of one template and mostly the same
+        // lines in the same order: walk them side by side (a few lines'
+        // lookahead over what the delta removed) and look a command up in
+        // the whole kept file only where that loses track.
+        let old = running.entries
+        var j = 0
+        var known: Set<FRRConfigTree.Key>? = nil
         var out: [String] = []
-        for e in newConfig.entries where !known.contains(e.key) {
-            out.append(describe(e.key))
+        for e in newConfig.entries {
+            if let k = (j..<min(j + 8, old.count)).first(where: { old[$0].text == e.text && old[$0].path == e.path }) {
+                j = k + 1
+                continue
+            }
+            let key = e.key
+            if sent.contains(key) { continue }
+            if known == nil { known = running.keys }
+            if known!.contains(key) { continue }
+            out.append(describe(key))
             if out.count >= 3 { break }
         }
         return out
@@ -114,12 +129,12 @@ extension FRRCheck {
         targets t: PolicyTargets, running: Set<FRRConfigTree.Key>, config: FRRConfigTree,
         previous: FRRConfigTree?
     ) -> [String] {
+        // Compared by prefix: a large node's file has tens of thousands of
+        // lines and a delta few targets.
+        let heads = t.prefixLists.map { $0 + " " } + t.routeMaps.map { "route-map " + $0 + " " }
         func touched(_ e: FRRConfigTree.Entry) -> Bool {
             let top = e.path.first ?? e.text
-            let words = top.split(separator: " ", maxSplits: 3, omittingEmptySubsequences: true)
-            if words.count >= 3 && words[1] == "prefix-list" { return t.prefixLists.contains(words[0...2].joined(separator: " ")) }
-            if words.count >= 2 && words[0] == "route-map" { return t.routeMaps.contains(String(words[1])) }
-            return false
+            return heads.contains { top.hasPrefix($0) }
         }
         var problems: [String] = []
         let wanted = config.entries.filter(touched)

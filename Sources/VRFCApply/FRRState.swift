@@ -52,10 +52,67 @@ public struct KeptState {
         if let base { try ConfigFile.write(Data(base.utf8), to: basePath, owner: nil, mode: 0o600) }
     }
 
-    /// A scratch file in the state directory (candidate configs, deltas).
+    /// The files `recordGood` writes, staged (written and fsynced beside
+    /// their places) while FRR loads the change; `commitGood` puts them in
+    /// place once FRR is verified to run it. Pure file work: it may run on
+    /// another thread.
+    public static func stageGood(directory: String, config: String, ir: Data, base: String?, ops: Data) throws(ApplyError) -> [(
+        tmp: String, path: String
+    )] {
+        var staged: [(tmp: String, path: String)] = []
+        do throws(ApplyError) {
+            for (data, path) in [
+                (ir, directory + "/frr.conf.good.ir.json"), (Data(config.utf8), directory + "/frr.conf.good"),
+                (base.map { Data($0.utf8) }, directory + "/base.conf"), (ops, directory + "/frr.conf.good.ops.json"),
+            ] {
+                guard let data else { continue }
+                staged.append((try ConfigFile.stage(data, to: path, owner: nil, mode: 0o600), path))
+            }
+        } catch {
+            discard(staged)
+            throw error
+        }
+        return staged
+    }
+
+    /// `recordGood` with staged files, in its order: the kept config goes,
+    /// the IR comes, then the config (a config without its IR gives no
+    /// delta, the safe side).
+    public func commitGood(_ staged: [(tmp: String, path: String)]) throws(ApplyError) {
+        try? FileManager.default.removeItem(atPath: goodConfigPath)
+        var left = staged
+        while !left.isEmpty {
+            let s = left.removeFirst()
+            do throws(ApplyError) {
+                // The directory is synced after the IR (on disk before its
+                // config) and after the last file; the rest need no order.
+                try ConfigFile.commit(s.tmp, to: s.path, syncDirectory: s.path.hasSuffix(".ir.json") || left.isEmpty)
+            } catch {
+                Self.discard(left)
+                throw error
+            }
+        }
+    }
+
+    public static func discard(_ staged: [(tmp: String, path: String)]) {
+        for s in staged { unlink(s.tmp) }
+    }
+
+    /// A scratch file in the state directory (candidate configs, deltas):
+    /// read by vtysh at once and never trusted later, so not fsynced.
     public func scratch(_ name: String, _ text: String) throws(ApplyError) -> String {
         let path = directory + "/" + name
-        try ConfigFile.write(Data(text.utf8), to: path, owner: nil, mode: 0o600)
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw ApplyError("cannot write \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        let bytes = Array(text.utf8)
+        var off = 0
+        while off < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + off, $0.count - off) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw ApplyError("cannot write \(path): \(String(cString: strerror(errno)))") }
+            off += n
+        }
         return path
     }
 }
@@ -75,6 +132,13 @@ public enum ConfigFile {
     /// given its owner and mode, fsynced, renamed over the target, and the
     /// directory fsynced, so a crash leaves the old file or the new one.
     public static func write(_ data: Data, to path: String, owner: (uid: uid_t, gid: gid_t)?, mode: mode_t) throws(ApplyError) {
+        let tmp = try stage(data, to: path, owner: owner, mode: mode)
+        try commit(tmp, to: path)
+    }
+
+    /// The first half of `write`: the temporary file beside `path`,
+    /// written and fsynced; `commit` renames it into place.
+    public static func stage(_ data: Data, to path: String, owner: (uid: uid_t, gid: gid_t)?, mode: mode_t) throws(ApplyError) -> String {
         let dir = (path as NSString).deletingLastPathComponent
         let base = (path as NSString).lastPathComponent
         var template = Array("\(dir.isEmpty ? "." : dir)/.\(base).vrfc-XXXXXX".utf8CString)
@@ -104,8 +168,20 @@ public enum ConfigFile {
             throw ApplyError("cannot write \(path): \(String(cString: strerror(err)))")
         }
         close(fd)
-        guard rename(tmp, path) == 0 else { throw ApplyError("cannot replace \(path): \(String(cString: strerror(errno)))") }
         ok = true
+        return tmp
+    }
+
+    /// The second half of `write`: renames a staged file over `path` and
+    /// fsyncs the directory.
+    public static func commit(_ tmp: String, to path: String, syncDirectory: Bool = true) throws(ApplyError) {
+        guard rename(tmp, path) == 0 else {
+            let e = errno
+            unlink(tmp)
+            throw ApplyError("cannot replace \(path): \(String(cString: strerror(e)))")
+        }
+        if !syncDirectory { return }
+        let dir = (path as NSString).deletingLastPathComponent
         let dfd = open(dir.isEmpty ? "." : dir, O_RDONLY | O_DIRECTORY)
         if dfd >= 0 {
             fsync(dfd)

@@ -90,9 +90,7 @@ public struct L3VNIRepair {
 
     /// From zebra's JSON: the VTEPs (gateways of the selected BGP routes
     /// that go via the SVI onlink, how zebra installs a route learnt over
-    /// the L3 VNI) that `show evpn next-hops vni N json` has no entry for;
-    /// an IPv4-mapped IPv6 gateway (IPv6 routes via an IPv4 VTEP) as its
-    /// IPv4 address.
+    /// the L3 VNI) that `show evpn next-hops vni N json` has no entry for.
     static func vtepsWithoutNextHop(routes: [[String: Any]], nextHops: [String: Any], svi: String) -> [String] {
         var used = Set<IPAddress>()
         for table in routes {
@@ -150,15 +148,11 @@ public struct L3VNIRepair {
     }
 
     /// An address by value, so zebra's `::ffff:c000:201` and `::ffff:192.0.2.1`
-    /// compare equal, and an IPv4-mapped IPv6 address as the IPv4 address
-    /// it maps (the VTEP's kernel neighbour and FDB entry are IPv4 ones);
-    /// nil for a key that is no address (`numNextHops`).
+    /// compare equal; nil for a key that is no address (`numNextHops`). An
+    /// IPv4-mapped gateway stays an IPv6 address: zebra keeps a next hop
+    /// (and a neighbour on the SVI) for it apart from the IPv4 one, and IPv6
+    /// routes through the VTEP need that one.
     static func addressKey(_ text: String) -> IPAddress? {
-        switch IPAddress(parsing: Substring(text)) {
-        case .v6(let a) where a.high == 0 && a.low >> 32 == 0xffff:
-            return .v4(IPv4Address(UInt32(truncatingIfNeeded: a.low)))
-        case let a:
-            return a
-        }
+        IPAddress(parsing: Substring(text))
     }
 }

@@ -162,8 +162,10 @@ public struct Reconcile {
             throw ApplyError("the bundle has no frr.conf (compile it with --template BASE); nothing was changed")
         }
 
-        // 2. How to reload.
-        var (strategy, why) = chooseStrategy(bundle: bundle, config: config, good: good, onDisk: onDisk)
+        // 2. How to reload. The new file and the one FRR runs are parsed once:
+        //    the reload's choice, the VRFs that go and the verification read them.
+        let trees = ConfigTrees(new: FRRConfigTree(config), previous: (good ?? onDisk).map { FRRConfigTree($0) }, goodKnown: good != nil)
+        var (strategy, why) = chooseStrategy(bundle: bundle, config: config, good: good, onDisk: onDisk, trees: trees)
         timer.mark("choose the reload")
 
         // 3. FRR must accept the file before anything changes. With a delta,
@@ -172,10 +174,21 @@ public struct Reconcile {
         //    (checked in chooseStrategy): a dry run of the delta then checks
         //    every new line, and the whole file's (seconds on a large node)
         //    adds nothing.
+        //    The delta's dry run goes beside the kernel's read (step 4 reads
+        //    first and changes nothing before its answer).
         var dryRunWhole = strategy != .delta
+        var deltaDryRun: Background<CommandOutput>? = nil
         if strategy == .delta {
             let file = try state.scratch("frr.delta.candidate", bundle.delta!.script)
-            let dry = frr.dryRun(file)
+            let frr = self.frr
+            deltaDryRun = Background { frr.dryRun(file) }
+        }
+        let session = try LinkSession(
+            ops: ops, adopt: options.adopt, force: options.force, attacher: attacher,
+            runDirectory: options.runDirectory, tableNames: options.tableNames, exclusive: false)
+        let (snap, plan) = try session.snapshotAndPlan()
+        if let deltaDryRun {
+            let dry = deltaDryRun.join()
             if dry.status != 0 {
                 (strategy, why) = (
                     fullReload,
@@ -199,7 +212,7 @@ public struct Reconcile {
         // exists; zebra must run EVPN then, or it keeps the VNI as an L2 VNI
         // that outlives the device (zebraWithoutEVPN). Checked before
         // anything changes.
-        let removing = strategy == .writeOnly ? [] : Self.removedVRFs(previous: good ?? onDisk, config: config)
+        let removing = strategy == .writeOnly ? [] : Self.removedVRFs(previous: trees.previous, config: trees.new)
         if !removing.isEmpty, try zebraWithoutEVPN() {
             throw ApplyError(
                 "removing \(removing.map { String($0.dropFirst(4)) }.joined(separator: ", ")): zebra runs without EVPN "
@@ -227,10 +240,6 @@ public struct Reconcile {
         }
 
         // 4. Links: create and fix, down; nothing is brought up or deleted yet.
-        let session = try LinkSession(
-            ops: ops, adopt: options.adopt, force: options.force, attacher: attacher,
-            runDirectory: options.runDirectory, tableNames: options.tableNames, exclusive: false)
-        let (snap, plan) = try session.snapshotAndPlan()
         try session.compact(snap)
         if !LinkSession.executable(plan) { return .refused(plan) }
         let before = Self.beforeFRR(plan)
@@ -246,11 +255,33 @@ public struct Reconcile {
         //    while the kernel device exists, and the device goes only once FRR
         //    no longer uses it (step 6); the block goes in step 7.
         let irData = Data(bundle.irJSON.utf8)
-        let opsData = Data(JSONOutput.encode(ops).utf8)
         let staged = Self.keeping(removing, in: config)
+        // What a verified reload records, written (and fsynced) on another
+        // thread while FRR commits, and put in place once FRR is verified
+        // to run it; left out if the reload fails.
+        var goodFiles: Background<Result<[(tmp: String, path: String)], ApplyError>>? = nil
+        var goodCommitted = false
+        defer {
+            if !goodCommitted, case .success(let files)? = goodFiles?.join() { KeptState.discard(files) }
+        }
         func recordGood() throws(ApplyError) {
+            if let goodFiles {
+                try state.commitGood(goodFiles.join().get())
+                goodCommitted = true
+                return
+            }
             try state.recordGood(config: config, ir: irData, base: base)
-            try ConfigFile.write(opsData, to: state.directory + "/frr.conf.good.ops.json", owner: nil, mode: 0o600)
+            try ConfigFile.write(
+                Data(JSONOutput.encode(ops).utf8), to: state.directory + "/frr.conf.good.ops.json", owner: nil, mode: 0o600)
+        }
+        if removing.isEmpty && strategy != .writeOnly && !(onDisk == config && good == config) {
+            let (directory, base) = (state.directory, base)
+            goodFiles = Background {
+                Result { () throws(ApplyError) in
+                    try KeptState.stageGood(
+                        directory: directory, config: config, ir: irData, base: base, ops: Data(JSONOutput.encode(ops).utf8))
+                }
+            }
         }
         if onDisk == config && good == config {
             let problems = try verify(config, frame: bundle.frame, previous: nil, ops: bundle.ops)
@@ -280,7 +311,7 @@ public struct Reconcile {
                 let log = self.log
                 try reloadAndVerify(
                     strategy, config: config, bundle: bundle, good: good, state: state, onDisk: onDisk,
-                    leaving: Set(removing)
+                    leaving: Set(removing), trees: trees
                 ) { () throws(ApplyError) in
                     let (snap, plan) = try session.snapshotAndPlan(adopt: false)
                     var gone = plan
@@ -295,6 +326,7 @@ public struct Reconcile {
         }
         if removing.isEmpty && (strategy != .writeOnly || (onDisk == config && good == config)) {
             try recordGood()
+            timer.mark("record the kept state")
         }
 
         // 6. Links up, stale links deleted, read back.
@@ -313,10 +345,14 @@ public struct Reconcile {
             try recordGood()
         }
         // 8. FRR 8.4 can lose an L3 VNI's router MACs in a reload (L3VNIRepair).
+        var repaired: [UInt32] = []
         if strategy != .writeOnly {
-            try L3VNIRepair(frr: frr, log: log).run(ops: ops, socket: session.socket)
+            repaired = try L3VNIRepair(frr: frr, log: log).run(ops: ops, socket: session.socket)
             timer.mark("L3 VNI check")
         }
+        // The read after the reload is the read-back when nothing has
+        // touched the links since.
+        if plan2.steps.isEmpty && repaired.isEmpty && removing.isEmpty { return .done(after: plan2) }
         let (_, after) = try session.snapshotAndPlan(adopt: false)
         return .done(after: after)
     }
@@ -342,7 +378,20 @@ public struct Reconcile {
         text.split(separator: "\n").contains { $0.drop { $0 == " " }.hasPrefix("#++{{.") }
     }
 
-    func chooseStrategy(bundle: CompileBundle, config: String, good: String?, onDisk: String?) -> (ReloadStrategy, String) {
+    /// The parsed new frr.conf and the one it replaces (the kept config, or
+    /// on a first run the file on disk).
+    struct ConfigTrees {
+        var new: FRRConfigTree
+        var previous: FRRConfigTree?
+        /// `previous` is the kept config FRR was verified to run.
+        var goodKnown: Bool
+
+        var good: FRRConfigTree? { goodKnown ? previous : nil }
+    }
+
+    func chooseStrategy(bundle: CompileBundle, config: String, good: String?, onDisk: String?, trees: ConfigTrees) -> (
+        ReloadStrategy, String
+    ) {
         let requested = options.reload
         if requested == .writeOnly { return (.writeOnly, "requested") }
         if requested == .frrReload || requested == .systemd { return (requested!, "requested") }
@@ -356,8 +405,8 @@ public struct Reconcile {
         } else if Digest.fnv1a64(good!) != bundle.delta!.basisDigest {
             doubt = "the kept IR does not render to the kept config (base config or templates changed)"
         } else {
-            let newTree = FRRConfigTree(config)
-            let goodTree = FRRConfigTree(good!)
+            let newTree = trees.new
+            let goodTree = trees.good ?? FRRConfigTree(good!)
             let problems = FRRCheck.delta(bundle.delta!.script, newConfig: newTree, running: goodTree)
             if !problems.isEmpty {
                 doubt = "the delta does not check out: \(problems[0])"
@@ -380,7 +429,7 @@ public struct Reconcile {
     /// or rolls back.
     mutating func reloadAndVerify(
         _ strategy: ReloadStrategy, config: String, bundle: CompileBundle, good: String?,
-        state: KeptState, onDisk: String?, leaving: Set<String> = [],
+        state: KeptState, onDisk: String?, leaving: Set<String> = [], trees: ConfigTrees? = nil,
         releaseLinks: () throws(ApplyError) -> Void = {}
     ) throws(ApplyError) {
         var failure: String
@@ -439,7 +488,10 @@ public struct Reconcile {
             }
             if failure.isEmpty, let targets {
                 // A daemon that cannot be asked (nil) leaves it to the whole running config.
-                let problems = (try? verifyTargets(targets, config: config, previous: good)) ?? ["a daemon's vty socket did not answer"]
+                let problems =
+                    (try? verifyTargets(
+                        targets, config: trees?.new ?? FRRConfigTree(config), previous: trees?.good ?? good.map { FRRConfigTree($0) }))
+                    ?? ["a daemon's vty socket did not answer"]
                 timer.mark("verify (the delta's prefix-lists and route-maps)")
                 if problems.isEmpty {
                     log("verified: FRR runs the new config (its changed prefix-lists and route-maps, shown one by one)")
@@ -478,15 +530,17 @@ public struct Reconcile {
     /// asked over the daemons' vty sockets (milliseconds each), against the
     /// new config and the one before.
     func verifyTargets(_ targets: FRRCheck.PolicyTargets, config: String, previous: String?) throws(ApplyError) -> [String] {
+        try verifyTargets(targets, config: FRRConfigTree(config), previous: previous.map { FRRConfigTree($0) })
+    }
+
+    func verifyTargets(_ targets: FRRCheck.PolicyTargets, config: FRRConfigTree, previous: FRRConfigTree?) throws(ApplyError) -> [String] {
         var answers: [[String: Any]] = []
         for daemon in FRRVty.daemons(pathspace: frr.pathspace) {
             let vty = try FRRVty(daemon: daemon, pathspace: frr.pathspace)
             // nil: a daemon without prefix-lists or route-maps (`% Unknown command`).
             for command in FRRCheck.showCommands(targets) { try vty.object(command).map { answers.append($0) } }
         }
-        return FRRCheck.verify(
-            targets: targets, running: FRRCheck.running(policyAnswers: answers),
-            config: FRRConfigTree(config), previous: previous.map { FRRConfigTree($0) })
+        return FRRCheck.verify(targets: targets, running: FRRCheck.running(policyAnswers: answers), config: config, previous: previous)
     }
 
     func verify(_ config: String, frame: String?, previous: String?, ops: OpList, leaving: Set<String> = []) throws(ApplyError) -> [String]
@@ -565,9 +619,13 @@ public struct Reconcile {
     /// The top-level `vrf NAME` blocks of the previous config the new one
     /// drops, in file order.
     public static func removedVRFs(previous: String?, config: String) -> [String] {
+        removedVRFs(previous: previous.map { FRRConfigTree($0) }, config: FRRConfigTree(config))
+    }
+
+    public static func removedVRFs(previous: FRRConfigTree?, config: FRRConfigTree) -> [String] {
         guard let previous else { return [] }
-        let now = Set(FRRConfigTree(config).entries.filter { $0.path.isEmpty }.map(\.text))
-        return FRRConfigTree(previous).entries
+        let now = Set(config.entries.filter { $0.path.isEmpty && $0.text.hasPrefix("vrf ") }.map(\.text))
+        return previous.entries
             .filter { $0.path.isEmpty && $0.text.hasPrefix("vrf ") && !now.contains($0.text) }.map(\.text)
     }
 

@@ -282,16 +282,23 @@ extension PlanBuilder {
     /// An IPv4 ECMP route to peers keeps hashing flows onto a peer whose
     /// neighbour entry has failed unless net.ipv4.fib_multipath_use_neigh is 1.
     mutating func multipathNote() {
-        // Counted without an array per route: the plan runs twice per apply over every route.
-        let ecmp = ops.routes.filter { r in
-            r.family == .ipv4 && r.nexthops.reduce(0, { $1.gateway != nil ? $0 + 1 : $0 }) > 1
+        // Counted without an array per route, and no route copied unless it
+        // is one of the three named: the plan runs twice per apply over every route.
+        var count = 0
+        var named: [String] = []
+        for r in ops.routes where r.family == .ipv4 && r.nexthops.count > 1 {
+            var gateways = 0
+            for n in r.nexthops where n.gateway != nil { gateways += 1 }
+            guard gateways > 1 else { continue }
+            count += 1
+            if named.count < 3 { named.append(r.description) }
         }
-        guard !ecmp.isEmpty else { return }
+        guard count > 0 else { return }
         switch snap.multipathUseNeigh {
         case true?: break
         case false?:
             plan.notes.append(
-                "net.ipv4.fib_multipath_use_neigh is 0: the ECMP route\(ecmp.count == 1 ? "" : "s") \(ecmp.prefix(3).map(\.description).joined(separator: "; "))\(ecmp.count > 3 ? "; ..." : "") \(ecmp.count == 1 ? "keeps" : "keep") sending flows to a peer that stopped answering ARP (the kernel only skips a path whose link is down); set it to 1 (sysctl -w net.ipv4.fib_multipath_use_neigh=1, and in /etc/sysctl.d)"
+                "net.ipv4.fib_multipath_use_neigh is 0: the ECMP route\(count == 1 ? "" : "s") \(named.joined(separator: "; "))\(count > 3 ? "; ..." : "") \(count == 1 ? "keeps" : "keep") sending flows to a peer that stopped answering ARP (the kernel only skips a path whose link is down); set it to 1 (sysctl -w net.ipv4.fib_multipath_use_neigh=1, and in /etc/sysctl.d)"
             )
         case nil:
             plan.notes.append(

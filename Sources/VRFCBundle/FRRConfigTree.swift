@@ -36,6 +36,10 @@ public struct FRRConfigTree: Sendable {
         var entries: [Entry] = []
         // (indentation, index into entries) of the open block headers.
         var stack: [(Int, Int)] = []
+        // The headers' texts for the current stack, shared by every entry
+        // of a block (one array, not one per line of a large node's file).
+        var path: [String] = []
+        var pathOf: [Int] = []
         // Byte-level: a node's running config is tens of thousands of lines.
         var text = text
         text.withUTF8 { bytes in
@@ -55,7 +59,10 @@ public struct FRRConfigTree: Sendable {
                 let command = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
                 if Self.closers.contains(Substring(command)) { continue }
                 while let top = stack.last, top.0 >= indent { stack.removeLast() }
-                let path = stack.map { entries[$0.1].text }
+                if !stack.elementsEqual(pathOf, by: { $0.1 == $1 }) {
+                    pathOf = stack.map(\.1)
+                    path = pathOf.map { entries[$0].text }
+                }
                 if let top = stack.last { entries[top.1].hasChildren = true }
                 entries.append(Entry(path: path, text: command, hasChildren: false))
                 stack.append((indent, entries.count - 1))

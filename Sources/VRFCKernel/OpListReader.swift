@@ -586,23 +586,25 @@ struct Decoder {
         return a
     }
 
-    mutating func route(_ node: JSONNode, _ path: String) -> RouteSpec? {
-        guard let f = fields(node, path, required: ["table", "destination", "nexthops", "protocol"]) else { return nil }
-        let table = integer(f["table"], path + ".table", UInt32.self)
-        let destination = prefix(f["destination"], path + ".destination")
-        let proto = integer(f["protocol"], path + ".protocol", UInt8.self)
+    mutating func route(_ node: JSONNode, _ path: @autoclosure () -> String) -> RouteSpec? {
+        // `path` is made only for a message (a thousand routes, none wrong, is the usual case).
+        guard let f = fields(node, path(), required: ["table", "destination", "nexthops", "protocol"]) else { return nil }
+        let table = integer(f["table"], path() + ".table", UInt32.self)
+        let destination = prefix(f["destination"], path() + ".destination")
+        let proto = integer(f["protocol"], path() + ".protocol", UInt8.self)
         var nexthops: [Nexthop] = []
         var complete = true
-        for (n, h) in (list(f["nexthops"], path + ".nexthops") ?? []).enumerated() {
-            let at = path + ".nexthops[\(n)]"
-            guard let x = fields(h, at, required: ["weight"], optional: ["gateway", "linkLocalOf", "device"]) else {
+        for (n, h) in (list(f["nexthops"], path() + ".nexthops") ?? []).enumerated() {
+            // Built only for a message: a thousand routes are read without a string made per nexthop.
+            func at() -> String { path() + ".nexthops[\(n)]" }
+            guard let x = fields(h, at(), required: ["weight"], optional: ["gateway", "linkLocalOf", "device"]) else {
                 complete = false
                 continue
             }
-            let gateway = x["gateway"].map { address($0, at + ".gateway") }
-            let linkLocalOf = x["linkLocalOf"].map { address($0, at + ".linkLocalOf") }
-            let device = x["device"].map { interfaceName($0, at + ".device") }
-            guard let weight = integer(x["weight"], at + ".weight", Int.self),
+            let gateway = x["gateway"].map { address($0, at() + ".gateway") }
+            let linkLocalOf = x["linkLocalOf"].map { address($0, at() + ".linkLocalOf") }
+            let device = x["device"].map { interfaceName($0, at() + ".device") }
+            guard let weight = integer(x["weight"], at() + ".weight", Int.self),
                 gateway.map({ $0 != nil }) ?? true, linkLocalOf.map({ $0 != nil }) ?? true, device.map({ $0 != nil }) ?? true
             else {
                 complete = false

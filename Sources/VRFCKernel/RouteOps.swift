@@ -168,6 +168,13 @@ extension IPAddress {
     }
 }
 
+/// A route's key in the kernel (with tos 0 and the default metric): one
+/// route per table and destination.
+private struct TableDestination: Hashable {
+    var table: UInt32
+    var destination: IPPrefix
+}
+
 extension OpList {
     /// Priority 0 is the kernel's `local` rule: a rule there would come
     /// before the node's own addresses are looked up.
@@ -219,7 +226,10 @@ extension OpList {
         }
 
         // Messages are built only for a problem (a thousand routes, none wrong, is the usual case).
-        var routeKeys: [UInt32: [IPPrefix: Int]] = [:]
+        // One flat dictionary, sized once: a dictionary per table grew
+        // route by route (and is one more generic type to instantiate).
+        var routeKeys: [TableDestination: Int] = [:]
+        routeKeys.reserveCapacity(routes.count)
         for (i, r) in routes.enumerated() {
             var where_: String { "op list: routes[\(i)] (\(r.destination) table \(r.table))" }
             if r.protocol != RouteOwnership.protocol {
@@ -231,11 +241,11 @@ extension OpList {
                     "\(where_): table \(r.table) is neither one of ownedTables (\(ownedTables.map(String.init).joined(separator: ", "))) nor main (254)"
                 )
             }
-            if let first = routeKeys[r.table]?[r.destination] {
+            let key = TableDestination(table: r.table, destination: r.destination)
+            if let first = routeKeys.updateValue(i, forKey: key) {
+                routeKeys[key] = first  // (a third one names the first too)
                 problems.append(
                     "\(where_): the same destination and table as routes[\(first)]; give a destination one route with several nexthops")
-            } else {
-                routeKeys[r.table, default: [:]][r.destination] = i
             }
             if r.nexthops.isEmpty { problems.append("\(where_): needs at least one nexthop") }
             if r.nexthops.count > Self.maxNexthops {
@@ -267,6 +277,7 @@ extension OpList {
                     problems.append(
                         "\(at): weight \(n.weight) is outside \(Nexthop.weightRange.lowerBound)...\(Nexthop.weightRange.upperBound)")
                 }
+                guard r.nexthops.count > 1 else { continue }  // (no array for the usual single path)
                 var path = n
                 path.weight = 1
                 if seen.contains(path) { problems.append("\(at): the same path is listed twice") } else { seen.append(path) }

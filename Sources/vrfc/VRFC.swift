@@ -226,11 +226,11 @@ struct Compile: ParsableCommand {
                     underlay: try! InterfaceName(validating: underlay),
                     tableRange: TableRange(parsing: tableRange)!)
                 let base = try template.map { p throws(Diagnostics) in try Compiler.baseConfig(p) }
-                let running = try runningIR.map { p throws(Diagnostics) in try Compiler.readIR(p) }
-                text = try Compiler.bundle(
+                let running = try runningIR.map { p throws(Diagnostics) in try Compiler.readIR(p, reusing: ir) }
+                let bundle = try Compiler.bundle(
                     ir, base: base, templates: try TemplateSet(overrides: templates),
-                    running: running, kernel: kernel
-                ).encoded()
+                    running: running, kernel: kernel)
+                text = Timings.measure("encode the bundle") { bundle.encoded() }
             case .frr:
                 let base = try Compiler.baseConfig(template!)
                 let set = try TemplateSet(overrides: templates)

@@ -906,3 +906,43 @@ func killWhen(_ args: [String], _ condition: () throws -> Bool) throws -> Bool {
         #expect(problems.count == 3, "\(problems)")
     }
 }
+
+/// `FRRCheck.uncovered` walks the two files side by side; it must say what
+/// the plain definition (every new command is a kept one or a delta one)
+/// says, for any edit.
+@Suite struct UncoveredWalkTests {
+    static func reference(_ new: FRRConfigTree, _ old: FRRConfigTree, _ script: String) -> [String] {
+        let known = old.keys.union(FRRConfigTree(script).keys)
+        return Array(new.entries.filter { !known.contains($0.key) }.map { ($0.path + [$0.text]).joined(separator: " > ") }.prefix(3))
+    }
+
+    @Test func theWalkAgreesWithTheDefinition() throws {
+        let old = try Fixture(name: "fifty-vrfs").frr()
+        var lines = old.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var rng = SystemRandomNumberGenerator()
+        var checked = 0
+        for _ in 0..<300 {
+            var new = lines
+            var sent: [String] = []
+            for _ in 0..<Int.random(in: 1...4, using: &rng) {
+                let i = Int.random(in: 0..<new.count, using: &rng)
+                switch Int.random(in: 0..<4, using: &rng) {
+                case 0: new.remove(at: i)
+                case 1: new.insert(" set community 64510:\(i)", at: i)
+                case 2:
+                    new.insert("ip prefix-list pl_x seq \(i) permit 192.0.2.0/28", at: i)
+                    if Bool.random(using: &rng) { sent.append("ip prefix-list pl_x seq \(i) permit 192.0.2.0/28") }
+                default: new.swapAt(i, Int.random(in: 0..<new.count, using: &rng))
+                }
+            }
+            let newTree = FRRConfigTree(new.joined(separator: "\n"))
+            let oldTree = FRRConfigTree(old)
+            let script = sent.joined(separator: "\n") + "\n"
+            #expect(
+                FRRCheck.uncovered(newConfig: newTree, running: oldTree, script: script) == Self.reference(newTree, oldTree, script))
+            checked += 1
+        }
+        lines.removeAll()
+        #expect(checked == 300)
+    }
+}
