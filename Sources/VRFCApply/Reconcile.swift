@@ -220,6 +220,24 @@ public struct Reconcile {
                     + "keeps a VNI given up while its VXLAN device exists as an L2 VNI that outlives the device: zebra "
                     + "crashes when the VNI is next configured. Add advertise-all-vni to the base config; nothing was changed")
         }
+        // bgpd 8.4 must have learnt the address of the `dv.` neighbors
+        // before one of them goes (linkNeighborsWithoutAddress). vrfc owns
+        // both ends of those links, so this takes seconds after they came up.
+        if !removing.isEmpty {
+            var pending: [String] = []
+            let learnt = waitUntil(ContinuousClock.now + .seconds(30)) { () throws(ApplyError) in
+                pending = try linkNeighborsWithoutAddress()
+                return pending.isEmpty
+            }
+            guard learnt else {
+                throw ApplyError(
+                    "removing \(removing.map { String($0.dropFirst(4)) }.joined(separator: ", ")): after 30 s bgpd still has "
+                        + "no peer address for its neighbor\(pending.count == 1 ? "" : "s") \(pending.joined(separator: ", ")) "
+                        + "(\"bgpNeighborAddr\": \"none\"), and FRR 8.4's bgpd loses track of such neighbors when one "
+                        + "is deleted (it crashes at a later neighbor). Check that the links are up; nothing was changed")
+            }
+            timer.mark("bgpd knows its link neighbors")
+        }
 
         // 4. Links: create and fix, down; nothing is brought up or deleted yet.
         try session.compact(snap)
@@ -745,6 +763,37 @@ public struct Reconcile {
             if !FRRCheck.noSuchNeighbor(try bgpd.object("show bgp neighbors \(neighbor) json")) { return false }
         }
         return true
+    }
+
+    /// The default instance's `dv.` neighbors, of VRFs zebra calls active,
+    /// whose peer address bgpd has not learnt yet. bgpd 8.4 keys its peer
+    /// hash by that address and every interface neighbor without one shares
+    /// the same empty key, which its comparison calls equal: deleting such
+    /// a neighbor releases whichever entry comes first (the newest), so the
+    /// freed neighbor can stay in the hash and bgpd dies on it at a later
+    /// neighbor (SIGSEGV in sockunion_same <- hash_release, from
+    /// peer_create or peer_delete). Once every `dv.` neighbor has its
+    /// address the entries are exact again. A VRF without its device (a
+    /// kernel without VRFs) never gets one: its `vd.` side has no active
+    /// BGP instance to answer, so it is not waited for.
+    func linkNeighborsWithoutAddress() throws(ApplyError) -> [String] {
+        guard FRRVty.daemons(pathspace: frr.pathspace).contains("bgpd") else { return [] }
+        let vrfs = FRRCheck.zebraVRFs(try FRRVty(daemon: "zebra", pathspace: frr.pathspace).run("show vrf").output)
+        let neighbors = try FRRVty(daemon: "bgpd", pathspace: frr.pathspace).object("show bgp neighbors json")
+        return Self.linkNeighborsWithoutAddress(neighbors, activeVRFs: Set(vrfs.filter(\.value).keys))
+    }
+
+    /// `show bgp neighbors json` of the default instance: the `dv.`
+    /// neighbors of active VRFs that bgpd shows no address for.
+    public static func linkNeighborsWithoutAddress(_ neighbors: [String: Any]?, activeVRFs: Set<String>) -> [String] {
+        let side = StackLink.defaultSide.prefix
+        return (neighbors ?? [:]).compactMap { name, value -> String? in
+            guard name.hasPrefix(side), activeVRFs.contains(StackLink.vrfDevice.prefix + name.dropFirst(side.count)) else {
+                return nil
+            }
+            let address = (value as? [String: Any])?["bgpNeighborAddr"] as? String
+            return address == nil || address == "none" ? name : nil
+        }.sorted()
     }
 
     /// The links of the VRFs' stacks (`vrf vr.X` → vr.X, br.X, vx.X, vd.X, dv.X).

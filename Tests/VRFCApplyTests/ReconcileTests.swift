@@ -745,6 +745,22 @@ func killWhen(_ args: [String], _ condition: () throws -> Bool) throws -> Bool {
         "frr defaults datacenter\n!\nvrf vr.blue\n vni 100\nexit-vrf\n!\nvrf vr.red\n vni 200\nexit-vrf\n!\nrouter bgp 64510 vrf vr.blue\nexit\n!\nline vty\nexit\n!\nend\n"
     let config = "frr defaults datacenter\n!\nvrf vr.red\n vni 200\nexit-vrf\n!\nline vty\nexit\n!\nend\n"
 
+    /// bgpd 8.4's `show bgp neighbors json` (fields as it prints them):
+    /// a removal waits for the `dv.` neighbors of active VRFs only.
+    @Test func aRemovalWaitsForTheLinkNeighborsOfActiveVRFsToHaveAnAddress() throws {
+        let json = """
+            {"eth1":{"bgpNeighborAddr":"none","bgpState":"Idle"},
+             "dv.blue":{"bgpNeighborAddr":"none","bgpState":"Idle","lastResetDueTo":"Waiting for Peer IPv6 LLA"},
+             "dv.red":{"bgpNeighborAddr":"fe80::e4a1:d5ff:fe59:a489","bgpState":"Active"},
+             "dv.green":{"bgpNeighborAddr":"none","bgpState":"Idle"}}
+            """
+        let answer = try #require(FRRVty.object(json: json))
+        let active: Set<String> = ["vr.blue", "vr.red"]
+        #expect(Reconcile.linkNeighborsWithoutAddress(answer, activeVRFs: active) == ["dv.blue"])
+        #expect(Reconcile.linkNeighborsWithoutAddress(answer, activeVRFs: ["vr.red"]).isEmpty)
+        #expect(Reconcile.linkNeighborsWithoutAddress(nil, activeVRFs: active).isEmpty)
+    }
+
     @Test func theDroppedVRFsBlockIsKeptEmptyUntilTheLinksAreGone() {
         #expect(Reconcile.removedVRFs(previous: previous, config: config) == ["vrf vr.blue"])
         #expect(Reconcile.removedVRFs(previous: nil, config: config) == [])

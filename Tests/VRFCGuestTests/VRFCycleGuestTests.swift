@@ -12,17 +12,17 @@ import VRFCTestSupport
 /// removal and map its VNI again after each re-add. (zebra 8.4 crashed in
 /// this cycle when it ran without EVPN; README, Removing a VRF.)
 ///
-/// Disabled: in its two runs bgpd 8.4 died (SIGSEGV, sockunion_same <-
-/// hash_release <- peer_create, at a `neighbor ... interface` line) at the
-/// first re-add of the VRF, whose devices had been deleted and re-created;
-/// zebra stayed up. Until that is understood and avoided this test fails
-/// at cycle 1 (README, Removing a VRF); enable it to reproduce.
+/// bgpd 8.4 still dies here at the first re-add (SIGSEGV in sockunion_same
+/// <- hash_release <- peer_create, as the re-add's `neighbor dv.X
+/// interface` lines are read), although every `dv.` neighbor had its peer
+/// address when the VRF was removed (README, Removing a VRF): the test
+/// records that as a known issue, so it keeps running for real and shows
+/// when the crash is gone, and checks every step before it. Each cycle is
+/// two reconciles in a guest without KVM, so the cycles are few.
 @Suite struct VRFCycleGuestTests {
-    static let cycles = 12
+    static let cycles = 3
 
-    @Test(
-        .disabled("bgpd 8.4 dies at the first re-add of a VRF with its devices (README, Removing a VRF)"),
-        .timeLimit(.minutes(40)))
+    @Test(.timeLimit(.minutes(15)))
     func aVRFWithItsDeviceRemovedAndAddedAgain() throws {
         let applier = try applierPath()
         let fixture = Fixture(name: "route-targets")
@@ -71,7 +71,7 @@ import VRFCTestSupport
         let scriptURL = dir.appendingPathComponent("guest.sh")
         try Data(script.utf8).write(to: scriptURL)
         try fm.setAttributes([.posixPermissions: 0o755], ofItemAtPath: scriptURL.path)
-        let boot = try Guest.boot(scriptURL.path, rwdir: d, timeout: 2100)
+        let boot = try Guest.boot(scriptURL.path, rwdir: d, timeout: 840)
         try #require(fm.fileExists(atPath: d + "/finished"), "the guest did not finish its script:\n\(boot)")
 
         func text(_ name: String) -> String { readText("\(d)/\(name)") ?? "" }
@@ -86,19 +86,35 @@ import VRFCTestSupport
             return map
         }
         let logs = "zebra: \(text("zebra.log").suffix(3000))\nbgpd: \(text("bgpd.log").suffix(3000))"
-        try #require(!fm.fileExists(atPath: d + "/died"), "\(text("died")): \(logs)")
+        let died = text("died")
+        try #require(!died.contains("zebra"), "\(died): \(logs)")
         try #require(rc("first") == "0", "the first reconcile: \(text("first.out"))")
         #expect(vnis("first")[vrf] == Int(vni), "\(text("first.vni"))")
-        for i in 1...Self.cycles {
-            #expect(
-                rc("rm-\(i)") == "0" && text("rm-\(i).out").contains("reload: delta (requested")
-                    && !text("rm-\(i).out").contains("falling back"), "cycle \(i), removed: \(text("rm-\(i).out"))")
-            #expect(vnis("rm-\(i)")[vrf] == nil && !vnis("rm-\(i)").isEmpty, "cycle \(i): after the removal \(text("rm-\(i).vni"))")
-            #expect(text("rm-\(i).dev").contains("does not exist"), "cycle \(i): \(vrf) is still there")
-            #expect(
-                rc("add-\(i)") == "0" && !text("add-\(i).out").contains("falling back"), "cycle \(i), added: \(text("add-\(i).out"))")
-            #expect(vnis("add-\(i)")[vrf] == Int(vni), "cycle \(i): \(vrf)'s VNI is not back: \(text("add-\(i).vni"))")
-            #expect(text("add-\(i).dev").contains(" vrf "), "cycle \(i): \(vrf) is a VRF device again: \(text("add-\(i).dev"))")
+        // bgpd 8.4 may die at a re-add (README, Removing a VRF): recorded as
+        // a known issue, and the cycles before it are checked all the same.
+        withKnownIssue("bgpd 8.4 crashes at a neighbor in a peer hash it lost track of (README, Removing a VRF)", isIntermittent: true) {
+            #expect(!died.contains("bgpd"), "\(died): \(logs)")
+        }
+        var last = Self.cycles
+        var removedLast = true
+        if died.contains("bgpd") {
+            last = Int(died.split(whereSeparator: { !$0.isNumber }).last ?? "") ?? 1
+            removedLast = !died.contains("removing")
+        }
+        for i in 1...last {
+            if i < last || removedLast {
+                #expect(
+                    rc("rm-\(i)") == "0" && text("rm-\(i).out").contains("reload: delta (requested")
+                        && !text("rm-\(i).out").contains("falling back"), "cycle \(i), removed: \(text("rm-\(i).out"))")
+                #expect(vnis("rm-\(i)")[vrf] == nil && !vnis("rm-\(i)").isEmpty, "cycle \(i): after the removal \(text("rm-\(i).vni"))")
+                #expect(text("rm-\(i).dev").contains("does not exist"), "cycle \(i): \(vrf) is still there")
+            }
+            if i < last || !died.contains("bgpd") {
+                #expect(
+                    rc("add-\(i)") == "0" && !text("add-\(i).out").contains("falling back"), "cycle \(i), added: \(text("add-\(i).out"))")
+                #expect(vnis("add-\(i)")[vrf] == Int(vni), "cycle \(i): \(vrf)'s VNI is not back: \(text("add-\(i).vni"))")
+                #expect(text("add-\(i).dev").contains(" vrf "), "cycle \(i): \(vrf) is a VRF device again: \(text("add-\(i).dev"))")
+            }
         }
     }
 }
