@@ -17,7 +17,7 @@
 //   CNetlink / VRFCNetlink — all rtnetlink (libnl-route-3): links, clsact qdiscs, tc filters
 //   CBPF / VRFCBPF         — libbpf: the tc router program (bpf/router.c); tc through VRFCNetlink
 //   CSpawn                 — the unprivileged compile child (privilege separation)
-//   CSystemd               — libsystemd sd-bus: FRR reload through systemd
+//   CSystemd               — libsystemd (dlopen on first use): FRR reload through systemd, sd_notify
 //   VRFCApply              — plan/apply: op list vs live kernel; frr.conf, reload, verify
 //   VRFCApplyCLI           — the options plan, apply and agent share (declared once)
 //   VRFCAgent              — the node agent: inotify, debounce, timer, hooks
@@ -78,8 +78,9 @@ let package = Package(
         // The privileged side links no YAML reader and no template engine: it runs
         // `vrfc compile` as an unprivileged child (CSpawn) and reads its bundle.
         .target(name: "CSpawn"),
-        // libsystemd's sd-bus: the reload through systemd's D-Bus API.
-        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        // libsystemd's sd-bus (the reload through systemd's D-Bus API) and sd_notify, loaded
+        // with dlopen on first use: linked, it and its six libraries load at every start.
+        .target(name: "CSystemd"),
         .target(name: "VRFCApply", dependencies: ["VRFCBundle", "VRFCKernel", "VRFCNetlink", "VRFCBPF", "CSpawn", "CSystemd"]),
         // The options of the node that plan, apply and agent share, declared once.
         .target(
