@@ -72,7 +72,9 @@ let package = Package(
         .systemLibrary(
             name: "CNetlink", pkgConfig: "libnl-route-3.0",
             providers: [.apt(["libnl-route-3-dev"])]),
-        .systemLibrary(name: "CBPF", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev"])]),
+        // Linked statically (its module map names the archives): no pkgConfig, whose
+        // -L/-l flags would bring the shared library back. Headers in /usr/include.
+        .systemLibrary(name: "CBPF"),
         .target(name: "VRFCNetlink", dependencies: ["CNetlink", "VRFCModel"]),
         .target(name: "VRFCBPF", dependencies: ["CBPF", "VRFCNetlink"], plugins: ["EmbedRouterObject"]),
         // The privileged side links no YAML reader and no template engine: it runs
