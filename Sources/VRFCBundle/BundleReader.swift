@@ -1,4 +1,5 @@
 import VRFCKernel
+import VRFCModel
 
 /// Reads a bundle (`vrfc compile --emit bundle`) on the privileged side,
 /// strictly and fast: a bundle is a few megabytes of text fields (the
@@ -217,27 +218,21 @@ public enum BundleReader {
             return v
         }
 
-        /// The bytes of one JSON value (an object or list), for a reader of
-        /// its own; strings inside are skipped whole, nesting must balance.
+        /// The bytes of one JSON object, for a reader of its own; strings
+        /// inside are skipped whole, nesting must balance.
         mutating func rawValue(_ key: String) throws(Failure) -> [UInt8] {
             let start = i
-            var depth = 0
-            while i < bytes.count {
-                switch bytes[i] {
-                case UInt8(ascii: "\""):
-                    i += 1
-                    while i < bytes.count, bytes[i] != UInt8(ascii: "\"") { i += bytes[i] == UInt8(ascii: "\\") ? 2 : 1 }
-                case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
-                case UInt8(ascii: "}"), UInt8(ascii: "]"):
-                    depth -= 1
-                    if depth < 0 { throw fail("at .\(key): unbalanced") }
-                default: break
-                }
-                i += 1
-                if depth == 0 { break }
+            let end = bytes.withUnsafeBufferPointer { b in
+                Result { () throws(JSONSplitter.Failure) in try JSONSplitter.end(ofValueAt: start, in: b) }
             }
-            guard depth == 0, i > start, bytes[start] == UInt8(ascii: "{") else { throw fail("at .\(key): expected an object") }
-            return Array(bytes[start..<i])
+            switch end {
+            case .failure(.unbalanced(let at)): throw Failure(message: "at .\(key): unbalanced at byte \(at)")
+            case .failure: throw Failure(message: "at .\(key): expected an object at byte \(start)")
+            case .success(let end):
+                guard bytes[start] == UInt8(ascii: "{") else { throw Failure(message: "at .\(key): expected an object at byte \(start)") }
+                i = end
+                return Array(bytes[start..<end])
+            }
         }
     }
 }
