@@ -8,6 +8,16 @@ import VRFCTestSupport
 /// golden op list reads back to the value JSONDecoder gives, and the JSON
 /// forms a lenient reader would let through are refused with their line.
 @Suite struct OpListReaderTests {
+    /// What the reader says of `text`: its problems, or "(accepted)".
+    func refused(_ text: String) -> String {
+        do {
+            _ = try OpListReader.decode(Array(text.utf8))
+            return "(accepted)"
+        } catch {
+            return error.problems.joined(separator: "\n")
+        }
+    }
+
     @Test(arguments: Fixture.all)
     func everyGoldenOpListReadsLikeJSONDecoder(_ fixture: Fixture) throws {
         let data = try Data(contentsOf: URL(fileURLWithPath: Repo.path("golden/\(fixture.name).ops.json")))
@@ -23,14 +33,6 @@ import VRFCTestSupport
         let rocket = golden.replacingOccurrences(of: "\"vrfc-ops\"", with: "\"\\ud83d\\ude80\"")
         #expect(try OpListReader.decode(Array(rocket.utf8)).format == "🚀")
 
-        func refused(_ text: String) -> String {
-            do {
-                _ = try OpListReader.decode(Array(text.utf8))
-                return "(accepted)"
-            } catch {
-                return error.problems.joined(separator: "\n")
-            }
-        }
         #expect(
             refused(golden.replacingOccurrences(of: "\"version\" : 1", with: "\"version\" : 1.0")).contains(
                 "version: 1.0 is not an integer"))
@@ -49,14 +51,6 @@ import VRFCTestSupport
     /// The tokens come from the scanner the bundle reader shares; its
     /// refusals are worded here, with their line.
     @Test func tokenRefusalsAreWordedWithTheirLine() throws {
-        func refused(_ text: String) -> String {
-            do {
-                _ = try OpListReader.decode(Array(text.utf8))
-                return "(accepted)"
-            } catch {
-                return error.problems.joined(separator: "\n")
-            }
-        }
         let cases: [(String, String)] = [
             ("{\n\"format\": \"abc", "line 2: not valid JSON: unexpected end of the document in a string"),
             ("{\n\n\"a\\q\": 1}", "line 3: not valid JSON: unknown escape \\q"),
