@@ -464,7 +464,8 @@ public struct Reconcile {
                 (failure, dropped) = try loadRemoving(script, leaving: leaving, releaseLinks: releaseLinks)
             } else {
                 let file = try state.scratch("frr.delta", script)
-                let r = targets != nil ? frr.loadPerDaemon(file) : frr.load(file)
+                var r = targets != nil ? frr.loadPerDaemon(file) : frr.load(file)
+                if r.status == 0 && FRRControl.commitRefused(r.output) { r.status = 1 }
                 failure = r.status == 0 ? "" : "vtysh -f \(file) failed: \(r.summary)"
             }
             timer.mark("reload (delta)")
