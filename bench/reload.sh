@@ -197,7 +197,7 @@ EOF
             printf '%s\tall (compile + vrfc-apply)\t%s\n' "$key" $(( (t1 - t0 + t3 - t2) / 1000000 ))
             printf '%s\tvrfc compile --emit bundle\t%s\n' "$key" $(( (t1 - t0) / 1000000 ))
             printf '%s\tvrfc-apply\t%s\n' "$key" $(( (t3 - t2) / 1000000 ))
-            sed -n 's/^timing: \([^ ].*\): \([0-9.]*\) ms$/\1\t\2/p' "$W/apply.out" | sed "s/^/  /; s/^/$key\t/"
+            sed -n 's/^timing: \([^ ].*\): \([0-9.]*\) ms$/\1\t\2/p' "$W/apply.out" | sed "s/^/· /; s/^/$key\t/"
         } >> "$W/phases"
     fi
     [ "$reload" = delta ] || frr_debug
@@ -282,8 +282,9 @@ for key, label in names:
     print("| " + " | ".join([label] + cells + [r1, r2]) + " |")
 '
 # Where a delta's time goes, p50 per change (ms), beside the floor of the
-# same run. Indented rows are vrfc-apply's own phases (VRFC_TIMINGS), FRR's
-# load among them; they add up to about vrfc-apply's total.
+# same run. Rows with a dot are vrfc-apply's own phases (VRFC_TIMINGS),
+# FRR's load among them; they add up to about vrfc-apply's total (the
+# delta's dry run overlaps the link read).
 if [ "${PHASES:-1}" = 1 ] && [ -s "$W/phases" ]; then
     python3 - "$W/phases" <<'EOF'
 import sys
@@ -299,7 +300,7 @@ def p50(v):
     v = sorted(v)
     return v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
 print()
-print("where the delta's time goes, p50 (ms); phases of vrfc-apply indented:")
+print("where the delta's time goes, p50 (ms); rows with a dot: vrfc-apply's phases")
 print("| phase | " + " | ".join(keys) + " |")
 print("|---|" + "---:|" * len(keys))
 for p in order:
