@@ -792,12 +792,8 @@ public struct Reconcile {
     /// neighbors of active VRFs that bgpd shows no address for.
     public static func linkNeighborsWithoutAddress(_ neighbors: [String: Any]?, activeVRFs: Set<String>) -> [String] {
         let side = StackLink.defaultSide.prefix
-        return (neighbors ?? [:]).compactMap { name, value -> String? in
-            guard name.hasPrefix(side), activeVRFs.contains(StackLink.vrfDevice.prefix + name.dropFirst(side.count)) else {
-                return nil
-            }
-            let address = (value as? [String: Any])?["bgpNeighborAddr"] as? String
-            return address == nil || address == "none" ? name : nil
+        return withoutAddress(neighbors).filter { name in
+            name.hasPrefix(side) && activeVRFs.contains(StackLink.vrfDevice.prefix + name.dropFirst(side.count))
         }.sorted()
     }
 
@@ -822,20 +818,29 @@ public struct Reconcile {
     /// empty key and insert the neighbor only when none is left, so the
     /// empty key ends with one removed neighbor at most, and `no neighbor`
     /// (two releases) leaves none. The links are deleted with the VRF
-    /// anyway; a rollback brings them up again.
+    /// anyway; a rollback's link plan brings them up again.
     func unhashLinkNeighbors(of vrfBlocks: [String], session: LinkSession, snapshot: KernelSnapshot) throws(ApplyError) {
         guard FRRVty.daemons(pathspace: frr.pathspace).contains("bgpd") else { return }
         let bgpd = try FRRVty(daemon: "bgpd", pathspace: frr.pathspace)
         let before = try bgpd.object("show bgp neighbors json")
         let neighbors = Self.linkNeighbors(of: vrfBlocks).filter { before?[$0] != nil }
         guard !neighbors.isEmpty else { return }
-        for name in neighbors {
-            guard let link = snapshot.links.first(where: { $0.name == name }) else { continue }
-            do throws(NetlinkError) {
-                try session.socket.setUp(index: link.index, name: name, up: false)
-            } catch {
-                throw ApplyError("removing a VRF: setting \(name) down: \(error); nothing else was changed")
+        let links = neighbors.compactMap { name in snapshot.links.first { $0.name == name } }
+        // On a failure before the delta the links come up again: nothing changed.
+        func setLinks(up: Bool) throws(ApplyError) {
+            for link in links {
+                do throws(NetlinkError) {
+                    try session.socket.setUp(index: link.index, name: link.name, up: up)
+                } catch {
+                    throw ApplyError("removing a VRF: setting \(link.name) \(up ? "up" : "down"): \(error)")
+                }
             }
+        }
+        do throws(ApplyError) {
+            try setLinks(up: false)
+        } catch {
+            try? setLinks(up: true)
+            throw ApplyError("\(error.message); nothing was changed")
         }
         var answer = before
         var pending = neighbors
@@ -846,15 +851,19 @@ public struct Reconcile {
             return pending.isEmpty
         }
         guard forgotten else {
+            try? setLinks(up: true)
             throw ApplyError(
-                "removing a VRF: 10 s after \(neighbors.joined(separator: ", ")) went down bgpd still has a peer address "
-                    + "for \(pending.joined(separator: ", ")); their links are down, nothing else was changed")
+                "removing a VRF: 10 s after \(neighbors.joined(separator: ", ")) went down bgpd still had a peer address "
+                    + "for \(pending.joined(separator: ", ")); the links are up again, nothing was changed")
         }
         let stops = Self.withoutAddress(answer).count + 1
         for i in 0..<stops {
             let name = neighbors[i % neighbors.count]
             let r = try bgpd.run("clear bgp \(name)")
-            guard r.status == 0 else { throw ApplyError("removing a VRF: bgpd refused clear bgp \(name): \(r.output)") }
+            guard r.status == 0 else {
+                try? setLinks(up: true)
+                throw ApplyError("removing a VRF: bgpd refused clear bgp \(name): \(r.output); the links are up again, nothing was changed")
+            }
             // A round trip before the next: bgpd runs the queued stop first
             // (a second one queued beside it would be flushed by it).
             _ = try bgpd.run("show bgp neighbors \(name) json")
