@@ -201,46 +201,20 @@ public enum BundleJSON {
                 return nil
             } ?? nil
         guard let offset else { return nil }
-        let at = u.index(u.startIndex, offsetBy: offset)
-        let listStart = u.index(at, offsetBy: key.count)
-        let listEnd = json.index(json.endIndex, offsetBy: -2)
-        var vrfs: [Substring] = []
-        var ok = true
-        json.utf8[listStart..<listEnd].withContiguousStorageIfAvailable { bytes in
-            var depth = 0
-            var inString = false
-            var escaped = false
-            var elementStart = 0
-            for (i, b) in bytes.enumerated() {
-                if inString {
-                    if escaped {
-                        escaped = false
-                    } else if b == UInt8(ascii: "\\") {
-                        escaped = true
-                    } else if b == UInt8(ascii: "\"") {
-                        inString = false
-                    }
-                    continue
-                }
-                switch b {
-                case UInt8(ascii: "\""): inString = true
-                case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
-                case UInt8(ascii: "}"), UInt8(ascii: "]"):
-                    depth -= 1
-                    if depth < 0 { ok = false }
-                case UInt8(ascii: ",") where depth == 0:
-                    vrfs.append(slice(json, listStart, elementStart, i))
-                    elementStart = i + 1
-                default: break
-                }
-            }
-            if depth != 0 || inString { ok = false }
-            if bytes.count > elementStart { vrfs.append(slice(json, listStart, elementStart, bytes.count)) }
-        } ?? { ok = false }()
-        // The list ends the object only if the key was the top level's:
-        // what precedes it must be a complete object but for the list.
-        guard ok else { return nil }
-        let rest = String(json[..<listStart]) + "]}"
+        let listStart = offset + key.count
+        let listEnd = u.count - 2
+        // The elements: objects or lists, a comma between each two; any
+        // other shape is not this writer's. The list ends the object only
+        // if the key was the top level's: what precedes it must be a
+        // complete object but for the list (the caller decodes `rest`).
+        guard
+            let ranges = u.withContiguousStorageIfAvailable({ b in
+                try? JSONSplitter.values(in: UnsafeBufferPointer(rebasing: b[listStart..<listEnd]), commas: true)
+            }) ?? nil
+        else { return nil }
+        let base = u.index(u.startIndex, offsetBy: listStart)
+        let vrfs = ranges.map { slice(json, base, $0.lowerBound, $0.upperBound) }
+        let rest = String(json[..<base]) + "]}"
         return (rest, vrfs)
     }
 

@@ -1,4 +1,5 @@
 import VRFCKernel
+import VRFCModel
 
 /// Reads a bundle (`vrfc compile --emit bundle`) on the privileged side,
 /// strictly and fast: a bundle is a few megabytes of text fields (the
@@ -68,37 +69,36 @@ public enum BundleReader {
         return b
     }
 
+    /// The bundle's grammar over the shared `JSONScanner`, its failures
+    /// named by key and byte offset.
     struct Scanner {
-        let bytes: [UInt8]
-        var i = 0
+        var s: JSONScanner
 
-        init(bytes: [UInt8]) { self.bytes = bytes }
+        init(bytes: [UInt8]) { s = JSONScanner(bytes) }
 
         static func printable(_ s: String) -> String {
             String(s.unicodeScalars.prefix(40).map { $0.value < 0x20 || $0.value == 0x7F ? "?" : Character($0) })
         }
 
-        func fail(_ what: String) -> Failure {
-            Failure(message: "\(what) at byte \(i)")
+        func fail(_ what: String, at offset: Int? = nil) -> Failure {
+            Failure(message: "\(what) at byte \(offset ?? s.offset)")
         }
 
-        mutating func space() {
-            while i < bytes.count, bytes[i] == 0x20 || bytes[i] == 0x0A || bytes[i] == 0x0D || bytes[i] == 0x09 { i += 1 }
-        }
+        mutating func space() { s.skipSpace() }
 
         mutating func expect(_ c: UInt8) throws(Failure) {
             space()
-            guard i < bytes.count, bytes[i] == c else { throw fail("expected '\(Character(UnicodeScalar(c)))'") }
-            i += 1
+            guard s.next == c else { throw fail("expected '\(Character(UnicodeScalar(c)))'") }
+            s.offset += 1
         }
 
         /// The whole document is one object; `member` reads each value.
         mutating func object(_ member: (String, inout Scanner) throws(Failure) -> Void) throws(Failure) {
-            let top = i == 0
+            let top = s.offset == 0
             try expect(UInt8(ascii: "{"))
             space()
-            if i < bytes.count, bytes[i] == UInt8(ascii: "}") {
-                i += 1
+            if s.next == UInt8(ascii: "}") {
+                s.offset += 1
             } else {
                 while true {
                     space()
@@ -107,9 +107,9 @@ public enum BundleReader {
                     space()
                     try member(key, &self)
                     space()
-                    guard i < bytes.count else { throw fail("unexpected end") }
-                    if bytes[i] == UInt8(ascii: ",") {
-                        i += 1
+                    guard let b = s.next else { throw fail("unexpected end") }
+                    if b == UInt8(ascii: ",") {
+                        s.offset += 1
                         continue
                     }
                     try expect(UInt8(ascii: "}"))
@@ -118,126 +118,59 @@ public enum BundleReader {
             }
             if top {
                 space()
-                guard i == bytes.count else { throw fail("unexpected text after the bundle") }
+                guard s.atEnd else { throw fail("unexpected text after the bundle") }
             }
         }
 
-        mutating func null() -> Bool {
-            if bytes.count - i >= 4, bytes[i] == UInt8(ascii: "n"), bytes[i + 1] == UInt8(ascii: "u"), bytes[i + 2] == UInt8(ascii: "l"),
-                bytes[i + 3] == UInt8(ascii: "l")
-            {
-                i += 4
-                return true
-            }
-            return false
-        }
+        mutating func null() -> Bool { s.take("null") }
 
         /// A non-negative integer that fits an Int.
         mutating func count(_ key: String) throws(Failure) -> Int {
-            var n = 0
-            let start = i
-            while i < bytes.count, bytes[i] >= 0x30, bytes[i] <= 0x39 {
-                let (m, o1) = n.multipliedReportingOverflow(by: 10)
-                let (a, o2) = m.addingReportingOverflow(Int(bytes[i] - 0x30))
-                guard !o1, !o2 else { throw fail("at .\(key): number out of range") }
-                n = a
-                i += 1
-            }
-            guard i > start, !(i - start > 1 && bytes[start] == 0x30) else { throw fail("at .\(key): expected a count") }
+            let start = s.offset
+            let text: String
+            do throws(JSONScanner.Failure) { text = try s.number() } catch { throw fail("at .\(key): expected a count", at: start) }
+            guard text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { throw fail("at .\(key): expected a count", at: start) }
+            guard let n = Int(text) else { throw fail("at .\(key): number out of range", at: start) }
             return n
         }
 
         /// A JSON string, unescaped; UTF-8 checked.
         mutating func string(_ key: String) throws(Failure) -> String {
-            guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw fail("at .\(key): expected a string") }
-            i += 1
-            var out: [UInt8] = []
-            var start = i
-            while true {
-                guard i < bytes.count else { throw fail("at .\(key): unterminated string") }
-                let b = bytes[i]
-                if b == UInt8(ascii: "\"") { break }
-                if b < 0x20 { throw fail("at .\(key): a control character in a string") }
-                if b != UInt8(ascii: "\\") {
-                    i += 1
-                    continue
+            guard s.next == UInt8(ascii: "\"") else { throw fail("at .\(key): expected a string") }
+            do throws(JSONScanner.Failure) {
+                return try s.string()
+            } catch {
+                let what: String
+                switch error.kind {
+                case .unterminatedString: what = "unterminated string"
+                case .controlCharacter: what = "a control character in a string"
+                case .unknownEscape: what = "an unknown escape"
+                case .shortUnicodeEscape: what = "a short \\u escape"
+                case .badUnicodeEscape: what = "a bad \\u escape"
+                case .loneHighSurrogate, .loneLowSurrogate: what = "a lone surrogate"
+                case .notUTF8: what = "text that is not UTF-8"
+                case .numberWithoutDigits, .numberWithLeadingZero, .numberWithoutFractionDigits, .numberWithoutExponentDigits:
+                    what = "expected a string"  // a string never fails as a number
                 }
-                out += bytes[start..<i]
-                i += 1
-                guard i < bytes.count else { throw fail("at .\(key): unterminated string") }
-                switch bytes[i] {
-                case UInt8(ascii: "\""): out.append(0x22)
-                case UInt8(ascii: "\\"): out.append(0x5C)
-                case UInt8(ascii: "/"): out.append(0x2F)
-                case UInt8(ascii: "b"): out.append(0x08)
-                case UInt8(ascii: "f"): out.append(0x0C)
-                case UInt8(ascii: "n"): out.append(0x0A)
-                case UInt8(ascii: "r"): out.append(0x0D)
-                case UInt8(ascii: "t"): out.append(0x09)
-                case UInt8(ascii: "u"):
-                    var scalar = try hex4(key)
-                    if scalar >= 0xD800 && scalar < 0xDC00 {
-                        guard bytes.count - i >= 7, bytes[i + 1] == UInt8(ascii: "\\"), bytes[i + 2] == UInt8(ascii: "u") else {
-                            throw fail("at .\(key): a lone surrogate")
-                        }
-                        i += 2
-                        let low = try hex4(key)
-                        guard low >= 0xDC00 && low < 0xE000 else { throw fail("at .\(key): a lone surrogate") }
-                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                    }
-                    guard let u = Unicode.Scalar(scalar) else { throw fail("at .\(key): a lone surrogate") }
-                    out += Array(String(Character(u)).utf8)
-                default: throw fail("at .\(key): an unknown escape")
-                }
-                i += 1
-                start = i
+                throw fail("at .\(key): \(what)", at: error.offset)
             }
-            out += bytes[start..<i]
-            i += 1
-            guard let text = String(validating: out, as: UTF8.self) else { throw fail("at .\(key): text that is not UTF-8") }
-            return text
         }
 
-        /// Four hex digits after `\u` (i at the `u`); leaves i at the last.
-        mutating func hex4(_ key: String) throws(Failure) -> UInt32 {
-            guard bytes.count - i > 4 else { throw fail("at .\(key): a short \\u escape") }
-            var v: UInt32 = 0
-            for k in 1...4 {
-                let c = bytes[i + k]
-                let d: UInt32
-                switch c {
-                case 0x30...0x39: d = UInt32(c - 0x30)
-                case 0x61...0x66: d = UInt32(c - 0x61 + 10)
-                case 0x41...0x46: d = UInt32(c - 0x41 + 10)
-                default: throw fail("at .\(key): a bad \\u escape")
-                }
-                v = v << 4 | d
-            }
-            i += 4
-            return v
-        }
-
-        /// The bytes of one JSON value (an object or list), for a reader of
-        /// its own; strings inside are skipped whole, nesting must balance.
+        /// The bytes of one JSON object, for a reader of its own; strings
+        /// inside are skipped whole, nesting must balance.
         mutating func rawValue(_ key: String) throws(Failure) -> [UInt8] {
-            let start = i
-            var depth = 0
-            while i < bytes.count {
-                switch bytes[i] {
-                case UInt8(ascii: "\""):
-                    i += 1
-                    while i < bytes.count, bytes[i] != UInt8(ascii: "\"") { i += bytes[i] == UInt8(ascii: "\\") ? 2 : 1 }
-                case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
-                case UInt8(ascii: "}"), UInt8(ascii: "]"):
-                    depth -= 1
-                    if depth < 0 { throw fail("at .\(key): unbalanced") }
-                default: break
-                }
-                i += 1
-                if depth == 0 { break }
+            let start = s.offset
+            let end = s.bytes.withUnsafeBufferPointer { b in
+                Result { () throws(JSONSplitter.Failure) in try JSONSplitter.end(ofValueAt: start, in: b) }
             }
-            guard depth == 0, i > start, bytes[start] == UInt8(ascii: "{") else { throw fail("at .\(key): expected an object") }
-            return Array(bytes[start..<i])
+            switch end {
+            case .failure(.unbalanced(let at)): throw fail("at .\(key): unbalanced", at: at)
+            case .failure: throw fail("at .\(key): expected an object", at: start)
+            case .success(let end):
+                guard s.bytes[start] == UInt8(ascii: "{") else { throw fail("at .\(key): expected an object", at: start) }
+                s.offset = end
+                return Array(s.bytes[start..<end])
+            }
         }
     }
 }

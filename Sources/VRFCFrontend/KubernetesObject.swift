@@ -21,22 +21,39 @@ struct KubernetesObject {
         _ raw: Field, kind: String, apiVersions: [String], label: String,
         allowed: [String], ignored: Set<String> = []
     ) -> KubernetesObject? {
-        var object = raw.with(object: label)
         guard case .mapping = raw.node else {
-            object.error("expected a \(kind) object, found \(raw.kindName)")
+            raw.with(object: label).error("expected a \(kind) object, found \(raw.kindName)")
             return nil
         }
-        var name: ObjectName? = nil
+        let (name, object) = Self.name(of: raw, kind: kind, label: label)
         var namespace: String? = nil
         var labels: [String: String] = [:]
-        if let metadata = raw.value("metadata"), case .mapping = metadata.node, let nameField = metadata.value("name") {
-            name = nameField.with(object: label, path: .key(.key(.root, "metadata"), "name")).validated(ObjectName.init(validating:))
-            if let name { object = raw.with(object: "\(kind) \"\(name)\"", path: .root) }
-        } else {
+        guard let top = object.mapping(allowed: allowed, ignored: ignored) else { return nil }
+        checkType(top, of: object, kind: kind, apiVersions: apiVersions)
+        if let metadata = top["metadata"], case .mapping(let m) = metadata.node {
+            let meta = Fields(path: metadata.path, context: metadata.context, pairs: m.pairs)
+            if let ns = meta["namespace"], !ns.isNull { namespace = ns.validated(ObjectName.init(validating:))?.value }
+            if let l = meta["labels"], !l.isNull { labels = readLabels(l) }
+        }
+        guard let name else { return nil }
+        return KubernetesObject(top: top, name: name, namespace: namespace, labels: labels, field: object, label: "\(kind) \"\(name)\"")
+    }
+
+    /// `metadata.name`, reported when missing or invalid, and the object's
+    /// root for messages about it: named `Kind "name"` once the name is known.
+    static func name(of raw: Field, kind: String, label: String) -> (name: ObjectName?, object: Field) {
+        guard let metadata = raw.value("metadata"), case .mapping = metadata.node, let nameField = metadata.value("name") else {
             raw.with(object: label, path: .key(.key(.root, "metadata"), "name")).error(
                 "missing metadata.name", fix: "give the object a name")
+            return (nil, raw.with(object: label))
         }
-        guard let top = object.mapping(allowed: allowed, ignored: ignored) else { return nil }
+        guard let name = nameField.with(object: label, path: .key(.key(.root, "metadata"), "name")).validated(ObjectName.init(validating:))
+        else { return (nil, raw.with(object: label)) }
+        return (name, raw.with(object: "\(kind) \"\(name)\"", path: .root))
+    }
+
+    /// `apiVersion` and `kind`, each reported when missing or not `kind`'s.
+    static func checkType(_ top: Fields, of object: Field, kind: String, apiVersions: [String]) {
         if let f = top["apiVersion"] {
             if let v = f.string(), !apiVersions.contains(v) {
                 f.error("apiVersion \(quoted(v)) is not supported", fix: "write apiVersion: \(apiVersions.joined(separator: " or "))")
@@ -47,15 +64,9 @@ struct KubernetesObject {
         if let f = top["kind"] {
             if let k = f.string(), k != kind { f.error("kind \(quoted(k)) is not \(kind)") }
         } else {
+            // Only list items get here without one; kubectl writes it on each.
             object.error("missing kind", fix: "write kind: \(kind)")
         }
-        if let metadata = top["metadata"], case .mapping(let m) = metadata.node {
-            let meta = Fields(path: metadata.path, context: metadata.context, pairs: m.pairs)
-            if let ns = meta["namespace"], !ns.isNull { namespace = ns.validated(ObjectName.init(validating:))?.value }
-            if let l = meta["labels"], !l.isNull { labels = readLabels(l) }
-        }
-        guard let name else { return nil }
-        return KubernetesObject(top: top, name: name, namespace: namespace, labels: labels, field: object, label: "\(kind) \"\(name)\"")
     }
 
     /// `metadata.labels`: string keys to string values (what the API server

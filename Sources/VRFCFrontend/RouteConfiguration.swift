@@ -25,36 +25,15 @@ public struct RouteConfiguration: Sendable, Equatable {
     /// One object; `label` names it in messages until its name is known.
     static func readObject(_ raw: Field, label: String) -> RouteConfiguration? {
         // Messages name the object by metadata.name and give paths inside it.
-        var object = raw.with(object: label)
         let errorsBefore = raw.sink.items.count
         guard case .mapping = raw.node else {
-            object.error("expected a \(kind) object, found \(raw.kindName)")
+            raw.with(object: label).error("expected a \(kind) object, found \(raw.kindName)")
             return nil
         }
-        var name: ObjectName? = nil
-        if let metadata = raw.value("metadata"), case .mapping = metadata.node, let nameField = metadata.value("name") {
-            name = nameField.with(object: label, path: .key(.key(.root, "metadata"), "name")).validated(ObjectName.init(validating:))
-            if let name { object = raw.with(object: "\(kind) \"\(name)\"", path: .root) }
-        } else {
-            raw.with(object: label, path: .key(.key(.root, "metadata"), "name")).error(
-                "missing metadata.name", fix: "give the object a name")
-        }
-
+        let (name, object) = KubernetesObject.name(of: raw, kind: kind, label: label)
         // kubectl output carries status and server-side metadata: ignored.
         guard let top = object.mapping(allowed: ["apiVersion", "kind", "metadata", "spec"], ignored: ["status"]) else { return nil }
-        if let f = top["apiVersion"] {
-            if let v = f.string(), v != apiVersion {
-                f.error("apiVersion \(quoted(v)) is not supported", fix: "write apiVersion: \(apiVersion)")
-            }
-        } else {
-            object.error("missing apiVersion", fix: "write apiVersion: \(apiVersion)")
-        }
-        if let f = top["kind"] {
-            if let k = f.string(), k != kind { f.error("kind \(quoted(k)) is not \(kind)") }
-        } else {
-            // Only list items get here without one; kubectl writes it on each.
-            object.error("missing kind", fix: "write kind: \(kind)")
-        }
+        KubernetesObject.checkType(top, of: object, kind: kind, apiVersions: [apiVersion])
         guard let specField = top["spec"] else {
             object.error("missing spec", fix: "add spec with at least vrf and seq")
             return nil

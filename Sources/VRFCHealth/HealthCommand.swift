@@ -52,13 +52,7 @@ public struct HealthCommand: ParsableCommand {
     @Flag(name: .long, help: "Print the results as JSON.")
     var json = false
 
-    @Option(name: .long, help: ArgumentHelp("The vtysh to run.", valueName: "PATH"))
-    var vtysh = "vtysh"
-
-    @Option(
-        name: .customLong("frr-pathspace"),
-        help: ArgumentHelp("FRR's pathspace (vtysh -N), for daemons started with -N NAME.", valueName: "NAME"))
-    var frrPathspace: String?
+    @OptionGroup var frr: VtyshOptions
 
     @Option(
         name: .long,
@@ -97,7 +91,7 @@ public struct HealthCommand: ParsableCommand {
         }
         let options = HealthOptions(
             config: healthConfig, frr: !noFRR, fabric: fabric,
-            vtysh: Vtysh(executable: vtysh, pathspace: frrPathspace))
+            vtysh: Vtysh(executable: frr.vtysh, pathspace: frr.pathspace))
         let deadline = Date().addingTimeInterval(waitSeconds ?? 0)
         var results: [CheckResult]
         var rounds = 0

@@ -65,78 +65,81 @@ struct JSONNode {
     }
 }
 
-/// RFC 8259 JSON, refusing duplicate keys and nesting beyond `maxDepth`.
+/// RFC 8259 JSON into a tree, refusing duplicate keys and nesting beyond
+/// `maxDepth`; the tokens come from the shared `JSONScanner`.
 struct JSONParser {
     struct Failure: Error {
         var line: Int
         var message: String
     }
 
-    let bytes: [UInt8]
+    var s: JSONScanner
     let maxDepth: Int
-    var i = 0
-    var line = 1
     var depth = 0
 
     init(bytes: [UInt8], maxDepth: Int) {
-        self.bytes = bytes
+        s = JSONScanner(bytes)
         self.maxDepth = maxDepth
     }
 
     mutating func document() throws(Failure) -> JSONNode {
-        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { i = 3 }  // a UTF-8 byte order mark
-        skipSpace()
+        if s.bytes.starts(with: [0xEF, 0xBB, 0xBF]) { s.offset = 3 }  // a UTF-8 byte order mark
+        s.skipSpace()
         let v = try value()
-        skipSpace()
-        if i < bytes.count { throw fail("unexpected \(describe(bytes[i])) after the end of the document") }
+        s.skipSpace()
+        if let b = s.next { throw fail("unexpected \(describe(b)) after the end of the document") }
         return v
     }
 
-    func fail(_ message: String) -> Failure { Failure(line: line, message: message) }
+    func fail(_ message: String) -> Failure { Failure(line: s.line, message: message) }
 
     func describe(_ b: UInt8) -> String {
         b >= 0x21 && b < 0x7F ? "'\(Character(UnicodeScalar(b)))'" : "byte 0x\(String(b, radix: 16))"
     }
 
-    mutating func skipSpace() {
-        while i < bytes.count {
-            switch bytes[i] {
-            case 0x20, 0x09, 0x0D: i += 1
-            case 0x0A:
-                i += 1
-                line += 1
-            default: return
-            }
+    /// A token the scanner refused, in this reader's words.
+    static func failure(_ f: JSONScanner.Failure) -> Failure {
+        let message: String
+        switch f.kind {
+        case .unterminatedString: message = "unexpected end of the document in a string"
+        case .controlCharacter(let c): message = "control character 0x\(String(c, radix: 16)) in a string; write it as an escape"
+        case .unknownEscape(let e):
+            message =
+                "unknown escape \\" + (e >= 0x21 && e < 0x7F ? String(Character(UnicodeScalar(e))) : "(byte 0x\(String(e, radix: 16)))")
+        case .shortUnicodeEscape: message = "unexpected end of the document in a \\u escape"
+        case .badUnicodeEscape: message = "\\u must be followed by four hex digits"
+        case .loneHighSurrogate: message = "a high surrogate \\u escape must be followed by a low one"
+        case .loneLowSurrogate: message = "a lone low surrogate \\u escape"
+        case .notUTF8: message = "a string that is not UTF-8"
+        case .numberWithoutDigits: message = "a number needs digits"
+        case .numberWithLeadingZero: message = "a number may not have leading zeros"
+        case .numberWithoutFractionDigits: message = "a number needs digits after '.'"
+        case .numberWithoutExponentDigits: message = "a number needs digits in its exponent"
         }
+        return Failure(line: f.line, message: message)
+    }
+
+    mutating func string() throws(Failure) -> String {
+        do throws(JSONScanner.Failure) { return try s.string() } catch { throw Self.failure(error) }
     }
 
     mutating func value() throws(Failure) -> JSONNode {
-        guard i < bytes.count else { throw fail("unexpected end of the document") }
-        let start = line
-        switch bytes[i] {
+        guard let b = s.next else { throw fail("unexpected end of the document") }
+        let start = s.line
+        switch b {
         case UInt8(ascii: "{"): return JSONNode(value: try object(), line: start)
         case UInt8(ascii: "["): return JSONNode(value: try array(), line: start)
         case UInt8(ascii: "\""): return JSONNode(value: .string(try string()), line: start)
-        case UInt8(ascii: "t"):
-            try literal("true")
-            return JSONNode(value: .bool(true), line: start)
-        case UInt8(ascii: "f"):
-            try literal("false")
-            return JSONNode(value: .bool(false), line: start)
-        case UInt8(ascii: "n"):
-            try literal("null")
-            return JSONNode(value: .null, line: start)
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return JSONNode(value: .number(try number()), line: start)
-        default: throw fail("unexpected \(describe(bytes[i])), expected a value")
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            do throws(JSONScanner.Failure) {
+                return JSONNode(value: .number(try s.number()), line: start)
+            } catch { throw Self.failure(error) }
+        default:
+            if s.take("true") { return JSONNode(value: .bool(true), line: start) }
+            if s.take("false") { return JSONNode(value: .bool(false), line: start) }
+            if s.take("null") { return JSONNode(value: .null, line: start) }
+            throw fail("unexpected \(describe(b)), expected a value")
         }
-    }
-
-    mutating func literal(_ word: String) throws(Failure) {
-        let w = Array(word.utf8)
-        guard i + w.count <= bytes.count, Array(bytes[i..<(i + w.count)]) == w else {
-            throw fail("unexpected \(describe(bytes[i])), expected a value")
-        }
-        i += w.count
     }
 
     mutating func nest() throws(Failure) {
@@ -147,24 +150,23 @@ struct JSONParser {
     mutating func object() throws(Failure) -> JSONNode.Value {
         try nest()
         defer { depth -= 1 }
-        i += 1
+        s.offset += 1
         var members: [(key: String, node: JSONNode)] = []
         // Duplicates are looked for in the few members an op-list object
         // has; a table of keys only once an object grows large.
         var keyLines: [Int] = []
         var seen: [String: Int]? = nil
-        skipSpace()
-        if i < bytes.count && bytes[i] == UInt8(ascii: "}") {
-            i += 1
+        s.skipSpace()
+        if s.next == UInt8(ascii: "}") {
+            s.offset += 1
             return .object(members)
         }
         while true {
-            skipSpace()
-            guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else {
-                throw fail(
-                    i < bytes.count ? "unexpected \(describe(bytes[i])), expected a key in quotes" : "unexpected end of the document")
+            s.skipSpace()
+            guard let b = s.next, b == UInt8(ascii: "\"") else {
+                throw fail(s.next.map { "unexpected \(describe($0)), expected a key in quotes" } ?? "unexpected end of the document")
             }
-            let keyLine = line
+            let keyLine = s.line
             let key = try string()
             let first = seen != nil ? seen![key] : members.firstIndex(where: { $0.key == key }).map { keyLines[$0] }
             if let first {
@@ -176,154 +178,50 @@ struct JSONParser {
             } else if keyLines.count > 16 {
                 seen = Dictionary(zip(members.map(\.key) + [key], keyLines), uniquingKeysWith: { a, _ in a })
             }
-            skipSpace()
-            guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw fail("expected ':' after the key \(quoted(key))") }
-            i += 1
-            skipSpace()
+            s.skipSpace()
+            guard s.next == UInt8(ascii: ":") else { throw fail("expected ':' after the key \(quoted(key))") }
+            s.offset += 1
+            s.skipSpace()
             members.append((key, try value()))
-            skipSpace()
-            guard i < bytes.count else { throw fail("unexpected end of the document, expected ',' or '}'") }
-            if bytes[i] == UInt8(ascii: ",") {
-                i += 1
+            s.skipSpace()
+            guard let b = s.next else { throw fail("unexpected end of the document, expected ',' or '}'") }
+            if b == UInt8(ascii: ",") {
+                s.offset += 1
                 continue
             }
-            if bytes[i] == UInt8(ascii: "}") {
-                i += 1
+            if b == UInt8(ascii: "}") {
+                s.offset += 1
                 return .object(members)
             }
-            throw fail("unexpected \(describe(bytes[i])), expected ',' or '}'")
+            throw fail("unexpected \(describe(b)), expected ',' or '}'")
         }
     }
 
     mutating func array() throws(Failure) -> JSONNode.Value {
         try nest()
         defer { depth -= 1 }
-        i += 1
+        s.offset += 1
         var items: [JSONNode] = []
-        skipSpace()
-        if i < bytes.count && bytes[i] == UInt8(ascii: "]") {
-            i += 1
+        s.skipSpace()
+        if s.next == UInt8(ascii: "]") {
+            s.offset += 1
             return .array(items)
         }
         while true {
-            skipSpace()
+            s.skipSpace()
             items.append(try value())
-            skipSpace()
-            guard i < bytes.count else { throw fail("unexpected end of the document, expected ',' or ']'") }
-            if bytes[i] == UInt8(ascii: ",") {
-                i += 1
+            s.skipSpace()
+            guard let b = s.next else { throw fail("unexpected end of the document, expected ',' or ']'") }
+            if b == UInt8(ascii: ",") {
+                s.offset += 1
                 continue
             }
-            if bytes[i] == UInt8(ascii: "]") {
-                i += 1
+            if b == UInt8(ascii: "]") {
+                s.offset += 1
                 return .array(items)
             }
-            throw fail("unexpected \(describe(bytes[i])), expected ',' or ']'")
+            throw fail("unexpected \(describe(b)), expected ',' or ']'")
         }
-    }
-
-    mutating func number() throws(Failure) -> String {
-        let start = i
-        if bytes[i] == UInt8(ascii: "-") { i += 1 }
-        func digits(_ p: inout JSONParser) -> Int {
-            let s = p.i
-            while p.i < p.bytes.count, p.bytes[p.i] >= 0x30, p.bytes[p.i] <= 0x39 { p.i += 1 }
-            return p.i - s
-        }
-        let intStart = i
-        let n = digits(&self)
-        if n == 0 { throw fail("a number needs digits") }
-        if n > 1 && bytes[intStart] == UInt8(ascii: "0") { throw fail("a number may not have leading zeros") }
-        if i < bytes.count && bytes[i] == UInt8(ascii: ".") {
-            i += 1
-            if digits(&self) == 0 { throw fail("a number needs digits after '.'") }
-        }
-        if i < bytes.count && (bytes[i] == UInt8(ascii: "e") || bytes[i] == UInt8(ascii: "E")) {
-            i += 1
-            if i < bytes.count && (bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-")) { i += 1 }
-            if digits(&self) == 0 { throw fail("a number needs digits in its exponent") }
-        }
-        return String(decoding: bytes[start..<i], as: UTF8.self)
-    }
-
-    mutating func hex4() throws(Failure) -> UInt32 {
-        guard i + 4 <= bytes.count else { throw fail("unexpected end of the document in a \\u escape") }
-        var v: UInt32 = 0
-        for _ in 0..<4 {
-            let c = bytes[i]
-            let d: UInt32
-            switch c {
-            case 0x30...0x39: d = UInt32(c - 0x30)
-            case 0x41...0x46: d = UInt32(c - 0x41 + 10)
-            case 0x61...0x66: d = UInt32(c - 0x61 + 10)
-            default: throw fail("\\u must be followed by four hex digits")
-            }
-            v = v << 4 | d
-            i += 1
-        }
-        return v
-    }
-
-    mutating func string() throws(Failure) -> String {
-        i += 1
-        // Most strings have no escape: taken from the bytes as they are.
-        let start = i
-        var ascii = true
-        while i < bytes.count, bytes[i] != UInt8(ascii: "\""), bytes[i] != UInt8(ascii: "\\"), bytes[i] >= 0x20 {
-            if bytes[i] >= 0x80 { ascii = false }
-            i += 1
-        }
-        if i < bytes.count, bytes[i] == UInt8(ascii: "\"") {
-            i += 1
-            if ascii { return String(decoding: bytes[start..<(i - 1)], as: UTF8.self) }
-            guard let s = String(validating: bytes[start..<(i - 1)], as: UTF8.self) else { throw fail("a string that is not UTF-8") }
-            return s
-        }
-        var out = Array(bytes[start..<i])
-        while true {
-            guard i < bytes.count else { throw fail("unexpected end of the document in a string") }
-            let c = bytes[i]
-            if c == UInt8(ascii: "\"") {
-                i += 1
-                break
-            }
-            if c < 0x20 { throw fail("control character 0x\(String(c, radix: 16)) in a string; write it as an escape") }
-            if c != UInt8(ascii: "\\") {
-                out.append(c)
-                i += 1
-                continue
-            }
-            i += 1
-            guard i < bytes.count else { throw fail("unexpected end of the document in a string") }
-            let e = bytes[i]
-            i += 1
-            switch e {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(e)
-            case UInt8(ascii: "b"): out.append(0x08)
-            case UInt8(ascii: "f"): out.append(0x0C)
-            case UInt8(ascii: "n"): out.append(0x0A)
-            case UInt8(ascii: "r"): out.append(0x0D)
-            case UInt8(ascii: "t"): out.append(0x09)
-            case UInt8(ascii: "u"):
-                var scalar = try hex4()
-                if (0xD800...0xDBFF).contains(scalar) {
-                    guard i + 2 <= bytes.count, bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u") else {
-                        throw fail("a high surrogate \\u escape must be followed by a low one")
-                    }
-                    i += 2
-                    let low = try hex4()
-                    guard (0xDC00...0xDFFF).contains(low) else { throw fail("a high surrogate \\u escape must be followed by a low one") }
-                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                } else if (0xDC00...0xDFFF).contains(scalar) {
-                    throw fail("a lone low surrogate \\u escape")
-                }
-                out.append(contentsOf: Array(String(Character(UnicodeScalar(scalar)!)).utf8))
-            default:
-                throw fail("unknown escape \\\(Character(UnicodeScalar(e)))")
-            }
-        }
-        guard let s = String(validating: out, as: UTF8.self) else { throw fail("a string that is not UTF-8") }
-        return s
     }
 }
 

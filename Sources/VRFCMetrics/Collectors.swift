@@ -3,6 +3,7 @@ import Prometheus
 import VRFCApply
 import VRFCBPF
 import VRFCHealth
+import VRFCModel
 import VRFCNetlink
 
 /// One source of metric families. A collector that throws leaves its
@@ -174,47 +175,25 @@ final class FamilySlots: @unchecked Sendable {
 enum JSONObjects {
     static func split(_ text: String) throws -> [[String: Any]] {
         let bytes = Array(text.utf8)
-        var objects: [[String: Any]] = []
-        var depth = 0
-        var start = -1
-        var inString = false
-        var escaped = false
-        for (i, b) in bytes.enumerated() {
-            if inString {
-                if escaped {
-                    escaped = false
-                } else if b == UInt8(ascii: "\\") {
-                    escaped = true
-                } else if b == UInt8(ascii: "\"") {
-                    inString = false
-                }
-                continue
-            }
-            switch b {
-            case UInt8(ascii: "\""): inString = true
-            case UInt8(ascii: "{"), UInt8(ascii: "["):
-                if depth == 0 { start = i }
-                depth += 1
-            case UInt8(ascii: "}"), UInt8(ascii: "]"):
-                depth -= 1
-                if depth < 0 { throw CollectorFailure("unbalanced JSON from FRR") }
-                if depth == 0 {
-                    guard let o = try? JSONSerialization.jsonObject(with: Data(bytes[start...i])) as? [String: Any] else {
-                        throw CollectorFailure(
-                            "FRR printed something that is not a JSON object: \(String(decoding: bytes[start...min(i, start + 80)], as: UTF8.self).debugDescription)"
-                        )
-                    }
-                    objects.append(o)
-                }
-            case UInt8(ascii: " "), UInt8(ascii: "\n"), UInt8(ascii: "\t"), UInt8(ascii: "\r"): break
-            default:
-                if depth == 0 { throw CollectorFailure("FRR printed text outside JSON: \(text.prefix(80).debugDescription)") }
-            }
+        let split = bytes.withUnsafeBufferPointer { b in
+            Result { () throws(JSONSplitter.Failure) in try JSONSplitter.values(in: b, commas: false) }
         }
-        guard depth == 0, !objects.isEmpty else {
-            throw CollectorFailure("FRR printed no complete JSON object: \(text.prefix(80).debugDescription)")
+        let ranges: [Range<Int>]
+        switch split {
+        case .success(let r): ranges = r
+        case .failure(.unbalanced): throw CollectorFailure("unbalanced JSON from FRR")
+        case .failure(.unexpected): throw CollectorFailure("FRR printed text outside JSON: \(text.prefix(80).debugDescription)")
+        case .failure(.unterminated): throw CollectorFailure("FRR printed no complete JSON object: \(text.prefix(80).debugDescription)")
         }
-        return objects
+        guard !ranges.isEmpty else { throw CollectorFailure("FRR printed no complete JSON object: \(text.prefix(80).debugDescription)") }
+        return try ranges.map { r in
+            guard let o = try? JSONSerialization.jsonObject(with: Data(bytes[r])) as? [String: Any] else {
+                throw CollectorFailure(
+                    "FRR printed something that is not a JSON object: \(String(decoding: bytes[r].prefix(81), as: UTF8.self).debugDescription)"
+                )
+            }
+            return o
+        }
     }
 }
 

@@ -58,13 +58,7 @@ public struct MetricsSources: ParsableArguments {
     @Flag(name: .customLong("no-frr"), help: "bpf-only mode: no FRR collectors.")
     var noFRR = false
 
-    @Option(name: .long, help: ArgumentHelp("The vtysh to run.", valueName: "PATH"))
-    var vtysh = "vtysh"
-
-    @Option(
-        name: .customLong("frr-pathspace"),
-        help: ArgumentHelp("FRR's pathspace (vtysh -N), for daemons started with -N NAME.", valueName: "NAME"))
-    var frrPathspace: String?
+    @OptionGroup var frr: VtyshOptions
 
     @Option(name: .customLong("bpf-pin-dir"), help: ArgumentHelp("Where the tc router's maps are pinned.", valueName: "DIR"))
     var pinDirectory = RouterStats.defaultPinDirectory
@@ -78,7 +72,7 @@ public struct MetricsSources: ParsableArguments {
     var vtyGroup = ExporterOptions.defaultVTYGroup
 
     func exporter(_ address: ListenAddress) -> ExporterOptions {
-        ExporterOptions(listen: address, frr: !noFRR, vtysh: vtysh, frrPathspace: frrPathspace, user: user, vtyGroup: vtyGroup)
+        ExporterOptions(listen: address, frr: !noFRR, vtysh: frr.vtysh, frrPathspace: frr.pathspace, user: user, vtyGroup: vtyGroup)
     }
 
     /// What the privileged side answers for.

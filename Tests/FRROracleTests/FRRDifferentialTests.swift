@@ -115,17 +115,19 @@ struct DifferentialRun {
         var sessions: [Session] = []
         var n4 = 0
         var n6 = 0
+        // The next session's pair of addresses in its family.
+        func addresses(_ family: AddressFamily) -> (dut: String, peer: String) {
+            if family == .ipv4 {
+                n4 += 1
+                return ("192.0.2.\(n4)", "192.0.2.\(63 + n4)")
+            }
+            n6 += 1
+            return ("2001:db8:ffff:fff0::a:\(n6)", "2001:db8:ffff:fff0::b:\(n6)")
+        }
         for vrf in ir.vrfs {
             for direction in Direction.allCases {
                 for family in AddressFamily.allCases {
-                    let (dut, peer): (String, String)
-                    if family == .ipv4 {
-                        (dut, peer) = ("192.0.2.\(1 + n4)", "192.0.2.\(64 + n4)")
-                        n4 += 1
-                    } else {
-                        (dut, peer) = ("2001:db8:ffff:fff0::a:\(1 + n6)", "2001:db8:ffff:fff0::b:\(1 + n6)")
-                        n6 += 1
-                    }
+                    let (dut, peer) = addresses(family)
                     sessions.append(
                         Session(
                             vrf: vrf.name, direction: direction, family: family,
@@ -136,14 +138,7 @@ struct DifferentialRun {
         if let vrf = ir.vrfs.last?.name {
             for (_, map, families) in extra {
                 for family in families {
-                    let (dut, peer): (String, String)
-                    if family == .ipv4 {
-                        (dut, peer) = ("192.0.2.\(1 + n4)", "192.0.2.\(64 + n4)")
-                        n4 += 1
-                    } else {
-                        (dut, peer) = ("2001:db8:ffff:fff0::a:\(1 + n6)", "2001:db8:ffff:fff0::b:\(1 + n6)")
-                        n6 += 1
-                    }
+                    let (dut, peer) = addresses(family)
                     sessions.append(Session(vrf: vrf, direction: .export, family: family, map: map.name, dut: dut, peer: peer))
                 }
             }

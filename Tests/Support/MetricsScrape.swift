@@ -90,3 +90,28 @@ public struct ProcessStatus: Sendable {
         return String(decoding: h.readDataToEndOfFile(), as: UTF8.self).contains(part)
     }
 }
+
+/// `vrfc-apply metrics` serving in a namespace (`ip netns exec` execs it in
+/// place, so the process is vrfc-apply), its messages kept off the test's
+/// output; `stop()` ends it by its PID.
+public final class MetricsServer {
+    public let process = Process()
+    let errors = Pipe()
+
+    public init(netns: String, listen: String, frrPathspace: String, pinDirectory: String) throws {
+        process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+        process.arguments = [
+            "netns", "exec", netns, Repo.executable("vrfc-apply"), "metrics",
+            "--listen", listen, "--frr-pathspace", frrPathspace, "--bpf-pin-dir", pinDirectory,
+        ]
+        process.standardError = errors
+        try process.run()
+    }
+
+    public func stop() {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+}

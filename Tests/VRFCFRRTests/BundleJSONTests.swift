@@ -175,4 +175,40 @@ import VRFCTestSupport
             try BundleReader.decode(Array(good.utf8.prefix(40)) + [0xFF] + Array(good.utf8.dropFirst(40)))
         }
     }
+
+    /// The bundle reader's tokens come from the scanner the op-list reader
+    /// shares; its refusals are worded here, named by key and byte.
+    @Test func theReaderNamesWhatItRefusesByKeyAndByte() {
+        func refused(_ bytes: [UInt8]) -> String {
+            do {
+                _ = try BundleReader.decode(bytes)
+                return "(accepted)"
+            } catch {
+                return error.message
+            }
+        }
+        func refused(_ text: String) -> String { refused(Array(text.utf8)) }
+        let cases: [(String, String)] = [
+            (#"{"format":"abc"#, "at .format: unterminated string at byte 14"),
+            (#"{"format":"a\q"}"#, "at .format: an unknown escape at byte 13"),
+            (#"{"format":"\u12"#, "at .format: a short \\u escape at byte 13"),
+            (#"{"format":"\u12x4"}"#, "at .format: a bad \\u escape at byte 15"),
+            (#"{"format":"\ud800x"}"#, "at .format: a lone surrogate at byte 17"),
+            (#"{"format":"\udc00"}"#, "at .format: a lone surrogate at byte 11"),
+            ("{\"format\":\"a\u{1}\"}", "at .format: a control character in a string at byte 12"),
+            (#"{"format":1}"#, "at .format: expected a string at byte 10"),
+            (#"{"delta":{"removals":-1}}"#, "at .delta.removals: expected a count at byte 21"),
+            (#"{"delta":{"removals":01}}"#, "at .delta.removals: expected a count at byte 21"),
+            (#"{"delta":{"removals":99999999999999999999}}"#, "at .delta.removals: number out of range at byte 21"),
+            (#"{"ops":[]}"#, "at .ops: expected an object at byte 7"),
+            (#"{"ops":}"#, "at .ops: unbalanced at byte 7"),
+            (#"{"ops":{"a":"}"#, "at .ops: expected an object at byte 7"),
+            (#"{"format":"x"}{}"#, "unexpected text after the bundle at byte 14"),
+        ]
+        for (text, message) in cases {
+            #expect(refused(text) == message, "\(text)")
+        }
+        #expect(
+            refused(Array(#"{"format":""#.utf8) + [0xC3, 0x28] + Array(#""}"#.utf8)) == "at .format: text that is not UTF-8 at byte 10")
+    }
 }

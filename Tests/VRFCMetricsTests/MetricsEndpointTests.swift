@@ -81,21 +81,8 @@ import VRFCTestSupport
             #expect(echoed == 40)
 
             // The endpoint lives in the router's namespace; FRR is reached by its pathspace.
-            let server = Process()
-            server.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-            server.arguments = [
-                "netns", "exec", topo.router.name, Repo.executable("vrfc-apply"), "metrics",
-                "--listen", "127.0.0.1:7082", "--frr-pathspace", a.name, "--bpf-pin-dir", pin,
-            ]
-            let errors = Pipe()
-            server.standardError = errors
-            try server.run()
-            defer {
-                if server.isRunning {
-                    kill(server.processIdentifier, SIGKILL)
-                    server.waitUntilExit()
-                }
-            }
+            let server = try MetricsServer(netns: topo.router.name, listen: "127.0.0.1:7082", frrPathspace: a.name, pinDirectory: pin)
+            defer { server.stop() }
 
             let before = try peer(a)
             let scraped = try scrape(topo.router.name, port: 7082)
@@ -184,7 +171,7 @@ import VRFCTestSupport
             #expect(
                 partial.value("vrfc_router_packets_total", ["outcome": "routed"])
                     == scraped.value("vrfc_router_packets_total", ["outcome": "routed"]))
-            #expect(server.isRunning)
+            #expect(server.process.isRunning)
         }
     }
 

@@ -49,22 +49,10 @@ import VRFCTestSupport
         let frr = try FRRInstance(tag: "metpriv")
         defer { frr.stop() }
         let port = Int.random(in: 20_000..<60_000)
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-        server.arguments = [
-            "netns", "exec", frr.name, Repo.executable("vrfc-apply"), "metrics",
-            "--listen", "127.0.0.1:\(port)", "--frr-pathspace", frr.name, "--bpf-pin-dir", "/sys/fs/bpf/vrfc-none-\(port)",
-        ]
-        let errors = Pipe()
-        server.standardError = errors
-        try server.run()
-        defer {
-            if server.isRunning {
-                kill(server.processIdentifier, SIGKILL)
-                server.waitUntilExit()
-            }
-        }
-        let applier = server.processIdentifier  // `ip netns exec` execs vrfc-apply in place
+        let server = try MetricsServer(
+            netns: frr.name, listen: "127.0.0.1:\(port)", frrPathspace: frr.name, pinDirectory: "/sys/fs/bpf/vrfc-none-\(port)")
+        defer { server.stop() }
+        let applier = server.process.processIdentifier  // `ip netns exec` execs vrfc-apply in place
 
         let scraped = try MetricsScrape.get("http://127.0.0.1:\(port)/metrics", netns: frr.name)
         #expect(scraped.status == 200)
@@ -99,7 +87,7 @@ import VRFCTestSupport
 
         // The exporter never outlives vrfc-apply.
         kill(applier, SIGKILL)
-        server.waitUntilExit()
+        server.process.waitUntilExit()
         var gone = false
         for _ in 0..<100 {
             if kill(exporter, 0) != 0 || (ProcessStatus(pid: exporter)?.fields["State"] ?? "").hasPrefix("Z") {
