@@ -24,6 +24,10 @@
 #   NO_BUILD=1                            the release binaries as they are
 #   CHANGES="prefix novrf"                some of the changes only
 #   VRFC_TIMINGS=1 TIMING_LOG=FILE   vrfc-apply's phase times into FILE
+#
+# Every delta run's phases (the compile, vrfc-apply's own `timing:` phases,
+# FRR's load among them) are kept and printed after the table, p50 per
+# change beside the floor of the same run (PHASES=0 leaves them out).
 #   FRR_DEBUG="zebra vxlan;zebra kernel"  FRR debug logs on (into the logs below)
 #
 # FRR's logs: each daemon logs to $W/frr/DAEMON.log and, where gdb is
@@ -163,10 +167,12 @@ mkdir "$W/crs"
 now() { date +%s%N; }
 set_crs() { cp "$W/node/crs-$1.yaml" "$W/crs/.new" && mv "$W/crs/.new" "$W/crs/crs.yaml"; }
 
-# reconcile RELOAD EXPECT: compile + apply; prints the milliseconds and keeps
-# the bundle's delta script in $W/last.vtysh.
+# reconcile RELOAD EXPECT [KEY]: compile + apply; prints the milliseconds and
+# keeps the bundle's delta script in $W/last.vtysh; with KEY, the run's
+# phases go into $W/phases.
 reconcile() {
-    local reload=$1 expect=$2 t0 t1 t2 t3 running=()
+    local reload=$1 expect=$2 key=${3:-} t0 t1 t2 t3 running=() timings=()
+    [ "${PHASES:-1}" = 1 ] && [ -n "$key" ] && timings=(VRFC_TIMINGS=1)
     [ -f "$W/state/frr.conf.good.ir.json" ] && running=(--running-ir "$W/state/frr.conf.good.ir.json")
     t0=$(now)
     "$BIN/vrfc" compile --emit bundle --config "$W/node/config.yaml" --template "$W/node/frr.conf" \
@@ -182,10 +188,18 @@ json.dump(b, open(sys.argv[2], "w"))
 open(sys.argv[3], "w").write((b.get("delta") or {}).get("script", ""))
 EOF
     t2=$(now)
-    "$BIN/vrfc-apply" apply --bundle "$W/bundle-novrf.json" --frr-config "$W/frr.conf" --state-dir "$W/state" \
+    env "${timings[@]}" "$BIN/vrfc-apply" apply --bundle "$W/bundle-novrf.json" --frr-config "$W/frr.conf" --state-dir "$W/state" \
         --frr-pathspace "$NAME" --netns "$NAME" --bpf-pin-dir "/sys/fs/bpf/$NAME" --reload "$reload" > "$W/apply.out" 2>&1 \
         || { cat "$W/apply.out" >&2; frr_deaths >&2; kill $$; exit 1; }
     t3=$(now)
+    if [ ${#timings[@]} -gt 0 ]; then
+        {
+            printf '%s\tall (compile + vrfc-apply)\t%s\n' "$key" $(( (t1 - t0 + t3 - t2) / 1000000 ))
+            printf '%s\tvrfc compile --emit bundle\t%s\n' "$key" $(( (t1 - t0) / 1000000 ))
+            printf '%s\tvrfc-apply\t%s\n' "$key" $(( (t3 - t2) / 1000000 ))
+            sed -n 's/^timing: \([^ ].*\): \([0-9.]*\) ms$/\1\t\2/p' "$W/apply.out" | sed "s/^/· /; s/^/$key\t/"
+        } >> "$W/phases"
+    fi
     [ "$reload" = delta ] || frr_debug
     if [ -n "${TIMING_LOG:-}" ]; then { echo "== $reload compile $(( (t1 - t0) / 1000000 )) ms"; grep "timing:" "$W/apply.out" || true; } >> "$TIMING_LOG"; fi
     if ! grep -q "reload: $expect (" "$W/apply.out" || grep -q "falling back" "$W/apply.out"; then
@@ -230,10 +244,10 @@ record() { R[$1]="${R[$1]:-} $2"; }
 for change in ${CHANGES:-prefix community novrf}; do
     fwd=$change; rev="$change-back"
     for i in $(seq "$REPEAT"); do
-        set_crs "$change"; record "delta:$fwd" "$(reconcile delta delta)"; cp "$W/last.vtysh" "$W/fwd.vtysh"
-        set_crs base; record "delta:$rev" "$(reconcile delta delta)"; cp "$W/last.vtysh" "$W/rev.vtysh"
-        record "floor:$fwd" "$(floor "$W/fwd.vtysh")"
-        record "floor:$rev" "$(floor "$W/rev.vtysh")"
+        set_crs "$change"; record "delta:$fwd" "$(reconcile delta delta "$fwd")"; cp "$W/last.vtysh" "$W/fwd.vtysh"
+        set_crs base; record "delta:$rev" "$(reconcile delta delta "$rev")"; cp "$W/last.vtysh" "$W/rev.vtysh"
+        t=$(floor "$W/fwd.vtysh"); record "floor:$fwd" "$t"; printf '%s\tfloor: one vtysh -f\t%s\n' "$fwd" "$t" >> "$W/phases"
+        t=$(floor "$W/rev.vtysh"); record "floor:$rev" "$t"; printf '%s\tfloor: one vtysh -f\t%s\n' "$rev" "$t" >> "$W/phases"
         [ "$REPEAT" -le 5 ] || echo "$change: $i of $REPEAT (delta and floor, there and back)" >&2
     done
     for i in $(seq "$REPEAT_FULL"); do
@@ -267,3 +281,30 @@ for key, label in names:
     cells = [cell(s + ":" + key) for s in ("delta", "frr-reload", "floor")]
     print("| " + " | ".join([label] + cells + [r1, r2]) + " |")
 '
+# Where a delta's time goes, p50 per change (ms), beside the floor of the
+# same run. Rows with a dot are vrfc-apply's own phases (VRFC_TIMINGS),
+# FRR's load among them; they add up to about vrfc-apply's total (the
+# delta's dry run overlaps the link read).
+if [ "${PHASES:-1}" = 1 ] && [ -s "$W/phases" ]; then
+    python3 - "$W/phases" <<'EOF'
+import sys
+rows, keys, order = {}, [], []
+for line in open(sys.argv[1]):
+    key, phase, ms = line.rstrip("\n").split("\t")
+    if key not in keys: keys.append(key)
+    if phase not in order: order.append(phase)
+    rows.setdefault((phase, key), []).append(float(ms))
+top = ["floor: one vtysh -f", "all (compile + vrfc-apply)", "vrfc compile --emit bundle", "vrfc-apply"]
+order = [p for p in top if p in order] + [p for p in order if p not in top]
+def p50(v):
+    v = sorted(v)
+    return v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
+print()
+print("where the delta's time goes, p50 (ms); rows with a dot: vrfc-apply's phases")
+print("| phase | " + " | ".join(keys) + " |")
+print("|---|" + "---:|" * len(keys))
+for p in order:
+    cells = [f"{p50(rows[(p, k)]):.0f}" if (p, k) in rows else "-" for k in keys]
+    print(f"| {p.replace('|', '/')} | " + " | ".join(cells) + " |")
+EOF
+fi

@@ -73,23 +73,68 @@ public struct FRRControl: Sendable {
     /// daemon's whole configuration, the bulk of a small change's cost on a
     /// large node); side by side they overlap. Only for commands whose
     /// order between daemons does not matter (prefix-lists, route-maps).
+    /// Each vtysh reads a copy of its own: `vtysh -f` holds an exclusive
+    /// flock on its input file for the whole load and polls for it every
+    /// 0.5 s, so on one file the second vtysh waited for the first and then
+    /// for its next poll (slower than one vtysh -f; measured, README).
     public func loadPerDaemon(_ file: String) -> CommandOutput {
         let daemons = FRRVty.daemons(pathspace: pathspace)
-        guard daemons.count > 1, daemons.allSatisfy(Self.vtyshDaemons.contains) else { return load(file) }
+        guard daemons.count > 1, daemons.allSatisfy(Self.vtyshDaemons.contains),
+            let text = FileManager.default.contents(atPath: file)
+        else { return load(file) }
+        var copies: [String] = []
+        defer { copies.forEach { unlink($0) } }
+        for daemon in daemons {
+            let copy = file + "." + daemon
+            guard Self.writeScratch(copy, text) else { return load(file) }
+            copies.append(copy)
+        }
         final class Results: @unchecked Sendable {
             let lock = NSLock()
             var byIndex: [Int: CommandOutput] = [:]
         }
         let box = Results()
-        let args = daemons.map { vtyshArgs(["-d", $0, "-f", file]) }
+        let args = daemons.indices.map { vtyshArgs(["-d", daemons[$0], "-f", copies[$0]]) }
         DispatchQueue.concurrentPerform(iterations: daemons.count) { i in
             let r = Subprocess.run(args[i])
             box.lock.withLock { box.byIndex[i] = r }
         }
-        let results = daemons.indices.map { box.byIndex[$0]! }
-        let failed = results.enumerated().filter { $0.element.status != 0 }
-        let output = results.map(\.output).joined()
-        return CommandOutput(status: failed.first?.element.status ?? 0, output: output)
+        // A commit the daemon refused fails its load, whatever vtysh's exit.
+        let results = daemons.indices.map { i in
+            let r = box.byIndex[i]!
+            return CommandOutput(status: r.status == 0 && Self.commitRefused(r.output) ? 1 : r.status, output: r.output)
+        }
+        let failed = results.first { $0.status != 0 }
+        // Which daemon said what: each daemon's vtysh numbers the lines alike.
+        let output = results.enumerated().map { i, r in
+            r.status == 0 || r.problems.isEmpty ? r.output : "vtysh -d \(daemons[i]) (exit \(r.status)):\n" + r.output
+        }.joined()
+        return CommandOutput(status: failed?.status ?? 0, output: output)
+    }
+
+    /// A daemon refused the commit at the end of a `vtysh -f` (its
+    /// whole-configuration validation failed, so none of the file's
+    /// commands for it took effect). FRR 8.4's vtysh prints the daemon's
+    /// "% Configuration failed." and the reason, and still exits 0.
+    public static func commitRefused(_ output: String) -> Bool {
+        output.split(separator: "\n").contains { $0.hasPrefix("% Configuration failed") }
+    }
+
+    /// A private copy beside the original (no symlink followed, 0600).
+    static func writeScratch(_ path: String, _ data: Data) -> Bool {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        return data.withUnsafeBytes { raw -> Bool in
+            var off = 0
+            while off < raw.count {
+                let n = write(fd, raw.baseAddress! + off, raw.count - off)
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { return false }
+                off += n
+            }
+            return true
+        }
     }
 
     public func show(_ command: String, daemon: String? = nil) throws(ApplyError) -> String {

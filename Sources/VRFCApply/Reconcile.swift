@@ -163,6 +163,16 @@ public struct Reconcile {
             throw ApplyError("the bundle has no frr.conf (compile it with --template BASE); nothing was changed")
         }
 
+        // The delta's dry run (step 3) starts now, beside the choice of the
+        // reload: it changes nothing, and it is only used if the choice is
+        // the delta.
+        var earlyDryRun: Background<CommandOutput>? = nil
+        if let delta = bundle.delta, options.reload == nil || options.reload == .delta, good != nil {
+            let file = try state.scratch("frr.delta.candidate", delta.script)
+            let frr = self.frr
+            earlyDryRun = Background { frr.dryRun(file) }
+        }
+
         // 2. How to reload. The new file and the one FRR runs are parsed once:
         //    the reload's choice, the VRFs that go and the verification read them.
         let trees = ConfigTrees(new: FRRConfigTree(config), previous: (good ?? onDisk).map { FRRConfigTree($0) }, goodKnown: good != nil)
@@ -175,14 +185,19 @@ public struct Reconcile {
         //    (checked in chooseStrategy): a dry run of the delta then checks
         //    every new line, and the whole file's (seconds on a large node)
         //    adds nothing.
-        //    The delta's dry run goes beside the kernel's read (step 4 reads
-        //    first and changes nothing before its answer).
+        //    The delta's dry run goes beside the choice of the reload and
+        //    the kernel's read (step 4 reads first and changes nothing
+        //    before its answer).
         var dryRunWhole = strategy != .delta
         var deltaDryRun: Background<CommandOutput>? = nil
-        if strategy == .delta {
+        if strategy == .delta, let earlyDryRun {
+            deltaDryRun = earlyDryRun
+        } else if strategy == .delta {
             let file = try state.scratch("frr.delta.candidate", bundle.delta!.script)
             let frr = self.frr
             deltaDryRun = Background { frr.dryRun(file) }
+        } else {
+            _ = earlyDryRun?.join()
         }
         let session = try LinkSession(
             ops: ops, adopt: options.adopt, force: options.force, attacher: attacher,
@@ -469,7 +484,8 @@ public struct Reconcile {
                 (failure, dropped) = try loadRemoving(script, leaving: leaving, releaseLinks: releaseLinks)
             } else {
                 let file = try state.scratch("frr.delta", script)
-                let r = targets != nil ? frr.loadPerDaemon(file) : frr.load(file)
+                var r = targets != nil ? frr.loadPerDaemon(file) : frr.load(file)
+                if r.status == 0 && FRRControl.commitRefused(r.output) { r.status = 1 }
                 failure = r.status == 0 ? "" : "vtysh -f \(file) failed: \(r.summary)"
             }
             timer.mark("reload (delta)")

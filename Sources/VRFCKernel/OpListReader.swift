@@ -304,6 +304,12 @@ struct Decoder {
         return b
     }
 
+    /// A number as written, cut short: the scanner accepts numbers of any
+    /// length, and a message must not grow with the input.
+    static func shown(number text: String) -> String {
+        text.utf8.count <= 40 ? text : "\(text.prefix(32))… (\(text.utf8.count) characters)"
+    }
+
     /// An integer literal within `T`'s range; anything else is named.
     mutating func integer<T: FixedWidthInteger>(_ node: JSONNode?, _ path: @autoclosure () -> String, _: T.Type) -> T? {
         guard let node else { return nil }
@@ -312,11 +318,11 @@ struct Decoder {
             return nil
         }
         guard !text.utf8.contains(where: { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }) else {
-            problem(node, path(), "\(text) is not an integer")
+            problem(node, path(), "\(Self.shown(number: text)) is not an integer")
             return nil
         }
         guard let v = T(text) else {
-            problem(node, path(), "\(text) is out of range (\(T.min)...\(T.max))")
+            problem(node, path(), "\(Self.shown(number: text)) is out of range (\(T.min)...\(T.max))")
             return nil
         }
         return v

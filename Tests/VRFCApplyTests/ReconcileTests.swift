@@ -142,6 +142,101 @@ import VRFCTestSupport
         }
     }
 
+    /// A policy-only delta goes to each daemon side by side (one `vtysh -d
+    /// DAEMON -f` each). A line FRR refuses at its commit (passes `vtysh
+    /// --dryrun`; here a prefix-list `ge` below the prefix length, which
+    /// the test's templates give every item with `le`), amid lines FRR
+    /// takes (a community changed): the daemons refuse the whole commit, the
+    /// delta fails on their answer, the full reload of the new file fails
+    /// too, and the rollback leaves FRR running exactly
+    /// what a full load of the last good file gives, frr.conf that file,
+    /// exit 1.
+    @Test func aPolicyDeltaTheDaemonsRefuseIsRolledBack() throws {
+        try ReconcileNode.with("pdr") { node in
+            let templates = node.dir + "/le-templates"
+            try FileManager.default.createDirectory(atPath: templates, withIntermediateDirectories: true)
+            try """
+            {{#prefixLists}}
+            {{#items}}
+            {{family}} prefix-list {{list}} seq {{seq}} {{action}} {{prefix}}{{#ge}} ge {{.}}{{/ge}}{{#le}} ge 1 le {{.}}{{/le}}
+            {{/items}}
+            {{/prefixLists}}
+
+            """.write(toFile: templates + "/prefix_lists.mustache", atomically: true, encoding: .utf8)
+            node.crs = [
+                "red-a": cr("red-a", "red", 10, imports: ["203.0.113.0/24"], exports: ["198.51.100.0/24"], community: "65000:1")
+            ]
+            try node.expectConverged(try node.apply(reload: nil, templates: templates), strategy: "frr-reload", step: "first apply")
+            let goodIR = try node.ir()
+            let goodConf = try String(contentsOfFile: node.conf, encoding: .utf8)
+            node.crs["red-a"] = cr(
+                "red-a", "red", 10, imports: ["203.0.113.0/24", "192.0.2.0/28 le 32"], exports: ["198.51.100.0/24"],
+                community: "65000:2")
+            let r = try node.apply(reload: nil, templates: templates)
+            #expect(r.status == 1, "\(r)")
+            #expect(r.stdout.contains("reload: delta ("), "the change must go as a delta first: \(r)")
+            // vtysh exits 0 when a daemon refuses the commit; its "%
+            // Configuration failed." (with the daemon named) fails the delta.
+            #expect(
+                r.stdout.contains("delta failed (vtysh -f") && r.stdout.contains("vtysh -d ")
+                    && r.stdout.contains("% Configuration failed") && r.stdout.contains("Invalid prefix range"), "\(r)")
+            #expect(r.stderr.contains("rolled back"), "\(r)")
+            #expect(try String(contentsOfFile: node.conf, encoding: .utf8) == goodConf, "frr.conf is not the last good one")
+            #expect(try OracleExpectations.verify(goodIR, in: node.frr) == [], "the old config is not running")
+            try node.expectSameAsFullLoad(step: "after the rollback")
+            #expect(try node.perDaemonCopies() == [], "the per-daemon copies of the delta were left behind")
+        }
+    }
+
+    /// One daemon slow: zebra is stopped (SIGSTOP) as the delta's
+    /// per-daemon loads start and resumed 2 s later. bgpd commits
+    /// meanwhile; the reconcile waits for zebra, verifies, and FRR runs
+    /// what a full load of the new file gives.
+    @Test func aPolicyDeltaWaitsForASlowDaemon() throws {
+        try ReconcileNode.with("slow") { node in
+            node.crs = [
+                "red-a": cr("red-a", "red", 10, imports: ["203.0.113.0/24"], exports: ["198.51.100.0/24"], community: "65000:1")
+            ]
+            try node.expectConverged(try node.apply(reload: nil), strategy: "frr-reload", step: "first apply")
+            let zebra = try #require(node.frr.pid(of: "zebra"), "no zebra pid")
+            node.crs["red-a"] = cr(
+                "red-a", "red", 10, imports: ["203.0.113.0/24", "192.0.2.0/28"], exports: ["198.51.100.0/24"], community: "65000:2")
+            let copy = node.state + "/frr.delta.zebra"
+            final class Flag: @unchecked Sendable {
+                let lock = NSLock()
+                var done = false
+                var stopped = false
+            }
+            let flag = Flag()
+            let watcher = Thread {
+                // Polls for zebra's copy of the delta: it exists from just
+                // before zebra's vtysh starts until the loads are done.
+                while !flag.lock.withLock({ flag.done }) {
+                    if access(copy, F_OK) == 0 {
+                        kill(zebra, SIGSTOP)
+                        flag.lock.withLock { flag.stopped = true }
+                        usleep(2_000_000)
+                        kill(zebra, SIGCONT)
+                        return
+                    }
+                    usleep(200)
+                }
+            }
+            watcher.start()
+            let r: CommandResult
+            do {
+                defer { flag.lock.withLock { flag.done = true } }
+                r = try node.apply(reload: nil)
+            }
+            while !watcher.isFinished { usleep(10_000) }
+            kill(zebra, SIGCONT)
+            #expect(flag.lock.withLock { flag.stopped }, "zebra was not stopped during the per-daemon load (no \(copy) seen)")
+            try node.expectConverged(r, strategy: "delta", step: "zebra slow")
+            #expect(r.stdout.contains("shown one by one"), "\(r)")
+            #expect(try node.perDaemonCopies() == [], "the per-daemon copies of the delta were left behind")
+        }
+    }
+
     @Test func frrNotRunningChangesNothing() throws {
         try ReconcileNode.with("stop") { node in
             node.crs = ["red-a": cr("red-a", "red", 10, imports: ["203.0.113.0/24"], exports: ["198.51.100.0/24"])]
@@ -543,6 +638,11 @@ final class ReconcileNode: @unchecked Sendable {
         if environment.isEmpty { return try ns.applier(try applyArguments(reload: reload, templates: templates)) }
         let args = [try applierPath()] + (try applyArguments(reload: reload, templates: templates, withNetns: true))
         return try Shell.run(args, environment: ProcessInfo.processInfo.environment.merging(environment) { $1 })
+    }
+
+    /// The per-daemon copies of a delta left in the state directory.
+    func perDaemonCopies() throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: state).filter { $0.hasPrefix("frr.delta.") && $0 != "frr.delta.candidate" }
     }
 
     func applyThroughChild(writing: Bool = true) throws -> CommandResult {

@@ -74,6 +74,13 @@ import VRFCTestSupport
         #expect(
             refused(golden.replacingOccurrences(of: "\"version\" : 1", with: "\"version\" : \(huge)")).contains(
                 "version: \(huge) is out of range"))
+        // A number of any length is valid JSON; the message quoting it stays short.
+        let endless = "9" + String(repeating: "0", count: 100_000)
+        let endlessMessage = refused(golden.replacingOccurrences(of: "\"version\" : 1", with: "\"version\" : \(endless)"))
+        #expect(
+            endlessMessage.contains("version: \(endless.prefix(32))… (100001 characters) is out of range"),
+            "\(endlessMessage.prefix(200))")
+        #expect(endlessMessage.utf8.count < 400)
         var notUTF8 = Array(golden.utf8)
         let at = try #require(golden.utf8.firstIndex(of: UInt8(ascii: "-")))
         notUTF8[golden.utf8.distance(from: golden.utf8.startIndex, to: at)] = 0xFF
