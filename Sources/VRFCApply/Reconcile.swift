@@ -3,6 +3,7 @@ import VRFCBPF
 import VRFCBundle
 import VRFCKernel
 import VRFCModel
+import VRFCNetlink
 
 /// How FRR is told about a new frr.conf.
 public enum ReloadStrategy: String, CaseIterable, Sendable {
@@ -252,6 +253,10 @@ public struct Reconcile {
                         + "is deleted (it crashes at a later neighbor). Check that the links are up; nothing was changed")
             }
             timer.mark("bgpd knows its link neighbors")
+            // ... and hold each removed VRF's `dv.` neighbor once in its
+            // peer hash when `no neighbor` comes (unhashLinkNeighbors).
+            try unhashLinkNeighbors(of: removing, session: session, snapshot: snap)
+            timer.mark("bgpd holds the removed link neighbors once")
         }
 
         // 4. Links: create and fix, down; nothing is brought up or deleted yet.
@@ -803,13 +808,98 @@ public struct Reconcile {
     /// neighbors of active VRFs that bgpd shows no address for.
     public static func linkNeighborsWithoutAddress(_ neighbors: [String: Any]?, activeVRFs: Set<String>) -> [String] {
         let side = StackLink.defaultSide.prefix
-        return (neighbors ?? [:]).compactMap { name, value -> String? in
-            guard name.hasPrefix(side), activeVRFs.contains(StackLink.vrfDevice.prefix + name.dropFirst(side.count)) else {
-                return nil
-            }
-            let address = (value as? [String: Any])?["bgpNeighborAddr"] as? String
-            return address == nil || address == "none" ? name : nil
+        return withoutAddress(neighbors).filter { name in
+            name.hasPrefix(side) && activeVRFs.contains(StackLink.vrfDevice.prefix + name.dropFirst(side.count))
         }.sorted()
+    }
+
+    /// Before the removed VRFs' `dv.` neighbors are deleted, each must be in
+    /// bgpd 8.4's peer hash (default instance) at most once, or the deleted
+    /// neighbor stays in it and bgpd dies at the next interface neighbor it
+    /// creates (SIGSEGV in sockunion_same <- hash_release <- peer_create,
+    /// the VRF added again). Why a neighbor can be there twice: the hash is
+    /// keyed by the peer address, an interface neighbor without one has the
+    /// empty key, and a new neighbor is inserted (at the head) before it is
+    /// marked configured, so several configured neighbors can sit under the
+    /// empty key at once; when one learns its address bgpd releases the
+    /// first configured one under the empty key (another neighbor's entry
+    /// when it is not first) and inserts it under its address, so it stays
+    /// under the empty key as well. That stale entry cannot be released
+    /// while the neighbor has an address; `no neighbor` releases it under
+    /// its address only and frees it. So here: the removed VRFs' `dv.` links
+    /// go down (bgpd forgets their peer addresses: the neighbors are under
+    /// the empty key again, where their stale entries match), then one
+    /// `clear bgp dv.X` per configured neighbor without an address, plus
+    /// one: each makes bgpd release the first configured entry under the
+    /// empty key and insert the neighbor only when none is left, so the
+    /// empty key ends with one removed neighbor at most, and `no neighbor`
+    /// (two releases) leaves none. The links are deleted with the VRF
+    /// anyway; a rollback's link plan brings them up again.
+    func unhashLinkNeighbors(of vrfBlocks: [String], session: LinkSession, snapshot: KernelSnapshot) throws(ApplyError) {
+        guard FRRVty.daemons(pathspace: frr.pathspace).contains("bgpd") else { return }
+        let bgpd = try FRRVty(daemon: "bgpd", pathspace: frr.pathspace)
+        let before = try bgpd.object("show bgp neighbors json")
+        let neighbors = Self.linkNeighbors(of: vrfBlocks).filter { before?[$0] != nil }
+        guard !neighbors.isEmpty else { return }
+        let links = neighbors.compactMap { name in snapshot.links.first { $0.name == name } }
+        // On a failure before the delta the links come up again: nothing changed.
+        func setLinks(up: Bool) throws(ApplyError) {
+            for link in links {
+                do throws(NetlinkError) {
+                    try session.socket.setUp(index: link.index, name: link.name, up: up)
+                } catch {
+                    throw ApplyError("removing a VRF: setting \(link.name) \(up ? "up" : "down"): \(error)")
+                }
+            }
+        }
+        do throws(ApplyError) {
+            try setLinks(up: false)
+        } catch {
+            try? setLinks(up: true)
+            throw ApplyError("\(error.message); nothing was changed")
+        }
+        var answer = before
+        var pending = neighbors
+        let forgotten = waitUntil(ContinuousClock.now + .seconds(10)) { () throws(ApplyError) in
+            answer = try bgpd.object("show bgp neighbors json")
+            let without = Self.withoutAddress(answer)
+            pending = neighbors.filter { !without.contains($0) }
+            return pending.isEmpty
+        }
+        guard forgotten else {
+            try? setLinks(up: true)
+            throw ApplyError(
+                "removing a VRF: 10 s after \(neighbors.joined(separator: ", ")) went down bgpd still had a peer address "
+                    + "for \(pending.joined(separator: ", ")); the links are up again, nothing was changed")
+        }
+        let stops = Self.withoutAddress(answer).count + 1
+        for i in 0..<stops {
+            let name = neighbors[i % neighbors.count]
+            let r = try bgpd.run("clear bgp \(name)")
+            guard r.status == 0 else {
+                try? setLinks(up: true)
+                throw ApplyError("removing a VRF: bgpd refused clear bgp \(name): \(r.output); the links are up again, nothing was changed")
+            }
+            // A round trip before the next: bgpd runs the queued stop first
+            // (a second one queued beside it would be flushed by it).
+            _ = try bgpd.run("show bgp neighbors \(name) json")
+        }
+        log("bgpd: \(neighbors.joined(separator: ", ")) down, their addresses forgotten, \(stops) stops")
+    }
+
+    /// The `dv.` side of the VRFs' stacks (`vrf vr.X` → dv.X).
+    public static func linkNeighbors(of vrfBlocks: [String]) -> [String] {
+        vrfBlocks.map { String($0.dropFirst(4)) }.filter { $0.hasPrefix(StackLink.vrfDevice.prefix) }
+            .map { StackLink.defaultSide.prefix + $0.dropFirst(StackLink.vrfDevice.prefix.count) }
+    }
+
+    /// `show bgp neighbors json`: the neighbors bgpd shows no peer address for.
+    public static func withoutAddress(_ neighbors: [String: Any]?) -> Set<String> {
+        Set(
+            (neighbors ?? [:]).compactMap { name, value -> String? in
+                let address = (value as? [String: Any])?["bgpNeighborAddr"] as? String
+                return address == nil || address == "none" ? name : nil
+            })
     }
 
     /// The links of the VRFs' stacks (`vrf vr.X` → vr.X, br.X, vx.X, vd.X, dv.X).

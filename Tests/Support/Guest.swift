@@ -31,4 +31,22 @@ public enum Guest {
         if r.timedOut { throw SetupError("the guest (\(kernel)) did not finish within \(Int(timeout)) s:\n\(r)") }
         return r
     }
+
+    /// Runs a bash `script` in the guest as root: writes it to
+    /// `rwdir/guest.sh` with a last line that leaves `rwdir/finished`, boots
+    /// (`boot`), and fails unless the script got to that line. Returns what
+    /// the boot printed; the script hands its results back in `rwdir`.
+    @discardableResult
+    public static func run(script: String, rwdir: String, memory: String = "2G", timeout: Double = 900) throws -> CommandResult {
+        let path = rwdir + "/guest.sh"
+        let finished = rwdir + "/finished"
+        let body = (script.hasPrefix("#!") ? "" : "#!/bin/bash\n") + script + "\necho ok >'\(finished)'\n"
+        try Data(body.utf8).write(to: URL(fileURLWithPath: path))
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path)
+        let r = try boot(path, rwdir: rwdir, memory: memory, timeout: timeout)
+        guard FileManager.default.fileExists(atPath: finished) else {
+            throw SetupError("the guest did not finish its script (\(path)):\n\(r)")
+        }
+        return r
+    }
 }

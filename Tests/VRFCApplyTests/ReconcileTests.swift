@@ -859,6 +859,11 @@ func killWhen(_ args: [String], _ condition: () throws -> Bool) throws -> Bool {
         #expect(Reconcile.linkNeighborsWithoutAddress(answer, activeVRFs: active) == ["dv.blue"])
         #expect(Reconcile.linkNeighborsWithoutAddress(answer, activeVRFs: ["vr.red"]).isEmpty)
         #expect(Reconcile.linkNeighborsWithoutAddress(nil, activeVRFs: active).isEmpty)
+        // Before the removed VRFs' neighbors go, every neighbor without an
+        // address counts (one `clear bgp` each, plus one).
+        #expect(Reconcile.withoutAddress(answer) == ["eth1", "dv.blue", "dv.green"])
+        #expect(Reconcile.withoutAddress(nil).isEmpty)
+        #expect(Reconcile.linkNeighbors(of: ["vrf vr.blue", "vrf vr.red", "vrf mgmt"]) == ["dv.blue", "dv.red"])
     }
 
     @Test func theDroppedVRFsBlockIsKeptEmptyUntilTheLinksAreGone() {

@@ -72,15 +72,9 @@ import VRFCTestSupport
             \(sessions.guestScript(applier: applier))
             \(healthMetrics.guestScript(applier: applier, python: python))
             \(VRFRemoval.guestScript(base: fixture.base))
-            echo ok >"$D/finished"
             """
-        let scriptURL = dir.appendingPathComponent("guest.sh")
-        try Data(script.utf8).write(to: scriptURL)
-        try fm.setAttributes([.posixPermissions: 0o755], ofItemAtPath: scriptURL.path)
-
         // Under emulation on a loaded machine one boot with every scenario takes 15-20 minutes.
-        let boot = try Guest.boot(scriptURL.path, rwdir: d, timeout: 1500)
-        try #require(fm.fileExists(atPath: d + "/finished"), "the guest did not finish its script:\n\(boot)")
+        try Guest.run(script: script, rwdir: d, timeout: 1500)
 
         func step(_ n: String) -> (rc: Int32, out: String, err: String) {
             let rc = Int32((readText("\(d)/\(n).rc") ?? "").trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
