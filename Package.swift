@@ -17,7 +17,7 @@
 //   CNetlink / VRFCNetlink — all rtnetlink (libnl-route-3): links, clsact qdiscs, tc filters
 //   CBPF / VRFCBPF         — libbpf: the tc router program (bpf/router.c); tc through VRFCNetlink
 //   CSpawn                 — the unprivileged compile child (privilege separation)
-//   CSystemd               — libsystemd sd-bus: FRR reload through systemd
+//   CSystemd               — libsystemd (dlopen on first use): FRR reload through systemd, sd_notify
 //   VRFCApply              — plan/apply: op list vs live kernel; frr.conf, reload, verify
 //   VRFCApplyCLI           — the options plan, apply and agent share (declared once)
 //   VRFCAgent              — the node agent: inotify, debounce, timer, hooks
@@ -26,6 +26,16 @@
 //   vrfc-apply             — the small privileged applier; links no YAML reader, no templates, no HTTP server
 //   vrfc-metrics           — the unprivileged HTTP exporter vrfc-apply starts (FlyingFox)
 import PackageDescription
+
+// The privileged applier's chain, release builds: concrete generic types
+// (Set<UInt32>, [String: Link], ...) reached through metadata accessor
+// functions instead of their mangled names. By mangled name, the first use
+// of each type demangles it and looks its conformances up by scanning all
+// ~6,500 conformance records of the static binary, which vrfc-apply pays at
+// every run; the accessors name the witness tables directly.
+let typeMetadataAccessors: [SwiftSetting] = [
+    .unsafeFlags(["-Xfrontend", "-disable-concrete-type-metadata-mangled-name-accessors"], .when(configuration: .release))
+]
 
 let package = Package(
     name: "vrfc",
@@ -44,7 +54,7 @@ let package = Package(
         .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
     ],
     targets: [
-        .target(name: "VRFCModel"),
+        .target(name: "VRFCModel", swiftSettings: typeMetadataAccessors),
         // YAML behind one door: the fast reader, libyaml (Yams) as fallback and reference, the parallel pieces.
         .target(name: "VRFCYAML", dependencies: ["VRFCModel", "Yams"]),
         .target(name: "VRFCFrontend", dependencies: ["VRFCModel", "VRFCYAML"]),
@@ -53,11 +63,11 @@ let package = Package(
             dependencies: ["VRFCModel", "VRFCBundle"],
             plugins: ["EmbedTemplates"]
         ),
-        .target(name: "VRFCKernel", dependencies: ["VRFCModel"]),
+        .target(name: "VRFCKernel", dependencies: ["VRFCModel"], swiftSettings: typeMetadataAccessors),
         .target(name: "VRFCAnalysis", dependencies: ["VRFCModel"]),
         // What crosses the privilege boundary: the compile bundle and the FRR
         // config structure both sides read (no YAML, no templates).
-        .target(name: "VRFCBundle", dependencies: ["VRFCModel", "VRFCKernel"]),
+        .target(name: "VRFCBundle", dependencies: ["VRFCModel", "VRFCKernel"], swiftSettings: typeMetadataAccessors),
         .target(name: "VRFCDriver", dependencies: ["VRFCModel", "VRFCFrontend", "VRFCFRR", "VRFCKernel", "VRFCBundle"]),
         // The command-line conventions both executables share.
         .target(name: "VRFCCLI", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
@@ -72,21 +82,27 @@ let package = Package(
         .systemLibrary(
             name: "CNetlink", pkgConfig: "libnl-route-3.0",
             providers: [.apt(["libnl-route-3-dev"])]),
-        .systemLibrary(name: "CBPF", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev"])]),
-        .target(name: "VRFCNetlink", dependencies: ["CNetlink", "VRFCModel"]),
-        .target(name: "VRFCBPF", dependencies: ["CBPF", "VRFCNetlink"], plugins: ["EmbedRouterObject"]),
+        // Linked statically (its module map names the archives): no pkgConfig, whose
+        // -L/-l flags would bring the shared library back. Headers in /usr/include.
+        .systemLibrary(name: "CBPF"),
+        .target(name: "VRFCNetlink", dependencies: ["CNetlink", "VRFCModel"], swiftSettings: typeMetadataAccessors),
+        .target(
+            name: "VRFCBPF", dependencies: ["CBPF", "VRFCNetlink"], swiftSettings: typeMetadataAccessors, plugins: ["EmbedRouterObject"]),
         // The privileged side links no YAML reader and no template engine: it runs
         // `vrfc compile` as an unprivileged child (CSpawn) and reads its bundle.
         .target(name: "CSpawn"),
-        // libsystemd's sd-bus: the reload through systemd's D-Bus API.
-        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
-        .target(name: "VRFCApply", dependencies: ["VRFCBundle", "VRFCKernel", "VRFCNetlink", "VRFCBPF", "CSpawn", "CSystemd"]),
+        // libsystemd's sd-bus (the reload through systemd's D-Bus API) and sd_notify, loaded
+        // with dlopen on first use: linked, it and its six libraries load at every start.
+        .target(name: "CSystemd"),
+        .target(
+            name: "VRFCApply", dependencies: ["VRFCBundle", "VRFCKernel", "VRFCNetlink", "VRFCBPF", "CSpawn", "CSystemd"],
+            swiftSettings: typeMetadataAccessors),
         // The options of the node that plan, apply and agent share, declared once.
         .target(
             name: "VRFCApplyCLI",
             dependencies: [
                 "VRFCApply", "VRFCCLI", .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]),
+            ], swiftSettings: typeMetadataAccessors),
         // The node agent: watches the inputs and reconciles through the Reconciler seam.
         .target(
             name: "VRFCAgent",
@@ -129,6 +145,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             exclude: ["static-libraries"],
+            swiftSettings: typeMetadataAccessors,
             // Packed relative relocations (DT_RELR, glibc 2.36): the statically
             // linked runtime makes ~80,000 of them, which the loader applies
             // at every start (about 1 ms of each run). gold lacks the option.

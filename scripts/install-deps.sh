@@ -13,6 +13,7 @@ PKGS=(frr frr-pythontools gobgpd graphviz iproute2 iperf3 pkg-config python3 pyt
       linux-image-amd64 qemu-system-x86 busybox-static systemd strace
       dbus-daemon gcc binutils    # the systemd-reload test: a private bus and its stand-in; nm
       libstdc++-12-dev            # vrfc-apply's release link takes libstdc++.a (the Swift link needs the package anyway)
+      libelf-dev zlib1g-dev       # libbpf is linked statically: libbpf.a needs libelf.a and libz.a (libbpf-dev pulls both in)
       iputils-ping python3-yaml)  # the lab
 
 missing=()

@@ -10,6 +10,6 @@ public enum SystemdNotify {
     public static func send(_ lines: [String]) -> Bool {
         // A value with a newline would start a line of its own: one line each.
         let text = lines.map { $0.replacingOccurrences(of: "\n", with: " ") }.joined(separator: "\n")
-        return sd_notify(0, text) > 0
+        return vrfc_sd_notify(0, text) > 0
     }
 }

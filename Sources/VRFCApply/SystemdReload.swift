@@ -19,16 +19,18 @@ public enum SystemdReload {
 
     /// nil when the reload job ended "done"; otherwise why not.
     public static func reload(unit: String, timeout: Double = 600) -> String? {
+        // libsystemd is loaded here, on first use (see CSystemd).
+        if let why = vrfc_systemd_load() { return String(cString: why) }
         var bus: OpaquePointer? = nil
-        var r = sd_bus_open_system(&bus)
+        var r = vrfc_sd_bus_open_system(&bus)
         guard r >= 0, let bus else { return "cannot connect to the system bus: \(String(cString: strerror(-r)))" }
-        defer { sd_bus_flush_close_unref(bus) }
+        defer { vrfc_sd_bus_flush_close_unref(bus) }
 
         let jobs = Jobs()
         let box = Unmanaged.passRetained(jobs)
         defer { box.release() }
         // Listen before asking, so the signal cannot come before the match.
-        r = sd_bus_match_signal(
+        r = vrfc_sd_bus_match_signal(
             bus, nil, service, path, manager, "JobRemoved",
             { message, userdata, _ in
                 guard let message, let userdata else { return 0 }
@@ -36,10 +38,10 @@ public enum SystemdReload {
                 var job: UnsafePointer<CChar>? = nil
                 var unitName: UnsafePointer<CChar>? = nil
                 var result: UnsafePointer<CChar>? = nil
-                guard sd_bus_message_read_basic(message, CChar(UInt8(ascii: "u")), &id) >= 0,
-                    sd_bus_message_read_basic(message, CChar(UInt8(ascii: "o")), &job) >= 0,
-                    sd_bus_message_read_basic(message, CChar(UInt8(ascii: "s")), &unitName) >= 0,
-                    sd_bus_message_read_basic(message, CChar(UInt8(ascii: "s")), &result) >= 0,
+                guard vrfc_sd_bus_message_read_basic(message, CChar(UInt8(ascii: "u")), &id) >= 0,
+                    vrfc_sd_bus_message_read_basic(message, CChar(UInt8(ascii: "o")), &job) >= 0,
+                    vrfc_sd_bus_message_read_basic(message, CChar(UInt8(ascii: "s")), &unitName) >= 0,
+                    vrfc_sd_bus_message_read_basic(message, CChar(UInt8(ascii: "s")), &result) >= 0,
                     let job, let result
                 else { return 0 }
                 Unmanaged<Jobs>.fromOpaque(userdata).takeUnretainedValue().results[String(cString: job)] = String(cString: result)
@@ -54,12 +56,12 @@ public enum SystemdReload {
         guard let job else { return "ReloadUnit(\(unit)) returned no job" }
         let deadline = Date().addingTimeInterval(timeout)
         while jobs.results[job] == nil {
-            let p = sd_bus_process(bus, nil)
+            let p = vrfc_sd_bus_process(bus, nil)
             if p < 0 { return "reading the system bus: \(String(cString: strerror(-p)))" }
             if p > 0 { continue }
             let left = deadline.timeIntervalSinceNow
             if left <= 0 { return "systemd's reload job \(job) for \(unit) did not finish within \(Int(timeout)) s" }
-            let w = sd_bus_wait(bus, UInt64(min(left, 1) * 1e6))
+            let w = vrfc_sd_bus_wait(bus, UInt64(min(left, 1) * 1e6))
             if w < 0 && w != -EINTR { return "waiting on the system bus: \(String(cString: strerror(-w)))" }
         }
         let result = jobs.results[job]!
@@ -70,19 +72,19 @@ public enum SystemdReload {
     /// path it returns, when asked for.
     static func call(_ bus: OpaquePointer, _ method: String, args: [String], reply: UnsafeMutablePointer<String?>?) -> String? {
         var m: OpaquePointer? = nil
-        var r = sd_bus_message_new_method_call(bus, &m, service, path, manager, method)
+        var r = vrfc_sd_bus_message_new_method_call(bus, &m, service, path, manager, method)
         guard r >= 0, let m else { return "\(method): \(String(cString: strerror(-r)))" }
-        defer { sd_bus_message_unref(m) }
+        defer { vrfc_sd_bus_message_unref(m) }
         for a in args {
-            r = a.withCString { sd_bus_message_append_basic(m, CChar(UInt8(ascii: "s")), $0) }
+            r = a.withCString { vrfc_sd_bus_message_append_basic(m, CChar(UInt8(ascii: "s")), $0) }
             guard r >= 0 else { return "\(method): \(String(cString: strerror(-r)))" }
         }
         var error = sd_bus_error()
         var answer: OpaquePointer? = nil
-        r = sd_bus_call(bus, m, 60_000_000, &error, &answer)
+        r = vrfc_sd_bus_call(bus, m, 60_000_000, &error, &answer)
         defer {
-            sd_bus_error_free(&error)
-            if let answer { sd_bus_message_unref(answer) }
+            vrfc_sd_bus_error_free(&error)
+            if let answer { vrfc_sd_bus_message_unref(answer) }
         }
         guard r >= 0 else {
             let name = error.name.map { String(cString: $0) } ?? ""
@@ -91,7 +93,7 @@ public enum SystemdReload {
         }
         if let reply, let answer {
             var p: UnsafePointer<CChar>? = nil
-            if sd_bus_message_read_basic(answer, CChar(UInt8(ascii: "o")), &p) >= 0, let p { reply.pointee = String(cString: p) }
+            if vrfc_sd_bus_message_read_basic(answer, CChar(UInt8(ascii: "o")), &p) >= 0, let p { reply.pointee = String(cString: p) }
         }
         return nil
     }

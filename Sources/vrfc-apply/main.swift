@@ -85,8 +85,20 @@ func fail(_ message: String, code: Int32 = Exit.failed) -> Never {
     ApplyCLI.fail(message, code: code)
 }
 
+/// Writes to stdout with write(2): FileHandle and Data cost every run a
+/// dynamic cast (a scan of the conformance records) and Foundation objects
+/// for a few lines. A failed write ends nothing: the exit status tells.
 func printOut(_ s: String) {
-    FileHandle.standardOutput.write(Data(s.utf8))
+    var s = s
+    s.withUTF8 { text in
+        var at = 0
+        while at < text.count {
+            let n = write(STDOUT_FILENO, text.baseAddress! + at, text.count - at)
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { return }
+            at += n
+        }
+    }
 }
 
 /// The steps apply reports as it goes: line by line on a terminal, else in
