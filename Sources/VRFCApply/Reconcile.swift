@@ -843,7 +843,7 @@ public struct Reconcile {
         if let version = Self.frrVersion(showVersion: try bgpd.run("show version").output),
             !Self.peerHashKeepsStaleEntries(version)
         {
-            log("bgpd: FRR \(version.map(String.init).joined(separator: ".")) keeps no stale peer hash entry, no stops")
+            log("bgpd: FRR \(version.map(String.init).joined(separator: ".")) keeps no stale peer hash entry, nothing to purge")
             return
         }
         let before = try bgpd.object("show bgp neighbors json")
