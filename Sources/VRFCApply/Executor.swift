@@ -7,7 +7,7 @@ import VRFCNetlink
 /// Runs a plan's steps against the kernel, in order. Links, qdiscs and
 /// filters go one request at a time: each creation is logged before it is
 /// sent, picks an ifindex (retried on EBUSY) and later requests use it.
-/// Route and rule steps go in batches (`RoutingChange.Action.group`). Interrupted at any
+/// Route and rule steps go in batches (`RoutingGroup`). Interrupted at any
 /// point, the kernel is left in a state the next plan recognises: every
 /// link vrfc created is marked or in the creation log, so the next run
 /// finishes or removes it, and every route and rule carries vrfc's protocol.
@@ -41,20 +41,17 @@ public struct Executor {
         var refusal: (refused: [NetlinkError], of: Int, group: String, left: Int)?
         do throws(NetlinkError) {
             while i < steps.count && refusal == nil {
-                guard let first = steps[i].routingChange else {
+                guard let group = steps[i].routingGroup else {
                     try execute(steps[i])
                     onStep(steps[i])
                     i += 1
                     continue
                 }
-                var run = [(steps[i], first)]
-                i += 1
-                while i < steps.count, let c = steps[i].routingChange, c.action.group == first.action.group {
-                    run.append((steps[i], c))
-                    i += 1
-                }
-                let refused = try batch(run)
-                if !refused.isEmpty { refusal = (refused, run.count, first.action.group, steps.count - i) }
+                var end = i + 1
+                while end < steps.count && steps[end].routingGroup == group { end += 1 }
+                let refused = try batch(steps[i..<end])
+                if !refused.isEmpty { refusal = (refused, end - i, group.rawValue, steps.count - end) }
+                i = end
             }
         } catch {
             throw ApplyError("\(error); " + resume)
@@ -73,12 +70,22 @@ public struct Executor {
         log.remove()
     }
 
-    /// Sends route or rule changes together; the refusals, in order (each
-    /// names its route or rule and the kernel's reason).
-    func batch(_ run: [(Step, RoutingChange)]) throws(NetlinkError) -> [NetlinkError] {
+    /// Sends the route and rule changes of `run` together; the refusals, in
+    /// order (each names its route or rule and the kernel's reason).
+    func batch(_ run: ArraySlice<Step>) throws(NetlinkError) -> [NetlinkError] {
+        var changes: [RoutingChange] = []
+        var at: [Int] = []
+        changes.reserveCapacity(run.count)
+        at.reserveCapacity(run.count)
+        for k in run.indices {
+            if let c = run[k].routingChange {
+                changes.append(c)
+                at.append(k)
+            }
+        }
         var refused: [NetlinkError] = []
-        for ((step, _), result) in zip(run, try socket.change(run.map(\.1))) {
-            if let result { refused.append(result) } else { onStep(step) }
+        for (result, k) in zip(try socket.change(changes), at) {
+            if let result { refused.append(result) } else { onStep(run[k]) }
         }
         return refused
     }
@@ -108,7 +115,7 @@ public struct Executor {
             }
         case .route, .rule:
             // run() batches these; alone, a step is a batch of one.
-            if let c = step.routingChange, let refused = try batch([(step, c)]).first { throw refused }
+            if let refused = try batch([step][...]).first { throw refused }
         case .tableNames(let t):
             do throws(ApplyError) {
                 try t.file.apply(t.contents)
@@ -242,19 +249,25 @@ extension Step {
     }
 }
 
-extension RoutingChange.Action {
-    /// Consecutive changes of one group share datagrams. The planner orders
-    /// routes added or replaced, rules deleted, rules added, routes deleted;
-    /// within a group every change is a different route or rule, so none
-    /// waits on another's success (and the kernel still runs them in order);
-    /// a group starts only once the one before is all done, so no rule
-    /// points at a table before its route is there.
-    var group: String {
+/// Route and rule steps of one group share datagrams. The planner orders
+/// routes added or replaced, rules deleted, rules added, routes deleted;
+/// within a group every change is a different route or rule, so none waits
+/// on another's success (and the kernel still runs them in order); a group
+/// starts only once the one before is all done, so no rule points at a
+/// table before its route is there.
+enum RoutingGroup: String {
+    case routeAdditions = "route additions and replacements"
+    case ruleDeletions = "rule deletions"
+    case ruleAdditions = "rule additions"
+    case routeDeletions = "route deletions"
+}
+
+extension Step {
+    var routingGroup: RoutingGroup? {
         switch self {
-        case .addRoute: "route additions and replacements"
-        case .deleteRule: "rule deletions"
-        case .addRule: "rule additions"
-        case .deleteRoute: "route deletions"
+        case .route(let r): r.kind == .delete ? .routeDeletions : .routeAdditions
+        case .rule(let r): r.kind == .delete ? .ruleDeletions : .ruleAdditions
+        default: nil
         }
     }
 }
