@@ -83,7 +83,7 @@ public final class NetlinkSocket {
     public init(receiveBuffer: Int32 = 4 << 20) throws(NetlinkError) {
         guard let s = nl_socket_alloc() else { throw NetlinkError("opening a netlink socket", code: ENOMEM) }
         sock = s
-        // Acks are requested per message below; sequence numbers are checked here, not by libnl.
+        // Acks are requested per datagram below; sequence numbers are checked here, not by libnl.
         nl_socket_disable_auto_ack(sock)
         nl_socket_disable_seq_check(sock)
         let err = nl_connect(sock, NETLINK_ROUTE)
@@ -178,7 +178,7 @@ public final class NetlinkSocket {
         var results = [NetlinkError?](repeating: nil, count: count)
         // The datagram being filled: its bytes, and which request each message is.
         var datagram: [UInt8] = []
-        datagram.reserveCapacity(min(batchLimits.bytes, 1 << 16))
+        datagram.reserveCapacity(min(batchLimits.bytes, count * 256))
         var members: [(index: Int, op: String)] = []
         var lastHeader = 0
         var firstSeq: UInt32 = 0
