@@ -79,9 +79,10 @@ let package = Package(
         ),
 
         // Kernel shim.
-        .systemLibrary(
-            name: "CNetlink", pkgConfig: "libnl-route-3.0",
-            providers: [.apt(["libnl-route-3-dev"])]),
+        // libnl-route-3 linked statically (its module map, include/module.modulemap,
+        // names the archives): a C target, not a pkgConfig system library, whose
+        // -L/-l flags would bring the shared libraries back.
+        .target(name: "CNetlink"),
         // Linked statically (its module map names the archives): no pkgConfig, whose
         // -L/-l flags would bring the shared library back. Headers in /usr/include.
         .systemLibrary(name: "CBPF"),
@@ -153,8 +154,9 @@ let package = Package(
             // links it as a shared library, whose loading, relocation and
             // initialisation cost about 0.5-1 ms of each run. The linker
             // script in static-libraries/, found first for -lstdc++, names the
-            // archive gcc ships. (libnl and libbpf stay shared: SwiftPM puts
-            // their system directory ahead of this one; see the README.)
+            // archive gcc ships. (libnl and libbpf, whose system directory
+            // SwiftPM puts ahead of this one, are named by their archives in
+            // their module maps.)
             linkerSettings: [
                 .unsafeFlags(
                     [
