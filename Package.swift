@@ -145,7 +145,7 @@ let package = Package(
                 "VRFCApply", "VRFCApplyCLI", "VRFCAgent", "VRFCHealth", "VRFCMetrics", "VRFCCLI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            exclude: ["static-libraries"],
+            exclude: ["static-libraries", "readonly-data.ld"],
             swiftSettings: typeMetadataAccessors,
             // Packed relative relocations (DT_RELR, glibc 2.36): the statically
             // linked runtime makes ~80,000 of them, which the loader applies
@@ -156,11 +156,15 @@ let package = Package(
             // script in static-libraries/, found first for -lstdc++, names the
             // archive gcc ships. (libnl and libbpf, whose system directory
             // SwiftPM puts ahead of this one, are named by their archives in
-            // their module maps.)
+            // their module maps.) readonly-data.ld and -z relro: constants
+            // read-only, and the relocated pointers (.data.rel.ro, .got)
+            // read-only once the loader has relocated them.
             linkerSettings: [
                 .unsafeFlags(
                     [
                         "-use-ld=bfd", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
+                        "-Xlinker", "-T", "-Xlinker", "\(Context.packageDirectory)/Sources/vrfc-apply/readonly-data.ld",
+                        "-Xlinker", "-z", "-Xlinker", "relro",
                         "-L\(Context.packageDirectory)/Sources/vrfc-apply/static-libraries",
                     ], .when(configuration: .release))
             ]
