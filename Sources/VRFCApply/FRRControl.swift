@@ -86,7 +86,7 @@ public struct FRRControl: Sendable {
         defer { copies.forEach { unlink($0) } }
         for daemon in daemons {
             let copy = file + "." + daemon
-            guard Self.writeScratch(copy, text) else { return load(file) }
+            do { try writePrivateFile(copy, text) } catch { return load(file) }
             copies.append(copy)
         }
         final class Results: @unchecked Sendable {
@@ -118,23 +118,6 @@ public struct FRRControl: Sendable {
     /// "% Configuration failed." and the reason, and still exits 0.
     public static func commitRefused(_ output: String) -> Bool {
         output.split(separator: "\n").contains { $0.hasPrefix("% Configuration failed") }
-    }
-
-    /// A private copy beside the original (no symlink followed, 0600).
-    static func writeScratch(_ path: String, _ data: Data) -> Bool {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        return data.withUnsafeBytes { raw -> Bool in
-            var off = 0
-            while off < raw.count {
-                let n = write(fd, raw.baseAddress! + off, raw.count - off)
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { return false }
-                off += n
-            }
-            return true
-        }
     }
 
     public func show(_ command: String, daemon: String? = nil) throws(ApplyError) -> String {

@@ -102,17 +102,7 @@ public struct KeptState {
     /// read by vtysh at once and never trusted later, so not fsynced.
     public func scratch(_ name: String, _ text: String) throws(ApplyError) -> String {
         let path = directory + "/" + name
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw ApplyError("cannot write \(path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        let bytes = Array(text.utf8)
-        var off = 0
-        while off < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + off, $0.count - off) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw ApplyError("cannot write \(path): \(String(cString: strerror(errno)))") }
-            off += n
-        }
+        try writePrivateFile(path, Array(text.utf8))
         return path
     }
 }
@@ -149,21 +139,10 @@ public enum ConfigFile {
         defer {
             if !ok { unlink(tmp) }
         }
-        let written = data.withUnsafeBytes { raw -> Bool in
-            var off = 0
-            while off < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + off, raw.count - off)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return false
-                }
-                off += n
-            }
-            return true
-        }
-        let e = errno
-        guard written, fchmod(fd, mode) == 0, owner.map({ fchown(fd, $0.uid, $0.gid) == 0 }) ?? true, fsync(fd) == 0 else {
-            let err = written ? errno : e
+        let writeError = data.withUnsafeBytes { writeAll(fd, $0) }
+        guard writeError == nil, fchmod(fd, mode) == 0, owner.map({ fchown(fd, $0.uid, $0.gid) == 0 }) ?? true, fsync(fd) == 0
+        else {
+            let err = writeError ?? errno
             close(fd)
             throw ApplyError("cannot write \(path): \(String(cString: strerror(err)))")
         }

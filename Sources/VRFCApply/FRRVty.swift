@@ -66,12 +66,8 @@ public final class FRRVty {
         var out = Array(command.utf8)
         guard !out.contains(0) else { throw ApplyError("\(daemon): a command holds a NUL byte") }
         out.append(0)
-        var sent = 0
-        while sent < out.count {
-            let n = out.withUnsafeBytes { write(fd, $0.baseAddress! + sent, $0.count - sent) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw ApplyError("\(daemon): cannot send '\(command)': \(String(cString: strerror(errno)))") }
-            sent += n
+        if let e = out.withUnsafeBytes({ writeAll(fd, $0) }) {
+            throw ApplyError("\(daemon): cannot send '\(command)': \(String(cString: strerror(e)))")
         }
         var reply: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 1 << 16)

@@ -834,10 +834,18 @@ public struct Reconcile {
     /// empty key and insert the neighbor only when none is left, so the
     /// empty key ends with one removed neighbor at most, and `no neighbor`
     /// (two releases) leaves none. The links are deleted with the VRF
-    /// anyway; a rollback's link plan brings them up again.
+    /// anyway; a rollback's link plan brings them up again. A bgpd whose
+    /// `show version` is FRR 10.3 or later skips all this
+    /// (`peerHashKeepsStaleEntries`).
     func unhashLinkNeighbors(of vrfBlocks: [String], session: LinkSession, snapshot: KernelSnapshot) throws(ApplyError) {
         guard FRRVty.daemons(pathspace: frr.pathspace).contains("bgpd") else { return }
         let bgpd = try FRRVty(daemon: "bgpd", pathspace: frr.pathspace)
+        if let version = Self.frrVersion(showVersion: try bgpd.run("show version").output),
+            !Self.peerHashKeepsStaleEntries(version)
+        {
+            log("bgpd: FRR \(version.map(String.init).joined(separator: ".")) keeps no stale peer hash entry, nothing to purge")
+            return
+        }
         let before = try bgpd.object("show bgp neighbors json")
         let neighbors = Self.linkNeighbors(of: vrfBlocks).filter { before?[$0] != nil }
         guard !neighbors.isEmpty else { return }
@@ -885,6 +893,44 @@ public struct Reconcile {
             _ = try bgpd.run("show bgp neighbors \(name) json")
         }
         log("bgpd: \(neighbors.joined(separator: ", ")) down, their addresses forgotten, \(stops) stops")
+    }
+
+    /// The first FRR whose bgpd cannot keep a deleted interface neighbor in
+    /// its peer hash, read in FRR's source (8.4.4 and 10.3 as released):
+    /// its `peer_create` marks a configured neighbor (`config_node`) before
+    /// `hash_get`, so a second configured neighbor without an address finds
+    /// the first under the empty key and is not inserted (8.4 inserted it
+    /// unmarked, then marked it: two equal entries), and its
+    /// `bgp_peer_conf_if_to_su_update` releases and re-inserts only when
+    /// the address changed and the neighbor is still in the instance's
+    /// list. With at most one entry per key, a neighbor's release can only
+    /// take another live neighbor's entry, never leave a freed one behind.
+    /// The change came between 8.4.4 and 10.3 (FRR's master had it by
+    /// October 2023); no release in between was read, so they are purged.
+    public static let peerHashFixedIn = [10, 3]
+
+    /// The version `show version` names ("FRRouting 8.4.4 (host) on
+    /// Linux(...)."): its leading numbers ("10.3-dev" and "9.1_git" count as
+    /// 10.3 and 9.1); nil when the line is not there.
+    public static func frrVersion(showVersion text: String) -> [Int]? {
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("FRRouting ") }) else { return nil }
+        let word = line.dropFirst("FRRouting ".count).prefix { !$0.isWhitespace }
+        var parts: [Int] = []
+        for field in word.split(separator: ".", omittingEmptySubsequences: false) {
+            let digits = field.prefix { $0.isASCII && $0.isNumber }
+            guard let n = Int(digits) else { break }
+            parts.append(n)
+            if digits.count < field.count { break }
+        }
+        return parts.isEmpty ? nil : parts
+    }
+
+    /// bgpd of this version can keep a deleted interface neighbor in its
+    /// peer hash (unhashLinkNeighbors must run): every FRR before
+    /// `peerHashFixedIn`, and one whose version is unknown.
+    public static func peerHashKeepsStaleEntries(_ version: [Int]?) -> Bool {
+        guard let version else { return true }
+        return version.lexicographicallyPrecedes(peerHashFixedIn)
     }
 
     /// The `dv.` side of the VRFs' stacks (`vrf vr.X` → dv.X).

@@ -275,6 +275,8 @@ import VRFCTestSupport
                 #expect(
                     gone.status == 0 && gone.stdout.contains("in the delta's commit") && !gone.stdout.contains("falling back"),
                     "cycle \(cycle), removed: \(gone)")
+                // FRR 8.4: the removed neighbor's peer hash entries are purged first.
+                #expect(gone.stdout.contains("their addresses forgotten"), "cycle \(cycle), no peer hash purge: \(gone.stdout)")
                 try #require(kill(zebra, 0) == 0, "zebra died removing the VRF in cycle \(cycle): \(node.frr.logs().suffix(3000))")
                 #expect(try node.vnis()["vr.green"] == nil, "cycle \(cycle): zebra still maps a VNI to vr.green")
                 node.crs["green-a"] = green
@@ -864,6 +866,41 @@ func killWhen(_ args: [String], _ condition: () throws -> Bool) throws -> Bool {
         #expect(Reconcile.withoutAddress(answer) == ["eth1", "dv.blue", "dv.green"])
         #expect(Reconcile.withoutAddress(nil).isEmpty)
         #expect(Reconcile.linkNeighbors(of: ["vrf vr.blue", "vrf vr.red", "vrf mgmt"]) == ["dv.blue", "dv.red"])
+    }
+
+    /// The purge of the removed neighbors' peer hash entries runs for every
+    /// FRR before 10.3 and for a version that cannot be read; `show version`
+    /// as FRR's releases and builds print it.
+    @Test func thePeerHashPurgeIsGatedOnTheFRRVersion() {
+        let v = Reconcile.frrVersion(showVersion:)
+        #expect(v("FRRouting 8.4.4 (node1) on Linux(6.1.0-37-amd64).\nCopyright 1996-2005\n") == [8, 4, 4])
+        #expect(v("\nFRRouting 10.3 (node1) on Linux(6.12.0).\n") == [10, 3])
+        #expect(v("FRRouting 10.5-dev (n) on Linux(6.1).") == [10, 5])
+        #expect(v("FRRouting 9.1_git (n) on Linux(6.1).") == [9, 1])
+        #expect(v("FRRouting 10.2.1-1~deb13 (n)") == [10, 2, 1])
+        #expect(v("FRRouting 10. (n)") == [10])
+        for junk in ["", "% Unknown command: show version", "FRRouting (n) on Linux", "FRRouting x.1", "frrouting 10.3"] {
+            #expect(v(junk) == nil, "\(junk)")
+        }
+        let purge = Reconcile.peerHashKeepsStaleEntries
+        for old: [Int]? in [nil, [8, 4, 4], [8, 5], [9, 1], [10], [10, 2, 9]] { #expect(purge(old), "\(String(describing: old))") }
+        for fixed in [[10, 3], [10, 3, 1], [10, 4], [11], [11, 0, 0]] { #expect(!purge(fixed), "\(fixed)") }
+    }
+
+    /// The same door vrfc-apply uses (bgpd's vty socket), against this
+    /// machine's bgpd: the version read equals the one the binary prints,
+    /// and Debian 12's FRR 8.4 gets the purge.
+    @Test func theRunningBGPDsVersionIsReadAndOn84ThePurgeRuns() throws {
+        let frr = try FRRInstance(tag: "ver")
+        defer { frr.stop() }
+        let answer = try FRRVty(daemon: "bgpd", pathspace: frr.name).run("show version")
+        try #require(answer.status == 0, "bgpd answers show version with \(answer)")
+        let read = try #require(Reconcile.frrVersion(showVersion: answer.output), "\(answer.output)")
+        let printed = try Shell.run(["\(FRRInstance.daemonDir)/bgpd", "--version"]).stdout
+        let word = try #require(printed.split(separator: "\n").first?.split(separator: " ").last, "\(printed)")
+        #expect(read == word.split(separator: ".").compactMap { Int($0) }, "\(answer.output) vs \(printed)")
+        try #require(read.first == 8, "the tests run Debian 12's FRR 8.4; this is \(read)")
+        #expect(Reconcile.peerHashKeepsStaleEntries(read))
     }
 
     @Test func theDroppedVRFsBlockIsKeptEmptyUntilTheLinksAreGone() {
