@@ -79,9 +79,10 @@ let package = Package(
         ),
 
         // Kernel shim.
-        .systemLibrary(
-            name: "CNetlink", pkgConfig: "libnl-route-3.0",
-            providers: [.apt(["libnl-route-3-dev"])]),
+        // libnl-route-3 linked statically (its module map, include/module.modulemap,
+        // names the archives): a C target, not a pkgConfig system library, whose
+        // -L/-l flags would bring the shared libraries back.
+        .target(name: "CNetlink"),
         // Linked statically (its module map names the archives): no pkgConfig, whose
         // -L/-l flags would bring the shared library back. Headers in /usr/include.
         .systemLibrary(name: "CBPF"),
@@ -144,7 +145,7 @@ let package = Package(
                 "VRFCApply", "VRFCApplyCLI", "VRFCAgent", "VRFCHealth", "VRFCMetrics", "VRFCCLI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            exclude: ["static-libraries"],
+            exclude: ["static-libraries", "readonly-data.ld"],
             swiftSettings: typeMetadataAccessors,
             // Packed relative relocations (DT_RELR, glibc 2.36): the statically
             // linked runtime makes ~80,000 of them, which the loader applies
@@ -153,12 +154,17 @@ let package = Package(
             // links it as a shared library, whose loading, relocation and
             // initialisation cost about 0.5-1 ms of each run. The linker
             // script in static-libraries/, found first for -lstdc++, names the
-            // archive gcc ships. (libnl and libbpf stay shared: SwiftPM puts
-            // their system directory ahead of this one; see the README.)
+            // archive gcc ships. (libnl and libbpf, whose system directory
+            // SwiftPM puts ahead of this one, are named by their archives in
+            // their module maps.) readonly-data.ld and -z relro: constants
+            // read-only, and the relocated pointers (.data.rel.ro, .got)
+            // read-only once the loader has relocated them.
             linkerSettings: [
                 .unsafeFlags(
                     [
                         "-use-ld=bfd", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
+                        "-Xlinker", "-T", "-Xlinker", "\(Context.packageDirectory)/Sources/vrfc-apply/readonly-data.ld",
+                        "-Xlinker", "-z", "-Xlinker", "relro",
                         "-L\(Context.packageDirectory)/Sources/vrfc-apply/static-libraries",
                     ], .when(configuration: .release))
             ]

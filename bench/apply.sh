@@ -295,6 +295,18 @@ EOF2
         "$bin/vrfc-apply" plan --netns "$ns" --bpf-pin-dir "$pins" --ops "$d/ops.json" > /dev/null || echo "warning: ip -batch result differs from vrfc's (routes)" >&2
         drop_ns "$ns"
     done
+    # Netlink system calls of one more run each (untimed, under strace -c):
+    # what sending the requests many to a datagram saves is counted, not timed.
+    netlink_calls() {
+        strace -f -c -e trace=sendmsg,sendto,recvmsg,recvfrom -o "$d/strace.out" "$@" > /dev/null 2>&1 || true
+        awk '$NF ~ /^send/ { s += $4 } $NF ~ /^recv/ { r += $4 } END { printf "%d sends + %d receives", s, r }' "$d/strace.out"
+    }
+    fresh_ns "rs"; uplink
+    vrfc_calls=$(netlink_calls "$bin/vrfc-apply" apply --netns "$ns" --bpf-pin-dir "$pins" --ops "$d/ops.json")
+    drop_ns "$ns"
+    fresh_ns "rt"; uplink
+    ip_calls=$(netlink_calls sh -c "ip -n $ns -batch $d/ip.batch && ip -n $ns -6 -batch $d/ip6.batch")
+    drop_ns "$ns"
     echo
     echo "routes + rules: $((ROUTES + 2)) routes ($ROUTES pod routes in main, 2 ECMP defaults in table 100) + $RULES rules"
     printf "%7s %7s %5s | %7s %7s %5s | %11s\n" vrfc "ip" ratio vrfc "ip" ratio "no-op"
@@ -303,6 +315,7 @@ EOF2
         "$ac" "$bc" "$(awk -v a="$ac" -v b="$bc" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')" "$(col 1 "$d/noop.t") ($(col 2 "$d/noop.t"))" \
         "wall vrfc $(awk '{print $1}' "$d/vrfc.t" | tr '\n' ' ')/ ip $(awk '{print $1}' "$d/ip.t" | tr '\n' ' ')"
     [ -f "$d/noopf.t" ] && echo "no-op re-apply with $FOREIGN foreign routes in table 1000 (proto bgp): $(col 1 "$d/noopf.t") ($(col 2 "$d/noopf.t")) ms"
+    echo "netlink system calls of one run (strace -c): vrfc-apply $vrfc_calls (its kernel reads included), ip -batch $ip_calls"
     echo "fixed cost (empty op list / empty batches), CPU ms: vrfc-apply $(col 2 "$d/floor.t"), ip -batch $(col 2 "$d/ipfloor.t");" \
         "load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg)"
     # The README's row, as measured.

@@ -4,10 +4,13 @@ import VRFCKernel
 import VRFCModel
 import VRFCNetlink
 
-/// Runs a plan's steps against the kernel, in order, one netlink request at a
-/// time. Interrupted at any point, the kernel is left in a state the next
-/// plan recognises: every link vrfc created is marked or in the creation
-/// log, so the next run finishes or removes it.
+/// Runs a plan's steps against the kernel, in order. Links, qdiscs and
+/// filters go one request at a time: each creation is logged before it is
+/// sent, picks an ifindex (retried on EBUSY) and later requests use it.
+/// Route and rule steps go in batches (`RoutingGroup`). Interrupted at any
+/// point, the kernel is left in a state the next plan recognises: every
+/// link vrfc created is marked or in the creation log, so the next run
+/// finishes or removes it, and every route and rule carries vrfc's protocol.
 public struct Executor {
     let socket: NetlinkSocket
     let attacher: (any RouterAttacher)?
@@ -32,16 +35,59 @@ public struct Executor {
     }
 
     public mutating func run(_ plan: Plan) throws(ApplyError) {
+        let steps = plan.steps
+        var i = 0
+        let resume = "what is done so far is marked or logged, so rerunning apply continues from here"
+        var refusal: (refused: [NetlinkError], of: Int, group: String, left: Int)?
         do throws(NetlinkError) {
-            for step in plan.steps {
-                try execute(step)
-                onStep(step)
+            while i < steps.count && refusal == nil {
+                guard let group = steps[i].routingGroup else {
+                    try execute(steps[i])
+                    onStep(steps[i])
+                    i += 1
+                    continue
+                }
+                var end = i + 1
+                while end < steps.count && steps[end].routingGroup == group { end += 1 }
+                let refused = try batch(steps[i..<end])
+                if !refused.isEmpty { refusal = (refused, end - i, group.rawValue, steps.count - end) }
+                i = end
             }
         } catch {
-            throw ApplyError("\(error); what is done so far is marked or logged, so rerunning apply continues from here")
+            throw ApplyError("\(error); " + resume)
+        }
+        if let refusal {
+            // Every refusal, each named by its route or rule: all of the group were tried.
+            throw ApplyError(
+                "the kernel refused \(refusal.refused.count) of \(refusal.of) \(refusal.group) (each was tried; the others are made):\n"
+                    + refusal.refused.map { "  \($0)\n" }.joined() + resume
+                    + (refusal.left == 0
+                        ? ""
+                        : refusal.left == 1
+                            ? "; the step after them was not tried" : "; the \(refusal.left) steps after them were not tried"))
         }
         // Every link created by this or an earlier interrupted run now carries its marker.
         log.remove()
+    }
+
+    /// Sends the route and rule changes of `run` together; the refusals, in
+    /// order (each names its route or rule and the kernel's reason).
+    func batch(_ run: ArraySlice<Step>) throws(NetlinkError) -> [NetlinkError] {
+        var changes: [RoutingChange] = []
+        var at: [Int] = []
+        changes.reserveCapacity(run.count)
+        at.reserveCapacity(run.count)
+        for k in run.indices {
+            if let c = run[k].routingChange {
+                changes.append(c)
+                at.append(k)
+            }
+        }
+        var refused: [NetlinkError] = []
+        for (result, k) in zip(try socket.change(changes), at) {
+            if let result { refused.append(result) } else { onStep(run[k]) }
+        }
+        return refused
     }
 
     mutating func execute(_ step: Step) throws(NetlinkError) {
@@ -67,17 +113,9 @@ public struct Executor {
             } catch {
                 throw NetlinkError("attaching the router program to \(name)", code: nil, detail: "\(error)")
             }
-        case .route(let r):
-            switch r.kind {
-            case .add: try socket.addRoute(r.request, replace: false, describing: "adding route \(r.text)")
-            case .replace: try socket.addRoute(r.request, replace: true, describing: "replacing route \(r.text)")
-            case .delete: try socket.deleteRoute(r.request, describing: "deleting route \(r.text)")
-            }
-        case .rule(let r):
-            switch r.kind {
-            case .add: try socket.addRule(r.request, describing: "adding rule \(r.text)")
-            case .delete: try socket.deleteRule(r.request, describing: "deleting rule \(r.text)")
-            }
+        case .route, .rule:
+            // run() batches these; alone, a step is a batch of one.
+            if let refused = try batch([step][...]).first { throw refused }
         case .tableNames(let t):
             do throws(ApplyError) {
                 try t.file.apply(t.contents)
@@ -188,5 +226,48 @@ public struct Executor {
         }
         u.bridgePort = c.bridgePort
         try socket.update(u, describing: op)
+    }
+}
+
+extension Step {
+    /// The route or rule change of a route or rule step.
+    var routingChange: RoutingChange? {
+        switch self {
+        case .route(let r):
+            switch r.kind {
+            case .add: RoutingChange(.addRoute(r.request, replace: false), "adding route \(r.text)")
+            case .replace: RoutingChange(.addRoute(r.request, replace: true), "replacing route \(r.text)")
+            case .delete: RoutingChange(.deleteRoute(r.request), "deleting route \(r.text)")
+            }
+        case .rule(let r):
+            switch r.kind {
+            case .add: RoutingChange(.addRule(r.request), "adding rule \(r.text)")
+            case .delete: RoutingChange(.deleteRule(r.request), "deleting rule \(r.text)")
+            }
+        default: nil
+        }
+    }
+}
+
+/// Route and rule steps of one group share datagrams. The planner orders
+/// routes added or replaced, rules deleted, rules added, routes deleted;
+/// within a group every change is a different route or rule, so none waits
+/// on another's success (and the kernel still runs them in order); a group
+/// starts only once the one before is all done, so no rule points at a
+/// table before its route is there.
+enum RoutingGroup: String {
+    case routeAdditions = "route additions and replacements"
+    case ruleDeletions = "rule deletions"
+    case ruleAdditions = "rule additions"
+    case routeDeletions = "route deletions"
+}
+
+extension Step {
+    var routingGroup: RoutingGroup? {
+        switch self {
+        case .route(let r): r.kind == .delete ? .routeDeletions : .routeAdditions
+        case .rule(let r): r.kind == .delete ? .ruleDeletions : .ruleAdditions
+        default: nil
+        }
     }
 }

@@ -42,12 +42,16 @@ public final class TCRouterAttacher: RouterAttacher, Sendable {
     public static let priority = UInt16(VRFC_TC_PRIORITY)
     public static let handle = UInt32(VRFC_TC_HANDLE)
 
-    public let object: RouterObject
+    /// The program's object; the embedded one is decoded on first use, so
+    /// a run that loads no program (every vrfc-apply run builds an
+    /// attacher) does not pay for it.
+    public var object: RouterObject { givenObject ?? .embedded }
+    private let givenObject: RouterObject?
     public let pinDirectory: String
     private let loaded = Mutex<LoadedState>(LoadedState())
 
-    public init(object: RouterObject = .embedded, pinDirectory: String = TCRouterAttacher.defaultPinDirectory) {
-        self.object = object
+    public init(object: RouterObject? = nil, pinDirectory: String = TCRouterAttacher.defaultPinDirectory) {
+        self.givenObject = object
         self.pinDirectory = pinDirectory
     }
 

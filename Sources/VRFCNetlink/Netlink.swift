@@ -6,9 +6,10 @@ import Glibc
 // builds every request (an rtnl_* object where libnl has one, else its
 // nlmsg/nla_put through `Request`); one socket type sends them and reads
 // the answers with one receive loop, and Attributes.swift parses them.
-// Requests are sent one at a time and each waits for its acknowledgement
-// (as `ip -batch` does), so an error names exactly the operation that
-// failed; the kernel's extended-ack text is passed on.
+// Requests go in datagrams of one (links, qdiscs, filters: each waits for
+// its answer) or many (routes and rules); every answer is matched to its
+// request by sequence number, so an error names exactly the operation that
+// failed, with the kernel's extended-ack text.
 
 public struct NetlinkError: Error, Sendable, CustomStringConvertible {
     /// What was being done, e.g. "creating vx.vrf1".
@@ -41,16 +42,48 @@ public final class NetlinkSocket {
     /// for single large messages. Not zero-filled: only what recv writes is touched.
     private var buffer = [UInt8](unsafeUninitializedCapacity: 1 << 20) { _, n in n = 1 << 20 }
 
-    /// Told after each change the kernel acknowledged. A test tool ends the
-    /// process here, as `kill -9` would, to reach every point between two
-    /// requests; the shipped commands set nothing.
-    public var onChange: (() -> Void)?
+    /// Told after each datagram of requests the kernel answered, with how
+    /// many changes it made. A test tool ends the process here, as `kill -9`
+    /// would, to reach every point between two datagrams (the kernel runs a
+    /// whole datagram within the send); the shipped commands set nothing.
+    public var onChange: ((Int) -> Void)?
 
-    /// A socket in the calling thread's network namespace.
-    public init() throws(NetlinkError) {
+    /// How many requests `perform(batchOf:)` puts in one datagram.
+    public struct BatchLimits: Sendable, Equatable {
+        public var requests: Int
+        public var bytes: Int
+
+        public init(requests: Int, bytes: Int) {
+            self.requests = requests
+            self.bytes = bytes
+        }
+    }
+
+    /// The most the socket's buffers allow: every request of a datagram may
+    /// be refused, and each refusal is a message of its own (68 bytes,
+    /// about 800 charged to the receive buffer); one that does not fit is
+    /// dropped (ENOBUFS). 2 KiB per request leaves room to spare. 32 KiB of
+    /// requests (about 450 routes) fits the send buffer libnl sets (64 KiB);
+    /// larger datagrams would save only a few sends per thousand routes.
+    public let maxBatchLimits: BatchLimits
+    /// Lowered only (tests split batches finer); never above `maxBatchLimits`.
+    public var batchLimits: BatchLimits {
+        didSet {
+            batchLimits = BatchLimits(
+                requests: max(1, min(batchLimits.requests, maxBatchLimits.requests)),
+                bytes: max(Message.headerSize, min(batchLimits.bytes, maxBatchLimits.bytes)))
+        }
+    }
+    /// Datagrams of changes sent so far: tests check the batching with it.
+    public private(set) var requestDatagrams = 0
+
+    /// A socket in the calling thread's network namespace. `receiveBuffer`:
+    /// SO_RCVBUF asked for (the kernel caps it at net.core.rmem_max and
+    /// doubles it); tests shrink it to check the batches shrink along.
+    public init(receiveBuffer: Int32 = 4 << 20) throws(NetlinkError) {
         guard let s = nl_socket_alloc() else { throw NetlinkError("opening a netlink socket", code: ENOMEM) }
         sock = s
-        // Acks are requested per message below; sequence numbers are checked here, not by libnl.
+        // Acks are requested per datagram below; sequence numbers are checked here, not by libnl.
         nl_socket_disable_auto_ack(sock)
         nl_socket_disable_seq_check(sock)
         let err = nl_connect(sock, NETLINK_ROUTE)
@@ -64,7 +97,16 @@ public final class NetlinkSocket {
         // do not echo our request back.
         setsockopt(fd, Int32(SOL_NETLINK), Int32(NETLINK_EXT_ACK), &on, socklen_t(MemoryLayout<Int32>.size))
         setsockopt(fd, Int32(SOL_NETLINK), Int32(NETLINK_CAP_ACK), &on, socklen_t(MemoryLayout<Int32>.size))
-        _ = nl_socket_set_buffer_size(sock, 4 << 20, 0)
+        _ = nl_socket_set_buffer_size(sock, receiveBuffer, 0)
+        func size(_ option: Int32) -> Int {
+            var v: Int32 = 0
+            var len = socklen_t(MemoryLayout<Int32>.size)
+            return getsockopt(fd, SOL_SOCKET, option, &v, &len) == 0 ? Int(v) : 0
+        }
+        // The kernel refuses a datagram over the send buffer less 32 bytes.
+        maxBatchLimits = BatchLimits(
+            requests: max(1, size(SO_RCVBUF) / 2048), bytes: max(4096, min(32 << 10, size(SO_SNDBUF) - 64)))
+        batchLimits = maxBatchLimits
     }
 
     /// Moves the calling thread into the named network namespace
@@ -105,47 +147,172 @@ public final class NetlinkSocket {
     //   try Request("listing routes", type: RTM_GETROUTE, header: rtmsg())   // nlmsg_alloc_simple + header
     //       then .put(...) / .nest(...) for attributes (nla_put)
     //
-    //   try socket.perform(request)           // sent with NLM_F_ACK; returns on the kernel's ack,
-    //                                         // throws NetlinkError (errno + extack text) on a refusal
+    //   try socket.perform(request)           // returns on the kernel's ack, throws NetlinkError
+    //                                         // (errno + extack text) on a refusal
+    //   let refusals = try socket.perform(batchOf: n) { i in request i }   // many per datagram;
+    //                                         // each request's refusal or nil, in order
     //   let parts = try socket.dump(request)  // sent with NLM_F_DUMP; the payload (after the
     //                                         // nlmsghdr) of every answer, read with `Attributes`
     //
-    // Both stamp a fresh sequence number and read only the answers that carry it.
+    // All stamp fresh sequence numbers and read only the answers that carry them.
 
-    /// Sends one request with NLM_F_ACK and waits for its acknowledgement.
+    /// Sends one request and waits for the kernel's answer: the batch of one.
     func perform(_ request: Request) throws(NetlinkError) {
-        let op = request.op
-        nlmsg_hdr(request.msg).pointee.nlmsg_flags |= UInt16(NLM_F_ACK)
-        let seq = try send(request)
+        if let refused = try perform(batchOf: 1, { _ throws(NetlinkError) in request })[0] { throw refused }
+    }
+
+    /// Sends `count` requests, made one at a time by `build` (so a thousand
+    /// libnl messages never live at once), packed into as few datagrams as
+    /// `batchLimits` allow, and returns each one's refusal, in order (nil:
+    /// done). The kernel runs every message of a datagram in order and goes
+    /// on after a refusal, so every request is tried; a request `build`
+    /// could not make is not sent and carries its own error.
+    ///
+    /// Only the last request of a datagram asks for an acknowledgement
+    /// (NLM_F_ACK): the kernel answers a refusal without being asked, so a
+    /// datagram whose requests are all done costs one send and one receive,
+    /// and its last answer means every earlier one has arrived.
+    ///
+    /// Throws only when the answers themselves are lost (the socket failed).
+    func perform(batchOf count: Int, _ build: (Int) throws(NetlinkError) -> Request) throws(NetlinkError) -> [NetlinkError?] {
+        var results = [NetlinkError?](repeating: nil, count: count)
+        // The datagram being filled: its bytes, and which request each message is.
+        var datagram: [UInt8] = []
+        datagram.reserveCapacity(min(batchLimits.bytes, count * 256))
+        var members: [(index: Int, op: String)] = []
+        var lastHeader = 0
+        var firstSeq: UInt32 = 0
+        for i in 0..<count {
+            let request: Request
+            do throws(NetlinkError) {
+                request = try build(i)
+            } catch {
+                results[i] = error
+                continue
+            }
+            let header: UnsafeMutablePointer<nlmsghdr> = nlmsg_hdr(request.msg)
+            let length = Int(header.pointee.nlmsg_len)
+            if !members.isEmpty && (members.count == batchLimits.requests || datagram.count + length > batchLimits.bytes) {
+                try exchange(&datagram, lastHeader: lastHeader, firstSeq: firstSeq, members: &members, into: &results)
+            }
+            // Consecutive numbers from libnl's counter (dumps take theirs from it too).
+            let seq = UInt32(nl_socket_use_seq(sock))
+            if members.isEmpty { firstSeq = seq }
+            header.pointee.nlmsg_seq = seq
+            // What libnl's send would add: NLM_F_REQUEST (without it the kernel skips the message).
+            header.pointee.nlmsg_flags = header.pointee.nlmsg_flags & ~UInt16(NLM_F_ACK) | UInt16(NLM_F_REQUEST)
+            lastHeader = datagram.count
+            datagram.append(contentsOf: UnsafeRawBufferPointer(start: UnsafeRawPointer(header), count: length))
+            datagram.append(contentsOf: repeatElement(0, count: align4(length) - length))
+            members.append((i, request.op))
+        }
+        if !members.isEmpty {
+            try exchange(&datagram, lastHeader: lastHeader, firstSeq: firstSeq, members: &members, into: &results)
+        }
+        return results
+    }
+
+    /// Sends one datagram of requests (numbered from `firstSeq`), reads
+    /// every answer up to the last request's acknowledgement and empties
+    /// the datagram for the next.
+    private func exchange(
+        _ datagram: inout [UInt8], lastHeader: Int, firstSeq: UInt32, members: inout [(index: Int, op: String)],
+        into results: inout [NetlinkError?]
+    ) throws(NetlinkError) {
+        defer {
+            datagram.removeAll(keepingCapacity: true)
+            members.removeAll(keepingCapacity: true)
+        }
+        let lastOp = members[members.count - 1].op
+        // nlmsg_flags is the u16 at offset 6 of the header.
+        datagram.withUnsafeMutableBytes { b in
+            let flags = b.loadUnaligned(fromByteOffset: lastHeader + 6, as: UInt16.self) | UInt16(NLM_F_ACK)
+            b.storeBytes(of: flags, toByteOffset: lastHeader + 6, as: UInt16.self)
+        }
+        let fd = nl_socket_get_fd(sock)
         while true {
-            // An ack is read where it lies in the buffer; only a refusal is copied out.
-            let n = try receiveInPlace(op)
-            var error: Int32?
-            buffer.withUnsafeBytes { b in
-                var off = 0
-                while off + Message.headerSize <= n {
-                    let len = Int(b.loadUnaligned(fromByteOffset: off, as: UInt32.self))
-                    guard len >= Message.headerSize, off + len <= n else { break }
-                    if b.loadUnaligned(fromByteOffset: off + 4, as: UInt16.self) == UInt16(NLMSG_ERROR),
-                        b.loadUnaligned(fromByteOffset: off + 8, as: UInt32.self) == seq
-                    {
-                        // Too short to hold the error: not 0, so ackError names it.
-                        error =
-                            len >= Message.headerSize + 4
-                            ? b.loadUnaligned(fromByteOffset: off + Message.headerSize, as: Int32.self) : -EPROTO
-                        break
-                    }
-                    off += align4(len)
+            // Not connected: a datagram with no address goes to the kernel.
+            let n = datagram.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, 0) }
+            if n >= 0 { break }
+            if errno == EINTR { continue }
+            throw NetlinkError(lastOp, code: errno, detail: "sending")
+        }
+        requestDatagrams += 1
+        var answered = [Bool](repeating: false, count: members.count)
+        receiving: while true {
+            let n: Int
+            do throws(NetlinkError) {
+                n = try receiveInPlace(lastOp)
+            } catch  where error.code == ENOBUFS {
+                // Answers were dropped on a full receive buffer (batchLimits
+                // should prevent it). The kernel answered every request before
+                // send returned, so what is left is read without waiting.
+                drainAnswers(firstSeq: firstSeq, members: members, answered: &answered, into: &results)
+                for (k, m) in members.enumerated() where !answered[k] {
+                    results[m.index] = NetlinkError(
+                        m.op, code: ENOBUFS, detail: "the kernel's answer was lost (receive buffer full); the change may or may not be made"
+                    )
                 }
+                break receiving
             }
-            guard let error else { continue }
-            if error != 0 {
-                for m in Message.split(Array(buffer[0..<n])) where m.seq == seq && m.type == UInt16(NLMSG_ERROR) {
-                    if let e = Self.ackError(m, op) { throw e }
+            if takeAnswers(n, firstSeq: firstSeq, members: members, answered: &answered, into: &results) { break }
+        }
+        // A request the kernel did not refuse was done: only refusals and the last one are answered.
+        let made = members.count(where: { results[$0.index] == nil })
+        if made > 0 { onChange?(made) }
+    }
+
+    /// Files the answers (NLMSG_ERROR: 0 or a refusal) in the first `n`
+    /// bytes of the buffer under their requests; true once the last request's has come.
+    private func takeAnswers(
+        _ n: Int, firstSeq: UInt32, members: [(index: Int, op: String)], answered: inout [Bool],
+        into results: inout [NetlinkError?]
+    ) -> Bool {
+        var last = false
+        // An answer is read where it lies in the buffer; only a refusal is copied out.
+        var off = 0
+        while off + Message.headerSize <= n {
+            let (len, type, seq) = buffer.withUnsafeBytes { b in
+                (
+                    Int(b.loadUnaligned(fromByteOffset: off, as: UInt32.self)),
+                    b.loadUnaligned(fromByteOffset: off + 4, as: UInt16.self),
+                    b.loadUnaligned(fromByteOffset: off + 8, as: UInt32.self)
+                )
+            }
+            guard len >= Message.headerSize, off + len <= n else { break }
+            let k = Int(seq &- firstSeq)
+            if type == UInt16(NLMSG_ERROR), seq &- firstSeq < UInt32(members.count), !answered[k] {
+                answered[k] = true
+                // Too short to hold the error: not 0, so ackError names it.
+                let code =
+                    len >= Message.headerSize + 4
+                    ? buffer.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: off + Message.headerSize, as: Int32.self) } : -EPROTO
+                if code != 0 {
+                    let bytes = Array(buffer[off..<(off + len)])
+                    results[members[k].index] =
+                        Message.split(bytes).first.flatMap { Self.ackError($0, members[k].op) }
+                        ?? NetlinkError(members[k].op, code: EPROTO)
                 }
+                if k == members.count - 1 { last = true }
             }
-            onChange?()
-            return
+            off += align4(len)
+        }
+        return last
+    }
+
+    /// After a lost answer: reads whatever answers are queued, without waiting.
+    private func drainAnswers(
+        firstSeq: UInt32, members: [(index: Int, op: String)], answered: inout [Bool],
+        into results: inout [NetlinkError?]
+    ) {
+        let fd = nl_socket_get_fd(sock)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            if n < 0 {
+                if errno == EINTR || errno == ENOBUFS { continue }
+                return
+            }
+            if takeAnswers(n, firstSeq: firstSeq, members: members, answered: &answered, into: &results) { return }
         }
     }
 

@@ -4,8 +4,8 @@ import VRFCModel
 
 // Routes and policy rules: what the kernel reports (RTM_GETROUTE and
 // RTM_GETRULE dumps, parsed into plain values) and the requests that change
-// them, built with libnl-route's rtnl_route / rtnl_rule objects and sent one
-// at a time through the socket's perform (each waits for its ack).
+// them, built with libnl-route's rtnl_route / rtnl_rule objects and sent
+// many to a datagram through the socket's perform(batchOf:).
 
 /// One path of a route as the kernel reports it.
 public struct KernelNexthop: Hashable, Sendable {
@@ -360,48 +360,79 @@ extension NetlinkSocket {
         let parts = try dump(Request("listing policy rules", type: RTM_GETRULE, header: fib_rule_hdr()))
         return (parts.compactMap { KernelRule(payload: $0) }, Set(parts.compactMap { ruleTable(payload: $0) }))
     }
+}
 
-    /// RTM_NEWROUTE with NLM_F_EXCL (a route already there is an error), or
-    /// with NLM_F_REPLACE (the one route of that table, destination, tos and
-    /// metric becomes this one in one step: no moment without a route).
-    public func addRoute(_ r: RouteRequest, replace: Bool, describing op: String) throws(NetlinkError) {
-        let obj = try r.object(op)
-        defer { rtnl_route_put(obj) }
-        try perform(Request(op) { rtnl_route_build_add_request(obj, replace ? NLM_F_REPLACE : NLM_F_EXCL, &$0) })
+/// A route or rule change, for `NetlinkSocket.change(_:)`.
+public struct RoutingChange: Sendable, Hashable {
+    public enum Action: Sendable, Hashable {
+        /// RTM_NEWROUTE with NLM_F_EXCL (a route already there is an error),
+        /// or with NLM_F_REPLACE (the one route of that table, destination,
+        /// tos and metric becomes this one in one step: no moment without a route).
+        case addRoute(RouteRequest, replace: Bool)
+        /// RTM_DELROUTE; a route already gone counts as deleted.
+        case deleteRoute(RouteRequest)
+        /// RTM_NEWRULE with NLM_F_EXCL.
+        case addRule(RuleRequest)
+        /// RTM_DELRULE; a rule already gone counts as deleted.
+        case deleteRule(RuleRequest)
     }
 
-    /// RTM_DELROUTE; false when the route was already gone.
-    @discardableResult
-    public func deleteRoute(_ r: RouteRequest, describing op: String) throws(NetlinkError) -> Bool {
-        let obj = try r.object(op)
-        defer { rtnl_route_put(obj) }
-        return try performDelete(Request(op) { rtnl_route_build_del_request(obj, 0, &$0) }, goneIf: [ESRCH, ENOENT])
+    public var action: Action
+    /// What it does in words, for errors ("adding route ...").
+    public var operation: String
+
+    public init(_ action: Action, _ operation: String) {
+        self.action = action
+        self.operation = operation
     }
 
-    /// RTM_NEWRULE with NLM_F_EXCL.
-    public func addRule(_ r: RuleRequest, describing op: String) throws(NetlinkError) {
-        let obj = try r.object(op)
-        defer { rtnl_rule_put(obj) }
-        try perform(Request(op) { rtnl_rule_build_add_request(obj, NLM_F_EXCL, &$0) })
-    }
-
-    /// RTM_DELRULE; false when no such rule was there.
-    @discardableResult
-    public func deleteRule(_ r: RuleRequest, describing op: String) throws(NetlinkError) -> Bool {
-        let obj = try r.object(op)
-        defer { rtnl_rule_put(obj) }
-        return try performDelete(Request(op) { rtnl_rule_build_delete_request(obj, 0, &$0) }, goneIf: [ENOENT])
-    }
-
-    /// Sends a delete; false when the kernel answers that the object was
-    /// not there (one of `codes`), so a rerun after a crash converges.
-    private func performDelete(_ request: Request, goneIf codes: Set<Int32>) throws(NetlinkError) -> Bool {
-        do {
-            try perform(request)
-            return true
-        } catch  where error.code.map(codes.contains) == true {
-            return false
+    /// The message, built by libnl's rtnl_route / rtnl_rule.
+    func request() throws(NetlinkError) -> Request {
+        let op = operation
+        switch action {
+        case .addRoute(let r, let replace):
+            let obj = try r.object(op)
+            defer { rtnl_route_put(obj) }
+            return try Request(op) { rtnl_route_build_add_request(obj, replace ? NLM_F_REPLACE : NLM_F_EXCL, &$0) }
+        case .deleteRoute(let r):
+            let obj = try r.object(op)
+            defer { rtnl_route_put(obj) }
+            return try Request(op) { rtnl_route_build_del_request(obj, 0, &$0) }
+        case .addRule(let r):
+            let obj = try r.object(op)
+            defer { rtnl_rule_put(obj) }
+            return try Request(op) { rtnl_rule_build_add_request(obj, NLM_F_EXCL, &$0) }
+        case .deleteRule(let r):
+            let obj = try r.object(op)
+            defer { rtnl_rule_put(obj) }
+            return try Request(op) { rtnl_rule_build_delete_request(obj, 0, &$0) }
         }
+    }
+
+    /// A deletion the kernel answers with "not there": done already, so a
+    /// rerun after a crash converges.
+    func isGone(_ e: NetlinkError) -> Bool {
+        switch action {
+        case .deleteRoute: e.code == ESRCH || e.code == ENOENT
+        case .deleteRule: e.code == ENOENT
+        case .addRoute, .addRule: false
+        }
+    }
+}
+
+extension NetlinkSocket {
+    /// Makes the changes, in order, in as few datagrams as `batchLimits`
+    /// allow (one send and one receive per datagram when all are done), and
+    /// returns each one's refusal with the kernel's extended-ack text (nil:
+    /// done). Every change is tried, also after a refusal: callers batch
+    /// only changes that do not depend on each other. Throws only when the
+    /// kernel's answers cannot be read.
+    public func change(_ changes: [RoutingChange]) throws(NetlinkError) -> [NetlinkError?] {
+        var results = try perform(batchOf: changes.count) { i throws(NetlinkError) in try changes[i].request() }
+        for i in results.indices {
+            if let e = results[i], changes[i].isGone(e) { results[i] = nil }
+        }
+        return results
     }
 }
 

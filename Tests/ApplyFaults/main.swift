@@ -21,7 +21,8 @@ struct ApplyFaults: ParsableCommand {
 }
 
 /// `vrfc-apply apply` without --frr-config that ends like `kill -9` right
-/// after its N-th change the kernel acknowledged: no cleanup, no output,
+/// after the request (links) or datagram (routes and rules) holding its
+/// N-th change the kernel acknowledged: no cleanup, no output,
 /// status 137. A run with fewer changes finishes as apply does (exit 0).
 struct CrashingApply: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "apply")
@@ -43,9 +44,10 @@ struct CrashingApply: ParsableCommand {
         do throws(ApplyError) {
             let session = try inputs.session(ops, exclusive: true)
             var left = changes
-            session.socket.onChange = {
-                left -= 1
-                if left == 0 { _exit(137) }
+            // Route and rule changes come in datagrams: the end falls after the one holding the N-th.
+            session.socket.onChange = { made in
+                left -= made
+                if left <= 0 { _exit(137) }
             }
             outcome = try LinkApply.run(session)
         } catch {

@@ -135,7 +135,8 @@ public final class Namespace: @unchecked Sendable {
     }
 
     /// `apply --ops FILE` under `ip netns exec`, ending like kill -9 right
-    /// after its k-th acknowledged kernel change (status 137), or finishing
+    /// after the request or datagram of its k-th acknowledged kernel change
+    /// (status 137), or finishing
     /// as apply does when the run has fewer changes.
     public func crashingApply(_ file: String, after k: Int) throws -> CommandResult {
         try netns.run(
@@ -330,7 +331,7 @@ extension NetlinkSocket {
     /// from a short-lived thread of its own: setns moves only that thread, so
     /// the test's thread stays where it is, and the socket stays bound to the
     /// namespace it was created in.
-    public static func open(namespace: String) throws -> NetlinkSocket {
+    public static func open(namespace: String, receiveBuffer: Int32 = 4 << 20) throws -> NetlinkSocket {
         final class Box: @unchecked Sendable {
             var result: Result<NetlinkSocket, any Error>?
         }
@@ -339,7 +340,7 @@ extension NetlinkSocket {
         Thread {
             box.result = Result {
                 try NetlinkSocket.enterNamespace(namespace)
-                return try NetlinkSocket()
+                return try NetlinkSocket(receiveBuffer: receiveBuffer)
             }
             done.signal()
         }.start()

@@ -379,8 +379,14 @@ private func checkNetlink(_ ops: OpList, _ routes: [KernelRoute], _ rules: [Kern
         try Namespace.with("kill") { ns in
             try ns.addUplink()
             let up0 = try #require(try ns.links().first { $0.name == "up0" }).index
-            // Each transition is 29 changes; cut it early, in the middle and late.
-            for (cut, from, to) in [(3, big, smaller), (17, smaller, big), (2, big, smaller), (26, smaller, big)] {
+            // Each transition is 29 changes in four groups that each go in
+            // one datagram (routes added or replaced, rules deleted, rules
+            // added, routes deleted): 1+7+1+20 one way, 21+1+7+0 the other.
+            // A kill lands between datagrams (the kernel runs a whole one
+            // within the send): after the 3rd or 2nd change means after the
+            // rule deletions; the 17th, after the route additions; the
+            // 22nd, after the rule deletion.
+            for (cut, from, to) in [(3, big, smaller), (17, smaller, big), (2, big, smaller), (22, smaller, big)] {
                 try #require(try ns.applyOps(from).status == 0)
                 let file = try ns.file("cut-\(cut).json", JSONOutput.encode(to))
                 let killed = try ns.crashingApply(file, after: cut)

@@ -1,4 +1,8 @@
 // libnl-route-3 and the kernel's rtnetlink and tc definitions, for VRFCNetlink only.
+// <netlink/...> resolves through include/netlink, a link to libnl's headers
+// (/usr/include/libnl3/netlink): SwiftPM hands this include directory to every
+// target that imports CNetlink, which a pkgConfig's -I would do only together
+// with the -l flags that link the shared libraries.
 #include <netlink/netlink.h>
 #include <netlink/msg.h>
 #include <netlink/attr.h>
@@ -26,4 +30,4 @@
 #include <unistd.h>
 
 // setns(2) for the calling thread only; glibc declares it only under _GNU_SOURCE.
-static inline int vrfc_setns(int fd, int nstype) { return (int)syscall(SYS_setns, fd, nstype); }
+int vrfc_setns(int fd, int nstype);
