@@ -12,8 +12,9 @@ time runs out, then prints each failed expectation.
   check.py sessions INTENT [--timeout S]   every BGP session Established
   check.py leaks INTENT [--timeout S]      leaking exactly as the CRs say
   check.py routed BEFORE AFTER --min N     the tc router's counters moved
-  check.py evpn VRF... [--timeout S]       the node's zebra has the leaf's
-                                           router MAC and next hops per L3 VNI
+  check.py evpn VRF... [--timeout S]       each zebra has the other side's
+                                           router MAC and next hops per L3 VNI;
+                                           exit 3: only the leaf's zebra lost them
 """
 import argparse
 import ipaddress
@@ -93,16 +94,23 @@ def route_map(intent, vrf, direction, prefix, tagged=False):
 
 # -------------------------------------------------------------- FRR's truth
 
+SENTINEL = "show interface lo json"  # zebra always answers it: {"lo": {...}}
+
+
 def vtysh_docs(ns, commands, daemon="bgpd"):
     """Runs several JSON show commands in one vtysh (each vtysh start costs
-    about a second under emulation) and returns one object per command."""
+    about a second under emulation) and returns one object per command.
+    zebra prints nothing at all for some empty tables (`show evpn rmac vni
+    N json` with no entry), so for zebra a sentinel command follows each,
+    and a command whose answer is missing reads as {}."""
+    sentinel = daemon == "zebra"
     args = ["vtysh", "-N", ns, "-d", daemon]
     for c in commands:
-        args += ["-c", c]
+        args += ["-c", c] + (["-c", SENTINEL] if sentinel else [])
     r = subprocess.run(args, capture_output=True, text=True, timeout=120)
     text = "\n".join(l for l in r.stdout.splitlines() if not l.startswith("%"))
-    dec, i, docs = json.JSONDecoder(), 0, []
-    while len(docs) < len(commands):
+    dec, i, objs = json.JSONDecoder(), 0, []
+    while True:
         while i < len(text) and text[i] != "{":
             i += 1
         if i >= len(text):
@@ -111,10 +119,21 @@ def vtysh_docs(ns, commands, daemon="bgpd"):
             obj, i = dec.raw_decode(text, i)
         except json.JSONDecodeError:
             break
-        docs.append(obj)
-    if len(docs) != len(commands):  # vtysh failed part-way: nothing is known
+        objs.append(obj)
+    if sentinel:
+        docs, pending = [], None
+        for o in objs:
+            if isinstance(o, dict) and set(o) == {"lo"}:
+                docs.append(pending if pending is not None else {})
+                pending = None
+            else:
+                pending = o
+        if len(docs) != len(commands):  # vtysh failed part-way: nothing is known
+            return [{} for _ in commands]
+        return docs
+    if len(objs) != len(commands):  # vtysh failed part-way: nothing is known
         return [{} for _ in commands]
-    return docs
+    return objs
 
 
 class View:
@@ -351,54 +370,190 @@ def leaf_conf(L):
 
 # ------------------------------------------------------------------ EVPN
 
+# check.py evpn's exit status when only the leaf's zebra lost entries the
+# node's advertisements still carry: the lab's fabric is at fault, not the
+# node (guest.sh repairs the leaf and checks again; README "The lab").
+LEAF_ONLY = 3
+
+
+def onlink_gateways(tables, svi):
+    """The gateways of zebra's selected BGP routes via the SVI onlink: how
+    zebra installs a route learnt over an L3 VNI (`via VTEP dev br.X
+    onlink`). tables: `show ip[v6] route vrf X json` documents."""
+    used = set()
+    for table in tables:
+        for entries in table.values():
+            if not isinstance(entries, list):
+                continue
+            for e in entries:
+                if not (e.get("selected") and e.get("protocol") == "bgp"):
+                    continue
+                for h in e.get("nexthops") or []:
+                    if h.get("interfaceName") == svi and h.get("onLink") and h.get("ip"):
+                        used.add(ipaddress.ip_address(h["ip"]))
+    return used
+
+
+def evpn_rmacs(doc, vtep):
+    """The router MACs (Rmac: extended community) on the type-5 paths of a
+    `show bgp l2vpn evpn route detail type prefix json` with next hop vtep."""
+    found = set()
+
+    def walk(x):
+        if isinstance(x, dict):
+            ext = (x.get("extendedCommunity") or {}).get("string")
+            hops = [h.get("ip") for h in x.get("nexthops") or [] if isinstance(h, dict)]
+            if ext and str(vtep) in hops:
+                found.update(w[len("Rmac:"):] for w in ext.split() if w.startswith("Rmac:"))
+            for y in x.values():
+                walk(y)
+        elif isinstance(x, list):
+            for y in x:
+                walk(y)
+    walk(doc)
+    return found
+
+
+def zebra_entries(rmacs, hops, mac, vtep, want_hops):
+    """What a zebra lacks for a remote VTEP: its RMAC entry (router MAC
+    `mac` via `vtep`) and a next-hop entry with that MAC per address in
+    want_hops. A list of short descriptions, empty when nothing is missing."""
+    missing = []
+    rm = [x for x in (rmacs or {}).values() if isinstance(x, dict)]
+    if not any(x.get("routerMac") == mac and x.get("vtepIp") == str(vtep) for x in rm):
+        got = [(x.get("routerMac"), x.get("vtepIp")) for x in rm]
+        missing.append(f"no RMAC {mac} via VTEP {vtep} (has {got or 'none'})")
+    have = {ipaddress.ip_address(x["nexthopIp"]): x.get("routerMac")
+            for x in (hops or {}).values() if isinstance(x, dict) and "nexthopIp" in x}
+    bad = [f"{h} ({'missing' if h not in have else 'RMAC ' + str(have[h])})"
+           for h in sorted(want_hops, key=str) if have.get(h) != mac]
+    if bad:
+        missing.append(f"next hops {', '.join(bad)}, want RMAC {mac}")
+    return missing
+
+
 def evpn_checks(vrfs, L):
-    """What the node's zebra must hold per tenant VRF for the kernel to reach
-    the leaf over the L3 VNI: an RMAC entry with the leaf's router MAC for
-    that VNI (read from the leaf's own zebra) and the leaf's VTEP, and that
-    VTEP as a next hop with the same MAC, as IPv4 (the IPv4 routes) and as
-    IPv4-mapped IPv6 (the IPv6 routes). zebra writes these as the kernel's
-    neighbour (br.) and FDB (vx.) entries; without them routes are
-    installed and traffic still goes nowhere."""
-    vtep = ipaddress.ip_address(L["leaf"]["vtep"])
-    want_hops = {vtep, ipaddress.ip_address(f"::ffff:{vtep}")}
+    """What each zebra must hold per tenant VRF for its kernel to reach the
+    other side over the L3 VNI: an RMAC entry with the peer's router MAC
+    and VTEP, and that VTEP as a next hop with the same MAC, as IPv4 (the
+    IPv4 routes) and as IPv4-mapped IPv6 (the IPv6 routes). zebra writes
+    these as the kernel's neighbour (br.) and FDB (vx.) entries; without
+    them routes are installed and traffic still goes nowhere.
+
+    Node side: the node's zebra holds the leaf's router MAC (read from the
+    leaf's zebra) and both next hops. Leaf side, in the same terms: the
+    leaf's zebra holds the node's router MAC for every next hop its routes
+    via the node use, provided the leaf has such routes and the node's
+    advertisements (in the leaf's BGP) carry that router MAC. Each check
+    returns (side, error): a leaf-side error with the node side in order is
+    the leaf's own zebra (FRR 8.4) losing what the node still advertises."""
+    leaf_vtep = ipaddress.ip_address(L["leaf"]["vtep"])
+    node_vtep = ipaddress.ip_address(L["node"]["underlayRouterID"])
     checks = []
     for vrf in vrfs:
         vni = L["tenants"][vrf]["vni"]
 
-        def f(v, vrf=vrf, vni=vni):
-            mac = v.leaf_rmac(vni)
+        def node_side(v, vrf=vrf, vni=vni):
+            mac = v.rmac("leaf", vni)
             if not mac:
                 return f"leaf: no router MAC for L3 VNI {vni} ({vrf})"
-            rmacs = [x for x in v.node(vni, "rmac").values() if isinstance(x, dict)]
-            if not any(x.get("routerMac") == mac and x.get("vtepIp") == str(vtep) for x in rmacs):
-                got = [(x.get("routerMac"), x.get("vtepIp")) for x in rmacs]
-                return f"node: VNI {vni} ({vrf}): no RMAC {mac} via VTEP {vtep} (has {got or 'none'})"
-            hops = {ipaddress.ip_address(x["nexthopIp"]): x.get("routerMac")
-                    for x in v.node(vni, "next-hops").values() if isinstance(x, dict) and "nexthopIp" in x}
-            bad = [f"{h} ({'missing' if h not in hops else 'RMAC ' + str(hops[h])})"
-                   for h in sorted(want_hops, key=str) if hops.get(h) != mac]
-            if bad:
-                return f"node: VNI {vni} ({vrf}): next hops {', '.join(bad)}, want RMAC {mac}"
-        checks.append((f"node VNI {vni} ({vrf}): leaf's RMAC and next hops", f))
+            want = {leaf_vtep, ipaddress.ip_address(f"::ffff:{leaf_vtep}")}
+            lost = zebra_entries(v.zebra("node", vni, "rmac"), v.zebra("node", vni, "next-hops"), mac, leaf_vtep, want)
+            if lost:
+                return f"node: VNI {vni} ({vrf}): " + "; ".join(lost)
+
+        def leaf_side(v, vrf=vrf, vni=vni):
+            mac = v.rmac("node", vni)
+            if not mac:
+                return f"node: no router MAC for L3 VNI {vni} ({vrf})"
+            used = v.leaf_gateways(vrf)
+            if not used:
+                return f"leaf: vr.{vrf} has no route via the node's VTEP (br.{vrf} onlink): nothing of the node's reaches it"
+            advertised = v.leaf_bgp_rmacs()
+            if mac not in advertised:
+                return (f"leaf: the node's type-5 routes (next hop {node_vtep}) carry router MAC(s) "
+                        f"{sorted(advertised) or 'none'} in the leaf's BGP, not the node's VNI {vni} router MAC {mac}")
+            lost = zebra_entries(v.zebra("leaf", vni, "rmac"), v.zebra("leaf", vni, "next-hops"), mac, node_vtep, used)
+            if lost:
+                return ("LEAF-ONLY", f"the leaf's zebra lost VNI {vni}'s router MAC ({vrf}: " + "; ".join(lost)
+                        + f"; its BGP has the node's routes with Rmac:{mac} and {len(used)} next hop(s) in use) "
+                        "— FRR 8.4 bug, the lab's fabric, not the node")
+        checks.append((f"node VNI {vni} ({vrf}): leaf's RMAC and next hops", node_side))
+        checks.append((f"leaf VNI {vni} ({vrf}): node's RMAC and next hops", leaf_side))
     return checks
 
 
 class EVPNView:
-    """One poll round: the node's RMAC and next-hop tables and the leaf's
-    router MAC per VNI, one vtysh per namespace (zebra answers these)."""
+    """One poll round, one vtysh per daemon and namespace: each zebra's
+    router MAC, RMAC and next-hop tables per VNI, the leaf's routes in each
+    tenant VRF, and the leaf's BGP type-5 routes (their Rmac: communities)."""
 
-    def __init__(self, vnis):
-        kinds = ("rmac", "next-hops")
-        docs = vtysh_docs(NODE_NS, [f"show evpn {k} vni {n} json" for n in vnis for k in kinds], daemon="zebra")
-        self.tables = {(n, k): d for (n, k), d in zip([(n, k) for n in vnis for k in kinds], docs)}
-        leaf = vtysh_docs(LEAF_NS, [f"show evpn vni {n} json" for n in vnis], daemon="zebra")
-        self.rmac = {n: d.get("routerMac") for n, d in zip(vnis, leaf)}
+    KINDS = ("rmac", "next-hops")
 
-    def node(self, vni, kind):
-        return self.tables.get((vni, kind)) or {}
+    def __init__(self, vrfs, L):
+        self.L = L
+        vnis = [L["tenants"][v]["vni"] for v in vrfs]
+        self.tables, self.macs = {}, {}
+        for ns, side in ((NODE_NS, "node"), (LEAF_NS, "leaf")):
+            cmds = [f"show evpn vni {n} json" for n in vnis]
+            cmds += [f"show evpn {k} vni {n} json" for n in vnis for k in self.KINDS]
+            if side == "leaf":
+                cmds += [f"show ip{f} route vrf vr.{v} json" for v in vrfs for f in ("", "v6")]
+            docs = vtysh_docs(ns, cmds, daemon="zebra")
+            for n, d in zip(vnis, docs):
+                self.macs[(side, n)] = d.get("routerMac")
+            rest = docs[len(vnis):]
+            for (n, k), d in zip([(n, k) for n in vnis for k in self.KINDS], rest):
+                self.tables[(side, n, k)] = d
+            if side == "leaf":
+                routes = rest[len(vnis) * len(self.KINDS):]
+                self.routes = {v: routes[2 * i:2 * i + 2] for i, v in enumerate(vrfs)}
+        self.bgp = vtysh_docs(LEAF_NS, ["show bgp l2vpn evpn route detail type prefix json"])[0]
 
-    def leaf_rmac(self, vni):
-        return self.rmac.get(vni)
+    def rmac(self, side, vni):
+        return self.macs.get((side, vni))
+
+    def zebra(self, side, vni, kind):
+        return self.tables.get((side, vni, kind)) or {}
+
+    def leaf_gateways(self, vrf):
+        return onlink_gateways(self.routes.get(vrf) or [], f"br.{vrf}")
+
+    def leaf_bgp_rmacs(self):
+        return evpn_rmacs(self.bgp, self.L["node"]["underlayRouterID"])
+
+
+def poll_evpn(vrfs, L, timeout):
+    """As poll_until, but says which side failed: 0 every check holds; 1 a
+    node-side check (or the node's advertisements) fails; LEAF_ONLY only the
+    leaf's zebra lost the node's router MAC/next hops. Ends early, after a
+    short grace (zebra's queue can lag a route's arrival by a moment), once
+    only leaf-side losses remain: waiting longer cannot bring those back."""
+    checks = evpn_checks(vrfs, L)
+    start = time.monotonic()
+    rounds, leaf_since = 0, None
+    while True:
+        rounds += 1
+        v = EVPNView(vrfs, L)
+        results = [(d, f(v)) for d, f in checks]
+        errors = [e for _, e in results if e]
+        if not errors:
+            print(f"evpn: {len(checks)} RMAC/next-hop checks hold, node and leaf "
+                  f"(after {time.monotonic() - start:.1f} s, {rounds} rounds)")
+            return 0
+        leaf_only = all(isinstance(e, tuple) for e in errors)
+        now = time.monotonic()
+        leaf_since = (leaf_since or now) if leaf_only else None
+        if now - start > timeout or (leaf_only and now - leaf_since >= 6):
+            print(f"evpn: {len(errors)} of {len(checks)} RMAC/next-hop checks fail after {now - start:.1f} s:")
+            for e in errors:
+                print("  FAIL " + (e[1] if isinstance(e, tuple) else e))
+            if leaf_only:
+                print("evpn: only the leaf's zebra lost entries (the node holds the leaf's and advertises its own): "
+                      "FRR 8.4's RMAC loss on the lab's fabric, not the node")
+                return LEAF_ONLY
+            return 1
+        time.sleep(2)
 
 
 # ------------------------------------------------------------------ counters
@@ -441,9 +596,7 @@ def main():
         unknown = [v for v in a.vrfs if v not in L["tenants"]]
         if unknown:
             raise SystemExit(f"evpn: not a tenant VRF of lab.json: {', '.join(unknown)}")
-        vnis = [L["tenants"][v]["vni"] for v in a.vrfs]
-        return poll_until(evpn_checks(a.vrfs, L), a.timeout, lambda: EVPNView(vnis), "evpn",
-                          "RMAC/next-hop checks hold", "RMAC/next-hop checks fail")
+        return poll_evpn(a.vrfs, L, a.timeout)
     intent = read_intent(a.intent, a.config)
     if a.cmd == "sessions":
         return poll_sessions(session_checks(intent, L), a.timeout)

@@ -59,6 +59,12 @@ else
 fi
 echo "lab.sh: phases:"
 sed 's/^/  /' "$OUT/phases" 2>/dev/null || true
+if [ -s "$OUT/leaf-repairs" ]; then
+    # Loud on purpose: the lab repaired its own fabric leaf (FRR 8.4 lost an
+    # L3 VNI's router MAC there), then required every check and the traffic.
+    echo "lab.sh: !!! the lab repaired its LEAF's FRR $(wc -l <"$OUT/leaf-repairs") time(s) (FRR 8.4 router-MAC loss on the lab's fabric, not the node):"
+    sed 's/^/  /' "$OUT/leaf-repairs"
+fi
 result=$(cat "$OUT/result" 2>/dev/null || echo "no result (the guest died?)")
 echo "lab.sh: $result in $((SECONDS - start)) s (boot included); log: $OUT/lab.log"
 [ "$result" = passed ]
