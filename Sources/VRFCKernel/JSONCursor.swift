@@ -22,28 +22,39 @@ struct JSONCursor {
         private let bytes: [[UInt8]]
         let required: [Int]
         let optional: UInt32
-        let listed: String
+        private let declared: [String]
 
         /// `order`: the names again, in evaluation order, when it is not
-        /// required then optional.
+        /// required then optional. (Built once per process: no Set and no
+        /// `joined` here, whose first use costs a scan of the binary's conformances.)
         init(required: [String], optional: [String] = [], order: [String]? = nil) {
-            let names = order ?? (required + optional)
-            precondition(names.count <= 16 && Set(names) == Set(required + optional))
+            declared = required + optional
+            let names = order ?? declared
+            precondition(names.count <= 16 && names.count == declared.count && declared.allSatisfy(names.contains))
             self.names = names
             bytes = names.map { Array($0.utf8) }
             self.required = required.map { names.firstIndex(of: $0)! }
             self.optional = optional.reduce(0) { $0 | 1 << UInt32(names.firstIndex(of: $1)!) }
-            listed = (required + optional).joined(separator: ", ")
         }
 
         static let none = Keys(required: [])
+
+        /// The keys as a message names them: required, then optional.
+        var listed: String { declared.joined(separator: ", ") }
 
         func isOptional(_ i: Int) -> Bool { optional & 1 << UInt32(i) != 0 }
 
         /// A key written without escapes, by its bytes.
         func index(_ raw: UnsafeBufferPointer<UInt8>) -> Int? {
-            for i in bytes.indices where bytes[i].count == raw.count {
-                if bytes[i].withUnsafeBufferPointer({ $0.elementsEqual(raw) }) { return i }
+            guard let first = raw.first else { return names.firstIndex(of: "") }
+            for i in bytes.indices {
+                let found = bytes[i].withUnsafeBufferPointer { b in
+                    guard b.count == raw.count && b[0] == first else { return false }
+                    var k = 1
+                    while k < b.count && b[k] == raw[k] { k += 1 }
+                    return k == b.count
+                }
+                if found { return i }
             }
             return nil
         }

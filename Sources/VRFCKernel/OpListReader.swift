@@ -289,7 +289,7 @@ struct OpListDecoder {
             problem(line, path(), "\(quoted(s)) is not an IPv4 or IPv6 address")
             return nil
         }
-        guard a.description == s else {
+        guard a.isSpelled(s) else {
             problem(line, path(), "\(quoted(s)) is not canonical; the address is written '\(a)'")
             return nil
         }

@@ -298,6 +298,23 @@ extension IPAddress: CustomStringConvertible {
         case .v6(let a): a.description
         }
     }
+
+    /// Whether `text` is exactly how this address prints (`description ==
+    /// text`), checked in a stack buffer: a reader of a thousand gateways
+    /// makes no String per address.
+    public func isSpelled(_ text: String) -> Bool {
+        var t = text
+        return t.withUTF8 { u in
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 48) { raw in
+                var buf = StackBytes(base: raw.baseAddress!)
+                switch self {
+                case .v4(let a): a.write(into: &buf)
+                case .v6(let a): a.write(into: &buf)
+                }
+                return buf.bytes.elementsEqual(u)
+            }
+        }
+    }
 }
 
 /// A network prefix, always canonical (no host bits) once constructed. It
