@@ -36,20 +36,22 @@ public struct Executor {
 
     public mutating func run(_ plan: Plan) throws(ApplyError) {
         let steps = plan.steps
+        // Each route or rule change is built once (its text names it in a refusal).
+        let routing = steps.map(\.routing)
         var i = 0
         let resume = "what is done so far is marked or logged, so rerunning apply continues from here"
         var refusal: (refused: [NetlinkError], of: Int, group: String, left: Int)?
         do throws(NetlinkError) {
             while i < steps.count && refusal == nil {
-                guard let group = steps[i].routingGroup else {
+                guard let group = routing[i]?.group else {
                     try execute(steps[i])
                     onStep(steps[i])
                     i += 1
                     continue
                 }
                 var end = i + 1
-                while end < steps.count && steps[end].routingGroup == group { end += 1 }
-                let refused = try batch(steps[i..<end])
+                while end < steps.count && routing[end]?.group == group { end += 1 }
+                let refused = try batch(steps[i..<end], routing[i..<end])
                 if !refused.isEmpty { refusal = (refused, end - i, group.rawValue, steps.count - end) }
                 i = end
             }
@@ -72,19 +74,11 @@ public struct Executor {
 
     /// Sends the route and rule changes of `run` together; the refusals, in
     /// order (each names its route or rule and the kernel's reason).
-    func batch(_ run: ArraySlice<Step>) throws(NetlinkError) -> [NetlinkError] {
-        var changes: [RoutingChange] = []
-        var at: [Int] = []
-        changes.reserveCapacity(run.count)
-        at.reserveCapacity(run.count)
-        for k in run.indices {
-            if let c = run[k].routingChange {
-                changes.append(c)
-                at.append(k)
-            }
-        }
+    func batch(
+        _ run: ArraySlice<Step>, _ routing: ArraySlice<(group: RoutingGroup, change: RoutingChange)?>
+    ) throws(NetlinkError) -> [NetlinkError] {
         var refused: [NetlinkError] = []
-        for (result, k) in zip(try socket.change(changes), at) {
+        for (result, k) in zip(try socket.change(routing.compactMap { $0?.change }), run.indices) {
             if let result { refused.append(result) } else { onStep(run[k]) }
         }
         return refused
@@ -115,7 +109,7 @@ public struct Executor {
             }
         case .route, .rule:
             // run() batches these; alone, a step is a batch of one.
-            if let refused = try batch([step][...]).first { throw refused }
+            if let refused = try batch([step][...], [step.routing][...]).first { throw refused }
         case .tableNames(let t):
             do throws(ApplyError) {
                 try t.file.apply(t.contents)
@@ -229,26 +223,6 @@ public struct Executor {
     }
 }
 
-extension Step {
-    /// The route or rule change of a route or rule step.
-    var routingChange: RoutingChange? {
-        switch self {
-        case .route(let r):
-            switch r.kind {
-            case .add: RoutingChange(.addRoute(r.request, replace: false), "adding route \(r.text)")
-            case .replace: RoutingChange(.addRoute(r.request, replace: true), "replacing route \(r.text)")
-            case .delete: RoutingChange(.deleteRoute(r.request), "deleting route \(r.text)")
-            }
-        case .rule(let r):
-            switch r.kind {
-            case .add: RoutingChange(.addRule(r.request), "adding rule \(r.text)")
-            case .delete: RoutingChange(.deleteRule(r.request), "deleting rule \(r.text)")
-            }
-        default: nil
-        }
-    }
-}
-
 /// Route and rule steps of one group share datagrams. The planner orders
 /// routes added or replaced, rules deleted, rules added, routes deleted;
 /// within a group every change is a different route or rule, so none waits
@@ -263,10 +237,20 @@ enum RoutingGroup: String {
 }
 
 extension Step {
-    var routingGroup: RoutingGroup? {
+    /// A route or rule step's group and its change; nil for every other step.
+    var routing: (group: RoutingGroup, change: RoutingChange)? {
         switch self {
-        case .route(let r): r.kind == .delete ? .routeDeletions : .routeAdditions
-        case .rule(let r): r.kind == .delete ? .ruleDeletions : .ruleAdditions
+        case .route(let r):
+            switch r.kind {
+            case .add: (.routeAdditions, RoutingChange(.addRoute(r.request, replace: false), "adding route \(r.text)"))
+            case .replace: (.routeAdditions, RoutingChange(.addRoute(r.request, replace: true), "replacing route \(r.text)"))
+            case .delete: (.routeDeletions, RoutingChange(.deleteRoute(r.request), "deleting route \(r.text)"))
+            }
+        case .rule(let r):
+            switch r.kind {
+            case .add: (.ruleAdditions, RoutingChange(.addRule(r.request), "adding rule \(r.text)"))
+            case .delete: (.ruleDeletions, RoutingChange(.deleteRule(r.request), "deleting rule \(r.text)"))
+            }
         default: nil
         }
     }

@@ -114,9 +114,9 @@ public struct StateDirectory: Sendable {
         }
         defer { close(fd) }
         try checkFile(fd, name)
-        let bytes = Array(text.utf8)
-        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        guard n == bytes.count else { throw .unreadable("cannot write \(path)/\(name): \(Self.why(errno))") }
+        if let e = Array(text.utf8).withUnsafeBytes({ writeAll(fd, $0) }) {
+            throw .unreadable("cannot write \(path)/\(name): \(Self.why(e))")
+        }
     }
 
     /// Replaces a file's text atomically (a new file renamed over it); an
@@ -129,11 +129,10 @@ public struct StateDirectory: Sendable {
         unlinkat(dir, tmp, 0)
         let fd = openat(dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw .unreadable("cannot write \(path)/\(tmp): \(Self.why(errno))") }
-        let bytes = Array(text.utf8)
-        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        let failed = Array(text.utf8).withUnsafeBytes { writeAll(fd, $0) }
         close(fd)
-        guard n == bytes.count, renameat(dir, tmp, dir, name) == 0 else {
-            let e = errno
+        guard failed == nil, renameat(dir, tmp, dir, name) == 0 else {
+            let e = failed ?? errno
             unlinkat(dir, tmp, 0)
             throw .unreadable("cannot replace \(path)/\(name): \(Self.why(e))")
         }
