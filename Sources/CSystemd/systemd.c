@@ -21,6 +21,7 @@ static struct {
     __typeof__(sd_bus_message_read_basic) *bus_message_read_basic;
     __typeof__(sd_bus_call) *bus_call;
     __typeof__(sd_bus_error_free) *bus_error_free;
+    __typeof__(sd_bus_get_property_string) *bus_get_property_string;
 } sd;
 static const char *load_error;
 static char load_error_text[512];
@@ -52,6 +53,7 @@ static void load(void) {
     SYM(bus_message_read_basic, sd_bus_message_read_basic)
     SYM(bus_call, sd_bus_call)
     SYM(bus_error_free, sd_bus_error_free)
+    SYM(bus_get_property_string, sd_bus_get_property_string)
 #undef SYM
 }
 
@@ -111,4 +113,9 @@ int vrfc_sd_bus_call(sd_bus *bus, sd_bus_message *message, uint64_t usec, sd_bus
 
 void vrfc_sd_bus_error_free(sd_bus_error *error) {
     if (!vrfc_systemd_load()) sd.bus_error_free(error);
+}
+
+int vrfc_sd_bus_get_property_string(sd_bus *bus, const char *destination, const char *path, const char *interface,
+                                    const char *member, sd_bus_error *error, char **ret) {
+    return vrfc_systemd_load() ? -ENOSYS : sd.bus_get_property_string(bus, destination, path, interface, member, error, ret);
 }

@@ -55,6 +55,53 @@ public struct FRRControl: Sendable {
         return nil
     }
 
+    /// How long a reconcile waits for FRR's daemons after a reload before
+    /// it gives up: watchfrr restarts a daemon that died or stopped
+    /// answering (zebra: every daemon) only after its minimum restart
+    /// interval (60 s by default), and systemd restarts a failed unit after
+    /// its RestartSec= (5 s in Debian's frr.service).
+    public static let answerLimit: Duration = .seconds(90)
+
+    /// Waits until each of `daemons` (those that answered when the
+    /// reconcile began) answers `show version` on its vty socket, at most
+    /// `limit`, saying so when it has to wait; nil once all answer, else
+    /// why not at the deadline.
+    public func awaitAnswer(
+        _ daemons: [String], limit: Duration = FRRControl.answerLimit, log: (String) -> Void
+    ) -> String? {
+        let start = ContinuousClock.now
+        var said = false
+        while true {
+            var missing: String? = nil
+            for daemon in daemons {
+                do throws(ApplyError) {
+                    let r = try FRRVty(daemon: daemon, pathspace: pathspace, timeout: 10).run("show version")
+                    if r.status != 0 { missing = "\(daemon) answers 'show version' with status \(r.status)" }
+                } catch {
+                    missing = error.message
+                }
+                if missing != nil { break }
+            }
+            let waited = ContinuousClock.now - start
+            guard let missing else {
+                if said { log("FRR: every daemon answers again, after \(Self.seconds(waited)) s") }
+                return nil
+            }
+            if waited >= limit {
+                return "FRR's daemons did not all answer within \(Self.seconds(limit)) s (\(missing))"
+            }
+            if !said {
+                log("FRR: \(missing); waiting up to \(Self.seconds(limit)) s for its daemons (watchfrr or systemd may be restarting them)")
+                said = true
+            }
+            usleep(500_000)
+        }
+    }
+
+    static func seconds(_ d: Duration) -> String {
+        String(format: "%.1f", Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
+    }
+
     public func dryRun(_ file: String) -> CommandOutput { Subprocess.run(vtyshArgs(["--dryrun", "-f", file])) }
 
     /// `vtysh -f`: the file's commands into the running daemons.

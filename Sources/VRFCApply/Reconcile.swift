@@ -107,6 +107,9 @@ public struct Reconcile {
     /// The delta's own commit dropped the removed VRFs' blocks (their
     /// devices went while FRR read it); step 7 has nothing left to send.
     var droppedInReload = false
+    /// FRR's daemons that answered when this run began: after a reload,
+    /// each must answer again before the verification asks them.
+    var answering: [String] = []
 
     public init(options: ReconcileOptions, source: BundleSource, attacher: any RouterAttacher, log: @escaping (String) -> Void) {
         self.options = options
@@ -125,14 +128,17 @@ public struct Reconcile {
         return FileManager.default.fileExists(atPath: "/run/systemd/system") && frr.pathspace == nil ? .systemd : .frrReload
     }
 
-    func reloadWhole(_ strategy: ReloadStrategy, rundir: String) -> String? {
-        if strategy == .systemd { return SystemdReload.reload(unit: options.systemdUnit) }
+    /// `orStart`: a rollback's reload, which starts frr.service again if
+    /// systemd stopped it.
+    func reloadWhole(_ strategy: ReloadStrategy, rundir: String, orStart: Bool = false) -> String? {
+        if strategy == .systemd { return SystemdReload.reload(unit: options.systemdUnit, orStart: orStart) }
         let r = frr.frrReload(options.frrConfig, rundir: rundir)
         return r.status == 0 ? nil : "frr-reload.py failed: \(r.summary)"
     }
 
     public mutating func run() throws(ApplyError) -> ReconcileOutcome {
         if let why = frr.unreachable() { throw ApplyError("\(why); nothing was changed") }
+        answering = FRRVty.daemons(pathspace: frr.pathspace)
         let lock = try ApplyLock()
         defer { withExtendedLifetime(lock) {} }
         let state = try KeptState(directory: options.stateDirectory)
@@ -524,24 +530,43 @@ public struct Reconcile {
                 log("the changed prefix-lists and route-maps differ (\(problems[0])); checking the whole running config")
             }
             if failure.isEmpty {
-                guard let why = try verified(after: "delta", showing: 3) else {
-                    droppedInReload = dropped
-                    record(.delta, verified: true)
-                    return
+                do throws(ApplyError) {
+                    guard let why = try verified(after: "delta", showing: 3) else {
+                        droppedInReload = dropped
+                        record(.delta, verified: true)
+                        return
+                    }
+                    failure = why
+                } catch {
+                    failure = "after the delta, FRR could not be asked: \(error.message)"
                 }
-                failure = why
             }
             log("delta failed (\(failure)); falling back to a full reload")
         }
         let whole = strategy == .delta ? fullReload : strategy
-        failure = try givingUpVNIs(of: leaving, state: state) ?? reloadWhole(whole, rundir: state.directory) ?? ""
+        // From here on frr.conf and the links have changed: whatever fails
+        // (FRR that cannot be asked included) is rolled back.
+        do throws(ApplyError) {
+            failure = try givingUpVNIs(of: leaving, state: state) ?? reloadWhole(whole, rundir: state.directory) ?? ""
+        } catch {
+            failure = error.message
+        }
         timer.mark("reload (\(whole.rawValue))")
+        // A job that ended well says nothing of the daemons: watchfrr or
+        // systemd may be restarting some. Verified once they answer, never without.
+        if failure.isEmpty, let why = frr.awaitAnswer(answering, log: log) {
+            failure = "after the reload, \(why)"
+        }
         if failure.isEmpty {
-            guard let why = try verified(after: "reload", showing: 5) else {
-                record(whole, verified: true)
-                return
+            do throws(ApplyError) {
+                guard let why = try verified(after: "reload", showing: 5) else {
+                    record(whole, verified: true)
+                    return
+                }
+                failure = why
+            } catch {
+                failure = "after the reload, FRR could not be asked: \(error.message)"
             }
-            failure = why
         }
         record(whole, verified: false)
         try rollback(failure, state: state, good: good, onDisk: onDisk, frame: bundle.frame, ops: bundle.ops)
@@ -593,7 +618,7 @@ public struct Reconcile {
         if let restore {
             let attrs = ConfigFile.attributes(of: options.frrConfig)
             try ConfigFile.write(Data(restore.utf8), to: options.frrConfig, owner: (attrs.uid, attrs.gid), mode: attrs.mode)
-            if let why = reloadWhole(fullReload, rundir: state.directory) {
+            if let why = reloadWhole(fullReload, rundir: state.directory, orStart: true) {
                 notes.append("reloading the restored config failed too: \(why)")
             }
         }

@@ -5,7 +5,14 @@ import Foundation
 /// on systemd's manager over the system bus (sd-bus), then waiting for that
 /// job's `JobRemoved` signal. The job's result is the reload's outcome:
 /// anything but "done" is a failure (systemd runs the unit's ExecReload,
-/// for FRR frr-reload.py, and reports how it ended). The bus is the one
+/// for FRR frr-reload.py, and reports how it ended). "done" is not enough:
+/// the unit must still be active afterwards. Debian's frr.service reload
+/// (`frrinit.sh reload`) first replaces watchfrr, the unit's main process;
+/// systemd adopts the new one only from the PID file after a reload that
+/// succeeded. A reload that then fails or outlasts the unit's TimeoutSec=
+/// (2 min) leaves systemd without a main process, so it stops the whole
+/// unit, cleanly (no Restart=), and systemd 252 ends that reload job
+/// "done" (seen in SystemdGuestTests; FRR issue 12735). The bus is the one
 /// `DBUS_SYSTEM_BUS_ADDRESS` names, else systemd's own.
 public enum SystemdReload {
     static let service = "org.freedesktop.systemd1"
@@ -17,8 +24,10 @@ public enum SystemdReload {
         var results: [String: String] = [:]
     }
 
-    /// nil when the reload job ended "done"; otherwise why not.
-    public static func reload(unit: String, timeout: Double = 600) -> String? {
+    /// nil when the reload job ended "done" and the unit is active;
+    /// otherwise why not. `orStart`: `ReloadOrRestartUnit`, which starts a
+    /// unit that is not running (a rollback after systemd stopped FRR).
+    public static func reload(unit: String, timeout: Double = 600, orStart: Bool = false) -> String? {
         // libsystemd is loaded here, on first use (see CSystemd).
         if let why = vrfc_systemd_load() { return String(cString: why) }
         var bus: OpaquePointer? = nil
@@ -52,8 +61,9 @@ public enum SystemdReload {
         if let why = call(bus, "Subscribe", args: [], reply: nil) { return why }
 
         var job: String? = nil
-        if let why = call(bus, "ReloadUnit", args: [unit, "replace"], reply: &job) { return why }
-        guard let job else { return "ReloadUnit(\(unit)) returned no job" }
+        let method = orStart ? "ReloadOrRestartUnit" : "ReloadUnit"
+        if let why = call(bus, method, args: [unit, "replace"], reply: &job) { return why }
+        guard let job else { return "\(method)(\(unit)) returned no job" }
         let deadline = Date().addingTimeInterval(timeout)
         while jobs.results[job] == nil {
             let p = vrfc_sd_bus_process(bus, nil)
@@ -65,7 +75,33 @@ public enum SystemdReload {
             if w < 0 && w != -EINTR { return "waiting on the system bus: \(String(cString: strerror(-w)))" }
         }
         let result = jobs.results[job]!
-        return result == "done" ? nil : "systemd's reload job for \(unit) ended '\(result)' (see journalctl -u \(unit))"
+        let what = orStart ? "reload-or-start" : "reload"
+        guard result == "done" else { return "systemd's \(what) job for \(unit) ended '\(result)' (see journalctl -u \(unit))" }
+        var unitPath: String? = nil
+        if let why = call(bus, "GetUnit", args: [unit], reply: &unitPath) { return "after the \(what) job: \(why)" }
+        guard let unitPath else { return "GetUnit(\(unit)) returned no unit" }
+        let state = property(bus, unitPath, "ActiveState")
+        guard state.value != "active" else { return nil }
+        guard let active = state.value else { return "after the \(what) job, cannot read \(unit)'s state: \(state.error)" }
+        let sub = property(bus, unitPath, "SubState").value.map { " (\($0))" } ?? ""
+        return "systemd's \(what) job for \(unit) ended 'done', but \(unit) is \(active)\(sub) now: "
+            + (active == "inactive" || active == "failed"
+                ? "systemd stopped FRR (a reload that fails or outlasts the unit's TimeoutSec= after frrinit.sh replaced watchfrr, "
+                    + "the unit's main process, makes systemd stop the unit; see journalctl -u \(unit))"
+                : "see journalctl -u \(unit)")
+    }
+
+    /// A string property of a unit (org.freedesktop.systemd1.Unit).
+    static func property(_ bus: OpaquePointer, _ unitPath: String, _ name: String) -> (value: String?, error: String) {
+        var error = sd_bus_error()
+        defer { vrfc_sd_bus_error_free(&error) }
+        var value: UnsafeMutablePointer<CChar>? = nil
+        let r = vrfc_sd_bus_get_property_string(bus, service, unitPath, "org.freedesktop.systemd1.Unit", name, &error, &value)
+        guard r >= 0, let value else {
+            return (nil, error.message.map { String(cString: $0) } ?? String(cString: strerror(-r)))
+        }
+        defer { free(value) }
+        return (String(cString: value), "")
     }
 
     /// A manager method with string arguments; `reply` receives the object

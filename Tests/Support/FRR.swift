@@ -9,6 +9,7 @@ public final class FRRInstance: @unchecked Sendable {
     public let netns: Netns
     let dir: String
     private var started = false
+    private let bgpdArgs: [String]
 
     public static let daemonDir = "/usr/lib/frr"
 
@@ -34,23 +35,28 @@ public final class FRRInstance: @unchecked Sendable {
         netns = try Netns.create(String(tag.prefix(6)), prefix: "vrfco")
         name = netns.name
         dir = NSTemporaryDirectory() + name
+        self.bgpdArgs = bgpdArgs
         started = true
         do {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             try Shell.check(["chown", "frr:frr", dir])
-            for daemon in ["zebra", "bgpd"] {
-                var args = [
-                    "ip", "netns", "exec", name, "\(Self.daemonDir)/\(daemon)", "-d", "-N", name, "-F", "traditional",
-                    "-i", "\(dir)/\(daemon).pid", "--log", "file:\(dir)/\(daemon).log",
-                ]
-                if daemon == "bgpd" { args += bgpdArgs }
-                try Shell.check(args)
-                try waitFor("/var/run/frr/\(name)/\(daemon).vty")
-            }
+            for daemon in ["zebra", "bgpd"] { try start(daemon) }
         } catch {
             stop()
             throw error
         }
+    }
+
+    /// Starts one daemon (zebra or bgpd) of this instance, with no config;
+    /// returns once its vty socket exists.
+    public func start(_ daemon: String) throws {
+        var args = [
+            "ip", "netns", "exec", name, "\(Self.daemonDir)/\(daemon)", "-d", "-N", name, "-F", "traditional",
+            "-i", "\(dir)/\(daemon).pid", "--log", "file:\(dir)/\(daemon).log",
+        ]
+        if daemon == "bgpd" { args += bgpdArgs }
+        try Shell.check(args)
+        try waitFor("/var/run/frr/\(name)/\(daemon).vty")
     }
 
     deinit { stop() }
@@ -122,8 +128,8 @@ public final class FRRInstance: @unchecked Sendable {
 
     /// Ends the daemons (SIGKILL) but keeps the namespace and pathspace:
     /// FRR "not running" as a node would see it.
-    public func killDaemons() {
-        for daemon in ["bgpd", "zebra"] {
+    public func killDaemons(_ daemons: [String] = ["bgpd", "zebra"]) {
+        for daemon in daemons {
             if let text = readText("\(dir)/\(daemon).pid"), let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
                 kill(pid, SIGKILL)
                 for _ in 0..<40 where kill(pid, 0) == 0 { usleep(50_000) }

@@ -9,19 +9,22 @@ import VRFCTestSupport
 /// Debian's own frr.service (frrinit.sh starting zebra, bgpd and staticd
 /// under watchfrr; ExecReload `frrinit.sh reload`, i.e. frr-reload.py).
 /// A drop-in adds only what a test needs: no default dependencies (no
-/// sysinit.target in a container), and before the unit's own ExecReload a
-/// command that counts reloads and fails once when asked to. vrfc-apply
+/// sysinit.target in a container), a longer TimeoutSec= (an emulated guest),
+/// and around the unit's own ExecReload commands that count reloads and
+/// fail once when asked to (before it, or after it replaced watchfrr). vrfc-apply
 /// runs in the container's namespaces (`nsenter -m -p`), so it reaches
 /// systemd's bus at /run/dbus/system_bus_socket and FRR at /var/run/frr.
 /// And the agent's shipped unit, started, reloaded and stopped by it.
 @Suite struct SystemdGuestTests {
-    @Test(.timeLimit(.minutes(30)))
+    @Test(.timeLimit(.minutes(35)))
     func reloadsFRRThroughARealSystemd() throws {
         let applier = try applierPath()
         let fixture = Fixture(name: "route-targets")
         let crFiles = try FileManager.default.contentsOfDirectory(atPath: fixture.crs).sorted()
         try #require(crFiles.count >= 3)
-        let c = try SystemdContainer(base: fixture.base)
+        // journald: FRR's daemons and watchfrr log to syslog, frrinit.sh and
+        // frr-reload.py to the unit's output; read back when a step fails.
+        let c = try SystemdContainer(base: fixture.base, wants: ["systemd-journald.socket", "systemd-journald.service"])
         let fm = FileManager.default
         for (sub, files) in [("crs-all", crFiles), ("crs-fewer", Array(crFiles.dropFirst()))] {
             try fm.createDirectory(atPath: "\(c.dir)/\(sub)", withIntermediateDirectories: true)
@@ -30,17 +33,18 @@ import VRFCTestSupport
         try c.boot(
             """
             ap="$IN \(applier) apply --frr-config /etc/frr/frr.conf --state-dir /run/vrfc-state --hostname node-a --router-id 192.0.2.129 --config \(fixture.config)"
-            conf() { $IN vtysh -c 'show running-config' >"$D/$1.conf" 2>&1; $IN vtysh -c 'show vrf vni' >"$D/$1.vni" 2>&1; $IN cat /run/vrfc-reloads >"$D/$1.reloads" 2>/dev/null; $IN cat /etc/frr/frr.conf >"$D/$1.disk"; }
+            conf() { $IN vtysh -c 'show running-config' >"$D/$1.conf" 2>&1; $IN vtysh -c 'show vrf vni' >"$D/$1.vni" 2>&1; $IN cat /run/vrfc-reloads >"$D/$1.reloads" 2>/dev/null; $IN cat /etc/frr/frr.conf >"$D/$1.disk"; frrstate $1; }
             run first $ap $D/crs-fewer; conf first
             run added $ap --reload systemd $D/crs-all; conf added
             $IN touch /run/vrfc-fail-next-reload
             run failing $ap --reload systemd $D/crs-fewer; conf failing
             run removed $ap --reload systemd $D/crs-fewer; conf removed
+            $IN touch /run/vrfc-fail-after-reload
+            run stopped $ap --reload systemd $D/crs-all; frrup; conf stopped
             """)
         let text = c.text
         let step = c.step
         func reloads(_ n: String) -> Int { text("\(n).reloads").split(separator: "\n").count }
-        let systemd = c.systemdLog
 
         c.expectSystemdRunsFRR()
 
@@ -51,14 +55,14 @@ import VRFCTestSupport
 
         // 1. No kept config on a systemd host: the default is systemd's reload.
         let first = step("first")
-        #expect(first.rc == "0" && first.out.contains("reload: systemd (default; no delta:"), "\(first)\n\(systemd)")
+        #expect(first.rc == "0" && first.out.contains("reload: systemd (default; no delta:"), "\(first)\n\(c.diagnostics)")
         #expect(first.out.contains("verified: FRR runs the new config"), "\(first)")
         #expect(reloads("first") == 1, "one reload job ran the unit's ExecReload")
         #expect(!fewerVRFs.isEmpty, "FRR runs the VRFs: \(text("first.conf"))")
 
         // 2. A VRF added: the job ended "done", FRR runs it with its VNI.
         let a = step("added")
-        #expect(a.rc == "0" && a.out.contains("reload: systemd (requested)") && a.out.contains("verified"), "\(a)\n\(systemd)")
+        #expect(a.rc == "0" && a.out.contains("reload: systemd (requested)") && a.out.contains("verified"), "\(a)\n\(c.diagnostics)")
         #expect(reloads("added") == 2)
         #expect(added.count == 1, "one VRF more: \(fewerVRFs) -> \(allVRFs)")
         for v in added { #expect(text("added.vni").contains(v), "zebra lists \(v) with its VNI: \(text("added.vni"))") }
@@ -66,17 +70,32 @@ import VRFCTestSupport
         // 3. The unit's reload fails: the job ends "failed", vrfc-apply
         //    rolls back (the restored file reloaded by systemd again).
         let f = step("failing")
-        #expect(f.rc == "1" && f.err.contains("ended 'failed'") && f.err.contains("rolled back"), "\(f)\n\(systemd)")
+        #expect(f.rc == "1" && f.err.contains("ended 'failed'") && f.err.contains("rolled back"), "\(f)\n\(c.diagnostics)")
         #expect(reloads("failing") == 4, "the failed job and the rollback's reload")
         #expect(text("failing.disk") == text("added.disk"), "frr.conf is the last good one again")
         #expect(Set(vrfs(in: text("failing.conf"))) == allVRFs, "FRR still runs every VRF: \(text("failing.conf"))")
 
         // 4. The same removal with a working unit: the VRF goes (links first, then its block).
         let r = step("removed")
-        #expect(r.rc == "0" && r.out.contains("reload: systemd (requested)") && !r.out.contains("rolling back"), "\(r)\n\(systemd)")
+        #expect(r.rc == "0" && r.out.contains("reload: systemd (requested)") && !r.out.contains("rolling back"), "\(r)\n\(c.diagnostics)")
         #expect(reloads("removed") == 5)
         #expect(Set(vrfs(in: text("removed.conf"))) == fewerVRFs, "\(text("removed.conf"))")
         for v in added { #expect(!text("removed.vni").contains(v), "zebra no longer lists \(v): \(text("removed.vni"))") }
+
+        // 5. A reload that fails after frrinit.sh replaced watchfrr (as
+        //    frr-reload.py refusing a line does, or a reload that outlasts
+        //    the unit's TimeoutSec=): systemd stops FRR and still ends the
+        //    job "done". vrfc-apply sees the unit inactive, rolls back and
+        //    starts frr.service again (a start, not a reload: no ExecReload
+        //    counted), which runs the last good config.
+        let st = step("stopped")
+        #expect(
+            st.rc == "1" && st.err.contains("ended 'done', but frr.service is inactive") && st.err.contains("rolled back")
+                && !st.err.contains("failed too"), "\(st)\n\(c.diagnostics)")
+        #expect(reloads("stopped") == 6, "the reload that stopped FRR; the rollback started it: \(text("stopped.reloads"))")
+        #expect(text("stopped.frr").contains("ActiveState=active"), "frr.service runs again: \(text("stopped.frr"))")
+        #expect(text("stopped.disk") == text("removed.disk"), "frr.conf is the last good one again")
+        #expect(Set(vrfs(in: text("stopped.conf"))) == fewerVRFs, "FRR runs the last good config: \(text("stopped.conf"))")
     }
 
     /// The shipped agent unit, `dist/vrfc-agent.service`, run by that real
@@ -90,7 +109,7 @@ import VRFCTestSupport
     /// container), and journald runs. The node is route-targets' VRFs plus
     /// MetalLB's return path (a named table: rt_tables.d), the tc router on
     /// every VRF (bpf, pinned maps).
-    @Test(.timeLimit(.minutes(30)))
+    @Test(.timeLimit(.minutes(35)))
     func theShippedAgentUnitRunsTheNode() throws {
         let build = (try applierPath() as NSString).deletingLastPathComponent
         for tool in ["vrfc", "vrfc-metrics"] where !FileManager.default.isExecutableFile(atPath: build + "/" + tool) {
@@ -418,6 +437,16 @@ final class SystemdContainer {
         for d in ["frr.service.d", "dbus.service.d", "dbus.socket.d"] {
             try fm.createDirectory(atPath: "\(units)/\(d)", withIntermediateDirectories: true)
         }
+        // The drop-in: no default dependencies; before the unit's own
+        // ExecReload a command that counts reloads and fails once when asked
+        // to, after it one that fails once when asked to (once frrinit.sh
+        // has replaced watchfrr). TimeoutSec=10min, not Debian's 2 min: the
+        // guest is emulated (no KVM), far slower than a node, and a VRF's
+        // removal through frr-reload.py (FRR 8.4 retries each `no neighbor`
+        // line it is refused word by word, a vtysh each) took 80 s on an idle
+        // machine and outlasted 2 min under the load of other tests. Past the
+        // timeout systemd kills the reload and stops FRR (what step 5 of
+        // reloadsFRRThroughARealSystemd makes happen on purpose).
         let want = (["dbus.socket", "dbus.service", "frr.service"] + wants).joined(separator: " ")
         try "[Unit]\nDescription=vrfc's systemd test\nWants=\(want)\n".write(
             toFile: units + "/vrfc-test.target", atomically: true, encoding: .utf8)
@@ -429,9 +458,11 @@ final class SystemdContainer {
         DefaultDependencies=no
         OnFailure=
         [Service]
+        TimeoutSec=10min
         ExecReload=
         ExecReload=/bin/sh -c 'echo reload >>/run/vrfc-reloads; if [ -e /run/vrfc-fail-next-reload ]; then rm /run/vrfc-fail-next-reload; exit 1; fi'
         ExecReload=/usr/lib/frr/frrinit.sh reload
+        ExecReload=/bin/sh -c 'if [ -e /run/vrfc-fail-after-reload ]; then rm /run/vrfc-fail-after-reload; exit 1; fi'
 
         """.write(toFile: units + "/frr.service.d/test.conf", atomically: true, encoding: .utf8)
         try """
@@ -442,11 +473,14 @@ final class SystemdContainer {
           mount -t tmpfs -o mode=755 tmpfs /run && mkdir -p /run/systemd/system &&
           cp -r \(units)/. /run/systemd/system/ && mount --bind \(etc) /etc/frr || exit 1
         \(mounts.map { "\($0) || exit 1" }.joined(separator: "\n"))
-        exec env container=vrfc-test /lib/systemd/systemd --unit=vrfc-test.target --log-target=console
+        exec env container=vrfc-test /lib/systemd/systemd --unit=vrfc-test.target --log-target=journal-or-kmsg
         """.write(toFile: dir + "/pid1.sh", atomically: true, encoding: .utf8)
     }
 
-    deinit { try? FileManager.default.removeItem(atPath: dir) }
+    deinit {
+        // VRFC_TEST_KEEP=1 keeps the guest's files, to read them afterwards.
+        if ProcessInfo.processInfo.environment["VRFC_TEST_KEEP"] == nil { try? FileManager.default.removeItem(atPath: dir) }
+    }
 
     /// Boots the guest and runs `steps` once systemd, dbus and FRR are up,
     /// with `D` (this directory), `IN` (a command prefix entering the
@@ -458,22 +492,51 @@ final class SystemdContainer {
             #!/bin/bash
             # Runs inside the guest, as root.
             D=\(dir)
-            run() { local n=$1; shift; "$@" >"$D/$n.out" 2>"$D/$n.err"; echo $? >"$D/$n.rc"; }
+            stamp() { date +%T.%N | cut -c1-12; }
+            run() { local n=$1; shift; echo "$(stamp) $n: start" >>$D/progress; "$@" >"$D/$n.out" 2>"$D/$n.err"; echo $? >"$D/$n.rc"
+              echo "$(stamp) $n: exit $(cat $D/$n.rc)" >>$D/progress; }
             ip link add dum.underlay mtu 9100 type dummy && ip address add 192.0.2.129/32 dev dum.underlay &&
               ip link set dum.underlay up || exit 1
+            # systemd logs to the journal, and to the kernel's log until
+            # journald runs (or when it does not): every line of it.
+            echo on >/proc/sys/kernel/printk_devkmsg
             mkdir /sys/fs/cgroup/vrfc-test && echo $$ >/sys/fs/cgroup/vrfc-test/cgroup.procs || exit 1
             unshare --pid --fork --mount --cgroup bash $D/pid1.sh >$D/systemd.log 2>&1 &
             U=$!
             for i in $(seq 100); do SD=$(pgrep -P $U); [ -n "$SD" ] && break; sleep 0.3; done
             [ -n "$SD" ] || { echo "no systemd" >$D/boot.err; exit 1; }
             IN="nsenter -t $SD -m -p"
+            # systemd's and watchfrr's view of FRR (NAME.frr), for a step that fails.
+            frrstate() { { echo "$(stamp)"
+              $IN systemctl show frr.service -p ActiveState -p SubState -p Result -p MainPID -p ExecMainPID -p ExecMainCode \
+                -p ExecMainStatus -p NRestarts -p StatusText -p WatchdogTimestampMonotonic
+              echo "watchfrr.pid: $($IN cat /var/run/frr/watchfrr.pid 2>&1)"; $IN ps -eo pid,ppid,stat,lstart,args | grep -e '[f]rr'
+              $IN ls /var/run/frr; } >$D/$1.frr 2>&1; }
+            # FRR's processes, a line each time they change (restarts, reload jobs).
+            ( last=; while :; do now=$($IN ps -eo pid=,comm= | grep -E ' (watchfrr|zebra|bgpd|staticd|frrinit|frr-reload)' | tr -s ' \\n' ' ')
+                [ "$now" != "$last" ] && echo "$(stamp) $now"; last=$now; sleep 0.5; done >$D/timeline 2>&1 ) &
             for i in $(seq 300); do
               $IN test -S /run/dbus/system_bus_socket && $IN test -S /var/run/frr/bgpd.vty &&
                 [ "$($IN systemctl is-active frr.service)" = active ] && break; sleep 1
             done
+            # Every daemon up for watchfrr, and no restart job of its running:
+            # in the emulated guest watchfrr's start-up can lose a daemon it
+            # started (seen: bgpd, gone 20 s after frr.service was active and
+            # restarted 60 s later); the steps begin once FRR runs.
+            frrup() { for i in $(seq 360); do local w; w=$($IN vtysh -c 'show watchfrr' 2>&1)
+                echo "$w" | grep -q 'global phase: Idle' && [ "$(echo "$w" | grep -c ' Up$')" -ge 3 ] &&
+                  ! echo "$w" | grep -q -e 'restart running' -e 'restarting in' -e ' Down' -e ' Init$' -e Connecting -e Unresponsive &&
+                  ! $IN pgrep -f watchfrr.sh >/dev/null && return 0; sleep 0.5; done
+              echo "$(stamp) FRR not up: $w" >>$D/progress; return 1; }
+            frrup
             $IN systemctl show -p ActiveState -p FragmentPath -p DropInPaths frr.service >$D/unit.txt 2>&1
             $IN readlink /proc/1/exe >$D/pid1 2>&1
             \(steps)
+            $IN systemctl status --no-pager -l frr.service >$D/frr.status 2>&1
+            $IN journalctl --no-pager -o short-monotonic >$D/journal.txt 2>&1
+            dmesg >$D/dmesg.txt 2>&1
+            $IN sh -c 'tail -n 200 /var/log/frr/*.log' >$D/frr-logs.txt 2>&1
+            find /var/tmp/frr -name crashlog -newer $D/pid1.sh -exec sh -c 'echo "== $1"; tr -d "\\000" <"$1"' _ {} \\; >$D/crashlogs.txt 2>&1
             $IN systemctl poweroff --no-block
             echo ok >"$D/finished"
             """
@@ -481,7 +544,10 @@ final class SystemdContainer {
         try Data(script.utf8).write(to: URL(fileURLWithPath: dir + "/guest.sh"))
         try fm.setAttributes([.posixPermissions: 0o755], ofItemAtPath: dir + "/guest.sh")
         try fm.setAttributes([.posixPermissions: 0o755], ofItemAtPath: dir)
-        let boot = try Guest.boot(dir + "/guest.sh", rwdir: dir, timeout: 1500)
+        // Loaded (another guest, two busy loops) a run took 1234 s; the test's own limit is 35 min.
+        let boot = try Guest.boot(dir + "/guest.sh", rwdir: dir, timeout: 2000)
+        // What the guest printed (its console), for a failure's message.
+        try? (boot.stdout + boot.stderr).write(toFile: dir + "/console.txt", atomically: true, encoding: .utf8)
         try #require(
             fm.fileExists(atPath: dir + "/finished"),
             "the guest did not finish its script:\n\(boot)\n\(text("boot.err"))\nsystemd: \(text("systemd.log"))")
@@ -493,7 +559,34 @@ final class SystemdContainer {
         (text("\(n).rc").trimmingCharacters(in: .whitespacesAndNewlines), text("\(n).out"), text("\(n).err"))
     }
 
-    var systemdLog: String { "systemd: \(text("systemd.log").suffix(3000))" }
+    var systemdLog: String {
+        "systemd: \(text("systemd.log").suffix(3000))\nconsole:\n\(text("console.txt").suffix(3000))\ndmesg:\n\(text("dmesg.txt").suffix(5000))"
+    }
+
+    /// What systemd, watchfrr and FRR's daemons did: for a failed step's message.
+    var diagnostics: String {
+        let fm = FileManager.default
+        let states = ((try? fm.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".frr") }.sorted()
+        let journal = text("journal.txt").split(separator: "\n").filter {
+            !$0.contains("dbus-daemon") && !$0.contains("systemd-journald")
+        }.suffix(250).joined(separator: "\n")
+        return """
+            --- steps:
+            \(text("progress"))
+            --- FRR's processes over time:
+            \(text("timeline").suffix(6000))
+            \(states.map { "--- \($0):\n" + text($0) }.joined(separator: "\n"))
+            --- systemctl status frr:
+            \(text("frr.status"))
+            --- crash logs:
+            \(text("crashlogs.txt").suffix(6000))
+            --- /var/log/frr:
+            \(text("frr-logs.txt").suffix(4000))
+            --- journal (last 250 lines):
+            \(journal)
+            --- \(systemdLog)
+            """
+    }
 
     /// systemd itself is PID 1 there, running Debian's frr.service with the test's drop-in.
     func expectSystemdRunsFRR() {

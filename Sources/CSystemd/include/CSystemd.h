@@ -33,5 +33,8 @@ int vrfc_sd_bus_message_read_basic(sd_bus_message *message, char type, void *val
 int vrfc_sd_bus_call(sd_bus *bus, sd_bus_message *message, uint64_t usec, sd_bus_error *error,
                      sd_bus_message **reply);
 void vrfc_sd_bus_error_free(sd_bus_error *error);
+/// A string property; `*ret` is malloc'ed (the caller frees it).
+int vrfc_sd_bus_get_property_string(sd_bus *bus, const char *destination, const char *path, const char *interface,
+                                    const char *member, sd_bus_error *error, char **ret);
 
 #endif
