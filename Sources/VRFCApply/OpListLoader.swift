@@ -66,15 +66,12 @@ public enum OpListLoader {
             ops = try CompileChild.decode(data, from: path).ops
             overrides.apply(to: &ops)
         case .file(let path):
-            // FileHandle reads pipes too (`--ops <(vrfc compile ...)`), not only
-            // files; never more than the size cap plus one byte.
-            guard let handle = path == "-" ? FileHandle.standardInput : FileHandle(forReadingAtPath: path),
-                let data = try? handle.read(upToCount: OpListReader.maxBytes + 1) ?? Data()
-            else {
+            // Never more than the size cap plus one byte.
+            guard let bytes = readBytes(path, limit: OpListReader.maxBytes + 1) else {
                 throw ApplyError("\(path): cannot read the op list; nothing was changed")
             }
             do throws(OpListError) {
-                ops = try OpListReader.decode(Array(data))
+                ops = try OpListReader.decode(bytes)
             } catch {
                 throw ApplyError(
                     error.problems.map { "\(path): \($0)" }.joined(separator: "\n")
@@ -83,6 +80,41 @@ public enum OpListLoader {
             overrides.apply(to: &ops)
         }
         return try validated(ops, trust: trust)
+    }
+
+    /// The bytes of `path` (`-`: standard input), at most `limit`; nil when
+    /// it cannot be read. Pipes work too (`--ops <(vrfc compile ...)`). A
+    /// regular file is read straight into one array of its size: no Data,
+    /// no copy, no more fresh pages than the text needs.
+    static func readBytes(_ path: String, limit: Int) -> [UInt8]? {
+        let fd = path == "-" ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { if fd != STDIN_FILENO { close(fd) } }
+        var st = stat()
+        let regular = fstat(fd, &st) == 0 && st.st_mode & S_IFMT == S_IFREG
+        var bytes: [UInt8] = []
+        var failed = false
+        /// Reads into room for `n` more bytes; false at the end of the text.
+        func more(_ n: Int) -> Bool {
+            var got = 0
+            let old = bytes.count
+            bytes.reserveCapacity(old + n)
+            bytes.append(contentsOf: repeatElement(0, count: n))
+            while got < n {
+                let r = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + old + got, n - got) }
+                if r < 0 && errno == EINTR { continue }
+                if r < 0 { failed = true }
+                if r <= 0 { break }
+                got += r
+            }
+            bytes.removeLast(n - got)
+            return got == n
+        }
+        // A file's size and one byte more (a file that grew since is read on);
+        // a pipe in pieces.
+        var chunk = regular ? min(Int(st.st_size) + 1, limit) : 64 << 10
+        while bytes.count < limit && more(min(chunk, limit - bytes.count)) { chunk = 64 << 10 }
+        return failed ? nil : bytes
     }
 
     /// Whatever its origin, an op list that fails validation, or attaches

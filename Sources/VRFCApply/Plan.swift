@@ -88,7 +88,9 @@ public struct LinkChanges: Sendable, Hashable {
 public enum Step: Sendable, Hashable {
     /// Removes one of vrfc's links (and, for a veth end, its peer).
     case delete(name: String, index: Int32, reason: String)
-    case create(LinkCreation)
+    /// Boxed, as `rule` is: these two are the large ones, and a plan of a
+    /// thousand routes would otherwise move every step at their size.
+    indirect case create(LinkCreation)
     case update(LinkChanges)
     /// Writes the marker on a foreign link that matches exactly (`--adopt`).
     case adopt(LinkChanges)
@@ -100,7 +102,7 @@ public enum Step: Sendable, Hashable {
     /// A route added, replaced or deleted (RoutePlanner).
     case route(RouteStep)
     /// A policy rule added or deleted.
-    case rule(RuleStep)
+    indirect case rule(RuleStep)
     /// The owned tables' names for iproute2 written, or removed.
     case tableNames(TableNamesStep)
 

@@ -74,22 +74,18 @@ extension KernelRule {
     }
 }
 
-/// The kernel's key of a route as far as vrfc's routes go: vrfc adds no
-/// tos and no metric, so the route it takes the place of has tos 0 and the
-/// family's default metric.
-struct RouteKey: Hashable {
-    var table: UInt32
-    var destination: IPPrefix
+extension KernelRoute {
+    /// Whether a route of vrfc's with the same table and destination takes
+    /// this one's place in the kernel: vrfc adds no tos and no metric, so
+    /// the route it replaces has tos 0 and the family's default metric.
+    var isReplaceable: Bool { tos == 0 && metric == KernelRoute.defaultMetric(family) }
+}
 
-    init(_ table: UInt32, _ destination: IPPrefix) {
-        self.table = table
-        self.destination = destination
-    }
-
-    /// nil for a route vrfc's routes cannot take the place of.
-    init?(_ r: KernelRoute) {
-        guard r.tos == 0, r.metric == KernelRoute.defaultMetric(r.family) else { return nil }
-        self.init(r.table, r.destination)
+extension RouteIndex {
+    /// The live routes vrfc's routes may take the place of, by table and destination.
+    init(replaceable routes: [KernelRoute]) {
+        self.init(capacity: routes.count)
+        for (i, r) in routes.enumerated() where r.isReplaceable { insert(table: r.table, destination: r.destination, position: i) }
     }
 }
 
@@ -111,9 +107,9 @@ extension KernelSnapshot {
             // vrfc's own are in the dump above already.
             for t in ops.ownedTables { routes += try socket.routes(family: family, table: t).filter { $0.protocol != mark } }
         }
-        let present = Set(routes.lazy.compactMap(RouteKey.init))
+        let present = RouteIndex(replaceable: routes)
         var holders: [(AddressFamily, UInt32)] = []
-        for want in ops.routes where !owned.contains(want.table) && !present.contains(RouteKey(want.table, want.destination)) {
+        for want in ops.routes where !owned.contains(want.table) && !present.contains(table: want.table, destination: want.destination) {
             if !holders.contains(where: { $0 == (want.family, want.table) }) { holders.append((want.family, want.table)) }
         }
         for (family, table) in holders {
@@ -144,35 +140,39 @@ extension PlanBuilder {
         var routeProblems = false
 
         // The live routes each wanted route may take the place of (the prefix carries the family).
-        var byKey: [RouteKey: [Int]] = [:]
-        byKey.reserveCapacity(snap.routes.count)
-        for (i, r) in snap.routes.enumerated() {
-            if let k = RouteKey(r) { byKey[k, default: []].append(i) }
-        }
+        let byKey = RouteIndex(replaceable: snap.routes)
+        // The device of the route before: routes to many nodes share one
+        // interface, and its name is not hashed again for each.
+        var lastDevice: (name: String, index: Int32)?
 
         for want in ops.routes {
             var hops: [RouteRequest.Hop] = []
+            hops.reserveCapacity(want.nexthops.count)
             for n in want.nexthops {
                 var idx: Int32?
                 if let d = n.device {
-                    guard let l = byName[d.value] else {
-                        plan.problems.append("route \(want): device \(d) does not exist")
-                        routeProblems = true
-                        continue
+                    if let last = lastDevice, last.name == d.value {
+                        idx = last.index
+                    } else {
+                        guard let l = byName[d.value] else {
+                            plan.problems.append("route \(want): device \(d) does not exist")
+                            routeProblems = true
+                            continue
+                        }
+                        idx = l.index
+                        lastDevice = (d.value, l.index)
                     }
-                    idx = l.index
                 }
                 hops.append(RouteRequest.Hop(gateway: n.gateway, ifindex: idx, weight: want.nexthops.count > 1 ? n.weight : 1))
             }
             let request = RouteRequest(table: want.table, destination: want.destination, protocol: want.protocol, hops: hops)
             // The one live route this route takes the place of: same table,
             // destination, tos 0 and the default metric (the kernel's key).
-            let candidates = byKey[RouteKey(want.table, want.destination)] ?? []
-            if let same = candidates.first(where: { routeMatches(snap.routes[$0], request) }) {
+            if let same = byKey.first(table: want.table, destination: want.destination, where: { routeMatches(snap.routes[$0], request) }) {
                 matchedRoutes[same] = true
                 continue
             }
-            if let live = candidates.first {
+            if let live = byKey.first(table: want.table, destination: want.destination) {
                 let r = snap.routes[live]
                 if r.protocol == RouteOwnership.protocol || owned.contains(r.table) {
                     matchedRoutes[live] = true
@@ -294,11 +294,17 @@ extension PlanBuilder {
             if named.count < 3 { named.append(r.description) }
         }
         guard count > 0 else { return }
+        // Joined by hand: `joined`'s first use costs a scan of the binary's conformances.
+        var list = ""
+        for n in named {
+            if !list.isEmpty { list += "; " }
+            list += n
+        }
         switch snap.multipathUseNeigh {
         case true?: break
         case false?:
             plan.notes.append(
-                "net.ipv4.fib_multipath_use_neigh is 0: the ECMP route\(count == 1 ? "" : "s") \(named.joined(separator: "; "))\(count > 3 ? "; ..." : "") \(count == 1 ? "keeps" : "keep") sending flows to a peer that stopped answering ARP (the kernel only skips a path whose link is down); set it to 1 (sysctl -w net.ipv4.fib_multipath_use_neigh=1, and in /etc/sysctl.d)"
+                "net.ipv4.fib_multipath_use_neigh is 0: the ECMP route\(count == 1 ? "" : "s") \(list)\(count > 3 ? "; ..." : "") \(count == 1 ? "keeps" : "keep") sending flows to a peer that stopped answering ARP (the kernel only skips a path whose link is down); set it to 1 (sysctl -w net.ipv4.fib_multipath_use_neigh=1, and in /etc/sysctl.d)"
             )
         case nil:
             plan.notes.append(

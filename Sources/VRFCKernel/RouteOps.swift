@@ -135,17 +135,34 @@ public struct TableName: Codable, Hashable, Sendable {
 }
 
 extension RouteSpec: CustomStringConvertible {
-    /// `ip route` words, for messages and reports.
+    /// `ip route` words, for messages and reports. Made in one buffer (a
+    /// plan of a thousand new routes makes a thousand of these).
     public var description: String {
-        var s = (destination.length == 0 ? "default" : destination.text) + " table \(table)"
+        var b: [UInt8] = []
+        b.reserveCapacity(32 + 48 * nexthops.count)
+        b += destination.length == 0 ? "default".utf8 : destination.text.utf8
+        b += " table ".utf8
+        b += String(table).utf8
         for n in nexthops {
-            if nexthops.count > 1 { s += " nexthop" }
-            if let g = n.gateway { s += " via \(g)" }
-            if let a = n.linkLocalOf { s += " via link-local of \(a)" }
-            if let d = n.device { s += " dev \(d)" }
-            if nexthops.count > 1 { s += " weight \(n.weight)" }
+            if nexthops.count > 1 { b += " nexthop".utf8 }
+            if let g = n.gateway {
+                b += " via ".utf8
+                g.write(to: &b)
+            }
+            if let a = n.linkLocalOf {
+                b += " via link-local of ".utf8
+                a.write(to: &b)
+            }
+            if let d = n.device {
+                b += " dev ".utf8
+                b += d.value.utf8
+            }
+            if nexthops.count > 1 {
+                b += " weight ".utf8
+                b += String(n.weight).utf8
+            }
         }
-        return s
+        return String(decoding: b, as: UTF8.self)
     }
 }
 
@@ -166,13 +183,6 @@ extension IPAddress {
         if case .v6(let a) = self { return a.high >> 54 == 0x3FA }
         return false
     }
-}
-
-/// A route's key in the kernel (with tos 0 and the default metric): one
-/// route per table and destination.
-private struct TableDestination: Hashable {
-    var table: UInt32
-    var destination: IPPrefix
 }
 
 extension OpList {
@@ -226,10 +236,8 @@ extension OpList {
         }
 
         // Messages are built only for a problem (a thousand routes, none wrong, is the usual case).
-        // One flat dictionary, sized once: a dictionary per table grew
-        // route by route (and is one more generic type to instantiate).
-        var routeKeys: [TableDestination: Int] = [:]
-        routeKeys.reserveCapacity(routes.count)
+        // One flat index, sized once (no Hasher per route).
+        var routeKeys = RouteIndex(capacity: routes.count)
         for (i, r) in routes.enumerated() {
             var where_: String { "op list: routes[\(i)] (\(r.destination) table \(r.table))" }
             if r.protocol != RouteOwnership.protocol {
@@ -241,11 +249,12 @@ extension OpList {
                     "\(where_): table \(r.table) is neither one of ownedTables (\(ownedTables.map(String.init).joined(separator: ", "))) nor main (254)"
                 )
             }
-            let key = TableDestination(table: r.table, destination: r.destination)
-            if let first = routeKeys.updateValue(i, forKey: key) {
-                routeKeys[key] = first  // (a third one names the first too)
+            if let first = routeKeys.first(table: r.table, destination: r.destination) {
+                // (a third one names the first too)
                 problems.append(
                     "\(where_): the same destination and table as routes[\(first)]; give a destination one route with several nexthops")
+            } else {
+                routeKeys.insert(table: r.table, destination: r.destination, position: i)
             }
             if r.nexthops.isEmpty { problems.append("\(where_): needs at least one nexthop") }
             if r.nexthops.count > Self.maxNexthops {

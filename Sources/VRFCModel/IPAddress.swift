@@ -298,6 +298,33 @@ extension IPAddress: CustomStringConvertible {
         case .v6(let a): a.description
         }
     }
+
+    /// Appends the address as `description` spells it: text made of many
+    /// parts (a route's words) is built in one buffer, not piece by piece.
+    public func write(to bytes: inout [UInt8]) {
+        write(into: &bytes)
+    }
+
+    func write<S: ByteSink>(into buf: inout S) {
+        switch self {
+        case .v4(let a): a.write(into: &buf)
+        case .v6(let a): a.write(into: &buf)
+        }
+    }
+
+    /// Whether `text` is exactly how this address prints (`description ==
+    /// text`), checked in a stack buffer: a reader of a thousand gateways
+    /// makes no String per address.
+    public func isSpelled(_ text: String) -> Bool {
+        var t = text
+        return t.withUTF8 { u in
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 48) { raw in
+                var buf = StackBytes(base: raw.baseAddress!)
+                write(into: &buf)
+                return buf.bytes.elementsEqual(u)
+            }
+        }
+    }
 }
 
 /// A network prefix, always canonical (no host bits) once constructed. It
@@ -319,9 +346,20 @@ public struct IPPrefix: Hashable, Comparable, Sendable {
 
     public init(canonical address: IPAddress, length: Int) {
         precondition(length >= 0 && length <= address.family.maxLength)
-        self.address = address.masked(to: length)
+        let masked = address.masked(to: length)
+        self.address = masked
         self.length = length
-        text = "\(self.address)/\(length)"
+        // Written in a stack buffer and made a String once: every route a
+        // kernel dump reports becomes one of these.
+        text = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 48) { raw in
+            var buf = StackBytes(base: raw.baseAddress!)
+            masked.write(into: &buf)
+            buf.append(UInt8(ascii: "/"))
+            if length >= 100 { buf.append(UInt8(48 + length / 100)) }
+            if length >= 10 { buf.append(UInt8(48 + length / 10 % 10)) }
+            buf.append(UInt8(48 + length % 10))
+            return String(decoding: buf.bytes, as: UTF8.self)
+        }
     }
 
     private init(address: IPAddress, length: Int, text: String) {

@@ -94,6 +94,12 @@ public struct JSONScanner {
     /// A number's literal, as written: `-`, digits without a leading zero,
     /// an optional fraction and exponent. Reads nothing past the number.
     public mutating func number() throws(Failure) -> String {
+        String(decoding: bytes[try skipNumber()], as: UTF8.self)
+    }
+
+    /// Reads a number as `number()` does, and gives where its literal is
+    /// instead of a copy (a reader that wants its value reads the digits there).
+    public mutating func skipNumber() throws(Failure) -> Range<Int> {
         let start = offset
         if offset < bytes.count && bytes[offset] == UInt8(ascii: "-") { offset += 1 }
         let intStart = offset
@@ -109,7 +115,7 @@ public struct JSONScanner {
             if offset < bytes.count && (bytes[offset] == UInt8(ascii: "+") || bytes[offset] == UInt8(ascii: "-")) { offset += 1 }
             if digits() == 0 { throw fail(.numberWithoutExponentDigits) }
         }
-        return String(decoding: bytes[start..<offset], as: UTF8.self)
+        return start..<offset
     }
 
     mutating func digits() -> Int {

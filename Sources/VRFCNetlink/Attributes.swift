@@ -82,6 +82,19 @@ struct Attributes {
     }
 
     func nested<T: BinaryInteger>(_ type: T) -> Attributes? { self[type].map(Attributes.init) }
+
+    /// Every attribute in order, up to the first malformed one (where a
+    /// lookup stops too): for messages asked for most of what they hold.
+    func forEach(_ body: (UInt16, Bytes) -> Void) {
+        var offset = 0
+        while offset + 4 <= bytes.count {
+            guard let len = bytes.u16(at: offset), let t = bytes.u16(at: offset + 2),
+                Int(len) >= 4, offset + Int(len) <= bytes.count, let value = bytes.slice(from: offset + 4, count: Int(len) - 4)
+            else { return }
+            body(t & 0x3fff, value)
+            offset += align4(Int(len))
+        }
+    }
 }
 
 /// One netlink message out of a receive buffer.

@@ -51,24 +51,40 @@ public struct KernelRoute: Hashable, Sendable {
             let rest = payload.slice(from: MemoryLayout<rtmsg>.size)
         else { return nil }
         guard flags & UInt32(RTM_F_CLONED) == 0, let family = AddressFamily(af: fam) else { return nil }
-        let a = Attributes(rest)
-        let dst =
-            a[RTA_DST.rawValue].flatMap { ipAddress($0, family) }
-            ?? (family == .ipv4 ? .v4(IPv4Address(0)) : .v6(IPv6Address(high: 0, low: 0)))
+        // The attributes in one pass (a dump of a thousand routes), each
+        // type's first one, as `Attributes` would find it.
+        var dstAttr: Bytes?
+        var tableAttr: Bytes?
+        var priority: Bytes?
+        var gateway: Bytes?
+        var oif: Bytes?
+        var multipath: Bytes?
+        var other = false
+        Attributes(rest).forEach { type, value in
+            switch UInt32(type) {
+            case RTA_DST.rawValue: if dstAttr == nil { dstAttr = value }
+            case RTA_TABLE.rawValue: if tableAttr == nil { tableAttr = value }
+            case RTA_PRIORITY.rawValue: if priority == nil { priority = value }
+            case RTA_GATEWAY.rawValue: if gateway == nil { gateway = value }
+            case RTA_OIF.rawValue: if oif == nil { oif = value }
+            case RTA_MULTIPATH.rawValue: if multipath == nil { multipath = value }
+            case RTA_SRC.rawValue, RTA_NH_ID.rawValue, RTA_VIA.rawValue, RTA_ENCAP.rawValue: other = true
+            default: break
+            }
+        }
+        let dst = dstAttr.flatMap { ipAddress($0, family) } ?? (family == .ipv4 ? .v4(IPv4Address(0)) : .v6(IPv6Address(high: 0, low: 0)))
         guard Int(dstLen) <= family.maxLength else { return nil }
         self.family = family
-        table = a[RTA_TABLE.rawValue]?.u32() ?? UInt32(smallTable)
+        table = tableAttr?.u32() ?? UInt32(smallTable)
         destination = IPPrefix(canonical: dst, length: Int(dstLen))
         self.protocol = proto
         self.scope = scope
         self.type = type
         self.tos = tos
-        metric = a[RTA_PRIORITY.rawValue]?.u32() ?? 0
-        hasOtherAttributes =
-            srcLen != 0 || a[RTA_SRC.rawValue] != nil || a[RTA_NH_ID.rawValue] != nil || a[RTA_VIA.rawValue] != nil
-            || a[RTA_ENCAP.rawValue] != nil
+        metric = priority?.u32() ?? 0
+        hasOtherAttributes = srcLen != 0 || other
         var hops: [KernelNexthop] = []
-        if let mp = a[RTA_MULTIPATH.rawValue] {
+        if let mp = multipath {
             // struct rtnexthop: len u16, flags u8, hops u8, ifindex i32, then attributes.
             var off = 0
             while off + 8 <= mp.count, let len = mp.u16(at: off), Int(len) >= 8, off + Int(len) <= mp.count {
@@ -82,11 +98,8 @@ public struct KernelRoute: Hashable, Sendable {
                         ifindex: idx == 0 ? nil : idx, weight: Int(h) + 1))
                 off += align4(Int(len))
             }
-        } else if a[RTA_GATEWAY.rawValue] != nil || a[RTA_OIF.rawValue] != nil {
-            hops.append(
-                KernelNexthop(
-                    gateway: a[RTA_GATEWAY.rawValue].flatMap { ipAddress($0, family) },
-                    ifindex: a[RTA_OIF.rawValue]?.i32(), weight: 1))
+        } else if gateway != nil || oif != nil {
+            hops.append(KernelNexthop(gateway: gateway.flatMap { ipAddress($0, family) }, ifindex: oif?.i32(), weight: 1))
         }
         nexthops = hops
     }

@@ -48,6 +48,64 @@ import VRFCTestSupport
         #expect(!forged.contains { $0.hasPrefix("line 1: error") } && !forged.joined().contains("\u{1b}"), "\(forged)")
     }
 
+    /// One route and one rule, in the shape the compiler writes.
+    static let routeOps = """
+        {"format": "vrfc-ops", "version": 1, "underlay": "dum.underlay", "tableRange": {"first": 1000, "last": 1999},
+         "links": [], "routerAttachments": [], "ownedTables": [100],
+         "routes": [{"table": 100, "destination": "0.0.0.0/0", "protocol": 118,
+                     "nexthops": [{"gateway": "192.0.2.250", "device": "up0", "weight": 100}]}],
+         "rules": [{"priority": 20, "family": "ipv4", "from": "203.0.113.0/32", "table": 100}]}
+        """
+
+    /// The reader reads the text once, with no tree: duplicate keys are
+    /// still found at any depth (in values it otherwise passes over too),
+    /// keys written with escapes are the same keys, and problems come in
+    /// the schema's order, not the text's.
+    @Test func singlePassKeepsEveryCheck() throws {
+        let ops = Self.routeOps
+        #expect(refused(ops) == "(accepted)")
+        // A duplicate in a nexthop, in a vxlan object, and inside an unknown field's value.
+        #expect(
+            refused(ops.replacingOccurrences(of: "\"weight\": 100}", with: "\"weight\": 100,\n \"device\": \"up1\"}"))
+                == "line 5: not valid JSON: duplicate key 'device' (first at line 4); each key may appear once")
+        #expect(
+            refused(ops.replacingOccurrences(of: "\"links\": []", with: "\"links\": [{\"vxlan\": {\"vni\": 1, \"vni\": 2}}]"))
+                == "line 2: not valid JSON: duplicate key 'vni' (first at line 2); each key may appear once")
+        #expect(
+            refused(ops.replacingOccurrences(of: "\"ownedTables\"", with: "\"extra\": [{\"a\": {\"b\": 1,\n\"b\": 2}}], \"ownedTables\""))
+                == "line 3: not valid JSON: duplicate key 'b' (first at line 2); each key may appear once")
+        // The same key twice, once written with an escape.
+        #expect(
+            refused(ops.replacingOccurrences(of: "\"priority\": 20,", with: "\"priority\": 20, \"pr\\u0069ority\": 21,"))
+                == "line 5: not valid JSON: duplicate key 'priority' (first at line 5); each key may appear once")
+        let escaped = ops.replacingOccurrences(of: "\"gateway\"", with: "\"g\\u0061teway\"")
+            .replacingOccurrences(of: "\"destination\"", with: "\"\\u0064estination\"")
+        #expect(try OpListReader.decode(Array(escaped.utf8)) == (try OpListReader.decode(Array(ops.utf8))))
+        // Fields in another order than the compiler's: the problems still in the schema's
+        // (unknown fields, missing ones, then table, destination, protocol, nexthops).
+        let reordered = """
+            {"routes": [{"nexthops": [{"weight": "x"}], "protocol": 999, "destination": "10.0.0.1/8", "bogus": 1, "table": -1}],
+             "format": "vrfc-ops", "version": 1, "underlay": "dum.underlay", "tableRange": {"last": 1999, "first": 1000},
+             "links": [], "routerAttachments": []}
+            """
+        #expect(
+            refused(reordered) == """
+                line 1: routes[0]: unknown field 'bogus'; known fields: table, destination, nexthops, protocol
+                line 1: routes[0].table: -1 is out of range (0...4294967295)
+                line 1: routes[0].destination: '10.0.0.1/8' is not canonical; the prefix is written '10.0.0.0/8'
+                line 1: routes[0].protocol: 999 is out of range (0...255)
+                line 1: routes[0].nexthops[0].weight: expected an integer, found a string
+                """)
+        // A field read only once the one before it is good: `last` after a bad `first`.
+        #expect(
+            refused(ops.replacingOccurrences(of: "{\"first\": 1000, \"last\": 1999}", with: "{\"last\": \"x\", \"first\": true}"))
+                == "line 1: tableRange.first: expected an integer, found a boolean")
+        // Wrong kinds are named and passed over, still checked: a bad literal inside is a JSON error.
+        #expect(
+            refused(ops.replacingOccurrences(of: "\"links\": []", with: "\"links\": {\"a\": [tru]}"))
+                == "line 2: not valid JSON: unexpected 't', expected a value")
+    }
+
     /// The tokens come from the scanner the bundle reader shares; its
     /// refusals are worded here, with their line.
     @Test func tokenRefusalsAreWordedWithTheirLine() throws {
