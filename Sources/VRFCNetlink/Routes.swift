@@ -265,6 +265,23 @@ public struct RouteRequest: Sendable, Hashable {
     }
 }
 
+extension RouteRequest {
+    /// libnl builds a request in a message of its default size (a page)
+    /// and never grows it, but 256 IPv6 nexthops take about 7 KB (28 bytes
+    /// each). For a route that may not fit, the default is raised while its
+    /// request is built and set back after, so other requests stay a page.
+    func withRoom(_ build: () -> Int32) -> Int32 {
+        let page = Int(getpagesize())
+        // The fixed part (headers, destination, table, protocol, metric) is
+        // under 128 bytes; a nexthop at most 8 (rtnexthop) + 20 (IPv6 gateway).
+        let bytes = 256 + hops.count * 32
+        guard bytes > page else { return build() }
+        nlmsg_set_default_size(bytes)
+        defer { nlmsg_set_default_size(page) }
+        return build()
+    }
+}
+
 /// A policy rule to add or delete.
 public struct RuleRequest: Sendable, Hashable {
     public var family: AddressFamily
@@ -406,11 +423,13 @@ public struct RoutingChange: Sendable, Hashable {
         case .addRoute(let r, let replace):
             let obj = try r.object(op)
             defer { rtnl_route_put(obj) }
-            return try Request(op) { rtnl_route_build_add_request(obj, replace ? NLM_F_REPLACE : NLM_F_EXCL, &$0) }
+            return try Request(op) { m in
+                r.withRoom { rtnl_route_build_add_request(obj, replace ? NLM_F_REPLACE : NLM_F_EXCL, &m) }
+            }
         case .deleteRoute(let r):
             let obj = try r.object(op)
             defer { rtnl_route_put(obj) }
-            return try Request(op) { rtnl_route_build_del_request(obj, 0, &$0) }
+            return try Request(op) { m in r.withRoom { rtnl_route_build_del_request(obj, 0, &m) } }
         case .addRule(let r):
             let obj = try r.object(op)
             defer { rtnl_rule_put(obj) }

@@ -205,4 +205,37 @@ private func vrfcRoutes(_ socket: NetlinkSocket) throws -> Set<IPPrefix> {
             #expect(again.status == 0 && again.stdout.contains("nothing to change"), "\(again)")
         }
     }
+    /// The op list allows 256 nexthops to a route (OpList.maxNexthops):
+    /// such a request is larger than libnl's default message (a page), so
+    /// the widest IPv6 and IPv4 routes must still be built, made, and read
+    /// back with every nexthop and weight, and deleted.
+    @Test func theWidestMultipathRoutesAreMade() throws {
+        try Namespace.with("wide") { ns in
+            try ns.addUplink()
+            try ns.ip("address", "add", "198.51.100.1/24", "dev", "up0")
+            let up0 = try #require(try ns.links().first { $0.name == "up0" }).index
+            let socket = try NetlinkSocket.open(namespace: ns.name)
+            let v6 = (0..<OpList.maxNexthops).map { "2001:db8:1::\(String(2 + $0, radix: 16))" }
+            let v4 = (0..<OpList.maxNexthops).map { $0 < 200 ? "192.0.2.\(2 + $0)" : "198.51.100.\($0 - 198)" }
+            let routes = [("2001:db8:ffff::/64", v6), ("203.0.113.0/24", v4)].map { dst, gateways in
+                RouteRequest(
+                    table: 254, destination: net(dst), protocol: RouteOwnership.protocol,
+                    hops: gateways.enumerated().map { RouteRequest.Hop(gateway: ip($1), ifindex: up0, weight: 1 + $0 % 256) })
+            }
+            let results = try socket.change(adds(routes))
+            #expect(results.allSatisfy { $0 == nil }, "\(results)")
+            for r in routes {
+                let live = try #require(
+                    try socket.routes(family: r.destination.family, protocol: RouteOwnership.protocol)
+                        .first { $0.destination == r.destination })
+                #expect(live.nexthops.count == OpList.maxNexthops, "\(r.destination): \(live.nexthops.count) nexthops")
+                #expect(
+                    Set(live.nexthops.map { "\($0.gateway.map { "\($0)" } ?? "-") \($0.weight)" })
+                        == Set(r.hops.map { "\($0.gateway!) \($0.weight)" }))
+            }
+            let deletions = routes.map { RoutingChange(.deleteRoute($0), "deleting route \($0.destination)") }
+            #expect(try socket.change(deletions).allSatisfy { $0 == nil })
+            #expect(try vrfcRoutes(socket).isEmpty, "both wide routes deleted")
+        }
+    }
 }
