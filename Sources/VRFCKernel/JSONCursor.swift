@@ -228,11 +228,15 @@ struct JSONCursor {
     }
 
     /// At '{': into the object; false for an empty one (then already left).
-    mutating func enterObject() throws(Failure) -> Bool {
+    mutating func enterObject() throws(Failure) -> Bool { try enter(closedBy: UInt8(ascii: "}")) }
+
+    /// At '{' or '[': one level deeper, past the opening and any space;
+    /// false when `close` follows at once (the cursor then past it too).
+    private mutating func enter(closedBy close: UInt8) throws(Failure) -> Bool {
         try nest()
         s.offset += 1
         s.skipSpace()
-        if s.next == UInt8(ascii: "}") {
+        if s.next == close {
             s.offset += 1
             depth -= 1
             return false
@@ -320,17 +324,7 @@ struct JSONCursor {
 
     /// At '[': into the list, the cursor at its first item; false for an
     /// empty one (then already left).
-    mutating func enterArray() throws(Failure) -> Bool {
-        try nest()
-        s.offset += 1
-        s.skipSpace()
-        if s.next == UInt8(ascii: "]") {
-            s.offset += 1
-            depth -= 1
-            return false
-        }
-        return true
-    }
+    mutating func enterArray() throws(Failure) -> Bool { try enter(closedBy: UInt8(ascii: "]")) }
 
     /// After an item: true at ',' (the cursor then at the next item), false
     /// at ']' (the list is left).
