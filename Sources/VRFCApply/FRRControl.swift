@@ -26,15 +26,13 @@ public struct FRRControl: Sendable {
         [vtysh] + (pathspace.map { ["-N", $0] } ?? []) + rest
     }
 
-    /// nil when FRR answers; otherwise why not.
-    public func unreachable() -> String? {
+    /// nil when FRR answers; otherwise why not. `daemons`: those with a vty
+    /// socket (`FRRVty.daemons`), as vtysh would connect to them.
+    public func unreachable(_ daemons: [String]) -> String? {
         guard FileManager.default.isExecutableFile(atPath: vtysh) else {
             return "\(vtysh) is missing (Debian package frr)"
         }
-        // Every daemon's vty socket, as vtysh connects to them, but without
-        // starting a vtysh: `show version` straight to each daemon.
         let dir = FRRVty.directory(pathspace: pathspace)
-        let daemons = FRRVty.daemons(pathspace: pathspace)
         let who = "FRR does not answer vtysh\(pathspace.map { " -N \($0)" } ?? "") (is it running?)"
         guard !daemons.isEmpty else {
             // A directory it may not read (no CAP_DAC_OVERRIDE, not in FRR's
@@ -44,12 +42,18 @@ public struct FRRControl: Sendable {
             }
             return "\(who): no daemon's vty socket in \(dir)"
         }
+        return silent(daemons, timeout: 30).map { "\(who): \($0)" }
+    }
+
+    /// Why the first of `daemons` that does not answer `show version` on its
+    /// vty socket (no vtysh started) does not; nil when all answer.
+    func silent(_ daemons: [String], timeout: Int) -> String? {
         for daemon in daemons {
             do throws(ApplyError) {
-                let r = try FRRVty(daemon: daemon, pathspace: pathspace, timeout: 30).run("show version")
-                guard r.status == 0 else { return "\(who): \(daemon) answers 'show version' with status \(r.status)" }
+                let r = try FRRVty(daemon: daemon, pathspace: pathspace, timeout: timeout).run("show version")
+                if r.status != 0 { return "\(daemon) answers 'show version' with status \(r.status)" }
             } catch {
-                return "\(who): \(error.message)"
+                return error.message
             }
         }
         return nil
@@ -72,16 +76,7 @@ public struct FRRControl: Sendable {
         let start = ContinuousClock.now
         var said = false
         while true {
-            var missing: String? = nil
-            for daemon in daemons {
-                do throws(ApplyError) {
-                    let r = try FRRVty(daemon: daemon, pathspace: pathspace, timeout: 10).run("show version")
-                    if r.status != 0 { missing = "\(daemon) answers 'show version' with status \(r.status)" }
-                } catch {
-                    missing = error.message
-                }
-                if missing != nil { break }
-            }
+            let missing = silent(daemons, timeout: 10)
             let waited = ContinuousClock.now - start
             guard let missing else {
                 if said { log("FRR: every daemon answers again, after \(Self.seconds(waited)) s") }

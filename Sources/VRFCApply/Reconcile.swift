@@ -137,8 +137,8 @@ public struct Reconcile {
     }
 
     public mutating func run() throws(ApplyError) -> ReconcileOutcome {
-        if let why = frr.unreachable() { throw ApplyError("\(why); nothing was changed") }
         answering = FRRVty.daemons(pathspace: frr.pathspace)
+        if let why = frr.unreachable(answering) { throw ApplyError("\(why); nothing was changed") }
         let lock = try ApplyLock()
         defer { withExtendedLifetime(lock) {} }
         let state = try KeptState(directory: options.stateDirectory)
